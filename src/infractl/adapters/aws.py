@@ -1,0 +1,215 @@
+"""AWS calls (boto3, imported lazily). Used for what must exist before Terraform can run: the state backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from infractl.errors import CloudError
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where AWS calls go: the real endpoints (default credential chain) or the loopback emulator."""
+
+    region: str
+    endpoint_url: str | None = None
+    ca_file: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(retries={"max_attempts": 3})}
+        if self.endpoint_url:
+            kwargs |= {"endpoint_url": self.endpoint_url, "verify": self.ca_file,
+                       "aws_access_key_id": self.access_key, "aws_secret_access_key": self.secret_key}
+        return boto3.session.Session().client(service, **kwargs)
+
+
+def call(what: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """One AWS call; SDK errors become CloudError naming what was attempted."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        return fn(**kwargs)
+    except NoCredentialsError:
+        raise CloudError(
+            f"{what}: no AWS credentials found",
+            hint="configure credentials (AWS_PROFILE, SSO or OIDC) or target the local emulator with --emulate",
+        ) from None
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise CloudError(f"{what}: {err.get('Code', 'error')}: {err.get('Message', str(exc))}") from None
+    except BotoCoreError as exc:
+        raise CloudError(f"{what}: {exc}") from None
+
+
+def _code(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+def caller_account(target: AwsTarget) -> str:
+    sts = target.client("sts")
+    return call("sts:GetCallerIdentity", sts.get_caller_identity)["Account"]
+
+
+# ---------------------------------------------------------------- state bucket
+def tls_only_policy(bucket: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def ensure_state_bucket(
+    target: AwsTarget, bucket: str, *, kms_key_id: str | None, noncurrent_days: int, tags: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Create or converge the state bucket. Returns (setting, created|updated|unchanged) pairs."""
+    from botocore.exceptions import ClientError
+
+    s3 = target.client("s3")
+    items: list[tuple[str, str]] = []
+    try:
+        s3.head_bucket(Bucket=bucket)
+        items.append(("bucket", "unchanged"))
+    except ClientError as exc:
+        if _code(exc) in ("403", "AccessDenied"):
+            raise CloudError(
+                f"s3 bucket {bucket} exists but this account cannot use it",
+                hint="bucket names are global: set state.bucket in the environment file to a name you own",
+            ) from None
+        if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise CloudError(f"s3:HeadBucket {bucket}: {_code(exc)}") from None
+        kwargs: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+        if target.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+        call(f"s3:CreateBucket {bucket}", s3.create_bucket, **kwargs)
+        items.append(("bucket", "created"))
+
+    def converge(name: str, current: Callable[[], Any], desired: Any, put: Callable[[], Any]) -> None:
+        try:
+            now = current()
+        except ClientError:
+            now = None
+        if now == desired:
+            items.append((name, "unchanged"))
+            return
+        put()
+        items.append((name, "created" if now is None else "updated"))
+
+    converge(
+        "versioning",
+        lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status") or None,
+        "Enabled",
+        lambda: call("s3:PutBucketVersioning", s3.put_bucket_versioning, Bucket=bucket,
+                     VersioningConfiguration={"Status": "Enabled"}),
+    )
+    sse: dict[str, Any] = {"SSEAlgorithm": "aws:kms"}
+    if kms_key_id:
+        sse["KMSMasterKeyID"] = kms_key_id
+    rule = {"ApplyServerSideEncryptionByDefault": sse, "BucketKeyEnabled": True}
+    converge(
+        "encryption",
+        lambda: _strip_rule(s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]),
+        rule,
+        lambda: call("s3:PutBucketEncryption", s3.put_bucket_encryption, Bucket=bucket,
+                     ServerSideEncryptionConfiguration={"Rules": [rule]}),
+    )
+    block = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+    converge(
+        "public-access-block",
+        lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+        block,
+        lambda: call("s3:PutPublicAccessBlock", s3.put_public_access_block, Bucket=bucket,
+                     PublicAccessBlockConfiguration=block),
+    )
+    policy = tls_only_policy(bucket)
+    converge(
+        "tls-only-policy",
+        lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]),
+        policy,
+        lambda: call("s3:PutBucketPolicy", s3.put_bucket_policy, Bucket=bucket, Policy=json.dumps(policy)),
+    )
+    lifecycle = [
+        {
+            "ID": "expire-noncurrent-state-versions",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        }
+    ]
+    converge(
+        "noncurrent-version-lifecycle",
+        lambda: _lifecycle_view(s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]),
+        _lifecycle_view(lifecycle),
+        lambda: call("s3:PutBucketLifecycleConfiguration", s3.put_bucket_lifecycle_configuration,
+                     Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle}),
+    )
+    tagset = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    converge(
+        "tags",
+        lambda: sorted(s3.get_bucket_tagging(Bucket=bucket)["TagSet"], key=lambda t: t["Key"]),
+        tagset,
+        lambda: call("s3:PutBucketTagging", s3.put_bucket_tagging, Bucket=bucket, Tagging={"TagSet": tagset}),
+    )
+    return items
+
+
+def _strip_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    return {"ApplyServerSideEncryptionByDefault": rule.get("ApplyServerSideEncryptionByDefault"),
+            "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled"))}
+
+
+def _lifecycle_view(rules: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.get("ID"), r.get("Status"), r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"),
+         r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation"))
+        for r in rules
+    )
+
+
+def ensure_lock_table(target: AwsTarget, table: str, *, tags: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The optional DynamoDB lock table (LockID hash key, on-demand, encrypted, PITR)."""
+    from botocore.exceptions import ClientError
+
+    ddb = target.client("dynamodb")
+    items: list[tuple[str, str]] = []
+    try:
+        ddb.describe_table(TableName=table)
+        items.append(("lock-table", "unchanged"))
+    except ClientError as exc:
+        if _code(exc) != "ResourceNotFoundException":
+            raise CloudError(f"dynamodb:DescribeTable {table}: {_code(exc)}") from None
+        call(
+            f"dynamodb:CreateTable {table}", ddb.create_table, TableName=table,
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True},
+            Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+        )
+        ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        items.append(("lock-table", "created"))
+    pitr = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    enabled = pitr.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
+    if enabled:
+        items.append(("lock-table-pitr", "unchanged"))
+    else:
+        call("dynamodb:UpdateContinuousBackups", ddb.update_continuous_backups, TableName=table,
+             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        items.append(("lock-table-pitr", "created"))
+    return items

@@ -1,0 +1,309 @@
+"""The Terraform runner: pure argument builders, one execution path, typed results and errors.
+
+Not python-terraform (unmaintained since 2019; it emits flags Terraform removed): see docs/adr/0001-own-terraform-runner.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from infractl.adapters import process
+from infractl.errors import CommandError, ExternalToolError, StateLockedError
+
+# Variables never passed to Terraform: TF_LOG* can print secrets, TF_VAR_* would bypass the environment model.
+DROPPED_ENV_PREFIXES = ("TF_LOG", "TF_VAR_", "TF_CLI_ARGS", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_CONFIG_FILE")
+STAGE_SKIP = {".terraform", "terraform.tfstate", "terraform.tfstate.backup", ".terraform.lock.hcl"}
+
+
+# ---------------------------------------------------------------- argument builders (pure, unit-tested)
+@dataclass(frozen=True)
+class PlanOptions:
+    var_files: Sequence[Path] = ()
+    out: Path | None = None
+    destroy: bool = False
+    lock_timeout: str = "0s"
+    refresh: bool = True
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    plan_file: Path | None = None  # apply exactly this saved plan
+    var_files: Sequence[Path] = ()  # used only without a plan file
+    destroy: bool = False
+    lock_timeout: str = "0s"
+
+
+def build_init_args(*, backend_config: Path | None = None, backend: bool = True) -> list[str]:
+    args = ["init", "-input=false", "-no-color", "-reconfigure"]
+    if not backend:
+        args.append("-backend=false")
+    elif backend_config is not None:
+        args.append(f"-backend-config={backend_config}")
+    return args
+
+
+def build_plan_args(opts: PlanOptions) -> list[str]:
+    args = ["plan", "-json", "-input=false", "-detailed-exitcode", f"-lock-timeout={opts.lock_timeout}"]
+    if opts.destroy:
+        args.append("-destroy")
+    if not opts.refresh:
+        args.append("-refresh=false")
+    args += [f"-var-file={f}" for f in opts.var_files]
+    if opts.out is not None:
+        args.append(f"-out={opts.out}")
+    return args
+
+
+def build_apply_args(opts: ApplyOptions) -> list[str]:
+    args = ["apply", "-json", "-input=false", "-auto-approve", f"-lock-timeout={opts.lock_timeout}"]
+    if opts.plan_file is not None:
+        if opts.destroy or opts.var_files:
+            raise ValueError("a saved plan already fixes the variables and the mode")
+        return [*args, str(opts.plan_file)]
+    if opts.destroy:
+        args.append("-destroy")
+    args += [f"-var-file={f}" for f in opts.var_files]
+    return args
+
+
+def build_output_args() -> list[str]:
+    return ["output", "-json", "-no-color"]
+
+
+def build_force_unlock_args(lock_id: str) -> list[str]:
+    return ["force-unlock", "-force", "-no-color", lock_id]
+
+
+def cli_config_text(*, mirror: Path | None, plugin_cache: Path | None) -> str:
+    """Terraform CLI configuration: provider installation from a filesystem mirror when given, shared cache."""
+    lines = []
+    if plugin_cache is not None:
+        lines.append(f"plugin_cache_dir = {json.dumps(str(plugin_cache))}")
+        lines.append("plugin_cache_may_break_dependency_lock_file = true")
+    if mirror is not None:
+        lines += [
+            "provider_installation {",
+            "  filesystem_mirror {",
+            f"    path    = {json.dumps(str(mirror))}",
+            '    include = ["registry.terraform.io/*/*"]',
+            "  }",
+            "  direct {",
+            '    exclude = ["registry.terraform.io/*/*"]',
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def child_env(
+    base: Mapping[str, str], *, cli_config: Path, data_dir: Path, extra: Mapping[str, str] | None = None,
+    drop_prefixes: Sequence[str] = (),
+) -> dict[str, str]:
+    env = process.clean_env(base, drop_prefixes=(*DROPPED_ENV_PREFIXES, *drop_prefixes))
+    env.update(
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        TF_CLI_CONFIG_FILE=str(cli_config),
+        TF_DATA_DIR=str(data_dir),
+    )
+    env.update(extra or {})
+    return env
+
+
+def stage_root_module(terraform_root: Path, stack_rel: str, dest: Path, generated: Mapping[str, str]) -> Path:
+    """Mirror terraform_root under dest with symlinks, the stack folder as a real folder holding links to its files
+    plus the generated files (e.g. the emulator override). Relative module sources keep resolving; the source tree
+    is never written to. Returns the staged stack folder."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    src, dst = terraform_root, dest
+    for part in Path("stacks", stack_rel).parts:
+        dst.mkdir(parents=True, exist_ok=True)
+        for entry in src.iterdir():
+            if entry.name != part:
+                (dst / entry.name).symlink_to(entry.resolve())
+        src, dst = src / part, dst / part
+    dst.mkdir(parents=True)
+    for entry in src.iterdir():
+        if entry.name in STAGE_SKIP:
+            continue
+        (dst / entry.name).symlink_to(entry.resolve())
+    lock = src / ".terraform.lock.hcl"
+    if lock.is_file():
+        shutil.copy2(lock, dst / lock.name)  # Terraform may rewrite it; the committed one stays as it is
+    for name, text in generated.items():
+        (dst / name).write_text(text, encoding="utf-8")
+    return dst
+
+
+def provider_aliases(stack_dir: Path, provider: str) -> list[str | None]:
+    """The aliases of `provider` configured in a root module: None stands for the default configuration."""
+    aliases: list[str | None] = []
+    block = re.compile(r'provider\s+"' + re.escape(provider) + r'"\s*\{(?P<body>(?:[^{}]|\{[^{}]*\})*)\}', re.S)
+    for tf in sorted(stack_dir.glob("*.tf")):
+        for m in block.finditer(tf.read_text(encoding="utf-8")):
+            alias = re.search(r'^\s*alias\s*=\s*"([^"]+)"', m.group("body"), re.M)
+            aliases.append(alias.group(1) if alias else None)
+    return aliases or [None]
+
+
+# ---------------------------------------------------------------- typed results
+class PlanResult(BaseModel):
+    changes_present: bool
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    destroyed: list[str] = []  # addresses deleted or replaced
+    plan_file: str | None = None
+
+
+class ApplyResult(BaseModel):
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of Terraform's machine-readable output, made readable."""
+
+    level: str  # info | warn | error
+    message: str
+    kind: str = ""
+
+
+@dataclass
+class Runner:
+    """Runs the terraform binary for one (env, stack) workspace."""
+
+    binary: str
+    chdir: Path
+    env: dict[str, str]
+    label: tuple[str, str]  # (env, stack) for messages
+    on_event: Callable[[Event], None] = lambda e: None
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+
+    def _run(self, args: list[str], *, ok_codes: tuple[int, ...] = (0,), stream: bool = True) -> process.Completed:
+        self.diagnostics = []
+        argv = [self.binary, f"-chdir={self.chdir}", *args]
+        try:
+            return process.run(argv, env=self.env, on_line=self._line if stream else None, ok_codes=ok_codes)
+        except CommandError as exc:
+            raise self._failure(args[0], exc) from None
+
+    def init(self, *, backend_config: Path | None = None, backend: bool = True) -> None:
+        self._run(build_init_args(backend_config=backend_config, backend=backend))
+
+    def plan(self, opts: PlanOptions) -> PlanResult:
+        self._summary: dict[str, int] = {}
+        self._destroyed: list[str] = []
+        done = self._run(build_plan_args(opts), ok_codes=(0, 2))
+        return PlanResult(
+            changes_present=done.returncode == 2,
+            add=self._summary.get("add", 0),
+            change=self._summary.get("change", 0),
+            destroy=self._summary.get("remove", 0),
+            destroyed=sorted(set(self._destroyed)),
+            plan_file=str(opts.out) if opts.out else None,
+        )
+
+    def apply(self, opts: ApplyOptions) -> ApplyResult:
+        self._summary = {}
+        self._destroyed = []
+        self._run(build_apply_args(opts))
+        return ApplyResult(
+            add=self._summary.get("add", 0),
+            change=self._summary.get("change", 0),
+            destroy=self._summary.get("remove", 0),
+        )
+
+    def output(self) -> dict[str, Any]:
+        done = self._run(build_output_args(), stream=False)
+        try:
+            return json.loads(done.stdout or "{}")
+        except json.JSONDecodeError as exc:
+            raise ExternalToolError(f"terraform output returned invalid JSON: {exc}") from None
+
+    def force_unlock(self, lock_id: str) -> None:
+        self._run(build_force_unlock_args(lock_id), stream=False)
+
+    # ------------------------------------------------------------ machine-readable output
+    def _line(self, line: str) -> None:
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            if line.strip():
+                self.on_event(Event("info", line.strip()))
+            return
+        if not isinstance(msg, dict):
+            return
+        kind = msg.get("type", "")
+        if kind == "diagnostic":
+            diag = msg.get("diagnostic", {})
+            self.diagnostics.append(diag)
+            level = "error" if diag.get("severity") == "error" else "warn"
+            self.on_event(Event(level, diag.get("summary", ""), kind))
+        elif kind == "change_summary":
+            self._summary = msg.get("changes", {})
+            self.on_event(Event("info", msg.get("@message", ""), kind))
+        elif kind in ("planned_change", "resource_drift"):
+            change = msg.get("change", {})
+            if kind == "planned_change" and change.get("action") in ("delete", "replace"):
+                self._destroyed.append(change.get("resource", {}).get("addr", "?"))
+            self.on_event(Event("info", msg.get("@message", ""), kind))
+        elif kind in ("apply_start", "apply_complete", "apply_errored", "apply_progress", "refresh_start",
+                      "refresh_complete", "provision_start", "provision_complete", "provision_errored",
+                      "outputs", "version", "log", "init_output"):
+            self.on_event(Event("error" if kind.endswith("errored") else "info", msg.get("@message", ""), kind))
+
+    def _failure(self, subcommand: str, exc: CommandError) -> Exception:
+        env, stack = self.label
+        errors = [d for d in self.diagnostics if d.get("severity") == "error"]
+        text = "\n".join(f"{d.get('summary', '')}\n{d.get('detail', '')}" for d in errors) + "\n" + exc.stderr_tail
+        lock = parse_lock_info(text)
+        if lock is not None:
+            return StateLockedError(env=env, stack=stack, **lock)
+        details = []
+        for d in errors:
+            rng = d.get("range") or {}
+            where = f"{rng.get('filename')}:{rng.get('start', {}).get('line')}: " if rng.get("filename") else ""
+            details.append(f"{where}{d.get('summary', '')}")
+            details += [f"  {ln}" for ln in (d.get("detail") or "").splitlines()[:8] if ln.strip()]
+        if not errors:
+            details = exc.details
+        return ExternalToolError(f"terraform {subcommand} failed for {env}/{stack}", details=details)
+
+
+LOCK_FIELDS = {"ID": "lock_id", "Who": "who", "Operation": "operation", "Created": "created"}
+
+
+def parse_lock_info(text: str) -> dict[str, str] | None:
+    """The holder of a state lock, from Terraform's "Error acquiring the state lock" diagnostic."""
+    if "Error acquiring the state lock" not in text and "Error locking state" not in text:
+        return None
+    info = {v: "" for v in LOCK_FIELDS.values()}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(":")
+        if sep and key in LOCK_FIELDS and not info[LOCK_FIELDS[key]]:
+            info[LOCK_FIELDS[key]] = value.strip()
+    return info
+
+
+def find_binary(name: str) -> str:
+    found = shutil.which(name) if os.sep not in name else (name if os.access(name, os.X_OK) else None)
+    if not found:
+        raise ExternalToolError(
+            f"terraform binary {name!r} not found",
+            hint="install Terraform >= 1.9 and put it on PATH, or set INFRACTL_TERRAFORM_BIN",
+        )
+    return found

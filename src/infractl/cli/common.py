@@ -1,0 +1,58 @@
+"""Shared CLI plumbing: global options, building the service context, confirmation."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from infractl.services.context import Context
+
+EMULATE_HELP = "Target the local AWS emulator (moto server on loopback) instead of the cloud."
+JSON_HELP = "Print the result as JSON on stdout, nothing else."
+
+
+@dataclass
+class Globals:
+    root: Path | None = None
+    verbose: bool = False
+
+
+GLOBALS = Globals()
+
+
+def emulate_option() -> bool:
+    return typer.Option(False, "--emulate", envvar="INFRACTL_EMULATE", help=EMULATE_HELP)
+
+
+def json_option() -> bool:
+    return typer.Option(False, "--json", help=JSON_HELP)
+
+
+def context(*, emulate: bool = False) -> Context:
+    from infractl.services.context import Context
+    from infractl.services.project import find_project
+    from infractl.settings import Settings
+
+    settings = Settings()
+    root = GLOBALS.root or settings.root
+    project = find_project(Path.cwd(), root=root, work_dir=settings.work_dir)
+    return Context(project=project, settings=settings, emulate=emulate or settings.emulate)
+
+
+def confirmer(yes: bool):
+    """A confirm callback: --yes answers yes; a terminal asks; without one the command stops (exit 2)."""
+    from infractl.errors import UsageError
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(f"{question} — needs confirmation", hint="re-run with --yes to confirm")
+        return typer.confirm(question, default=False, err=True)
+
+    return confirm

@@ -1,0 +1,49 @@
+"""infractl emulator: the local AWS emulator."""
+
+from __future__ import annotations
+
+import typer
+
+from infractl.cli.common import context, json_option
+
+app = typer.Typer(help="Run the local AWS emulator (moto server on a free loopback port).", no_args_is_help=True)
+
+
+def _print(state, as_json: bool, verb: str) -> None:
+    from infractl.cli import ui
+
+    if as_json:
+        ui.print_json(state.model_dump(mode="json"))
+    elif state.running:
+        ui.out().print(f"emulator {verb}: {state.url} (pid {state.pid}, data {state.data_dir})", markup=False)
+    else:
+        ui.out().print(f"emulator {verb}", markup=False)
+
+
+@app.command()
+def start(port: int = typer.Option(None, help="Port on 127.0.0.1 (default: a free one)."),
+          as_json: bool = json_option()) -> None:
+    """Start the emulator (idempotent: an emulator already running is reused)."""
+    from infractl.adapters import emulator
+
+    state, started = emulator.start(context().project.emulator_dir, port=port)
+    _print(state, as_json, "started" if started else "already running")
+
+
+@app.command()
+def stop(as_json: bool = json_option()) -> None:
+    """Stop the emulator. Its data lives in memory and is gone afterwards."""
+    from infractl.adapters import emulator
+
+    directory = context().project.emulator_dir
+    was_running = emulator.stop(directory)
+    _print(emulator.status(directory), as_json, "stopped" if was_running else "was not running")
+
+
+@app.command()
+def status(as_json: bool = json_option()) -> None:
+    """Show whether the emulator runs, and where."""
+    from infractl.adapters import emulator
+
+    state = emulator.status(context().project.emulator_dir)
+    _print(state, as_json, "running" if state.running else "not running")

@@ -1,0 +1,82 @@
+"""The infractl command and its one error boundary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from infractl.cli import common, emulator, env, stacks, state
+from infractl.exit_codes import ExitCode
+
+app = typer.Typer(
+    name="infractl",
+    help="Infrastructure of the multi-tenant control plane: environments, stacks, state, emulator.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(env.app, name="env")
+app.add_typer(state.app, name="state")
+app.add_typer(emulator.app, name="emulator")
+stacks.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from infractl import __version__
+
+        typer.echo(f"infractl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _globals(
+    root: Path = typer.Option(None, "--root", envvar="INFRACTL_ROOT",
+                              help="Project root (default: nearest folder holding environments/)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of internal errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    common.GLOBALS.root = root
+    common.GLOBALS.verbose = verbose
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; map every error to its named exit code. Never a traceback unless -v."""
+    import click
+
+    from infractl.errors import InfractlError
+
+    common.GLOBALS.root, common.GLOBALS.verbose = None, False
+    try:
+        app(args=argv, prog_name="infractl", standalone_mode=False)
+        return ExitCode.OK
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except InfractlError as exc:
+        from infractl.cli import ui
+
+        ui.print_error(exc.message, exc.details, exc.hint)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # the boundary: anything else is a bug
+        if common.GLOBALS.verbose:
+            import traceback
+
+            traceback.print_exc()
+        else:
+            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n(re-run with -v for the traceback)\n")
+        return ExitCode.INTERNAL
+
+
+def entrypoint() -> None:
+    sys.exit(main())

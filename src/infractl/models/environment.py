@@ -1,0 +1,166 @@
+"""The environment model: environments/<name>.yaml. Data, not code; validated before anything runs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+REQUIRED_TAGS = ("environment", "service", "owner", "cost-center")
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EgressRule(_Strict):
+    """A destination workloads may reach outside the VPC."""
+
+    description: str = Field(min_length=1)
+    cidr: str
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(min_length=1)
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            ipaddress.ip_network(v, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"not a network CIDR: {exc}") from None
+        return v
+
+
+class Network(_Strict):
+    cidr: str
+    az_count: int = Field(ge=1, le=4)
+    nat_gateways: Literal["none", "single", "per_az"] = "single"
+    egress_allowlist: list[EgressRule] = Field(default_factory=list)
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(v, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"not an IPv4 network CIDR: {exc}") from None
+        if not 16 <= net.prefixlen <= 24:
+            raise ValueError(f"prefix /{net.prefixlen} out of range: use /16 to /24")
+        return v
+
+
+class Budget(_Strict):
+    monthly_usd: float = Field(gt=0)
+    alert_thresholds_percent: list[Annotated[int, Field(gt=0, le=200)]] = Field(
+        default_factory=lambda: [50, 80, 100]
+    )
+
+
+class Recovery(_Strict):
+    rpo_minutes: int = Field(gt=0)
+    rto_minutes: int = Field(gt=0)
+
+
+class Approval(_Strict):
+    required: bool = False
+    approvers: list[str] = Field(default_factory=list)
+    min_approvals: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Approval:
+        if self.required and self.min_approvals < 1:
+            raise ValueError("min_approvals must be at least 1 when approval is required")
+        if self.min_approvals > len(self.approvers):
+            raise ValueError(f"min_approvals ({self.min_approvals}) exceeds the {len(self.approvers)} approvers")
+        return self
+
+
+class StateConfig(_Strict):
+    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    lock: Literal["s3", "dynamodb"] = "s3"
+    dynamodb_table: str | None = None
+    kms_key_id: str | None = None  # default: the AWS-managed aws/s3 key
+    noncurrent_version_days: int = Field(default=90, ge=1)
+
+
+class Environment(_Strict):
+    name: str
+    cloud: Literal["aws", "azure", "gcp"]
+    account: str
+    region: str
+    dr_region: str | None = None
+    network: Network
+    tags: dict[str, str]
+    budget: Budget
+    recovery: Recovery
+    approval: Approval = Field(default_factory=Approval)
+    state: StateConfig = Field(default_factory=StateConfig)
+    stacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME.match(v):
+            raise ValueError("use 1-16 lowercase letters, digits or hyphens, starting with a letter")
+        return v
+
+    @field_validator("region", "dr_region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is not None and not AWS_REGION.match(v):
+            raise ValueError(f"{v!r} is not a region name like eu-west-1")
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [t for t in REQUIRED_TAGS if not v.get(t)]
+        if missing:
+            raise ValueError(f"missing required tag(s): {', '.join(missing)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Environment:
+        if self.cloud == "aws" and not re.fullmatch(r"\d{12}", self.account):
+            raise ValueError("account: an AWS account ID is 12 digits")
+        if self.tags["environment"] != self.name:
+            raise ValueError(f"tags.environment ({self.tags['environment']!r}) must equal name ({self.name!r})")
+        if self.dr_region is not None and self.dr_region == self.region:
+            raise ValueError("dr_region must differ from region")
+        return self
+
+    def state_bucket(self, account: str | None = None) -> str:
+        """The state bucket: explicit, or derived from the account, region and env."""
+        return self.state.bucket or f"infractl-tfstate-{account or self.account}-{self.region}-{self.name}"
+
+    def state_lock_table(self) -> str | None:
+        if self.state.lock != "dynamodb":
+            return None
+        return self.state.dynamodb_table or f"infractl-tflock-{self.name}"
+
+
+class EnvironmentSummary(_Strict):
+    name: str
+    cloud: str
+    account: str
+    region: str
+    azs: int
+    nat_gateways: str
+    monthly_budget_usd: float
+    approval_required: bool
+    file: str
+
+
+class Difference(_Strict):
+    path: str
+    a: Any = None
+    b: Any = None
+
+
+class EnvironmentDiff(_Strict):
+    a: str
+    b: str
+    differences: list[Difference]

@@ -1,0 +1,64 @@
+"""Results of plan / apply / bootstrap / destroy runs, and the progress interface services report to."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, computed_field
+
+from infractl.adapters.terraform import Event
+
+StackStatus = Literal["up-to-date", "changes", "applied", "destroyed", "failed", "not-reached"]
+
+
+class StackResult(BaseModel):
+    stack: str
+    status: StackStatus
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    destroyed: list[str] = []  # addresses a plan deletes or replaces
+    duration_s: float = 0.0
+    plan_file: str | None = None
+    error: str | None = None
+    error_details: list[str] = []
+    hint: str | None = None
+    exit_code: int = 0
+
+
+class RunResult(BaseModel):
+    env: str
+    operation: Literal["plan", "apply", "bootstrap", "destroy"]
+    emulated: bool
+    stacks: list[StackResult]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return all(s.status not in ("failed", "not-reached") for s in self.stacks)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def changes_present(self) -> bool:
+        return any(s.status == "changes" for s in self.stacks)
+
+
+class Progress(Protocol):
+    def stack_started(self, stack: str, phase: str) -> None: ...
+    def stack_event(self, stack: str, event: Event) -> None: ...
+    def stack_finished(self, result: StackResult) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class NullProgress:
+    def stack_started(self, stack: str, phase: str) -> None:
+        pass
+
+    def stack_event(self, stack: str, event: Event) -> None:
+        pass
+
+    def stack_finished(self, result: StackResult) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass

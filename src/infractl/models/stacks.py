@@ -1,0 +1,44 @@
+"""The stack graph: terraform/stacks/stacks.yaml declares every root stack, its dependencies and its inputs."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+INPUT_REF = re.compile(r"^(env(\.[A-Za-z0-9_-]+)+|stack\.[a-z0-9_-]+\.[A-Za-z0-9_]+)$")
+
+
+class StackSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cloud: Literal["aws", "azure", "gcp"]
+    path: str = Field(description="folder under terraform/stacks/")
+    description: str = ""
+    depends_on: list[str] = Field(default_factory=list)
+    # Terraform variable name -> reference: env.<dotted path in the environment model> or stack.<name>.<output>
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("inputs")
+    @classmethod
+    def _refs(cls, v: dict[str, str]) -> dict[str, str]:
+        for var, ref in v.items():
+            if not INPUT_REF.match(ref):
+                raise ValueError(f"{var}: {ref!r} is not env.<path> or stack.<name>.<output>")
+        return v
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stacks: dict[str, StackSpec]
+
+
+class Stack(BaseModel):
+    """A stack as the services use it: its name plus its spec."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    spec: StackSpec

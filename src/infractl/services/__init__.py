@@ -1,0 +1,1 @@
+"""Capabilities: plain functions taking their collaborators, returning models, raising InfractlError."""

@@ -1,0 +1,57 @@
+"""What every service needs to reach its targets: the project, the settings, the emulator or the cloud."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infractl.adapters import emulator
+from infractl.adapters.aws import AwsTarget
+from infractl.errors import CloudError, ConfigError
+from infractl.models.environment import Environment
+from infractl.models.project import Project
+from infractl.settings import Settings
+
+
+@dataclass
+class Context:
+    project: Project
+    settings: Settings
+    emulate: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def emulator_state(self, *, start: bool = False) -> emulator.EmulatorState:
+        """The running emulator; started when `start`, else a CloudError telling how to start it."""
+        if start:
+            state, _ = emulator.start(self.project.emulator_dir)
+            return state
+        state = emulator.status(self.project.emulator_dir)
+        if not state.running:
+            raise CloudError(
+                "the local AWS emulator is not running",
+                hint="start it with `infractl emulator start` (or run `infractl bootstrap ENV --emulate`)",
+            )
+        return state
+
+    def aws_target(self, env: Environment, *, start_emulator: bool = False) -> AwsTarget:
+        if env.cloud != "aws":
+            raise ConfigError(
+                f"{self.project.rel(self.project.env_file(env.name))}: cloud: {env.cloud!r} stacks are not"
+                " deployable by this version of infractl",
+                hint="only cloud: aws is implemented so far",
+            )
+        if not self.emulate:
+            return AwsTarget(region=env.region)
+        state = self.emulator_state(start=start_emulator)
+        return AwsTarget(region=env.region, endpoint_url=state.url, ca_file=state.ca_file,
+                         access_key=emulator.FAKE_ACCESS_KEY, secret_key=emulator.FAKE_SECRET_KEY)
+
+    @property
+    def cli_config_path(self) -> Path:
+        return self.project.work_dir / "terraformrc"
+
+    @property
+    def plugin_cache(self) -> Path:
+        return self.settings.plugin_cache_dir or (self.project.work_dir / "plugin-cache")

@@ -1,0 +1,71 @@
+"""The environment model: list, load, show, diff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infractl.adapters import files
+from infractl.errors import ConfigError
+from infractl.models.environment import Difference, Environment, EnvironmentDiff, EnvironmentSummary
+from infractl.models.project import Project
+
+
+def names(project: Project) -> list[str]:
+    return sorted(p.stem for p in project.environments_dir.glob("*.yaml"))
+
+
+def load(project: Project, name: str) -> Environment:
+    path = project.env_file(name)
+    shown = project.rel(path)
+    if not path.is_file():
+        known = ", ".join(names(project)) or "none"
+        raise ConfigError(f"{shown}: no environment named {name!r}", hint=f"known environments: {known}")
+    data = files.read_yaml(path, display=shown)
+    env = files.validate(Environment, data, display=shown)
+    if env.name != name:
+        raise ConfigError(
+            f"{shown}: name: {env.name!r} differs from the file name", hint=f"set name: {name} or rename the file"
+        )
+    return env
+
+
+def list_all(project: Project) -> list[EnvironmentSummary]:
+    out = []
+    for name in names(project):
+        env = load(project, name)
+        out.append(
+            EnvironmentSummary(
+                name=env.name,
+                cloud=env.cloud,
+                account=env.account,
+                region=env.region,
+                azs=env.network.az_count,
+                nat_gateways=env.network.nat_gateways,
+                monthly_budget_usd=env.budget.monthly_usd,
+                approval_required=env.approval.required,
+                file=project.rel(project.env_file(name)),
+            )
+        )
+    return out
+
+
+def diff(project: Project, a: str, b: str) -> EnvironmentDiff:
+    left = flatten(load(project, a).model_dump(mode="json"))
+    right = flatten(load(project, b).model_dump(mode="json"))
+    ignored = {"name", "tags.environment"}  # differ by construction
+    paths = sorted((left.keys() | right.keys()) - ignored)
+    return EnvironmentDiff(
+        a=a,
+        b=b,
+        differences=[Difference(path=p, a=left.get(p), b=right.get(p)) for p in paths if left.get(p) != right.get(p)],
+    )
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay whole values (compared as one)."""
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}

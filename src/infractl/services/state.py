@@ -1,0 +1,89 @@
+"""Remote state: the S3 bucket (and optional DynamoDB lock table) every stack's backend uses."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from infractl.adapters import aws
+from infractl.errors import CloudError
+from infractl.models.environment import Environment
+from infractl.services import environments
+from infractl.services.context import Context
+
+
+class StateItem(BaseModel):
+    name: str
+    status: str  # created | updated | unchanged
+
+
+class StateBackend(BaseModel):
+    env: str
+    emulated: bool
+    account: str
+    region: str
+    bucket: str
+    lock: str  # s3 (use_lockfile) | dynamodb
+    lock_table: str | None = None
+    key_pattern: str
+    items: list[StateItem] = []
+
+    @property
+    def changed(self) -> bool:
+        return any(i.status != "unchanged" for i in self.items)
+
+
+def effective_account(ctx: Context, env: Environment, target: aws.AwsTarget) -> str:
+    """The account the run targets: the emulator's own, or the env's after checking the credentials match it."""
+    account = aws.caller_account(target)
+    if not ctx.emulate and account != env.account:
+        raise CloudError(
+            f"the AWS credentials belong to account {account}, but environment {env.name} is account {env.account}",
+            hint="switch credentials (AWS_PROFILE) to the environment's account",
+        )
+    return account
+
+
+def describe(env: Environment, account: str, *, emulated: bool) -> StateBackend:
+    return StateBackend(
+        env=env.name, emulated=emulated, account=account, region=env.region, bucket=env.state_bucket(account),
+        lock=env.state.lock, lock_table=env.state_lock_table(), key_pattern=f"{env.name}/<stack>.tfstate",
+    )
+
+
+def bootstrap(ctx: Context, env_name: str) -> StateBackend:
+    """Create or converge the state bucket and lock table. Idempotent: a second run reports every item unchanged."""
+    env = environments.load(ctx.project, env_name)
+    target = ctx.aws_target(env, start_emulator=True)
+    account = effective_account(ctx, env, target)
+    backend = describe(env, account, emulated=ctx.emulate)
+    items = aws.ensure_state_bucket(
+        target, backend.bucket, kms_key_id=env.state.kms_key_id,
+        noncurrent_days=env.state.noncurrent_version_days, tags=env.tags,
+    )
+    if backend.lock_table:
+        items += aws.ensure_lock_table(target, backend.lock_table, tags=env.tags)
+    return backend.model_copy(update={"items": [StateItem(name=n, status=s) for n, s in items]})
+
+
+def backend_config(backend: StateBackend, stack: str, *, emulator_url: str | None) -> str:
+    """The -backend-config file for one stack's partial `backend "s3" {}` block."""
+    lines = [
+        f'bucket       = "{backend.bucket}"',
+        f'key          = "{backend.env}/{stack}.tfstate"',
+        f'region       = "{backend.region}"',
+        "encrypt      = true",
+        "use_lockfile = true" if backend.lock == "s3" else f'dynamodb_table = "{backend.lock_table}"',
+    ]
+    if emulator_url:
+        from infractl.adapters.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
+
+        lines += [
+            "# the local emulator: loopback only, fake credentials",
+            f'endpoints = {{ s3 = "{emulator_url}", dynamodb = "{emulator_url}", sts = "{emulator_url}",'
+            f' iam = "{emulator_url}" }}',
+            "use_path_style              = true",
+            "skip_metadata_api_check     = true",
+            f'access_key = "{FAKE_ACCESS_KEY}"',
+            f'secret_key = "{FAKE_SECRET_KEY}"',
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,19 @@
+"""Process-wide settings: INFRACTL_* environment variables, overridden by CLI options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INFRACTL_", extra="ignore")
+
+    root: Path | None = None  # project root; default: walk up to the folder holding environments/
+    work_dir: Path | None = None  # generated files, TF_DATA_DIRs, plans; default <root>/.infractl
+    emulate: bool = False  # target the local AWS emulator
+    provider_mirror: Path | None = None  # filesystem mirror of Terraform providers
+    plugin_cache_dir: Path | None = None  # shared provider plugin cache; default <work_dir>/plugin-cache
+    terraform_bin: str = "terraform"
+    verbose: bool = False

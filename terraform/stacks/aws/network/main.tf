@@ -1,0 +1,34 @@
+# Regular AZs only (no Local or Wavelength Zones), in name order so that a
+# larger az_count appends zones instead of renumbering subnets.
+data "aws_availability_zones" "available" {
+  state = "available"
+
+  filter {
+    name   = "zone-type"
+    values = ["availability-zone"]
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = length(self.names) >= var.az_count
+      error_message = "The region ${var.region} has ${length(self.names)} available availability zones, fewer than az_count = ${var.az_count}."
+    }
+  }
+}
+
+locals {
+  azs = slice(sort(data.aws_availability_zones.available.names), 0, var.az_count)
+}
+
+module "network" {
+  source = "../../../modules/aws/network"
+
+  name                    = var.environment
+  cidr                    = var.cidr
+  azs                     = local.azs
+  nat_gateway_mode        = var.nat_gateway_mode
+  flow_log_retention_days = var.flow_log_retention_days
+
+  # Environment, service, owner and cost-center come from default_tags.
+  tags = { stack = "network" }
+}
