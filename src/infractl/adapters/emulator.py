@@ -137,9 +137,11 @@ def _responds(url: str | None, ca_file: str) -> bool:
     if not url:
         return False
     ctx = ssl.create_default_context(cafile=ca_file)
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", context=ctx, timeout=2) as resp:  # noqa: S310
-            return resp.status == 200
+    try:  # any HTTP answer over verified TLS means it is up (the data dump would be slow to fetch)
+        with urllib.request.urlopen(f"{url}/moto-api/", context=ctx, timeout=5) as resp:  # noqa: S310
+            return resp.status < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
     except (urllib.error.URLError, OSError, ValueError):
         return False
 

@@ -91,7 +91,8 @@ class PlainProgress:
         self._line(f"{stack}: {phase}")
 
     def stack_event(self, stack: str, event: Event) -> None:
-        if event.kind in ("apply_complete", "apply_errored", "change_summary", "planned_change") or (
+        reads = event.message.startswith("data.") or ".data." in event.message.split(":")[0]
+        if (event.kind in ("apply_complete", "apply_errored", "change_summary", "planned_change") and not reads) or (
             event.level != "info"
         ):
             self._line(f"{stack}: {event.level + ': ' if event.level != 'info' else ''}{event.message}")

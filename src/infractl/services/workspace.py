@@ -130,7 +130,8 @@ def open_workspace(
             emulator_url = state.url
             source = project.terraform_dir / "stacks" / stack.spec.path
             generated[OVERRIDE_FILE] = emulator_override(terraform.provider_aliases(source, "aws"), state.url)
-            extra_env["SSL_CERT_FILE"] = state.ca_file or ""
+            # Trust only the emulator's CA (the AWS SDK reads AWS_CA_BUNDLE, Go's TLS reads SSL_CERT_FILE).
+            extra_env["SSL_CERT_FILE"] = extra_env["AWS_CA_BUNDLE"] = state.ca_file or ""
         chdir = terraform.stage_root_module(project.terraform_dir, stack.spec.path, ws_dir / "src", generated)
         backend_file = ws_dir / "backend.hcl"
         files.write_private(backend_file, backend_config(backend, stack.name, emulator_url=emulator_url))
