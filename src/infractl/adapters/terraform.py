@@ -147,14 +147,14 @@ def stage_root_module(terraform_root: Path, stack_rel: str, dest: Path, generate
 
 
 def provider_aliases(stack_dir: Path, provider: str) -> list[str | None]:
-    """The aliases of `provider` configured in a root module: None stands for the default configuration."""
+    """The configurations of `provider` in a root module (None is the default one); empty when there are none."""
     aliases: list[str | None] = []
     block = re.compile(r'provider\s+"' + re.escape(provider) + r'"\s*\{(?P<body>(?:[^{}]|\{[^{}]*\})*)\}', re.S)
     for tf in sorted(stack_dir.glob("*.tf")):
         for m in block.finditer(tf.read_text(encoding="utf-8")):
             alias = re.search(r'^\s*alias\s*=\s*"([^"]+)"', m.group("body"), re.M)
             aliases.append(alias.group(1) if alias else None)
-    return aliases or [None]
+    return aliases
 
 
 # ---------------------------------------------------------------- typed results

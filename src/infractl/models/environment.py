@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 REQUIRED_TAGS = ("environment", "service", "owner", "cost-center")
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -107,30 +107,32 @@ class Environment(_Strict):
             raise ValueError("use 1-16 lowercase letters, digits or hyphens, starting with a letter")
         return v
 
+    @field_validator("account")
+    @classmethod
+    def _account(cls, v: str, info: ValidationInfo) -> str:
+        if info.data.get("cloud") == "aws" and not re.fullmatch(r"\d{12}", v):
+            raise ValueError("an AWS account ID is 12 digits (quote it in YAML)")
+        return v
+
     @field_validator("region", "dr_region")
     @classmethod
-    def _region(cls, v: str | None) -> str | None:
+    def _region(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is not None and not AWS_REGION.match(v):
             raise ValueError(f"{v!r} is not a region name like eu-west-1")
+        if info.field_name == "dr_region" and v is not None and v == info.data.get("region"):
+            raise ValueError("dr_region must differ from region")
         return v
 
     @field_validator("tags")
     @classmethod
-    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+    def _tags(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         missing = [t for t in REQUIRED_TAGS if not v.get(t)]
         if missing:
             raise ValueError(f"missing required tag(s): {', '.join(missing)}")
+        name = info.data.get("name")
+        if name is not None and v["environment"] != name:
+            raise ValueError(f"tags.environment ({v['environment']!r}) must equal name ({name!r})")
         return v
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Environment:
-        if self.cloud == "aws" and not re.fullmatch(r"\d{12}", self.account):
-            raise ValueError("account: an AWS account ID is 12 digits")
-        if self.tags["environment"] != self.name:
-            raise ValueError(f"tags.environment ({self.tags['environment']!r}) must equal name ({self.name!r})")
-        if self.dr_region is not None and self.dr_region == self.region:
-            raise ValueError("dr_region must differ from region")
-        return self
 
     def state_bucket(self, account: str | None = None) -> str:
         """The state bucket: explicit, or derived from the account, region and env."""

@@ -128,8 +128,9 @@ def open_workspace(
         if ctx.emulate:
             state = ctx.emulator_state()
             emulator_url = state.url
-            source = project.terraform_dir / "stacks" / stack.spec.path
-            generated[OVERRIDE_FILE] = emulator_override(terraform.provider_aliases(source, "aws"), state.url)
+            aliases = terraform.provider_aliases(project.terraform_dir / "stacks" / stack.spec.path, "aws")
+            if aliases:
+                generated[OVERRIDE_FILE] = emulator_override(aliases, state.url)
             # Trust only the emulator's CA (the AWS SDK reads AWS_CA_BUNDLE, Go's TLS reads SSL_CERT_FILE).
             extra_env["SSL_CERT_FILE"] = extra_env["AWS_CA_BUNDLE"] = state.ca_file or ""
         chdir = terraform.stage_root_module(project.terraform_dir, stack.spec.path, ws_dir / "src", generated)

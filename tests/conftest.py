@@ -1,0 +1,60 @@
+"""Shared fixtures: the one CLI helper, project copies, the provider mirror."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from infractl.cli.main import main
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR_CANDIDATES = ("/opt/tf-plugins", "~/.terraform.d/plugins", "/usr/share/terraform/plugins")
+
+
+def provider_mirror() -> str | None:
+    """INFRACTL_PROVIDER_MIRROR (set by the Makefile), else a known mirror location on this machine."""
+    if os.environ.get("INFRACTL_PROVIDER_MIRROR"):
+        return os.environ["INFRACTL_PROVIDER_MIRROR"]
+    for candidate in MIRROR_CANDIDATES:
+        path = Path(candidate).expanduser()
+        if (path / "registry.terraform.io").is_dir():
+            return str(path)
+    return None
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(capsys, monkeypatch):
+    """Run the CLI in-process through main(): invoke(*args, code=0, root=None) -> Result(stdout, stderr)."""
+    monkeypatch.delenv("INFRACTL_ROOT", raising=False)
+    monkeypatch.delenv("INFRACTL_EMULATE", raising=False)
+
+    def _invoke(*args: str, code: int = 0, root: Path | None = None) -> Result:
+        argv = (["--root", str(root)] if root else []) + list(args)
+        capsys.readouterr()
+        rc = main(argv)
+        out, err = capsys.readouterr()
+        assert rc == code, f"infractl {' '.join(argv)} exited {rc}, expected {code}\nstdout:\n{out}\nstderr:\n{err}"
+        return Result(rc, out, err)
+
+    return _invoke
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's environments/ and terraform/ to break or extend freely."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "environments", root / "environments")
+    shutil.copytree(REPO / "terraform", root / "terraform",
+                    ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+    return root

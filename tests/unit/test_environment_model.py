@@ -1,0 +1,113 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infractl.errors import ConfigError
+from infractl.models.project import Project
+from infractl.services import environments
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _project(root: Path) -> Project:
+    return Project(root=root, work_dir=root / ".infractl")
+
+
+def _edit(root: Path, env: str, mutate) -> None:
+    path = root / "environments" / f"{env}.yaml"
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_shipped_environments_are_valid(name):
+    env = environments.load(_project(REPO), name)
+    assert env.name == name
+    assert env.tags["environment"] == name
+    assert {"environment", "service", "owner", "cost-center"} <= env.tags.keys()
+
+
+def test_prod_is_production_shaped():
+    prod = environments.load(_project(REPO), "prod")
+    assert prod.network.nat_gateways == "per_az"
+    assert prod.approval.required and prod.approval.min_approvals >= 1
+    assert prod.recovery.rpo_minutes <= 15
+
+
+def _error_lines(project: Project, env: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        environments.load(project, env)
+    return [info.value.message, *info.value.details]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [
+        (lambda d: d["network"].__setitem__("az_count", "two"), "network.az_count", "valid integer"),
+        (lambda d: d["network"].__setitem__("az_count", 9), "network.az_count", "less than or equal to 4"),
+        (lambda d: d["network"].__setitem__("cidr", "10.0.0.0/8"), "network.cidr", "/16 to /24"),
+        (lambda d: d["network"].__setitem__("cidr", "10.0.0.1/16"), "network.cidr", "host bits"),
+        (lambda d: d["network"].__setitem__("nat_gateways", "many"), "network.nat_gateways", "single"),
+        (lambda d: d["tags"].pop("owner"), "tags", "owner"),
+        (lambda d: d.__setitem__("colour", "blue"), "colour", "unknown field"),
+        (lambda d: d.pop("budget"), "budget", "required field is missing"),
+        (lambda d: d.__setitem__("region", "Europe"), "region", "region name"),
+        (lambda d: d.__setitem__("account", "12"), "account", "12 digits"),
+        (lambda d: d["tags"].__setitem__("environment", "prod"), "tags", "must equal name"),
+        (lambda d: d.__setitem__("dr_region", "eu-west-1"), "dr_region", "must differ"),
+        (lambda d: d["budget"].__setitem__("monthly_usd", -5), "budget.monthly_usd", "greater than 0"),
+        (lambda d: d["approval"].update(required=True, min_approvals=0), "approval", "at least 1"),
+        (lambda d: d["network"]["egress_allowlist"][0].__setitem__("ports", [70000]),
+         "network.egress_allowlist.0.ports.0", "less than or equal to 65535"),
+    ],
+)
+def test_broken_field_is_named_with_file_and_problem(project, mutate, field, words):
+    _edit(project, "dev", mutate)
+    lines = _error_lines(_project(project), "dev")
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"environments/dev.yaml: {field}: "), lines[0]
+    assert words in lines[0]
+
+
+def test_every_problem_gets_its_own_line(project):
+    _edit(project, "dev", lambda d: (d["network"].__setitem__("az_count", "x"), d.__setitem__("cloud", "ibm")))
+    lines = _error_lines(_project(project), "dev")
+    assert sorted(line.split(": ")[1] for line in lines) == ["cloud", "network.az_count"]
+
+
+def test_invalid_yaml_names_line_and_column(project):
+    (project / "environments" / "dev.yaml").write_text("name: dev\nnetwork: [unclosed\n")
+    line = _error_lines(_project(project), "dev")[0]
+    assert line.startswith("environments/dev.yaml:3:1: not valid YAML")
+
+
+def test_name_must_match_file(project):
+    _edit(project, "dev", lambda d: (d.__setitem__("name", "qa"), d["tags"].__setitem__("environment", "qa")))
+    assert "differs from the file name" in _error_lines(_project(project), "dev")[0]
+
+
+def test_unknown_environment_lists_known_ones():
+    with pytest.raises(ConfigError) as info:
+        environments.load(_project(REPO), "qa")
+    assert "no environment named 'qa'" in info.value.message
+    assert info.value.hint == "known environments: dev, prod, staging"
+
+
+def test_diff_reports_only_real_differences():
+    result = environments.diff(_project(REPO), "dev", "prod")
+    paths = {d.path: (d.a, d.b) for d in result.differences}
+    assert paths["network.nat_gateways"] == ("single", "per_az")
+    assert paths["state.lock"] == ("s3", "dynamodb")
+    assert "name" not in paths and "tags.environment" not in paths
+    assert "region" not in paths  # same in both
+    assert environments.diff(_project(REPO), "dev", "dev").differences == []
+
+
+def test_state_bucket_is_derived_per_account_region_env():
+    dev = environments.load(_project(REPO), "dev")
+    assert dev.state_bucket() == "infractl-tfstate-123456789012-eu-west-1-dev"
+    assert dev.state_bucket("999999999999") == "infractl-tfstate-999999999999-eu-west-1-dev"
+    assert dev.state_lock_table() is None
+    assert environments.load(_project(REPO), "prod").state_lock_table() == "infractl-tflock-prod"
