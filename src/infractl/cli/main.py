@@ -45,21 +45,20 @@ def _globals(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map every error to its named exit code. Never a traceback unless -v."""
-    import click
-
     from infractl.errors import InfractlError
 
     common.GLOBALS.root, common.GLOBALS.verbose = None, False
     try:
-        app(args=argv, prog_name="infractl", standalone_mode=False)
-        return ExitCode.OK
-    except click.exceptions.Exit as exc:
+        # Without standalone mode, a command's typer.Exit(code) comes back as the return value.
+        rv = app(args=argv, prog_name="infractl", standalone_mode=False)
+        return int(rv) if isinstance(rv, int) else ExitCode.OK
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         return ExitCode.INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors from argument parsing: exit 2
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
     except InfractlError as exc:
         from infractl.cli import ui
 

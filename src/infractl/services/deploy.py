@@ -94,6 +94,7 @@ def _plan_stack(run: _Run, ws: Workspace, *, destroy: bool = False) -> terraform
     ws.plan_meta.unlink(missing_ok=True)
     result = ws.runner.plan(terraform.PlanOptions(var_files=[ws.inputs_file], out=ws.plan_file, destroy=destroy))
     if result.changes_present:
+        ws.plan_file.chmod(0o600)  # a plan holds every input value, sensitive ones included
         ws.plan_meta.write_text(json.dumps({
             "emulated": run.ctx.emulate, "destroy": destroy,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

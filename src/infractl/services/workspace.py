@@ -109,6 +109,7 @@ def open_workspace(
     project = ctx.project
     ws_dir = project.workspace(env.name, stack.name)
     ws_dir.mkdir(parents=True, exist_ok=True)
+    ws_dir.chmod(0o700)  # plans, inputs and state caches may hold sensitive values
     fd = os.open(ws_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

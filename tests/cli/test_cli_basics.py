@@ -1,0 +1,72 @@
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_the_commands(invoke):
+    out = invoke("--help").stdout
+    for command in ("bootstrap", "plan", "apply", "destroy", "output", "env", "state", "emulator"):
+        assert command in out
+
+
+def test_version(invoke):
+    assert invoke("--version").stdout.startswith("infractl 0.")
+
+
+def test_unknown_option_is_a_usage_error(invoke):
+    assert "No such option" in invoke("env", "list", "--bogus", root=REPO, code=2).stderr
+
+
+def test_unknown_environment_is_a_config_error(invoke):
+    result = invoke("env", "show", "qa", root=REPO, code=3)
+    assert "no environment named 'qa'" in result.stderr and "hint: known environments: dev, prod, staging" in \
+        result.stderr
+
+
+def test_unknown_stack_is_a_usage_error(invoke, tmp_path, monkeypatch):
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path))
+    from infractl.errors import UsageError
+    from infractl.models.project import Project
+    from infractl.services import stackgraph
+
+    manifest = stackgraph.load_manifest(Project(root=REPO, work_dir=tmp_path))
+    try:
+        stackgraph.select(manifest, "aws", ["nope"])
+    except UsageError as exc:
+        assert exc.exit_code == 2
+    else:
+        raise AssertionError("unknown stack accepted")
+
+
+def test_destroy_without_terminal_and_without_yes_refuses(invoke):
+    from infractl.cli.common import confirmer
+    from infractl.errors import UsageError
+
+    try:
+        confirmer(False)("destroy everything?")
+    except UsageError as exc:
+        assert exc.hint == "re-run with --yes to confirm"
+    else:
+        raise AssertionError("confirmation passed without a terminal")
+    assert confirmer(True)("destroy everything?") is True
+
+
+def test_help_does_not_import_cloud_sdks():
+    code = ("import sys; from infractl.cli.main import main; main(['--help']); "
+            "print(sorted(m for m in ('boto3','botocore','hvac','pydantic','yaml') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_internal_errors_map_to_70_without_traceback(invoke, monkeypatch):
+    from infractl.services import environments
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(environments, "list_all", boom)
+    result = invoke("env", "list", root=REPO, code=70)
+    assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" in invoke("-v", "env", "list", root=REPO, code=70).stderr

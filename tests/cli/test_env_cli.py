@@ -1,0 +1,68 @@
+import json
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_env_list_json(invoke):
+    items = json.loads(invoke("env", "list", "--json", root=REPO).stdout)
+    assert [i["name"] for i in items] == ["dev", "prod", "staging"]
+    assert {i["nat_gateways"] for i in items} == {"single", "per_az"}
+
+
+def test_env_list_table(invoke):
+    out = invoke("env", "list", root=REPO).stdout
+    assert "environments/prod.yaml" in out and "per_az" in out
+
+
+def test_env_show_prod_json_is_the_validated_model(invoke):
+    result = invoke("env", "show", "prod", "--json", root=REPO)
+    data = json.loads(result.stdout)
+    assert data["name"] == "prod" and data["network"]["nat_gateways"] == "per_az"
+    assert data["approval"]["required"] is True
+    assert result.stderr == ""
+
+
+def test_env_show_yaml(invoke):
+    data = yaml.safe_load(invoke("env", "show", "dev", root=REPO).stdout)
+    assert data["network"]["cidr"] == "10.10.0.0/16"
+
+
+def test_env_diff(invoke):
+    data = json.loads(invoke("env", "diff", "dev", "prod", "--json", root=REPO).stdout)
+    assert {"path": "network.az_count", "a": 2, "b": 3} in data["differences"]
+    assert "network.nat_gateways" in invoke("env", "diff", "dev", "prod", root=REPO).stdout
+
+
+def test_wrong_field_type_exits_3_with_one_line(invoke, project):
+    path = project / "environments" / "dev.yaml"
+    path.write_text(path.read_text().replace("az_count: 2", "az_count: two"))
+    result = invoke("env", "show", "dev", root=project, code=3)
+    error_lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert error_lines == ["error: environments/dev.yaml: network.az_count: Input should be a valid integer,"
+                           " unable to parse string as an integer (got 'two')"]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_broken_env_stops_plan_before_anything_runs(invoke, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
+    path = project / "environments" / "dev.yaml"
+    path.write_text(path.read_text().replace("nat_gateways: single", "nat_gateways: 3"))
+    result = invoke("plan", "dev", root=project, code=3)
+    assert "environments/dev.yaml: network.nat_gateways:" in result.stderr
+    assert not (tmp_path / "work").exists()  # nothing staged, nothing planned
+
+
+def test_root_is_found_by_walking_up(invoke, project, monkeypatch):
+    sub = project / "terraform" / "stacks"
+    monkeypatch.chdir(sub)
+    assert json.loads(invoke("env", "show", "dev", "--json").stdout)["name"] == "dev"
+
+
+def test_root_from_environment_variable(invoke, project, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    invoke("env", "list", code=3)  # no environments/ above tmp_path
+    monkeypatch.setenv("INFRACTL_ROOT", str(project))
+    assert "dev" in invoke("env", "list").stdout

@@ -1,0 +1,50 @@
+"""Real engines: the terraform binary and a moto server (infractl's own emulator) on a free loopback port."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from infractl.adapters import emulator
+from infractl.adapters.aws import AwsTarget
+from tests.conftest import REPO as REPO_ROOT  # noqa: F401 - re-exported for the tests
+from tests.conftest import provider_mirror
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def mirror() -> str:
+    found = provider_mirror()
+    if not found:
+        pytest.fail("no Terraform provider mirror: set INFRACTL_PROVIDER_MIRROR (the Makefile does)")
+    if not shutil.which("terraform"):
+        pytest.fail("terraform is not on PATH")
+    return found
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory, mirror) -> Path:
+    """infractl's work folder for this test session, with the emulator running in it (stopped at the end)."""
+    work = tmp_path_factory.mktemp("work")
+    emulator.start(work / "emulator")
+    yield work
+    emulator.stop(work / "emulator")
+
+
+@pytest.fixture
+def emulated(monkeypatch, work_dir, mirror) -> Path:
+    """Point infractl at the session's work folder and emulator."""
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(work_dir))
+    monkeypatch.setenv("INFRACTL_PROVIDER_MIRROR", mirror)
+    monkeypatch.delenv("CI", raising=False)
+    return work_dir
+
+
+def aws(work_dir: Path, region: str = "eu-west-1") -> AwsTarget:
+    state = emulator.status(work_dir / "emulator")
+    assert state.running, "the session emulator is not running"
+    return AwsTarget(region=region, endpoint_url=state.url, ca_file=state.ca_file,
+                     access_key=emulator.FAKE_ACCESS_KEY, secret_key=emulator.FAKE_SECRET_KEY)
