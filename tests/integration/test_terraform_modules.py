@@ -1,0 +1,68 @@
+"""`terraform test` (mock_provider, offline) for every module that ships tests, plus fmt and validate of stacks."""
+
+from __future__ import annotations
+
+import contextlib
+
+from pathlib import Path
+
+import pytest
+
+from infractl.adapters import process, terraform
+from tests.conftest import REPO
+
+MODULES = sorted(p.parent.relative_to(REPO) for p in (REPO / "terraform" / "modules").glob("*/*/tests"))
+STACKS = sorted(p.parent.relative_to(REPO) for p in (REPO / "terraform" / "stacks").glob("*/*/versions.tf"))
+
+
+@pytest.fixture(scope="module")
+def tf_env(tmp_path_factory, mirror):
+    work = tmp_path_factory.mktemp("tf")
+    (work / "terraformrc").write_text(terraform.cli_config_text(mirror=Path(mirror), plugin_cache=work / "cache"))
+    (work / "cache").mkdir()
+
+    def env(data_dir: Path) -> dict[str, str]:
+        return terraform.child_env(process.clean_env(), cli_config=work / "terraformrc", data_dir=data_dir)
+
+    return env
+
+
+def test_every_module_has_tests():
+    modules = sorted(p.parent.relative_to(REPO) for p in (REPO / "terraform" / "modules").glob("*/*/versions.tf"))
+    assert modules and modules == MODULES
+
+
+@contextlib.contextmanager
+def initialised(folder: Path, env: dict[str, str]):
+    """terraform init -backend=false; a lock file that init creates in the source folder is removed afterwards."""
+    lock = folder / ".terraform.lock.hcl"
+    existed = lock.exists()
+    try:
+        process.run([terraform.find_binary("terraform"), f"-chdir={folder}", *terraform.build_init_args(
+            backend=False)], env=env)
+        yield
+    finally:
+        if not existed:
+            lock.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=str)
+def test_module_terraform_test(module, tf_env, tmp_path):
+    env = tf_env(tmp_path / "data")
+    with initialised(REPO / module, env):
+        done = process.run([terraform.find_binary("terraform"), f"-chdir={REPO / module}", "test", "-no-color"],
+                           env=env)
+    assert "0 failed" in done.stdout and " passed" in done.stdout, done.stdout
+
+
+def test_fmt_is_clean():
+    done = process.run([terraform.find_binary("terraform"), "fmt", "-check", "-recursive", "-diff",
+                        str(REPO / "terraform")], ok_codes=(0, 3))
+    assert done.returncode == 0, f"unformatted Terraform files:\n{done.stdout}"
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=str)
+def test_stack_validates(stack, tf_env, tmp_path):
+    env = tf_env(tmp_path / "data")
+    with initialised(REPO / stack, env):
+        process.run([terraform.find_binary("terraform"), f"-chdir={REPO / stack}", "validate", "-no-color"], env=env)
