@@ -55,6 +55,9 @@ def project(tmp_path: Path) -> Path:
     """A copy of the repository's environments/ and terraform/ to break or extend freely."""
     root = tmp_path / "project"
     shutil.copytree(REPO / "environments", root / "environments")
-    shutil.copytree(REPO / "terraform", root / "terraform",
-                    ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+    shutil.copytree(
+        REPO / "terraform",
+        root / "terraform",
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
+    )
     return root

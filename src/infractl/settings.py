@@ -16,4 +16,3 @@ class Settings(BaseSettings):
     provider_mirror: Path | None = None  # filesystem mirror of Terraform providers
     plugin_cache_dir: Path | None = None  # shared provider plugin cache; default <work_dir>/plugin-cache
     terraform_bin: str = "terraform"
-    verbose: bool = False

@@ -21,8 +21,9 @@ def test_unknown_option_is_a_usage_error(invoke):
 
 def test_unknown_environment_is_a_config_error(invoke):
     result = invoke("env", "show", "qa", root=REPO, code=3)
-    assert "no environment named 'qa'" in result.stderr and "hint: known environments: dev, prod, staging" in \
-        result.stderr
+    assert (
+        "no environment named 'qa'" in result.stderr and "hint: known environments: dev, prod, staging" in result.stderr
+    )
 
 
 def test_unknown_stack_is_a_usage_error(invoke, tmp_path, monkeypatch):
@@ -54,8 +55,10 @@ def test_destroy_without_terminal_and_without_yes_refuses(invoke):
 
 
 def test_help_does_not_import_cloud_sdks():
-    code = ("import sys; from infractl.cli.main import main; main(['--help']); "
-            "print(sorted(m for m in ('boto3','botocore','hvac','pydantic','yaml') if m in sys.modules))")
+    code = (
+        "import sys; from infractl.cli.main import main; main(['--help']); "
+        "print(sorted(m for m in ('boto3','botocore','hvac','pydantic','yaml') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
@@ -70,3 +73,10 @@ def test_internal_errors_map_to_70_without_traceback(invoke, monkeypatch):
     result = invoke("env", "list", root=REPO, code=70)
     assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" in invoke("-v", "env", "list", root=REPO, code=70).stderr
+
+
+def test_bad_setting_variable_is_a_config_error(invoke, monkeypatch):
+    monkeypatch.setenv("INFRACTL_PROVIDER_MIRROR", "")
+    monkeypatch.setenv("INFRACTL_EMULATE", "maybe")
+    result = invoke("env", "list", root=REPO, code=3)
+    assert result.stderr.startswith("error: environment variable INFRACTL_EMULATE: Input should be a valid boolean")

@@ -41,8 +41,10 @@ def test_wrong_field_type_exits_3_with_one_line(invoke, project):
     path.write_text(path.read_text().replace("az_count: 2", "az_count: two"))
     result = invoke("env", "show", "dev", root=project, code=3)
     error_lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
-    assert error_lines == ["error: environments/dev.yaml: network.az_count: Input should be a valid integer,"
-                           " unable to parse string as an integer (got 'two')"]
+    assert error_lines == [
+        "error: environments/dev.yaml: network.az_count: Input should be a valid integer,"
+        " unable to parse string as an integer (got 'two')"
+    ]
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 

@@ -46,5 +46,10 @@ def emulated(monkeypatch, work_dir, mirror) -> Path:
 def aws(work_dir: Path, region: str = "eu-west-1") -> AwsTarget:
     state = emulator.status(work_dir / "emulator")
     assert state.running, "the session emulator is not running"
-    return AwsTarget(region=region, endpoint_url=state.url, ca_file=state.ca_file,
-                     access_key=emulator.FAKE_ACCESS_KEY, secret_key=emulator.FAKE_SECRET_KEY)
+    return AwsTarget(
+        region=region,
+        endpoint_url=state.url,
+        ca_file=state.ca_file,
+        access_key=emulator.FAKE_ACCESS_KEY,
+        secret_key=emulator.FAKE_SECRET_KEY,
+    )

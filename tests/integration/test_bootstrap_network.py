@@ -51,7 +51,8 @@ def test_second_plan_shows_no_changes(bootstrapped, invoke, emulated):
     data = json.loads(result.stdout)
     assert data["changes_present"] is False
     assert [(s["stack"], s["status"], s["add"], s["change"], s["destroy"]) for s in data["stacks"]] == [
-        ("network", "up-to-date", 0, 0, 0)]
+        ("network", "up-to-date", 0, 0, 0)
+    ]
 
 
 def test_rerunning_bootstrap_changes_nothing(bootstrapped, invoke, emulated):

@@ -53,9 +53,22 @@ def hold_project(project: Path) -> Path:
     stack = project / "terraform" / "stacks" / "test" / "hold"
     stack.mkdir(parents=True)
     (stack / "main.tf").write_text(HOLD_STACK)
-    (project / "terraform" / "stacks" / "stacks.yaml").write_text(yaml.safe_dump({"stacks": {"hold": {
-        "cloud": "aws", "path": "test/hold",
-        "inputs": {"run_id": "env.stacks.hold.run_id", "hold_seconds": "env.stacks.hold.hold_seconds"}}}}))
+    (project / "terraform" / "stacks" / "stacks.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "stacks": {
+                    "hold": {
+                        "cloud": "aws",
+                        "path": "test/hold",
+                        "inputs": {
+                            "run_id": "env.stacks.hold.run_id",
+                            "hold_seconds": "env.stacks.hold.hold_seconds",
+                        },
+                    }
+                }
+            }
+        )
+    )
     set_hold(project, "1", 0)
     return project
 
@@ -89,7 +102,12 @@ def start_holder(project: Path, work_dir: Path) -> subprocess.Popen:
     env = dict(os.environ, INFRACTL_WORK_DIR=str(work_dir), CI="true")
     return subprocess.Popen(
         [sys.executable, "-m", "infractl", "--root", str(project), "apply", "dev", "--emulate", "--yes"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for_lock(s3, holder: subprocess.Popen, timeout: float = 90) -> None:
@@ -130,10 +148,14 @@ def test_held_lock_fails_fast_with_holder_and_release_hint(invoke, hold_project,
             assert time.monotonic() - began < 20, "the contender waited for the lock instead of failing fast"
             errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
             assert len(errors) == 1 and re.match(
-                r"error: hold: state of dev/hold is locked by \S+@\S+ \(OperationTypeApply since .+, lock ID [0-9a-f-]{36}\)$",
-                errors[0]), result.stderr
-            assert re.search(r"hint: if that run is gone, release the lock: infractl state unlock dev hold [0-9a-f-]{36}",
-                             result.stderr)
+                r"error: hold: state of dev/hold is locked by \S+@\S+ "
+                r"\(OperationTypeApply since .+, lock ID [0-9a-f-]{36}\)$",
+                errors[0],
+            ), result.stderr
+            assert re.search(
+                r"hint: if that run is gone, release the lock: infractl state unlock dev hold [0-9a-f-]{36}",
+                result.stderr,
+            )
             assert "Traceback" not in result.stderr
         assert state_serial(s3) == serial  # the contenders wrote nothing
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-
 from pathlib import Path
 
 import pytest
@@ -38,8 +37,14 @@ def initialised(folder: Path, env: dict[str, str]):
     lock = folder / ".terraform.lock.hcl"
     existed = lock.exists()
     try:
-        process.run([terraform.find_binary("terraform"), f"-chdir={folder}", *terraform.build_init_args(
-            backend=False)], env=env)
+        process.run(
+            [
+                terraform.find_binary("terraform"),
+                f"-chdir={folder}",
+                *terraform.build_init_args(backend=False),
+            ],
+            env=env,
+        )
         yield
     finally:
         if not existed:
@@ -50,14 +55,17 @@ def initialised(folder: Path, env: dict[str, str]):
 def test_module_terraform_test(module, tf_env, tmp_path):
     env = tf_env(tmp_path / "data")
     with initialised(REPO / module, env):
-        done = process.run([terraform.find_binary("terraform"), f"-chdir={REPO / module}", "test", "-no-color"],
-                           env=env)
+        done = process.run(
+            [terraform.find_binary("terraform"), f"-chdir={REPO / module}", "test", "-no-color"], env=env
+        )
     assert "0 failed" in done.stdout and " passed" in done.stdout, done.stdout
 
 
 def test_fmt_is_clean():
-    done = process.run([terraform.find_binary("terraform"), "fmt", "-check", "-recursive", "-diff",
-                        str(REPO / "terraform")], ok_codes=(0, 3))
+    done = process.run(
+        [terraform.find_binary("terraform"), "fmt", "-check", "-recursive", "-diff", str(REPO / "terraform")],
+        ok_codes=(0, 3),
+    )
     assert done.returncode == 0, f"unformatted Terraform files:\n{done.stdout}"
 
 

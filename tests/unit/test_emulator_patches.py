@@ -10,9 +10,19 @@ def test_tls_only_deny_does_not_apply_over_tls():
 
 
 def test_statement_requiring_tls_keeps_its_other_conditions():
-    policy = {"Version": "2012-10-17", "Statement": {
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
-        "Condition": {"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:PrincipalOrgID": "o-1"}}}}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*",
+            "Condition": {
+                "Bool": {"aws:SecureTransport": "true"},
+                "StringEquals": {"aws:PrincipalOrgID": "o-1"},
+            },
+        },
+    }
     (statement,) = json.loads(secure_transport_view(json.dumps(policy)))["Statement"]
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}
 

@@ -59,8 +59,11 @@ def _error_lines(project: Project, env: str) -> list[str]:
         (lambda d: d.__setitem__("dr_region", "eu-west-1"), "dr_region", "must differ"),
         (lambda d: d["budget"].__setitem__("monthly_usd", -5), "budget.monthly_usd", "greater than 0"),
         (lambda d: d["approval"].update(required=True, min_approvals=0), "approval", "at least 1"),
-        (lambda d: d["network"]["egress_allowlist"][0].__setitem__("ports", [70000]),
-         "network.egress_allowlist.0.ports.0", "less than or equal to 65535"),
+        (
+            lambda d: d["network"]["egress_allowlist"][0].__setitem__("ports", [70000]),
+            "network.egress_allowlist.0.ports.0",
+            "less than or equal to 65535",
+        ),
     ],
 )
 def test_broken_field_is_named_with_file_and_problem(project, mutate, field, words):

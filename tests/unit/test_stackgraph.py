@@ -6,14 +6,32 @@ from infractl.services import stackgraph
 
 
 def manifest(edges: dict[str, list[str]], inputs: dict[str, dict[str, str]] | None = None) -> Manifest:
-    return Manifest.model_validate({"stacks": {
-        name: {"cloud": "aws", "path": f"aws/{name}", "depends_on": deps, "inputs": (inputs or {}).get(name, {})}
-        for name, deps in edges.items()}})
+    return Manifest.model_validate(
+        {
+            "stacks": {
+                name: {
+                    "cloud": "aws",
+                    "path": f"aws/{name}",
+                    "depends_on": deps,
+                    "inputs": (inputs or {}).get(name, {}),
+                }
+                for name, deps in edges.items()
+            }
+        }
+    )
 
 
 def test_dependencies_come_first_and_ties_are_stable():
-    m = manifest({"ci": ["evidence"], "evidence": ["data"], "data": ["network"], "cluster": ["network"],
-                  "network": [], "finops": []})
+    m = manifest(
+        {
+            "ci": ["evidence"],
+            "evidence": ["data"],
+            "data": ["network"],
+            "cluster": ["network"],
+            "network": [],
+            "finops": [],
+        }
+    )
     order = stackgraph.topo_order(m)
     assert order == ["finops", "network", "cluster", "data", "evidence", "ci"]
     for name, spec in m.stacks.items():
@@ -40,7 +58,7 @@ def test_unknown_dependency_and_undeclared_upstream_reference():
 
 
 def test_malformed_input_reference_is_a_validation_error():
-    with pytest.raises(ValueError, match="not env.<path> or stack.<name>.<output>"):
+    with pytest.raises(ValueError, match=r"not env\.<path> or stack\.<name>\.<output>"):
         manifest({"a": []}, {"a": {"x": "environment.name"}})
 
 
@@ -61,3 +79,9 @@ def test_repository_manifest_is_valid():
     root = Path(__file__).resolve().parents[2]
     m = stackgraph.load_manifest(Project(root=root, work_dir=root / ".infractl"))
     assert "network" in m.stacks
+
+
+def test_dependents_are_transitive():
+    m = manifest({"network": [], "cluster": ["network"], "apps": ["cluster"], "finops": []})
+    assert stackgraph.dependents(m, "network") == {"cluster", "apps"}
+    assert stackgraph.dependents(m, "finops") == set()

@@ -9,14 +9,26 @@ from infractl.adapters import terraform as tf
 
 def test_init_args_reconfigure_with_backend_file():
     assert tf.build_init_args(backend_config=Path("/w/backend.hcl")) == [
-        "init", "-input=false", "-no-color", "-reconfigure", "-backend-config=/w/backend.hcl"]
+        "init",
+        "-input=false",
+        "-no-color",
+        "-reconfigure",
+        "-backend-config=/w/backend.hcl",
+    ]
     assert tf.build_init_args(backend=False)[-1] == "-backend=false"
 
 
 def test_plan_args_are_machine_readable_and_never_wait_for_a_lock():
     args = tf.build_plan_args(tf.PlanOptions(var_files=[Path("/w/in.json")], out=Path("/w/p.tfplan")))
-    assert args == ["plan", "-json", "-input=false", "-detailed-exitcode", "-lock-timeout=0s",
-                    "-var-file=/w/in.json", "-out=/w/p.tfplan"]
+    assert args == [
+        "plan",
+        "-json",
+        "-input=false",
+        "-detailed-exitcode",
+        "-lock-timeout=0s",
+        "-var-file=/w/in.json",
+        "-out=/w/p.tfplan",
+    ]
 
 
 def test_destroy_plan_and_no_refresh():
@@ -51,8 +63,14 @@ def test_cli_config_uses_mirror_only_for_registry_providers(tmp_path):
 
 
 def test_child_env_forces_automation_and_drops_secret_leaks(tmp_path):
-    base = {"PATH": "/bin", "TF_LOG": "TRACE", "TF_LOG_PATH": "/tmp/x", "TF_VAR_db_password": "s3cret",
-            "TF_CLI_ARGS_plan": "-target=x", "AWS_PROFILE": "prod"}
+    base = {
+        "PATH": "/bin",
+        "TF_LOG": "TRACE",
+        "TF_LOG_PATH": "/tmp/x",
+        "TF_VAR_db_password": "s3cret",
+        "TF_CLI_ARGS_plan": "-target=x",
+        "AWS_PROFILE": "prod",
+    }
     env = tf.child_env(base, cli_config=tmp_path / "rc", data_dir=tmp_path / "data", drop_prefixes=("AWS_",))
     assert env["TF_IN_AUTOMATION"] == "1" and env["TF_INPUT"] == "0"
     assert env["TF_CLI_CONFIG_FILE"] == str(tmp_path / "rc") and env["TF_DATA_DIR"] == str(tmp_path / "data")
@@ -77,8 +95,11 @@ Lock Info:
 
 def test_lock_holder_is_parsed():
     assert tf.parse_lock_info(LOCK_DETAIL) == {
-        "lock_id": "3f6a2f1c-1111-2222-3333-444455556666", "who": "ci@runner-7",
-        "operation": "OperationTypeApply", "created": "2026-11-25 10:00:00.123 +0000 UTC"}
+        "lock_id": "3f6a2f1c-1111-2222-3333-444455556666",
+        "who": "ci@runner-7",
+        "operation": "OperationTypeApply",
+        "created": "2026-11-25 10:00:00.123 +0000 UTC",
+    }
     assert tf.parse_lock_info("Error: something else") is None
 
 
@@ -86,13 +107,17 @@ def test_runner_turns_lock_diagnostic_into_state_locked_error():
     from infractl.errors import CommandError, StateLockedError
 
     runner = tf.Runner(binary="terraform", chdir=Path("."), env={}, label=("dev", "network"))
-    runner._line('{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Error acquiring the state lock",'
-                 '"detail":' + __import__("json").dumps(LOCK_DETAIL.split("\n", 2)[2]) + "}}")
+    runner._line(
+        '{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Error acquiring the state lock",'
+        '"detail":' + __import__("json").dumps(LOCK_DETAIL.split("\n", 2)[2]) + "}}"
+    )
     err = runner._failure("plan", CommandError(["terraform", "plan"], 1, ""))
     assert isinstance(err, StateLockedError)
     assert err.message.startswith("state of dev/network is locked by ci@runner-7 (OperationTypeApply")
-    assert err.hint == "if that run is gone, release the lock: infractl state unlock dev network " \
-                       "3f6a2f1c-1111-2222-3333-444455556666"
+    assert (
+        err.hint == "if that run is gone, release the lock: infractl state unlock dev network "
+        "3f6a2f1c-1111-2222-3333-444455556666"
+    )
 
 
 def test_runner_counts_changes_and_destroys_from_json_events():
@@ -135,6 +160,15 @@ def test_stage_root_module_mirrors_tree_without_touching_sources(tmp_path):
 def test_provider_aliases(tmp_path):
     (tmp_path / "providers.tf").write_text(
         'provider "aws" {\n  region = var.region\n  default_tags { tags = var.tags }\n}\n'
-        'provider "aws" {\n  alias  = "dr"\n  region = var.dr_region\n}\nprovider "google" {}\n')
+        'provider "aws" {\n  alias  = "dr"\n  region = var.dr_region\n}\nprovider "google" {}\n'
+    )
     assert tf.provider_aliases(tmp_path, "aws") == [None, "dr"]
     assert tf.provider_aliases(tmp_path, "azurerm") == []
+
+
+def test_provider_aliases_with_nested_blocks(tmp_path):
+    (tmp_path / "p.tf").write_text(
+        'provider "aws" {\n  default_tags {\n    tags = { a = { b = "c" } }\n  }\n  alias = "east"\n}\n'
+        'provider "aws" {\n  assume_role {\n    role_arn = "x"\n  }\n}\n'
+    )
+    assert tf.provider_aliases(tmp_path, "aws") == ["east", None]

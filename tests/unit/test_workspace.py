@@ -18,9 +18,19 @@ def stack(inputs, deps=()):
 
 def test_inputs_resolve_from_env_model_and_upstream_outputs():
     values = resolve_inputs(
-        stack({"cidr": "env.network.cidr", "tags": "env.tags", "days": "env.stacks.network.flow_log_retention_days",
-               "vpc": "stack.network.vpc_id"}, ["network"]),
-        DEV, {"network": {"vpc_id": {"value": "vpc-1", "sensitive": False}}}, manifest_display="stacks.yaml")
+        stack(
+            {
+                "cidr": "env.network.cidr",
+                "tags": "env.tags",
+                "days": "env.stacks.network.flow_log_retention_days",
+                "vpc": "stack.network.vpc_id",
+            },
+            ["network"],
+        ),
+        DEV,
+        {"network": {"vpc_id": {"value": "vpc-1", "sensitive": False}}},
+        manifest_display="stacks.yaml",
+    )
     assert values == {"cidr": "10.10.0.0/16", "tags": DEV.tags, "days": 30, "vpc": "vpc-1"}
 
 
@@ -32,8 +42,12 @@ def test_missing_env_path_names_manifest_field():
 
 def test_missing_upstream_output_says_apply_it_first():
     with pytest.raises(UsageError) as info:
-        resolve_inputs(stack({"v": "stack.network.vpc_id"}, ["network"]), DEV, {"network": {}},
-                       manifest_display="stacks.yaml")
+        resolve_inputs(
+            stack({"v": "stack.network.vpc_id"}, ["network"]),
+            DEV,
+            {"network": {}},
+            manifest_display="stacks.yaml",
+        )
     assert "needs output 'vpc_id' of stack network" in info.value.message
     assert info.value.hint == "apply network first: infractl apply dev --stack network"
 
@@ -54,4 +68,14 @@ def test_backend_config_real_vs_emulated():
     assert 's3 = "https://127.0.0.1:1"' in emulated and "use_path_style" in emulated
     prod = environments.load(Project(root=REPO, work_dir=REPO / ".infractl"), "prod")
     assert 'dynamodb_table = "infractl-tflock-prod"' in state.backend_config(
-        state.describe(prod, "345678901234", emulated=False), "network", emulator_url=None)
+        state.describe(prod, "345678901234", emulated=False), "network", emulator_url=None
+    )
+
+
+def test_state_objects_use_the_bucket_kms_default_unless_a_key_is_given():
+    backend = state.describe(DEV, "123456789012", emulated=False)
+    text = state.backend_config(backend, "network", emulator_url=None)
+    assert "encrypt" not in text  # `encrypt = true` alone would force SSE-S3 over the bucket's SSE-KMS default
+    keyed = backend.model_copy(update={"kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/abc"})
+    text = state.backend_config(keyed, "network", emulator_url=None)
+    assert "encrypt      = true" in text and 'kms_key_id   = "arn:aws:kms:eu-west-1:123456789012:key/abc"' in text

@@ -26,8 +26,12 @@ class AwsTarget:
 
         kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(retries={"max_attempts": 3})}
         if self.endpoint_url:
-            kwargs |= {"endpoint_url": self.endpoint_url, "verify": self.ca_file,
-                       "aws_access_key_id": self.access_key, "aws_secret_access_key": self.secret_key}
+            kwargs |= {
+                "endpoint_url": self.endpoint_url,
+                "verify": self.ca_file,
+                "aws_access_key_id": self.access_key,
+                "aws_secret_access_key": self.secret_key,
+            }
         return boto3.session.Session().client(service, **kwargs)
 
 
@@ -47,6 +51,10 @@ def call(what: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
         raise CloudError(f"{what}: {err.get('Code', 'error')}: {err.get('Message', str(exc))}") from None
     except BotoCoreError as exc:
         raise CloudError(f"{what}: {exc}") from None
+
+
+def _reraise(exc: Exception) -> None:
+    raise exc
 
 
 def _code(exc: Exception) -> str:
@@ -79,13 +87,15 @@ def ensure_state_bucket(
     target: AwsTarget, bucket: str, *, kms_key_id: str | None, noncurrent_days: int, tags: Mapping[str, str]
 ) -> list[tuple[str, str]]:
     """Create or converge the state bucket. Returns (setting, created|updated|unchanged) pairs."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     s3 = target.client("s3")
     items: list[tuple[str, str]] = []
     try:
         s3.head_bucket(Bucket=bucket)
         items.append(("bucket", "unchanged"))
+    except BotoCoreError as exc:
+        call(f"s3:HeadBucket {bucket}", _reraise, exc=exc)
     except ClientError as exc:
         if _code(exc) in ("403", "AccessDenied"):
             raise CloudError(
@@ -115,8 +125,12 @@ def ensure_state_bucket(
         "versioning",
         lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status") or None,
         "Enabled",
-        lambda: call("s3:PutBucketVersioning", s3.put_bucket_versioning, Bucket=bucket,
-                     VersioningConfiguration={"Status": "Enabled"}),
+        lambda: call(
+            "s3:PutBucketVersioning",
+            s3.put_bucket_versioning,
+            Bucket=bucket,
+            VersioningConfiguration={"Status": "Enabled"},
+        ),
     )
     sse: dict[str, Any] = {"SSEAlgorithm": "aws:kms"}
     if kms_key_id:
@@ -126,16 +140,24 @@ def ensure_state_bucket(
         "encryption",
         lambda: _strip_rule(s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]),
         rule,
-        lambda: call("s3:PutBucketEncryption", s3.put_bucket_encryption, Bucket=bucket,
-                     ServerSideEncryptionConfiguration={"Rules": [rule]}),
+        lambda: call(
+            "s3:PutBucketEncryption",
+            s3.put_bucket_encryption,
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={"Rules": [rule]},
+        ),
     )
     block = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
     converge(
         "public-access-block",
         lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
         block,
-        lambda: call("s3:PutPublicAccessBlock", s3.put_public_access_block, Bucket=bucket,
-                     PublicAccessBlockConfiguration=block),
+        lambda: call(
+            "s3:PutPublicAccessBlock",
+            s3.put_public_access_block,
+            Bucket=bucket,
+            PublicAccessBlockConfiguration=block,
+        ),
     )
     policy = tls_only_policy(bucket)
     converge(
@@ -157,8 +179,12 @@ def ensure_state_bucket(
         "noncurrent-version-lifecycle",
         lambda: _lifecycle_view(s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]),
         _lifecycle_view(lifecycle),
-        lambda: call("s3:PutBucketLifecycleConfiguration", s3.put_bucket_lifecycle_configuration,
-                     Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle}),
+        lambda: call(
+            "s3:PutBucketLifecycleConfiguration",
+            s3.put_bucket_lifecycle_configuration,
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": lifecycle},
+        ),
     )
     tagset = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
     converge(
@@ -171,45 +197,65 @@ def ensure_state_bucket(
 
 
 def _strip_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    return {"ApplyServerSideEncryptionByDefault": rule.get("ApplyServerSideEncryptionByDefault"),
-            "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled"))}
+    return {
+        "ApplyServerSideEncryptionByDefault": rule.get("ApplyServerSideEncryptionByDefault"),
+        "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled")),
+    }
 
 
 def _lifecycle_view(rules: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted(
-        (r.get("ID"), r.get("Status"), r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"),
-         r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation"))
+        (
+            r.get("ID"),
+            r.get("Status"),
+            r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"),
+            r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation"),
+        )
         for r in rules
     )
 
 
 def ensure_lock_table(target: AwsTarget, table: str, *, tags: Mapping[str, str]) -> list[tuple[str, str]]:
     """The optional DynamoDB lock table (LockID hash key, on-demand, encrypted, PITR)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
     ddb = target.client("dynamodb")
     items: list[tuple[str, str]] = []
     try:
         ddb.describe_table(TableName=table)
         items.append(("lock-table", "unchanged"))
+    except BotoCoreError as exc:
+        call(f"dynamodb:DescribeTable {table}", _reraise, exc=exc)
     except ClientError as exc:
         if _code(exc) != "ResourceNotFoundException":
             raise CloudError(f"dynamodb:DescribeTable {table}: {_code(exc)}") from None
         call(
-            f"dynamodb:CreateTable {table}", ddb.create_table, TableName=table,
+            f"dynamodb:CreateTable {table}",
+            ddb.create_table,
+            TableName=table,
             AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
             SSESpecification={"Enabled": True},
             Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
         )
-        ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        try:
+            ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        except WaiterError as exc:
+            raise CloudError(f"dynamodb table {table} did not become active: {exc}") from None
         items.append(("lock-table", "created"))
-    pitr = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    pitr = call(f"dynamodb:DescribeContinuousBackups {table}", ddb.describe_continuous_backups, TableName=table)[
+        "ContinuousBackupsDescription"
+    ]
     enabled = pitr.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
     if enabled:
         items.append(("lock-table-pitr", "unchanged"))
     else:
-        call("dynamodb:UpdateContinuousBackups", ddb.update_continuous_backups, TableName=table,
-             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        call(
+            "dynamodb:UpdateContinuousBackups",
+            ddb.update_continuous_backups,
+            TableName=table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
         items.append(("lock-table-pitr", "created"))
     return items

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -21,8 +22,8 @@ from pydantic import BaseModel
 from infractl.errors import ExternalToolError
 
 HOST = "127.0.0.1"
-FAKE_ACCESS_KEY = "infractl-emulator"  # noqa: S105 - not a secret: the emulator accepts any key
-FAKE_SECRET_KEY = "infractl-emulator"  # noqa: S105
+FAKE_ACCESS_KEY = "infractl-emulator"
+FAKE_SECRET_KEY = "infractl-emulator"
 START_TIMEOUT_S = 30.0
 
 
@@ -58,8 +59,13 @@ def status(data_dir: Path) -> EmulatorState:
     if not (_alive(pid) and _responds(url, str(p["ca"]))):
         return EmulatorState(running=False, **base)
     return EmulatorState(
-        running=True, pid=pid, port=saved.get("port"), url=url, ca_file=str(p["ca"]),
-        started_at=saved.get("started_at"), **base,
+        running=True,
+        pid=pid,
+        port=saved.get("port"),
+        url=url,
+        ca_file=str(p["ca"]),
+        started_at=saved.get("started_at"),
+        **base,
     )
 
 
@@ -77,16 +83,32 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", PYTHONUNBUFFERED="1")
     with open(p["log"], "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "infractl.adapters.emulator_server", "-H", HOST, "-p", str(port),
-             "-c", str(p["cert"]), "-k", str(p["key"])],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "infractl.adapters.emulator_server",
+                "-H",
+                HOST,
+                "-p",
+                str(port),
+                "-c",
+                str(p["cert"]),
+                "-k",
+                str(p["key"]),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ExternalToolError(
                 f"the emulator exited with {proc.returncode} while starting",
-                details=_tail(p["log"]), hint=f"see {p['log']}",
+                details=_tail(p["log"]),
+                hint=f"see {p['log']}",
             )
         if _responds(url, str(p["ca"])):
             started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -94,8 +116,9 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
             return status(data_dir), True
         time.sleep(0.2)
     _terminate(proc.pid)
-    raise ExternalToolError(f"the emulator did not answer on {url} within {START_TIMEOUT_S:.0f} s",
-                            details=_tail(p["log"]))
+    raise ExternalToolError(
+        f"the emulator did not answer on {url} within {START_TIMEOUT_S:.0f} s", details=_tail(p["log"])
+    )
 
 
 def stop(data_dir: Path) -> bool:
@@ -138,7 +161,7 @@ def _responds(url: str | None, ca_file: str) -> bool:
         return False
     ctx = ssl.create_default_context(cafile=ca_file)
     try:  # any HTTP answer over verified TLS means it is up (the data dump would be slow to fetch)
-        with urllib.request.urlopen(f"{url}/moto-api/", context=ctx, timeout=5) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"{url}/moto-api/", context=ctx, timeout=5) as resp:
             return resp.status < 500
     except urllib.error.HTTPError as exc:
         return exc.code < 500
@@ -155,10 +178,8 @@ def _terminate(pid: int) -> None:
         if not _alive(pid):
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(path: Path, n: int = 15) -> list[str]:
@@ -181,29 +202,50 @@ def _make_certificates(ca_path: Path, cert_path: Path, key_path: Path) -> None:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "infractl local emulator CA")])
     ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST)),
-                                                    x509.DNSName("localhost")]), critical=False)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     os.chmod(key_path, 0o600)

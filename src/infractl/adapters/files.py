@@ -55,8 +55,8 @@ def validation_line(display: str, err: Any, prefix: str = "") -> str:
         msg = "unknown field (check its spelling)"
     elif err["type"] == "missing":
         msg = "required field is missing"
-    elif "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(
-        err["input"], dict | list
+    elif (
+        "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict | list)
     ):
         msg = f"{msg} (got {err['input']!r})"
     return f"{display}: {field}: {msg}"

@@ -49,9 +49,7 @@ def run(
             bufsize=1,
         )
     except FileNotFoundError as exc:
-        raise ExternalToolError(
-            f"{argv[0]} not found", hint=f"install {argv[0]} or put it on PATH"
-        ) from exc
+        raise ExternalToolError(f"{argv[0]} not found", hint=f"install {argv[0]} or put it on PATH") from exc
     stdout_lines: list[str] = []
     stderr_tail: deque[str] = deque(maxlen=400)
     try:
@@ -73,10 +71,12 @@ def run(
         proc.wait()
         t.join()
     except KeyboardInterrupt:
-        _stop(proc)
+        # The terminal already sent SIGINT to the child (same process group); a second one would make Terraform
+        # exit at once without releasing its lock, so only wait for it.
+        _stop(proc, signal_first=False)
         raise
     except BaseException:
-        _stop(proc)
+        _stop(proc, signal_first=True)
         raise
     result = Completed(argv, proc.returncode, "\n".join(stdout_lines), "\n".join(stderr_tail))
     if proc.returncode not in ok_codes:
@@ -84,12 +84,13 @@ def run(
     return result
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Give the child a chance to finish cleanly (Terraform releases its state lock on SIGINT)."""
+def _stop(proc: subprocess.Popen[str], *, signal_first: bool) -> None:
+    """Give the child a chance to finish cleanly (Terraform releases its state lock on one SIGINT)."""
     if proc.poll() is not None:
         return
     try:
-        proc.send_signal(signal.SIGINT)
+        if signal_first:
+            proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()

@@ -1,6 +1,7 @@
 """The Terraform runner: pure argument builders, one execution path, typed results and errors.
 
-Not python-terraform (unmaintained since 2019; it emits flags Terraform removed): see docs/adr/0001-own-terraform-runner.md.
+Not python-terraform (unmaintained since 2019; it emits flags Terraform removed):
+see docs/adr/0001-own-terraform-runner.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from infractl.adapters import process
 from infractl.errors import CommandError, ExternalToolError, StateLockedError
 
 # Variables never passed to Terraform: TF_LOG* can print secrets, TF_VAR_* would bypass the environment model.
-DROPPED_ENV_PREFIXES = ("TF_LOG", "TF_VAR_", "TF_CLI_ARGS", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_CONFIG_FILE")
+DROPPED_ENV_PREFIXES = (
+    "TF_LOG",
+    "TF_VAR_",
+    "TF_CLI_ARGS",
+    "TF_WORKSPACE",
+    "TF_DATA_DIR",
+    "TF_CLI_CONFIG_FILE",
+)
 STAGE_SKIP = {".terraform", "terraform.tfstate", "terraform.tfstate.backup", ".terraform.lock.hcl"}
 
 
@@ -105,7 +113,11 @@ def cli_config_text(*, mirror: Path | None, plugin_cache: Path | None) -> str:
 
 
 def child_env(
-    base: Mapping[str, str], *, cli_config: Path, data_dir: Path, extra: Mapping[str, str] | None = None,
+    base: Mapping[str, str],
+    *,
+    cli_config: Path,
+    data_dir: Path,
+    extra: Mapping[str, str] | None = None,
     drop_prefixes: Sequence[str] = (),
 ) -> dict[str, str]:
     env = process.clean_env(base, drop_prefixes=(*DROPPED_ENV_PREFIXES, *drop_prefixes))
@@ -149,10 +161,19 @@ def stage_root_module(terraform_root: Path, stack_rel: str, dest: Path, generate
 def provider_aliases(stack_dir: Path, provider: str) -> list[str | None]:
     """The configurations of `provider` in a root module (None is the default one); empty when there are none."""
     aliases: list[str | None] = []
-    block = re.compile(r'provider\s+"' + re.escape(provider) + r'"\s*\{(?P<body>(?:[^{}]|\{[^{}]*\})*)\}', re.S)
+    header = re.compile(r'^\s*provider\s+"' + re.escape(provider) + r'"\s*\{', re.M)
     for tf in sorted(stack_dir.glob("*.tf")):
-        for m in block.finditer(tf.read_text(encoding="utf-8")):
-            alias = re.search(r'^\s*alias\s*=\s*"([^"]+)"', m.group("body"), re.M)
+        text = tf.read_text(encoding="utf-8")
+        for m in header.finditer(text):
+            depth, i = 1, m.end()
+            while i < len(text) and depth:
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                i += 1
+            body = text[m.end() : i - 1]
+            top_level = re.sub(r"\{[^{}]*\}", "", body)
+            while re.search(r"\{[^{}]*\}", top_level):
+                top_level = re.sub(r"\{[^{}]*\}", "", top_level)
+            alias = re.search(r'^\s*alias\s*=\s*"([^"]+)"', top_level, re.M)
             aliases.append(alias.group(1) if alias else None)
     return aliases
 
@@ -214,7 +235,7 @@ class Runner:
             change=self._summary.get("change", 0),
             destroy=self._summary.get("remove", 0),
             destroyed=sorted(set(self._destroyed)),
-            plan_file=str(opts.out) if opts.out else None,
+            plan_file=str(opts.out) if opts.out and done.returncode == 2 else None,
         )
 
     def apply(self, opts: ApplyOptions) -> ApplyResult:
@@ -261,9 +282,21 @@ class Runner:
             if kind == "planned_change" and change.get("action") in ("delete", "replace"):
                 self._destroyed.append(change.get("resource", {}).get("addr", "?"))
             self.on_event(Event("info", msg.get("@message", ""), kind))
-        elif kind in ("apply_start", "apply_complete", "apply_errored", "apply_progress", "refresh_start",
-                      "refresh_complete", "provision_start", "provision_complete", "provision_errored",
-                      "outputs", "version", "log", "init_output"):
+        elif kind in (
+            "apply_start",
+            "apply_complete",
+            "apply_errored",
+            "apply_progress",
+            "refresh_start",
+            "refresh_complete",
+            "provision_start",
+            "provision_complete",
+            "provision_errored",
+            "outputs",
+            "version",
+            "log",
+            "init_output",
+        ):
             self.on_event(Event("error" if kind.endswith("errored") else "info", msg.get("@message", ""), kind))
 
     def _failure(self, subcommand: str, exc: CommandError) -> Exception:

@@ -21,8 +21,10 @@ def _print(state, as_json: bool, verb: str) -> None:
 
 
 @app.command()
-def start(port: int = typer.Option(None, help="Port on 127.0.0.1 (default: a free one)."),
-          as_json: bool = json_option()) -> None:
+def start(
+    port: int = typer.Option(None, help="Port on 127.0.0.1 (default: a free one)."),
+    as_json: bool = json_option(),
+) -> None:
     """Start the emulator (idempotent: an emulator already running is reused)."""
     from infractl.adapters import emulator
 

@@ -23,8 +23,17 @@ def list_(as_json: bool = json_option()) -> None:
 
     table = Table("name", "cloud", "account", "region", "AZs", "NAT", "budget/month", "approval", "file")
     for i in items:
-        table.add_row(i.name, i.cloud, i.account, i.region, str(i.azs), i.nat_gateways,
-                      f"${i.monthly_budget_usd:,.0f}", "required" if i.approval_required else "-", i.file)
+        table.add_row(
+            i.name,
+            i.cloud,
+            i.account,
+            i.region,
+            str(i.azs),
+            i.nat_gateways,
+            f"${i.monthly_budget_usd:,.0f}",
+            "required" if i.approval_required else "-",
+            i.file,
+        )
     ui.out().print(table)
 
 
@@ -44,8 +53,11 @@ def show(env: str = typer.Argument(..., help="Environment name."), as_json: bool
 
 
 @app.command("diff")
-def diff(a: str = typer.Argument(..., help="First environment."), b: str = typer.Argument(..., help="Second."),
-         as_json: bool = json_option()) -> None:
+def diff(
+    a: str = typer.Argument(..., help="First environment."),
+    b: str = typer.Argument(..., help="Second."),
+    as_json: bool = json_option(),
+) -> None:
     """Show where two environments differ."""
     from infractl.cli import ui
     from infractl.services import environments

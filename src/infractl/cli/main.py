@@ -34,8 +34,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _globals(
-    root: Path = typer.Option(None, "--root", envvar="INFRACTL_ROOT",
-                              help="Project root (default: nearest folder holding environments/)."),
+    root: Path = typer.Option(
+        None,
+        "--root",
+        envvar="INFRACTL_ROOT",
+        help="Project root (default: nearest folder holding environments/).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of internal errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:

@@ -27,10 +27,13 @@ def _finish(result, as_json: bool, *, detailed_exitcode: bool = False, extra: di
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def plan(env: str = ENV_ARG, stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
-             detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
-                                                    help="Exit 4 when any stack has changes."),
-             emulate: bool = emulate_option(), as_json: bool = json_option()) -> None:
+    def plan(
+        env: str = ENV_ARG,
+        stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
+        detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 4 when any stack has changes."),
+        emulate: bool = emulate_option(),
+        as_json: bool = json_option(),
+    ) -> None:
         """Plan every stack in dependency order; saves a plan file per stack with changes."""
         from infractl.cli import ui
         from infractl.services import deploy
@@ -40,9 +43,13 @@ def register(app: typer.Typer) -> None:
         _finish(result, as_json, detailed_exitcode=detailed_exitcode)
 
     @app.command()
-    def apply(env: str = ENV_ARG, stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
-              yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without asking."),
-              emulate: bool = emulate_option(), as_json: bool = json_option()) -> None:
+    def apply(
+        env: str = ENV_ARG,
+        stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without asking."),
+        emulate: bool = emulate_option(),
+        as_json: bool = json_option(),
+    ) -> None:
         """Apply the saved plans when present (exactly those), else plan and apply every stack."""
         from infractl.cli import ui
         from infractl.services import deploy
@@ -52,8 +59,12 @@ def register(app: typer.Typer) -> None:
         _finish(result, as_json)
 
     @app.command()
-    def bootstrap(env: str = ENV_ARG, yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without asking."),
-                  emulate: bool = emulate_option(), as_json: bool = json_option()) -> None:
+    def bootstrap(
+        env: str = ENV_ARG,
+        yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without asking."),
+        emulate: bool = emulate_option(),
+        as_json: bool = json_option(),
+    ) -> None:
         """The whole environment in one command: emulator (with --emulate), state backend, every stack."""
         from infractl.cli import ui
         from infractl.services import deploy
@@ -63,9 +74,13 @@ def register(app: typer.Typer) -> None:
         _finish(result, as_json, extra={"state": backend.model_dump(mode="json")})
 
     @app.command()
-    def destroy(env: str = ENV_ARG, stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
-                yes: bool = typer.Option(False, "--yes", "-y", help="Destroy without asking."),
-                emulate: bool = emulate_option(), as_json: bool = json_option()) -> None:
+    def destroy(
+        env: str = ENV_ARG,
+        stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Destroy without asking."),
+        emulate: bool = emulate_option(),
+        as_json: bool = json_option(),
+    ) -> None:
         """Destroy every stack in reverse dependency order. Asks per stack unless --yes."""
         from infractl.cli import ui
         from infractl.services import deploy
@@ -75,8 +90,12 @@ def register(app: typer.Typer) -> None:
         _finish(result, as_json)
 
     @app.command()
-    def output(env: str = ENV_ARG, stack: str = typer.Argument(..., help="Stack name."),
-               emulate: bool = emulate_option(), as_json: bool = json_option()) -> None:
+    def output(
+        env: str = ENV_ARG,
+        stack: str = typer.Argument(..., help="Stack name."),
+        emulate: bool = emulate_option(),
+        as_json: bool = json_option(),
+    ) -> None:
         """Show a stack's outputs (sensitive values redacted)."""
         import json
 

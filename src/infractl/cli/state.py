@@ -6,13 +6,17 @@ import typer
 
 from infractl.cli.common import context, emulate_option, json_option
 
-app = typer.Typer(help="Remote Terraform state: S3 bucket with versioning, encryption and locking.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Remote Terraform state: S3 bucket with versioning, encryption and locking.", no_args_is_help=True
+)
 
 
 @app.command("bootstrap")
-def bootstrap(env: str = typer.Argument(..., help="Environment name."), emulate: bool = emulate_option(),
-              as_json: bool = json_option()) -> None:
+def bootstrap(
+    env: str = typer.Argument(..., help="Environment name."),
+    emulate: bool = emulate_option(),
+    as_json: bool = json_option(),
+) -> None:
     """Create or converge the state bucket (and lock table). Idempotent."""
     from infractl.cli import ui
     from infractl.services import state
@@ -22,20 +26,28 @@ def bootstrap(env: str = typer.Argument(..., help="Environment name."), emulate:
         ui.print_json(backend.model_dump(mode="json"))
         return
     console = ui.out()
-    console.print(f"state backend for {env}: s3://{backend.bucket} in {backend.region}"
-                  f" (account {backend.account}{', emulator' if backend.emulated else ''})", markup=False)
-    console.print(f"keys: {backend.key_pattern}; lock: "
-                  f"{'S3 lock file (use_lockfile)' if backend.lock == 's3' else 'DynamoDB ' + str(backend.lock_table)}",
-                  markup=False)
+    console.print(
+        f"state backend for {env}: s3://{backend.bucket} in {backend.region}"
+        f" (account {backend.account}{', emulator' if backend.emulated else ''})",
+        markup=False,
+    )
+    console.print(
+        f"keys: {backend.key_pattern}; lock: "
+        f"{'S3 lock file (use_lockfile)' if backend.lock == 's3' else 'DynamoDB ' + str(backend.lock_table)}",
+        markup=False,
+    )
     for item in backend.items:
         console.print(f"  {item.name:<30} {item.status}", markup=False)
 
 
 @app.command("unlock")
-def unlock(env: str = typer.Argument(..., help="Environment name."),
-           stack: str = typer.Argument(..., help="Stack name."),
-           lock_id: str = typer.Argument(..., help="Lock ID from the lock message."),
-           emulate: bool = emulate_option(), yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
+def unlock(
+    env: str = typer.Argument(..., help="Environment name."),
+    stack: str = typer.Argument(..., help="Stack name."),
+    lock_id: str = typer.Argument(..., help="Lock ID from the lock message."),
+    emulate: bool = emulate_option(),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+) -> None:
     """Release a stale state lock. Only when the run holding it is gone."""
     from infractl.cli import ui
     from infractl.cli.common import confirmer

@@ -47,20 +47,32 @@ def print_error(message: str, details: list[str], hint: str | None) -> None:
 
 
 STATUS_STYLE = {
-    "applied": "green", "up-to-date": "dim", "changes": "yellow", "destroyed": "magenta",
-    "failed": "bold red", "not-reached": "red",
+    "applied": "green",
+    "up-to-date": "dim",
+    "changes": "yellow",
+    "destroyed": "magenta",
+    "failed": "bold red",
+    "not-reached": "red",
 }
 
 
 def run_table(result: RunResult) -> Table:
-    table = Table(title=f"{result.operation} {result.env}{' (emulator)' if result.emulated else ''}",
-                  title_justify="left")
+    table = Table(
+        title=f"{result.operation} {result.env}{' (emulator)' if result.emulated else ''}",
+        title_justify="left",
+    )
     for col in ("stack", "status", "add", "change", "destroy", "duration"):
         table.add_column(col, justify="right" if col in ("add", "change", "destroy", "duration") else "left")
     for s in result.stacks:
         destroy = f"[bold red]{s.destroy}[/]" if s.destroy else "0"
-        table.add_row(s.stack, f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]", str(s.add), str(s.change),
-                      destroy, f"{s.duration_s:.1f}s")
+        table.add_row(
+            s.stack,
+            f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
+            str(s.add),
+            str(s.change),
+            destroy,
+            f"{s.duration_s:.1f}s",
+        )
     return table
 
 
@@ -98,8 +110,10 @@ class PlainProgress:
             self._line(f"{stack}: {event.level + ': ' if event.level != 'info' else ''}{event.message}")
 
     def stack_finished(self, result: StackResult) -> None:
-        self._line(f"{result.stack}: {result.status} (+{result.add} ~{result.change} -{result.destroy},"
-                   f" {result.duration_s:.1f}s)")
+        self._line(
+            f"{result.stack}: {result.status} (+{result.add} ~{result.change} -{result.destroy},"
+            f" {result.duration_s:.1f}s)"
+        )
 
     def note(self, message: str) -> None:
         self._line(message)
@@ -111,9 +125,14 @@ class LiveProgress:
     def __init__(self) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.fields[stack]:<12}"),
-                                 TextColumn("{task.description}"), TimeElapsedColumn(), console=err(),
-                                 transient=False)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.fields[stack]:<12}"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err(),
+            transient=False,
+        )
         self.tasks: dict[str, Any] = {}
 
     def __enter__(self) -> LiveProgress:

@@ -54,9 +54,7 @@ class Network(_Strict):
 
 class Budget(_Strict):
     monthly_usd: float = Field(gt=0)
-    alert_thresholds_percent: list[Annotated[int, Field(gt=0, le=200)]] = Field(
-        default_factory=lambda: [50, 80, 100]
-    )
+    alert_thresholds_percent: list[Annotated[int, Field(gt=0, le=200)]] = Field(default_factory=lambda: [50, 80, 100])
 
 
 class Recovery(_Strict):
@@ -117,7 +115,7 @@ class Environment(_Strict):
     @field_validator("region", "dr_region")
     @classmethod
     def _region(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is not None and not AWS_REGION.match(v):
+        if v is not None and info.data.get("cloud") == "aws" and not AWS_REGION.match(v):
             raise ValueError(f"{v!r} is not a region name like eu-west-1")
         if info.field_name == "dr_region" and v is not None and v == info.data.get("region"):
             raise ValueError("dr_region must differ from region")

@@ -45,8 +45,13 @@ class Context:
         if not self.emulate:
             return AwsTarget(region=env.region)
         state = self.emulator_state(start=start_emulator)
-        return AwsTarget(region=env.region, endpoint_url=state.url, ca_file=state.ca_file,
-                         access_key=emulator.FAKE_ACCESS_KEY, secret_key=emulator.FAKE_SECRET_KEY)
+        return AwsTarget(
+            region=env.region,
+            endpoint_url=state.url,
+            ca_file=state.ca_file,
+            access_key=emulator.FAKE_ACCESS_KEY,
+            secret_key=emulator.FAKE_SECRET_KEY,
+        )
 
     @property
     def cli_config_path(self) -> Path:

@@ -24,7 +24,8 @@ def load(project: Project, name: str) -> Environment:
     env = files.validate(Environment, data, display=shown)
     if env.name != name:
         raise ConfigError(
-            f"{shown}: name: {env.name!r} differs from the file name", hint=f"set name: {name} or rename the file"
+            f"{shown}: name: {env.name!r} differs from the file name",
+            hint=f"set name: {name} or rename the file",
         )
     return env
 

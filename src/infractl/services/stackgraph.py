@@ -86,11 +86,22 @@ def select(manifest: Manifest, cloud: str, only: list[str] | None = None) -> lis
     if only:
         unknown = [s for s in only if s not in manifest.stacks]
         if unknown:
-            raise UsageError(
-                f"unknown stack(s): {', '.join(unknown)}", hint=f"known stacks: {', '.join(order)}"
-            )
+            raise UsageError(f"unknown stack(s): {', '.join(unknown)}", hint=f"known stacks: {', '.join(order)}")
     return [
         Stack(name=n, spec=manifest.stacks[n])
         for n in order
         if manifest.stacks[n].cloud == cloud and (not only or n in only)
     ]
+
+
+def dependents(manifest: Manifest, name: str) -> set[str]:
+    """Every stack that depends on `name`, directly or through others."""
+    found: set[str] = set()
+    frontier = [name]
+    while frontier:
+        current = frontier.pop()
+        for other, spec in manifest.stacks.items():
+            if current in spec.depends_on and other not in found:
+                found.add(other)
+                frontier.append(other)
+    return found

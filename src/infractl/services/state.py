@@ -24,6 +24,7 @@ class StateBackend(BaseModel):
     bucket: str
     lock: str  # s3 (use_lockfile) | dynamodb
     lock_table: str | None = None
+    kms_key_id: str | None = None
     key_pattern: str
     items: list[StateItem] = []
 
@@ -45,8 +46,15 @@ def effective_account(ctx: Context, env: Environment, target: aws.AwsTarget) -> 
 
 def describe(env: Environment, account: str, *, emulated: bool) -> StateBackend:
     return StateBackend(
-        env=env.name, emulated=emulated, account=account, region=env.region, bucket=env.state_bucket(account),
-        lock=env.state.lock, lock_table=env.state_lock_table(), key_pattern=f"{env.name}/<stack>.tfstate",
+        env=env.name,
+        emulated=emulated,
+        account=account,
+        region=env.region,
+        bucket=env.state_bucket(account),
+        lock=env.state.lock,
+        lock_table=env.state_lock_table(),
+        kms_key_id=env.state.kms_key_id,
+        key_pattern=f"{env.name}/<stack>.tfstate",
     )
 
 
@@ -57,8 +65,11 @@ def bootstrap(ctx: Context, env_name: str) -> StateBackend:
     account = effective_account(ctx, env, target)
     backend = describe(env, account, emulated=ctx.emulate)
     items = aws.ensure_state_bucket(
-        target, backend.bucket, kms_key_id=env.state.kms_key_id,
-        noncurrent_days=env.state.noncurrent_version_days, tags=env.tags,
+        target,
+        backend.bucket,
+        kms_key_id=env.state.kms_key_id,
+        noncurrent_days=env.state.noncurrent_version_days,
+        tags=env.tags,
     )
     if backend.lock_table:
         items += aws.ensure_lock_table(target, backend.lock_table, tags=env.tags)
@@ -71,9 +82,12 @@ def backend_config(backend: StateBackend, stack: str, *, emulator_url: str | Non
         f'bucket       = "{backend.bucket}"',
         f'key          = "{backend.env}/{stack}.tfstate"',
         f'region       = "{backend.region}"',
-        "encrypt      = true",
         "use_lockfile = true" if backend.lock == "s3" else f'dynamodb_table = "{backend.lock_table}"',
     ]
+    if backend.kms_key_id:
+        lines += ["encrypt      = true", f'kms_key_id   = "{backend.kms_key_id}"']
+    # Otherwise no `encrypt`: Terraform would ask for SSE-S3 (AES256) explicitly, overriding the bucket's
+    # default SSE-KMS encryption that `infractl state bootstrap` enforces.
     if emulator_url:
         from infractl.adapters.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 

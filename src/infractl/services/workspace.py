@@ -20,8 +20,28 @@ from infractl.services.state import StateBackend, backend_config
 OVERRIDE_FILE = "zz_infractl_emulator_override.tf"
 # Every AWS service the stacks may call; all go to the one emulator endpoint.
 EMULATED_SERVICES = (
-    "acm", "autoscaling", "budgets", "cloudwatch", "dynamodb", "ec2", "ecr", "eks", "elbv2", "events", "iam",
-    "kms", "lambda", "logs", "rds", "route53", "s3", "secretsmanager", "sns", "sqs", "ssm", "sts",
+    "acm",
+    "autoscaling",
+    "budgets",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "eks",
+    "elbv2",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
 )
 # Real credentials never go to the emulator, and fake ones never leave it.
 AWS_ENV_PREFIXES = ("AWS_",)
@@ -57,7 +77,8 @@ def emulator_override(aliases: list[str | None], url: str) -> str:
     for alias in aliases:
         alias_line = f'  alias = "{alias}"\n' if alias else ""
         blocks.append(
-            'provider "aws" {\n' + alias_line
+            'provider "aws" {\n'
+            + alias_line
             + f'  access_key                  = "{FAKE_ACCESS_KEY}"\n'
             + f'  secret_key                  = "{FAKE_SECRET_KEY}"\n'
             + "  skip_metadata_api_check     = true\n"
@@ -82,8 +103,7 @@ def resolve_inputs(
             for part in path:
                 if not isinstance(node, dict) or part not in node:
                     raise ConfigError(
-                        f"{manifest_display}: stacks.{stack.name}.inputs.{var}: {ref} is not in environment"
-                        f" {env.name}",
+                        f"{manifest_display}: stacks.{stack.name}.inputs.{var}: {ref} is not in environment {env.name}",
                         hint=f"add {'.'.join(path)} to environments/{env.name}.yaml or fix the reference",
                     )
                 node = node[part]
@@ -102,7 +122,11 @@ def resolve_inputs(
 
 
 def open_workspace(
-    ctx: Context, env: Environment, stack: Stack, backend: StateBackend, inputs: dict[str, Any],
+    ctx: Context,
+    env: Environment,
+    stack: Stack,
+    backend: StateBackend,
+    inputs: dict[str, Any],
     on_event: Callable[[terraform.Event], None],
 ) -> Workspace:
     """Stage the stack, write inputs and backend config, and hold this machine's lock on the workspace."""
@@ -120,8 +144,10 @@ def open_workspace(
             hint="wait for it to finish; workspaces are per (env, stack), so other stacks and envs can run",
         ) from None
     try:
-        files.write_private(project.work_dir / "terraformrc", terraform.cli_config_text(
-            mirror=ctx.settings.provider_mirror, plugin_cache=ctx.plugin_cache))
+        files.write_private(
+            project.work_dir / "terraformrc",
+            terraform.cli_config_text(mirror=ctx.settings.provider_mirror, plugin_cache=ctx.plugin_cache),
+        )
         ctx.plugin_cache.mkdir(parents=True, exist_ok=True)
         extra_env: dict[str, str] = {}
         generated: dict[str, str] = {}
@@ -140,12 +166,18 @@ def open_workspace(
         inputs_file = ws_dir / "inputs.tfvars.json"
         files.write_json(inputs_file, inputs)
         child = terraform.child_env(
-            ctx.environ, cli_config=ctx.cli_config_path, data_dir=ws_dir / "data", extra=extra_env,
+            ctx.environ,
+            cli_config=ctx.cli_config_path,
+            data_dir=ws_dir / "data",
+            extra=extra_env,
             drop_prefixes=AWS_ENV_PREFIXES if ctx.emulate else (),
         )
         runner = terraform.Runner(
-            binary=terraform.find_binary(ctx.settings.terraform_bin), chdir=chdir, env=child,
-            label=(env.name, stack.name), on_event=on_event,
+            binary=terraform.find_binary(ctx.settings.terraform_bin),
+            chdir=chdir,
+            env=child,
+            label=(env.name, stack.name),
+            on_event=on_event,
         )
         return Workspace(env.name, stack.name, ws_dir, runner, backend_file, inputs_file, fd)
     except BaseException:

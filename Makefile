@@ -1,0 +1,55 @@
+# infractl — the two commands: `make demo` (the main job on the local emulator) and `make test` (every check).
+# Both install what they need, idempotently.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MIRROR := $(shell scripts/find-provider-mirror)
+export INFRACTL_PROVIDER_MIRROR := $(MIRROR)
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install tools demo demo-down test lint unit integration clean
+
+help:
+	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
+	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto)"
+	@echo "make demo-down  destroy the demo environment and stop the emulator"
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed tools
+	@mkdir -p .infractl
+	@if [ -n "$(MIRROR)" ]; then echo "INFRACTL_PROVIDER_MIRROR=$(MIRROR)" > .infractl/settings.env; fi
+
+# System tools. Terraform is not in Debian's archive: it must be on PATH (>= 1.9).
+tools:
+	@command -v terraform >/dev/null || { echo "terraform (>= 1.9) is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
+
+demo: install
+	$(BIN)/infractl emulator start
+	$(BIN)/infractl bootstrap dev --emulate --yes
+
+demo-down: install
+	$(BIN)/infractl destroy dev --emulate --yes
+	$(BIN)/infractl emulator stop
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+unit: install
+	$(BIN)/pytest tests/unit tests/cli
+
+integration: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile tests/integration
+
+test: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10
+
+clean:
+	-$(BIN)/infractl emulator stop
+	rm -rf .infractl .pytest_cache .ruff_cache
