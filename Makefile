@@ -8,12 +8,13 @@ MIRROR := $(shell scripts/find-provider-mirror)
 export INFRACTL_PROVIDER_MIRROR := $(MIRROR)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install tools demo demo-down test lint unit integration clean
+.PHONY: help install tools demo demo-down test lint unit integration bench clean
 
 help:
 	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
 	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto)"
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
+	@echo "make bench      start-up benchmark against a bare Python start-up"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +39,8 @@ demo-down: install
 	$(BIN)/infractl emulator stop
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 unit: install
 	$(BIN)/pytest tests/unit tests/cli
@@ -49,6 +50,9 @@ integration: install
 
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10
+
+bench: install
+	$(BIN)/python bench/startup.py
 
 clean:
 	-$(BIN)/infractl emulator stop

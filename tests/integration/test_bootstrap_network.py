@@ -74,6 +74,11 @@ def test_changed_env_plans_changes_and_exits_4(bootstrapped, invoke, emulated, p
     assert "changes" in result.stdout
     assert (emulated / "envs" / "dev" / "network" / "plan.tfplan").is_file()  # saved for `apply`
     assert oct((emulated / "envs" / "dev" / "network" / "plan.tfplan").stat().st_mode & 0o777) == "0o600"
+    # a saved plan whose inputs changed since is refused, nothing applied
+    env_file.write_text(env_file.read_text().replace("flow_log_retention_days: 60", "flow_log_retention_days: 90"))
+    stale = invoke("apply", "dev", "--emulate", root=project, code=2)
+    assert "the inputs of dev/network changed since its plan was saved" in stale.stderr
+    env_file.write_text(env_file.read_text().replace("flow_log_retention_days: 90", "flow_log_retention_days: 60"))
     # apply exactly the saved plan, then nothing is left to do
     applied = json.loads(invoke("apply", "dev", "--emulate", "--json", root=project).stdout)
     assert [(s["status"], s["change"]) for s in applied["stacks"]] == [("applied", 1)]
