@@ -1,6 +1,11 @@
 import json
+import subprocess
+import sys
 
 from infractl.adapters.aws import tls_only_policy
+from infractl.adapters.emulator_patches.budgets import same_notification
+from infractl.adapters.emulator_patches.ec2 import strip_template_tag_specs
+from infractl.adapters.emulator_patches.s3 import replication_rule_view
 from infractl.adapters.emulator_server import secure_transport_view
 
 
@@ -9,7 +14,7 @@ def test_tls_only_deny_does_not_apply_over_tls():
     assert view["Statement"] == []
 
 
-def test_statement_requiring_tls_keeps_its_other_conditions():
+def test_statement_with_conditions_moto_cannot_evaluate_never_applies():
     policy = {
         "Version": "2012-10-17",
         "Statement": {
@@ -23,10 +28,98 @@ def test_statement_requiring_tls_keeps_its_other_conditions():
             },
         },
     }
-    (statement,) = json.loads(secure_transport_view(json.dumps(policy)))["Statement"]
-    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}
+    assert json.loads(secure_transport_view(json.dumps(policy)))["Statement"] == []
+    sse_header_deny = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::b/*",
+                "Condition": {
+                    "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                },
+            }
+        ]
+    }
+    assert json.loads(secure_transport_view(json.dumps(sse_header_deny)))["Statement"] == []
 
 
 def test_unrelated_statements_untouched():
     policy = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "*"}]}
     assert json.loads(secure_transport_view(json.dumps(policy)))["Statement"] == policy["Statement"]
+
+
+# --- the patch helpers, without a server (test_emulator_patches_server.py runs them in one) ----------------------
+
+
+def test_apply_patches_twice_wraps_each_moto_attribute_once():
+    """In a child process, so this test process's moto stays stock."""
+    code = """
+from infractl.adapters.emulator_server import apply_patches
+apply_patches()
+from moto.eks.models import Cluster, Nodegroup
+from moto.rds.models import DBInstance, DBParameterGroup
+def patched():
+    return (DBInstance.__init__, DBInstance.update, DBParameterGroup.update_parameters, Cluster.__init__,
+            Nodegroup.__init__)
+first = patched()
+apply_patches()
+again = patched()
+assert first == again, "a second apply_patches() wrapped again"
+assert all(not hasattr(f.__wrapped__, "__wrapped__") for f in again), "a wrapper wraps a wrapper"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_replication_rule_view_from_parsed_xml():
+    """Rules are stored as xmltodict parsed them: single tags are not lists, empty elements are None."""
+    rule = {
+        "ID": "r",
+        "Priority": "2",
+        "Status": "Enabled",
+        "Filter": {"And": {"Prefix": None, "Tag": {"Key": "a", "Value": "1"}}},
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        "Destination": {"Bucket": "arn:aws:s3:::dst"},
+    }
+    assert replication_rule_view(rule) == {
+        "ID": "r",
+        "Priority": "2",
+        "Status": "Enabled",
+        "Filter": {"And": {"Prefix": "", "Tags": [{"Key": "a", "Value": "1"}]}},
+        "DeleteMarkerReplication": {"Status": "Disabled"},  # the AWS default when none was put
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        "Destination": {"Bucket": "arn:aws:s3:::dst"},
+    }
+
+
+def test_replication_rule_view_keeps_v1_prefix_and_defaults_an_empty_filter():
+    base = {"ID": "r", "Priority": 1, "Status": "Enabled", "Destination": {"Bucket": "arn:aws:s3:::dst"}}
+    assert replication_rule_view({**base, "Prefix": "logs/"})["Prefix"] == "logs/"
+    assert replication_rule_view({**base, "Filter": None})["Filter"] == {"Prefix": ""}
+    assert replication_rule_view(base)["Filter"] == {"Prefix": ""}
+
+
+def test_notifications_match_on_type_operator_threshold_and_threshold_type():
+    stored = {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN", "Threshold": 80}
+    assert same_notification(stored, {**stored, "Threshold": 80.0, "ThresholdType": "PERCENTAGE"})
+    assert not same_notification(stored, {**stored, "ThresholdType": "ABSOLUTE_VALUE"})
+    assert not same_notification(stored, {**stored, "NotificationType": "FORECASTED"})
+
+
+def test_launch_template_data_loses_only_the_templates_own_tag_specifications():
+    data = {
+        "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "node"}]},
+            {"ResourceType": "launch-template", "Tags": [{"Key": "env", "Value": "dev"}]},
+        ]
+    }
+    strip_template_tag_specs(data)
+    assert data == {"TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "node"}]}]}
+
+    only_template = {"ImageId": "ami-1", "TagSpecifications": [{"ResourceType": "launch-template", "Tags": []}]}
+    strip_template_tag_specs(only_template)
+    assert only_template == {"ImageId": "ami-1"}

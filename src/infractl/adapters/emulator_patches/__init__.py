@@ -1,0 +1,38 @@
+"""infractl's fidelity patches for moto, one module per AWS service.
+
+Each module has an `apply()` that replaces a few moto attributes; `infractl.adapters.emulator_server.apply_patches()`
+calls them all before the server starts. moto is imported only inside `apply()`, so importing this package is cheap.
+The patches touch moto internals: pyproject pins the exact moto version they were tested with (docs/emulator.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+MARK = "_infractl_patched"
+
+
+def replace(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    """Set owner.name to make(current value), once: a second call for the same attribute does nothing.
+
+    `make` receives the original attribute (None when absent), so wrappers can delegate to it.
+    """
+    flag = f"{MARK}_{name}"
+    if owner.__dict__.get(flag):
+        return
+    setattr(owner, name, make(owner.__dict__.get(name, getattr(owner, name, None))))
+    setattr(owner, flag, True)
+
+
+def wraps(orig: Any) -> Callable[[Any], Any]:
+    """functools.wraps that keeps the wrapper's own docstring (it names the gap)."""
+    return functools.wraps(orig, assigned=("__module__", "__name__", "__qualname__"))
+
+
+def apply_all() -> None:
+    from infractl.adapters.emulator_patches import budgets, ec2, eks, rds, s3
+
+    for module in (s3, rds, budgets, eks, ec2):
+        module.apply()

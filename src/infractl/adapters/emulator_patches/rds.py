@@ -1,0 +1,102 @@
+"""RDS: a DbiResourceId per instance, Source=user on parameters, Performance Insights settings echoed."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from infractl.adapters.emulator_patches import replace, wraps
+
+PI_DEFAULT_RETENTION_DAYS = 7
+_RESOURCE_ID_CHARS = string.ascii_uppercase + string.digits
+
+
+def new_dbi_resource_id() -> str:
+    """A resource id shaped like AWS's: "db-" and 26 upper-case letters and digits."""
+    from moto.moto_api._internal import mock_random
+
+    return "db-" + "".join(mock_random.choice(_RESOURCE_ID_CHARS) for _ in range(26))
+
+
+def _sync_performance_insights(db: Any) -> None:
+    """AWS reports retention (7 days by default) and key only while Performance Insights is enabled."""
+    if db.__dict__.get("enable_performance_insights"):
+        if not db.__dict__.get("performance_insights_retention_period"):
+            db.performance_insights_retention_period = PI_DEFAULT_RETENTION_DAYS
+    else:
+        db.enable_performance_insights = False
+        db.performance_insights_retention_period = None
+        db.performance_insights_kms_key_id = None
+
+
+def apply() -> None:
+    from moto.rds.exceptions import DBParameterGroupNotFoundError
+    from moto.rds.models import DBClusterParameterGroup, DBInstance, DBParameterGroup
+    from moto.rds.responses import RDSResponse
+
+    def wrap_init(orig: Any) -> Any:
+        @wraps(orig)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            """Gaps: moto gives every DB instance the same DbiResourceId (db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U), so the
+            provider, which reads instances by that id, finds two once a second one exists; and it drops the
+            Performance Insights arguments, so they never converge. Both are set here.
+            """
+            orig(self, *args, **kwargs)
+            self.dbi_resource_id = new_dbi_resource_id()
+            self.enable_performance_insights = bool(kwargs.get("enable_performance_insights"))
+            self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
+            self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period")
+            _sync_performance_insights(self)
+
+        return __init__
+
+    replace(DBInstance, "__init__", wrap_init)
+
+    def wrap_update(orig: Any) -> Any:
+        @wraps(orig)
+        def update(self: Any, *args: Any, **kwargs: Any) -> None:
+            """ModifyDBInstance sets the Performance Insights arguments as attributes; keep them consistent."""
+            orig(self, *args, **kwargs)
+            _sync_performance_insights(self)
+
+        return update
+
+    replace(DBInstance, "update", wrap_update)
+    # DescribeDBInstances serializes PerformanceInsightsEnabled from this attribute name.
+    replace(
+        DBInstance,
+        "performance_insights_enabled",
+        lambda _orig: property(lambda self: bool(self.__dict__.get("enable_performance_insights"))),
+    )
+
+    def wrap_update_parameters(orig: Any) -> Any:
+        @wraps(orig)
+        def update_parameters(self: Any, new_parameters: Any) -> None:
+            """Gap: moto stores the parameters a user sets without Source=user; the provider keeps only parameters
+            with Source=user (and system ones in its config), so aws_db_parameter_group never converges.
+            """
+            new_parameters = list(new_parameters)
+            orig(self, new_parameters)
+            for parameter in new_parameters:
+                self.parameters[parameter["ParameterName"]]["Source"] = "user"
+
+        return update_parameters
+
+    replace(DBParameterGroup, "update_parameters", wrap_update_parameters)
+    replace(DBClusterParameterGroup, "update_cluster_parameters", wrap_update_parameters)
+
+    def describe_db_parameters(self: Any) -> Any:
+        """DescribeDBParameters honouring the Source filter (moto stores only parameters a user set)."""
+        from moto.core.responses import ActionResult
+
+        name = self.params.get("DBParameterGroupName")
+        groups = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})
+        if not groups:
+            raise DBParameterGroupNotFoundError(name)
+        parameters = list(groups[0].parameters.values())
+        source = self.params.get("Source")
+        if source:
+            parameters = [p for p in parameters if p.get("Source", "user") == source]
+        return ActionResult({"Parameters": parameters})
+
+    replace(RDSResponse, "describe_db_parameters", lambda _orig: describe_db_parameters)

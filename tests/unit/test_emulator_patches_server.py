@@ -1,0 +1,414 @@
+"""infractl's moto patches, exercised through a real emulator process (the way infractl starts it) with boto3.
+
+One emulator for the whole module (it starts in about two seconds). Every client makes one attempt with short
+timeouts, so an unpatched gap fails here instead of hanging in SDK retries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from infractl.adapters import emulator
+from infractl.adapters.aws import tls_only_policy
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="session")
+def client(tmp_path_factory) -> Iterator[Callable[[str], Any]]:
+    data_dir: Path = tmp_path_factory.mktemp("patched-emulator")
+    state, _ = emulator.start(data_dir)
+    config = Config(
+        retries={"max_attempts": 1, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=15,
+        s3={"addressing_style": "path"},
+    )
+
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=state.url,
+            verify=state.ca_file,
+            aws_access_key_id=emulator.FAKE_ACCESS_KEY,
+            aws_secret_access_key=emulator.FAKE_SECRET_KEY,
+            config=config,
+        )
+
+    try:
+        yield make
+    finally:
+        emulator.stop(data_dir)
+
+
+# --- Budgets -----------------------------------------------------------------------------------------------------
+
+NOTIFICATION = {
+    "NotificationType": "FORECASTED",
+    "ComparisonOperator": "GREATER_THAN",
+    "Threshold": 80.0,
+    "ThresholdType": "PERCENTAGE",
+}
+EMAIL = {"SubscriptionType": "EMAIL", "Address": "ops@example.com"}
+
+
+def _budget(name: str, amount: str = "100") -> dict[str, Any]:
+    return {
+        "BudgetName": name,
+        "BudgetType": "COST",
+        "TimeUnit": "MONTHLY",
+        "BudgetLimit": {"Amount": amount, "Unit": "USD"},
+    }
+
+
+def test_budget_notification_subscribers_are_described(client):
+    budgets = client("budgets")
+    budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget=_budget("subscribers"),
+        NotificationsWithSubscribers=[{"Notification": NOTIFICATION, "Subscribers": [EMAIL]}],
+    )
+    got = budgets.describe_subscribers_for_notification(
+        AccountId=ACCOUNT, BudgetName="subscribers", Notification=NOTIFICATION
+    )
+    assert got["Subscribers"] == [EMAIL]
+
+    actual = {**NOTIFICATION, "NotificationType": "ACTUAL", "Threshold": 100.0}
+    sns = {"SubscriptionType": "SNS", "Address": f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"}
+    budgets.create_notification(AccountId=ACCOUNT, BudgetName="subscribers", Notification=actual, Subscribers=[sns])
+    budgets.create_subscriber(AccountId=ACCOUNT, BudgetName="subscribers", Notification=actual, Subscriber=EMAIL)
+    got = budgets.describe_subscribers_for_notification(
+        AccountId=ACCOUNT, BudgetName="subscribers", Notification=actual
+    )
+    assert got["Subscribers"] == [sns, EMAIL]
+
+    budgets.delete_subscriber(AccountId=ACCOUNT, BudgetName="subscribers", Notification=actual, Subscriber=sns)
+    got = budgets.describe_subscribers_for_notification(
+        AccountId=ACCOUNT, BudgetName="subscribers", Notification=actual
+    )
+    assert got["Subscribers"] == [EMAIL]
+
+    with pytest.raises(ClientError) as missing:
+        budgets.describe_subscribers_for_notification(
+            AccountId=ACCOUNT, BudgetName="subscribers", Notification={**NOTIFICATION, "Threshold": 1.0}
+        )
+    assert missing.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_budget_tags_are_stored_per_arn(client):
+    budgets = client("budgets")
+    arn = f"arn:aws:budgets::{ACCOUNT}:budget/tagged"
+    budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget=_budget("tagged"),
+        ResourceTags=[{"Key": "team", "Value": "platform"}, {"Key": "env", "Value": "dev"}],
+    )
+    assert budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"] == [
+        {"Key": "team", "Value": "platform"},
+        {"Key": "env", "Value": "dev"},
+    ]
+
+    budgets.tag_resource(
+        ResourceARN=arn, ResourceTags=[{"Key": "team", "Value": "core"}, {"Key": "cost", "Value": "1"}]
+    )
+    budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=["env"])
+    assert budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"] == [
+        {"Key": "team", "Value": "core"},
+        {"Key": "cost", "Value": "1"},
+    ]
+
+    with pytest.raises(ClientError) as missing:
+        budgets.list_tags_for_resource(ResourceARN=f"arn:aws:budgets::{ACCOUNT}:budget/absent")
+    assert missing.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_budget_update_keeps_notifications_and_tags(client):
+    budgets = client("budgets")
+    budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget=_budget("updated"),
+        NotificationsWithSubscribers=[{"Notification": NOTIFICATION, "Subscribers": [EMAIL]}],
+        ResourceTags=[{"Key": "team", "Value": "platform"}],
+    )
+    budgets.update_budget(AccountId=ACCOUNT, NewBudget=_budget("updated", amount="250"))
+
+    assert budgets.describe_budget(AccountId=ACCOUNT, BudgetName="updated")["Budget"]["BudgetLimit"]["Amount"] == "250"
+    got = budgets.describe_subscribers_for_notification(
+        AccountId=ACCOUNT, BudgetName="updated", Notification=NOTIFICATION
+    )
+    assert got["Subscribers"] == [EMAIL]
+    tags = budgets.list_tags_for_resource(ResourceARN=f"arn:aws:budgets::{ACCOUNT}:budget/updated")["ResourceTags"]
+    assert tags == [{"Key": "team", "Value": "platform"}]
+
+
+# --- RDS ---------------------------------------------------------------------------------------------------------
+
+
+def _db(rds: Any, identifier: str, **extra: Any) -> dict[str, Any]:
+    return rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        Engine="postgres",
+        EngineVersion="16.3",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        MasterUsername="app",
+        MasterUserPassword="supersecret123",
+        **extra,
+    )["DBInstance"]
+
+
+def test_each_db_instance_has_its_own_resource_id(client):
+    rds = client("rds")
+    first, second = _db(rds, "ids-a"), _db(rds, "ids-b")
+
+    assert re.fullmatch(r"db-[A-Z0-9]{26}", first["DbiResourceId"])
+    assert first["DbiResourceId"] != second["DbiResourceId"]
+    # the provider reads an instance back by that id and needs exactly one match
+    found = rds.describe_db_instances(Filters=[{"Name": "dbi-resource-id", "Values": [second["DbiResourceId"]]}])
+    assert [db["DBInstanceIdentifier"] for db in found["DBInstances"]] == ["ids-b"]
+
+
+def test_db_parameters_set_by_the_user_have_source_user(client):
+    rds = client("rds")
+    rds.create_db_parameter_group(
+        DBParameterGroupName="app-pg16", DBParameterGroupFamily="postgres16", Description="app"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="app-pg16",
+        Parameters=[
+            {"ParameterName": "log_min_duration_statement", "ParameterValue": "500", "ApplyMethod": "immediate"},
+            {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"},
+        ],
+    )
+
+    parameters = rds.describe_db_parameters(DBParameterGroupName="app-pg16")["Parameters"]
+    assert {(p["ParameterName"], p["ParameterValue"], p["Source"]) for p in parameters} == {
+        ("log_min_duration_statement", "500", "user"),
+        ("rds.force_ssl", "1", "user"),
+    }
+    assert len(rds.describe_db_parameters(DBParameterGroupName="app-pg16", Source="user")["Parameters"]) == 2
+    assert rds.describe_db_parameters(DBParameterGroupName="app-pg16", Source="system")["Parameters"] == []
+
+
+def test_performance_insights_settings_are_echoed(client):
+    rds = client("rds")
+    key = client("kms").create_key(Description="pi")["KeyMetadata"]["Arn"]
+    _db(
+        rds,
+        "pi-on",
+        EnablePerformanceInsights=True,
+        PerformanceInsightsKMSKeyId=key,
+        PerformanceInsightsRetentionPeriod=31,
+    )
+    _db(rds, "pi-off")
+
+    (on,) = rds.describe_db_instances(DBInstanceIdentifier="pi-on")["DBInstances"]
+    assert on["PerformanceInsightsEnabled"] is True
+    assert on["PerformanceInsightsKMSKeyId"] == key
+    assert on["PerformanceInsightsRetentionPeriod"] == 31
+
+    (off,) = rds.describe_db_instances(DBInstanceIdentifier="pi-off")["DBInstances"]
+    assert off["PerformanceInsightsEnabled"] is False
+    assert "PerformanceInsightsRetentionPeriod" not in off
+
+    rds.modify_db_instance(DBInstanceIdentifier="pi-off", EnablePerformanceInsights=True, ApplyImmediately=True)
+    (now_on,) = rds.describe_db_instances(DBInstanceIdentifier="pi-off")["DBInstances"]
+    assert now_on["PerformanceInsightsEnabled"] is True
+    assert now_on["PerformanceInsightsRetentionPeriod"] == 7  # the AWS default
+
+    rds.modify_db_instance(DBInstanceIdentifier="pi-on", EnablePerformanceInsights=False, ApplyImmediately=True)
+    (now_off,) = rds.describe_db_instances(DBInstanceIdentifier="pi-on")["DBInstances"]
+    assert now_off["PerformanceInsightsEnabled"] is False
+    assert "PerformanceInsightsKMSKeyId" not in now_off
+
+
+# --- EKS ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def eks_network(client) -> dict[str, Any]:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    return {"subnets": subnets, "role": f"arn:aws:iam::{ACCOUNT}:role/eks"}
+
+
+def _cluster(eks: Any, name: str, net: dict[str, Any]) -> dict[str, Any]:
+    return eks.create_cluster(name=name, roleArn=net["role"], resourcesVpcConfig={"subnetIds": net["subnets"]})[
+        "cluster"
+    ]
+
+
+def test_node_group_without_remote_access_has_none(client, eks_network):
+    eks = client("eks")
+    _cluster(eks, "nodes", eks_network)
+    common = {"clusterName": "nodes", "nodeRole": eks_network["role"], "subnets": eks_network["subnets"]}
+    eks.create_nodegroup(nodegroupName="plain", **common)
+    eks.create_nodegroup(nodegroupName="ssh", remoteAccess={"ec2SshKey": "ops"}, **common)
+
+    plain = eks.describe_nodegroup(clusterName="nodes", nodegroupName="plain")["nodegroup"]
+    assert "remoteAccess" not in plain
+    assert "remoteAccessSecurityGroup" not in plain["resources"]
+    ssh = eks.describe_nodegroup(clusterName="nodes", nodegroupName="ssh")["nodegroup"]
+    assert ssh["remoteAccess"]["ec2SshKey"] == "ops"
+
+
+def test_cluster_access_config_and_node_group_update_config_are_echoed(client, eks_network):
+    eks = client("eks")
+    eks.create_cluster(
+        name="access",
+        roleArn=eks_network["role"],
+        resourcesVpcConfig={"subnetIds": eks_network["subnets"]},
+        accessConfig={"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True},
+    )
+    access = eks.describe_cluster(name="access")["cluster"]["accessConfig"]
+    assert access == {"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}
+    common = {"clusterName": "access", "nodeRole": eks_network["role"], "subnets": eks_network["subnets"]}
+    eks.create_nodegroup(nodegroupName="rolling", updateConfig={"maxUnavailablePercentage": 25}, **common)
+    eks.create_nodegroup(nodegroupName="default", **common)
+    rolling = eks.describe_nodegroup(clusterName="access", nodegroupName="rolling")["nodegroup"]
+    assert rolling["updateConfig"] == {"maxUnavailablePercentage": 25}
+    default = eks.describe_nodegroup(clusterName="access", nodegroupName="default")["nodegroup"]
+    assert default["updateConfig"] == {"maxUnavailable": 1}
+
+
+def test_each_cluster_has_its_own_oidc_issuer(client, eks_network):
+    eks, iam = client("eks"), client("iam")
+    issuers = [_cluster(eks, name, eks_network)["identity"]["oidc"]["issuer"] for name in ("oidc-a", "oidc-b")]
+
+    for issuer in issuers:
+        assert re.fullmatch(rf"https://oidc\.eks\.{REGION}\.amazonaws\.com/id/[0-9A-F]{{32}}", issuer)
+    assert issuers[0] != issuers[1]
+    assert eks.describe_cluster(name="oidc-a")["cluster"]["identity"]["oidc"]["issuer"] == issuers[0]
+    for issuer in issuers:  # one IAM OIDC provider per cluster, as the cluster stacks create them
+        iam.create_open_id_connect_provider(Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9" * 40])
+
+
+# --- EC2 launch templates ----------------------------------------------------------------------------------------
+
+
+def test_launch_template_data_is_echoed_as_sent(client):
+    ec2 = client("ec2")
+    instance_tags = {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "node"}]}
+    created = ec2.create_launch_template(
+        LaunchTemplateName="nodes",
+        LaunchTemplateData={
+            "ImageId": "ami-12c6146b",
+            "InstanceType": "t3.medium",
+            "TagSpecifications": [instance_tags],
+        },
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "env", "Value": "dev"}]}],
+    )["LaunchTemplate"]
+    bare = ec2.create_launch_template(
+        LaunchTemplateName="bare",
+        LaunchTemplateData={"ImageId": "ami-12c6146b"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "env", "Value": "dev"}]}],
+    )["LaunchTemplate"]
+
+    (version,) = ec2.describe_launch_template_versions(LaunchTemplateId=created["LaunchTemplateId"])[
+        "LaunchTemplateVersions"
+    ]
+    assert version["LaunchTemplateData"]["TagSpecifications"] == [instance_tags]
+    (bare_version,) = ec2.describe_launch_template_versions(LaunchTemplateId=bare["LaunchTemplateId"])[
+        "LaunchTemplateVersions"
+    ]
+    assert "TagSpecifications" not in bare_version["LaunchTemplateData"]
+    # the tags still tag the template itself
+    (template,) = ec2.describe_launch_templates(LaunchTemplateIds=[created["LaunchTemplateId"]])["LaunchTemplates"]
+    assert template["Tags"] == [{"Key": "env", "Value": "dev"}]
+
+
+# --- S3 ----------------------------------------------------------------------------------------------------------
+
+
+def _versioned_bucket(s3: Any, name: str) -> None:
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
+def test_replication_configuration_is_echoed(client):
+    s3 = client("s3")
+    _versioned_bucket(s3, "repl-src")
+    _versioned_bucket(s3, "repl-dst")
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/replica"
+    rules = [
+        {
+            "ID": "all",
+            "Priority": 1,
+            "Status": "Enabled",
+            "Filter": {"Prefix": "logs/"},
+            "DeleteMarkerReplication": {"Status": "Enabled"},
+            "SourceSelectionCriteria": {
+                "SseKmsEncryptedObjects": {"Status": "Enabled"},
+                "ReplicaModifications": {"Status": "Enabled"},
+            },
+            "ExistingObjectReplication": {"Status": "Enabled"},
+            "Destination": {
+                "Bucket": "arn:aws:s3:::repl-dst",
+                "StorageClass": "STANDARD_IA",
+                "EncryptionConfiguration": {"ReplicaKmsKeyID": key},
+            },
+        },
+        {
+            "ID": "tagged",
+            "Priority": 2,
+            "Status": "Enabled",
+            "Filter": {"And": {"Prefix": "data/", "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": "arn:aws:s3:::repl-dst"},
+        },
+    ]
+    role = f"arn:aws:iam::{ACCOUNT}:role/replication"
+    s3.put_bucket_replication(Bucket="repl-src", ReplicationConfiguration={"Role": role, "Rules": rules})
+
+    got = s3.get_bucket_replication(Bucket="repl-src")["ReplicationConfiguration"]
+    assert got == {"Role": role, "Rules": rules}
+
+
+def test_versioned_bucket_with_delete_markers_is_deleted_promptly(client):
+    """The state-bucket teardown: lock files leave delete markers, versioning is suspended, then all is deleted."""
+    s3 = client("s3")
+    _versioned_bucket(s3, "teardown")
+    for _ in range(2):
+        s3.put_object(Bucket="teardown", Key="dev/network.tfstate.tflock", Body=b"{}")
+        s3.delete_object(Bucket="teardown", Key="dev/network.tfstate.tflock")
+    s3.put_object(Bucket="teardown", Key="dev/network.tfstate", Body=b"{}")
+    s3.put_bucket_versioning(Bucket="teardown", VersioningConfiguration={"Status": "Suspended"})
+
+    started = time.monotonic()
+    listed = s3.list_object_versions(Bucket="teardown")
+    objects = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed["Versions"] + listed.get("DeleteMarkers", [])
+    ]
+    assert len(listed["DeleteMarkers"]) == 2
+    result = s3.delete_objects(Bucket="teardown", Delete={"Objects": objects})
+    assert not result.get("Errors")
+    assert "Versions" not in s3.list_object_versions(Bucket="teardown")
+    s3.delete_bucket(Bucket="teardown")
+    assert time.monotonic() - started < 10
+    assert "teardown" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_tls_only_bucket_policy_allows_requests_over_tls(client):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="tls-only", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(tls_only_policy("tls-only")))
+    s3.put_object(Bucket="tls-only", Key="k", Body=b"v")
+    assert s3.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"v"
