@@ -28,6 +28,7 @@ module "network" {
   azs                     = local.azs
   nat_gateway_mode        = var.nat_gateway_mode
   flow_log_retention_days = var.flow_log_retention_days
+  flow_log_kms_key_arn    = var.flow_log_kms_key_arn
 
   # Environment, service, owner and cost-center come from default_tags.
   tags = { stack = "network" }

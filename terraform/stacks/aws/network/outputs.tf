@@ -23,6 +23,11 @@ output "private_subnet_ids" {
   value       = module.network.private_subnet_ids
 }
 
+output "private_subnet_cidrs" {
+  description = "CIDR blocks of the private subnets (where workloads run), in the order of azs."
+  value       = module.network.private_subnet_cidrs
+}
+
 output "database_subnet_ids" {
   description = "IDs of the database subnets, in the order of azs."
   value       = module.network.database_subnet_ids

@@ -83,3 +83,14 @@ variable "flow_log_retention_days" {
   default     = 30
   nullable    = false
 }
+
+variable "flow_log_kms_key_arn" {
+  description = "ARN of the customer-managed key (the kms stack's logs key) that encrypts the VPC flow log group."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.flow_log_kms_key_arn))
+    error_message = "The flow_log_kms_key_arn must be a KMS key ARN (not an alias)."
+  }
+}

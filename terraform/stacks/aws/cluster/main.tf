@@ -1,0 +1,21 @@
+module "eks" {
+  source = "../../../modules/aws/eks"
+
+  name               = var.environment
+  kubernetes_version = var.kubernetes_version
+  vpc_id             = var.vpc_id
+  subnet_ids         = var.subnet_ids
+
+  secrets_kms_key_arn = var.secrets_kms_key_arn
+  logs_kms_key_arn    = var.logs_kms_key_arn
+  log_retention_days  = var.log_retention_days
+
+  public_endpoint     = var.public_endpoint
+  public_access_cidrs = var.public_access_cidrs
+
+  system_node_group = var.system_node_group
+  tenant_tiers      = var.tenant_tiers
+
+  # Environment, service, owner and cost-center come from default_tags.
+  tags = { stack = "cluster" }
+}

@@ -1,0 +1,110 @@
+# Values come from environments/<env>.yaml through infractl; nothing here is
+# environment-specific.
+
+variable "environment" {
+  description = "Environment name (e.g. \"dev\"); prefixes every resource name. Lowercase letters, digits and hyphens, 1-32 characters, starting and ending with a letter or digit."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$", var.environment))
+    error_message = "The environment must be 1-32 characters of lowercase letters, digits and hyphens, and must start and end with a letter or digit."
+  }
+}
+
+variable "account_id" {
+  description = "AWS account ID the stack may touch (the provider refuses any other account)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "The account_id must be exactly 12 digits."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the stack, e.g. \"eu-west-1\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
+    error_message = "The region must be an AWS region name such as \"eu-west-1\" or \"us-gov-west-1\"."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource through the provider's default_tags. Must contain environment (equal to var.environment), service, owner and cost-center, all non-empty."
+  type        = map(string)
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in ["environment", "service", "owner", "cost-center"] : trimspace(lookup(var.tags, k, "")) != ""])
+    error_message = "The tags must contain non-empty values for the keys environment, service, owner and cost-center."
+  }
+
+  validation {
+    condition     = lookup(var.tags, "environment", var.environment) == var.environment
+    error_message = "The environment tag must equal var.environment."
+  }
+}
+
+variable "vpc_id" {
+  description = "ID of the VPC (network stack output vpc_id); the database security group is created in it."
+  type        = string
+}
+
+variable "database_subnet_ids" {
+  description = "IDs of the database subnets (network stack output database_subnet_ids), at least two in different AZs."
+  type        = list(string)
+  nullable    = false
+}
+
+variable "allowed_cidr_blocks" {
+  description = "IPv4 CIDR blocks allowed to reach PostgreSQL on 5432 (network stack output private_subnet_cidrs: the workloads' subnets). A /0 is refused by the rds module."
+  type        = list(string)
+  nullable    = false
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the database KMS key (kms stack output database_key_arn): storage, snapshots, Performance Insights and the master secret."
+  type        = string
+}
+
+variable "rpo_minutes" {
+  description = "Recovery point objective of the environment in minutes (environments/<env>.yaml recovery.rpo_minutes). Point-in-time restore gives ~5 minutes at best, so at least 5; it also sizes the backup retention (see main.tf)."
+  type        = number
+
+  validation {
+    condition     = var.rpo_minutes >= 5 && floor(var.rpo_minutes) == var.rpo_minutes
+    error_message = "The rpo_minutes must be a whole number of at least 5: RDS point-in-time restore cannot promise less (transaction logs are uploaded every 5 minutes)."
+  }
+}
+
+variable "engine_version" {
+  description = "PostgreSQL 16 engine version, e.g. \"16.4\" (validated by the rds module)."
+  type        = string
+}
+
+variable "instance_class" {
+  description = "DB instance class, e.g. \"db.t4g.medium\"."
+  type        = string
+}
+
+variable "allocated_storage_gib" {
+  description = "Initial gp3 storage in GiB (20-65536)."
+  type        = number
+}
+
+variable "max_allocated_storage_gib" {
+  description = "Storage autoscaling ceiling in GiB, at least allocated_storage_gib (equal turns autoscaling off)."
+  type        = number
+}
+
+variable "multi_az" {
+  description = "Run a synchronous standby in a second AZ."
+  type        = bool
+}
+
+variable "deletion_protection" {
+  description = "Refuse deletion of the instance; true also takes the final snapshot <environment>-control-plane-final and keeps the automated backups on delete (false deletes without a snapshot: see README before destroying a protected instance)."
+  type        = bool
+}
