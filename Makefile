@@ -14,7 +14,7 @@ help:
 	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
 	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto)"
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
-	@echo "make bench      start-up benchmark against a bare Python start-up"
+	@echo "make bench      benchmarks/: start-up and bootstrap (DAG vs raw terraform), as ratios"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,8 @@ demo-down: install
 	$(BIN)/infractl emulator stop
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 unit: install
 	$(BIN)/pytest tests/unit tests/cli
@@ -52,7 +52,8 @@ test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10
 
 bench: install
-	$(BIN)/python bench/startup.py
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/bootstrap.py
 
 clean:
 	-$(BIN)/infractl emulator stop

@@ -34,7 +34,7 @@ output "message" {
 """
 
 
-def test_outputs_flow_downstream_and_destroy_reverses(invoke, emulated, project):
+def two_stacks(project):
     for name, text in (("a", STACK_A), ("b", STACK_B)):
         folder = project / "terraform" / "stacks" / "test" / name
         folder.mkdir(parents=True)
@@ -51,7 +51,11 @@ def test_outputs_flow_downstream_and_destroy_reverses(invoke, emulated, project)
         }
     }
     (project / "terraform" / "stacks" / "stacks.yaml").write_text(yaml.safe_dump(manifest))
-    env_file = project / "environments" / "staging.yaml"
+    return project / "environments" / "staging.yaml"
+
+
+def test_outputs_flow_downstream_and_destroy_reverses(invoke, emulated, project):
+    env_file = two_stacks(project)
 
     result = json.loads(invoke("bootstrap", "staging", "--emulate", "--yes", "--json", root=project).stdout)
     assert [(s["stack"], s["status"]) for s in result["stacks"]] == [("a", "applied"), ("b", "applied")]
@@ -71,3 +75,33 @@ def test_outputs_flow_downstream_and_destroy_reverses(invoke, emulated, project)
 
     result = json.loads(invoke("destroy", "staging", "--emulate", "--yes", "--json", root=project).stdout)
     assert [(s["stack"], s["status"]) for s in result["stacks"]] == [("b", "destroyed"), ("a", "destroyed")]
+
+
+def test_saved_plans_are_applied_exactly_and_refused_when_stale(invoke, emulated, project):
+    env_file = two_stacks(project)
+    invoke("bootstrap", "staging", "--emulate", "--yes", root=project)
+    invoke("plan", "staging", "--emulate", "--detailed-exitcode", root=project, code=0)
+
+    env_file.write_text(env_file.read_text().replace("owner: platform-team", "owner: data-team"))
+    planned = json.loads(
+        invoke("plan", "staging", "--emulate", "--detailed-exitcode", "--json", root=project, code=4).stdout
+    )
+    assert [(s["stack"], s["status"]) for s in planned["stacks"]] == [("a", "changes"), ("b", "up-to-date")]
+    plan_file = emulated / "envs" / "staging" / "a" / "plan.tfplan"
+    assert planned["stacks"][0]["plan_file"] == str(plan_file) and planned["stacks"][1]["plan_file"] is None
+    assert oct(plan_file.stat().st_mode & 0o777) == "0o600"  # a plan holds every input, secrets included
+
+    # the environment changed again after the plan: the saved plan is refused, nothing applied
+    env_file.write_text(env_file.read_text().replace("owner: data-team", "owner: web-team"))
+    stale = invoke("apply", "staging", "--emulate", "--yes", root=project, code=2)
+    assert "the inputs of staging/a changed since its plan was saved" in stale.stderr
+    env_file.write_text(env_file.read_text().replace("owner: web-team", "owner: data-team"))
+
+    # apply exactly the saved plans: only a (b had none); then b sees the new upstream value on the next run
+    applied = json.loads(invoke("apply", "staging", "--emulate", "--yes", "--json", root=project).stdout)
+    assert [(s["stack"], s["status"], s["change"]) for s in applied["stacks"]] == [("a", "applied", 1)]
+    assert not plan_file.exists()
+    followup = json.loads(invoke("apply", "staging", "--emulate", "--yes", "--json", root=project).stdout)
+    assert [(s["stack"], s["status"]) for s in followup["stacks"]] == [("a", "up-to-date"), ("b", "applied")]
+    invoke("plan", "staging", "--emulate", "--detailed-exitcode", root=project, code=0)
+    invoke("destroy", "staging", "--emulate", "--yes", root=project)

@@ -58,7 +58,7 @@ def test_unknown_dependency_and_undeclared_upstream_reference():
 
 
 def test_malformed_input_reference_is_a_validation_error():
-    with pytest.raises(ValueError, match=r"not env\.<path> or stack\.<name>\.<output>"):
+    with pytest.raises(ValueError, match=r"not env\.<path>, stack\.<name>\.<output> or state\.<field>"):
         manifest({"a": []}, {"a": {"x": "environment.name"}})
 
 

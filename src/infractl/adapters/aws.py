@@ -259,3 +259,10 @@ def ensure_lock_table(target: AwsTarget, table: str, *, tags: Mapping[str, str])
         )
         items.append(("lock-table-pitr", "created"))
     return items
+
+
+def bucket_has_objects(target: AwsTarget, bucket: str) -> bool:
+    """Whether a bucket holds any object version or delete marker (a versioned bucket cannot be deleted then)."""
+    s3 = target.client("s3")
+    page = call(f"s3:ListObjectVersions {bucket}", s3.list_object_versions, Bucket=bucket, MaxKeys=1)
+    return bool(page.get("Versions") or page.get("DeleteMarkers"))

@@ -87,6 +87,14 @@ def build_output_args() -> list[str]:
     return ["output", "-json", "-no-color"]
 
 
+def build_show_state_args() -> list[str]:
+    return ["show", "-json", "-no-color"]
+
+
+def build_state_rm_args(addresses: Sequence[str], *, lock_timeout: str = "0s") -> list[str]:
+    return ["state", "rm", f"-lock-timeout={lock_timeout}", *addresses]
+
+
 def build_force_unlock_args(lock_id: str) -> list[str]:
     return ["force-unlock", "-force", "-no-color", lock_id]
 
@@ -254,6 +262,24 @@ class Runner:
             return json.loads(done.stdout or "{}")
         except json.JSONDecodeError as exc:
             raise ExternalToolError(f"terraform output returned invalid JSON: {exc}") from None
+
+    def state_resources(self) -> list[dict[str, Any]]:
+        """Every resource in the state (root and child modules), as `terraform show -json` describes them."""
+        done = self._run(build_show_state_args(), stream=False)
+        try:
+            doc = json.loads(done.stdout or "{}")
+        except json.JSONDecodeError as exc:
+            raise ExternalToolError(f"terraform show returned invalid JSON: {exc}") from None
+        found: list[dict[str, Any]] = []
+        pending = [doc.get("values", {}).get("root_module", {})]
+        while pending:
+            module = pending.pop()
+            found += module.get("resources", [])
+            pending += module.get("child_modules", [])
+        return found
+
+    def state_rm(self, addresses: Sequence[str]) -> None:
+        self._run(build_state_rm_args(addresses), stream=False)
 
     def force_unlock(self, lock_id: str) -> None:
         self._run(build_force_unlock_args(lock_id), stream=False)

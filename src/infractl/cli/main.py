@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli import common, emulator, env, stacks, state
+from infractl.cli import common, docs, emulator, env, stacks, state
 from infractl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
 stacks.register(app)
+docs.register(app)
 
 
 def _version(value: bool) -> None:

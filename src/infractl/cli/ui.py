@@ -18,7 +18,7 @@ from infractl.models.runs import RunResult, StackResult
 def _console(stream) -> Console:
     # Not a terminal (pipes, CI logs): wide enough that tables keep whole names.
     width = None if stream.isatty() else 160
-    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width, emoji=False)
 
 
 def out() -> Console:
@@ -84,6 +84,9 @@ def print_run(result: RunResult) -> None:
             console.print(f"[bold red]{s.stack}: destroys or replaces {len(s.destroyed)}:[/]")
             for addr in s.destroyed:
                 console.print(f"  [red]- {addr}[/]")
+    for s in result.stacks:
+        if s.retained:
+            console.print(f"[yellow]{s.stack}: {s.hint}[/]")
     for s in result.stacks:
         if s.status == "failed":
             print_error(f"{s.stack}: {s.error}", s.error_details, s.hint)

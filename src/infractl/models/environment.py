@@ -54,6 +54,7 @@ class Network(_Strict):
 
 class Budget(_Strict):
     monthly_usd: float = Field(gt=0)
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list)
     alert_thresholds_percent: list[Annotated[int, Field(gt=0, le=200)]] = Field(default_factory=lambda: [50, 80, 100])
 
 

@@ -18,6 +18,7 @@ class StackResult(BaseModel):
     change: int = 0
     destroy: int = 0
     destroyed: list[str] = []  # addresses a plan deletes or replaces
+    retained: list[str] = []  # addresses destroy kept because they hold data under retention
     duration_s: float = 0.0
     plan_file: str | None = None
     error: str | None = None

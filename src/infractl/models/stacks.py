@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-INPUT_REF = re.compile(r"^(env(\.[A-Za-z0-9_-]+)+|stack\.[a-z0-9_-]+\.[A-Za-z0-9_]+)$")
+INPUT_REF = re.compile(
+    r"^(env(\.[A-Za-z0-9_-]+)+|stack\.[a-z0-9_-]+\.[A-Za-z0-9_]+|state\.(bucket|region|lock_table))$"
+)
 
 
 class StackSpec(BaseModel):
@@ -17,15 +19,18 @@ class StackSpec(BaseModel):
     path: str = Field(description="folder under terraform/stacks/")
     description: str = ""
     depends_on: list[str] = Field(default_factory=list)
-    # Terraform variable name -> reference: env.<dotted path in the environment model> or stack.<name>.<output>
+    # Terraform variable name -> reference: env.<dotted path in the environment model>, stack.<name>.<output>
+    # or state.<bucket|region|lock_table>
     inputs: dict[str, str] = Field(default_factory=dict)
+    # Resource address prefixes kept (removed from state, not destroyed) by `destroy` when they hold locked data
+    retain_on_destroy: list[str] = Field(default_factory=list)
 
     @field_validator("inputs")
     @classmethod
     def _refs(cls, v: dict[str, str]) -> dict[str, str]:
         for var, ref in v.items():
             if not INPUT_REF.match(ref):
-                raise ValueError(f"{var}: {ref!r} is not env.<path> or stack.<name>.<output>")
+                raise ValueError(f"{var}: {ref!r} is not env.<path>, stack.<name>.<output> or state.<field>")
         return v
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infractl.adapters import files, terraform
+from infractl.adapters import aws, files, terraform
 from infractl.errors import InfractlError, UsageError
 from infractl.models.environment import Environment
 from infractl.models.runs import Progress, RunResult, StackResult
@@ -33,12 +35,21 @@ class _Run:
     backend: state.StateBackend
     progress: Progress
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parallelism: int = 4
+    # `terraform init` of parallel stacks shares one plugin cache, which Terraform does not lock: one at a time.
+    _init_lock: threading.Lock = field(default_factory=threading.Lock)
+    _output_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def open(self, stack: Stack) -> Workspace:
         upstream = {dep: self.outputs_of(dep) for dep in stack.spec.depends_on}
         env = self.env.model_copy(update={"account": self.backend.account})
         inputs = resolve_inputs(
-            stack, env, upstream, manifest_display=self.ctx.project.rel(self.ctx.project.manifest_path)
+            stack,
+            env,
+            upstream,
+            manifest_display=self.ctx.project.rel(self.ctx.project.manifest_path),
+            backend=self.backend,
         )
         ws = open_workspace(
             self.ctx,
@@ -50,46 +61,59 @@ class _Run:
         )
         try:
             self.progress.stack_started(stack.name, "init")
-            ws.runner.init(backend_config=ws.backend_file)
+            with self._init_lock:
+                ws.runner.init(backend_config=ws.backend_file)
         except BaseException:
             ws.release()
             raise
         return ws
 
     def outputs_of(self, name: str) -> dict[str, Any]:
-        if name not in self.outputs:
-            ws = self.open(Stack(name=name, spec=self.manifest.stacks[name]))
-            try:
-                self.outputs[name] = ws.runner.output()
-            finally:
-                ws.release()
-        return self.outputs[name]
+        """An upstream stack's outputs: from this run when it ran, else read from its state (once)."""
+        with self._locks_guard:
+            lock = self._output_locks.setdefault(name, threading.Lock())
+        with lock:  # two dependents asking at once must not open the same workspace twice
+            if name not in self.outputs:
+                ws = self.open(Stack(name=name, spec=self.manifest.stacks[name]))
+                try:
+                    self.outputs[name] = ws.runner.output()
+                finally:
+                    ws.release()
+            return self.outputs[name]
 
 
-def _start(ctx: Context, env_name: str, progress: Progress, *, start_emulator: bool = False) -> _Run:
+def _start(
+    ctx: Context, env_name: str, progress: Progress, *, start_emulator: bool = False, parallelism: int = 4
+) -> _Run:
     env = environments.load(ctx.project, env_name)
     manifest = stackgraph.load_manifest(ctx.project)
     target = ctx.aws_target(env, start_emulator=start_emulator)
     account = state.effective_account(ctx, env, target)
     backend = state.describe(env, account, emulated=ctx.emulate)
-    return _Run(ctx, env, manifest, backend, progress)
+    return _Run(ctx, env, manifest, backend, progress, parallelism=max(1, parallelism))
 
 
-def _each(run: _Run, stacks: list[Stack], body: Callable[[Stack], StackResult]) -> list[StackResult]:
-    """Run body per stack in order; after a failure the rest are not reached."""
-    results: list[StackResult] = []
+def _each(
+    run: _Run, stacks: list[Stack], body: Callable[[Stack], StackResult], *, reverse: bool = False
+) -> list[StackResult]:
+    """Run body for every stack once the stacks it waits for are done: its dependencies (or, with reverse, its
+    dependents), among `stacks`. Independent stacks run in parallel, at most run.parallelism at once. After a
+    failure nothing new starts (running stacks finish); the rest are reported as not reached."""
+    names = {s.name for s in stacks}
+    waits_for = {
+        s.name: ({o.name for o in stacks if s.name in o.spec.depends_on} if reverse else set(s.spec.depends_on) & names)
+        for s in stacks
+    }
+    by_name = {s.name: s for s in stacks}
+    results: dict[str, StackResult] = {}
+    running: dict[Future[StackResult], tuple[str, float]] = {}
     failed = False
-    for stack in stacks:
-        if failed:
-            results.append(StackResult(stack=stack.name, status="not-reached"))
-            run.progress.stack_finished(results[-1])
-            continue
-        began = time.monotonic()
+
+    def timed(stack: Stack) -> StackResult:
         try:
-            result = body(stack)
+            return body(stack)
         except InfractlError as exc:
-            failed = True
-            result = StackResult(
+            return StackResult(
                 stack=stack.name,
                 status="failed",
                 error=exc.message,
@@ -97,10 +121,39 @@ def _each(run: _Run, stacks: list[Stack], body: Callable[[Stack], StackResult]) 
                 hint=exc.hint,
                 exit_code=int(exc.exit_code),
             )
-        result.duration_s = round(time.monotonic() - began, 1)
-        results.append(result)
-        run.progress.stack_finished(result)
-    return results
+
+    with ThreadPoolExecutor(max_workers=run.parallelism, thread_name_prefix="stack") as pool:
+        try:
+            while True:
+                started = {n for n, _ in running.values()}
+                if not failed:
+                    for stack in stacks:  # stacks is in dependency order: a stable start order
+                        n = stack.name
+                        if n in results or n in started or len(running) >= run.parallelism:
+                            continue
+                        if waits_for[n] <= results.keys():
+                            running[pool.submit(timed, by_name[n])] = (n, time.monotonic())
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name, began = running.pop(future)
+                    result = future.result()
+                    result.duration_s = round(time.monotonic() - began, 1)
+                    results[name] = result
+                    failed = failed or result.status == "failed"
+                    run.progress.stack_finished(result)
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
+    ordered = []
+    for stack in stacks:
+        if stack.name not in results:
+            results[stack.name] = StackResult(stack=stack.name, status="not-reached")
+            run.progress.stack_finished(results[stack.name])
+        ordered.append(results[stack.name])
+    return ordered
 
 
 def _inputs_digest(ws: Workspace) -> str:
@@ -164,15 +217,55 @@ def _saved_plan(run: _Run, ws: Workspace) -> terraform.PlanResult:
     )
 
 
-def _confirm_changes(run: _Run, stack: str, p: terraform.PlanResult, confirm: Confirm, *, verb: str = "Apply") -> None:
+_CONFIRM_LOCK = threading.Lock()  # stacks run in parallel; questions are asked one at a time
+
+
+def _confirm_changes(
+    run: _Run,
+    stack: str,
+    p: terraform.PlanResult,
+    confirm: Confirm,
+    *,
+    verb: str = "Apply",
+    keeping: list[str] | None = None,
+) -> None:
     if verb == "Apply" and not run.env.approval.required:
         return
     destroyed = f" ({', '.join(p.destroyed[:5])}{' …' if len(p.destroyed) > 5 else ''})" if p.destroyed else ""
+    kept = f", keeping {len(keeping)} that hold locked data" if keeping else ""
     question = (
-        f"{run.env.name}/{stack}: {p.add} to add, {p.change} to change, {p.destroy} to destroy{destroyed}. {verb}?"
+        f"{run.env.name}/{stack}: {p.add} to add, {p.change} to change, {p.destroy} to destroy{destroyed}{kept}."
+        f" {verb}?"
     )
-    if not confirm(question):
-        raise UsageError(f"{run.env.name}/{stack}: not done: confirmation declined")
+    with _CONFIRM_LOCK:
+        if not confirm(question):
+            raise UsageError(f"{run.env.name}/{stack}: not done: confirmation declined")
+
+
+def _retained(run: _Run, ws: Workspace, stack: Stack) -> tuple[list[str], list[str]]:
+    """The state addresses under the stack's `retain_on_destroy` prefixes, when any S3 bucket among them holds
+    objects (locked evidence cannot be deleted); with the buckets that do. Empty when nothing must be kept."""
+    if not stack.spec.retain_on_destroy:
+        return [], []
+    prefixes = stack.spec.retain_on_destroy
+    resources = [
+        r
+        for r in ws.runner.state_resources()
+        if any(
+            r["address"] == p or r["address"].startswith(p + ".") or r["address"].startswith(p + "[") for p in prefixes
+        )
+    ]
+    held = []
+    for r in resources:
+        if r.get("type") == "aws_s3_bucket" and r.get("mode") == "managed":
+            bucket = r.get("values", {}).get("bucket")
+            region = r.get("values", {}).get("region") or run.env.region
+            target = run.ctx.aws_target(run.env.model_copy(update={"region": region}))
+            if bucket and aws.bucket_has_objects(target, bucket):
+                held.append(f"s3://{bucket}")
+    if not held:
+        return [], []
+    return sorted({r["address"] for r in resources if r.get("mode") == "managed"}), held
 
 
 def _apply_planned(run: _Run, ws: Workspace, p: terraform.PlanResult) -> StackResult:
@@ -190,9 +283,11 @@ def _apply_planned(run: _Run, ws: Workspace, p: terraform.PlanResult) -> StackRe
     )
 
 
-def plan(ctx: Context, env_name: str, progress: Progress, *, only: list[str] | None = None) -> RunResult:
+def plan(
+    ctx: Context, env_name: str, progress: Progress, *, only: list[str] | None = None, parallelism: int = 4
+) -> RunResult:
     """Plan every stack (or `only`), saving a plan file for each stack with changes."""
-    run = _start(ctx, env_name, progress)
+    run = _start(ctx, env_name, progress, parallelism=parallelism)
 
     def body(stack: Stack) -> StackResult:
         ws = run.open(stack)
@@ -226,10 +321,11 @@ def apply(
     only: list[str] | None = None,
     operation: str = "apply",
     start_emulator: bool = False,
+    parallelism: int = 4,
 ) -> RunResult:
     """Apply in dependency order. Saved plans (from `infractl plan`) are applied exactly, and only they;
     without saved plans every stack is planned and applied."""
-    run = _start(ctx, env_name, progress, start_emulator=start_emulator)
+    run = _start(ctx, env_name, progress, start_emulator=start_emulator, parallelism=parallelism)
     stacks = stackgraph.select(run.manifest, run.env.cloud, only)
     saved = {s.name for s in stacks if ctx.project.workspace(env_name, s.name).joinpath("plan.tfplan").is_file()}
     if operation == "apply" and saved:
@@ -259,10 +355,18 @@ def apply(
 
 
 def destroy(
-    ctx: Context, env_name: str, progress: Progress, confirm: Confirm, *, only: list[str] | None = None
+    ctx: Context,
+    env_name: str,
+    progress: Progress,
+    confirm: Confirm,
+    *,
+    only: list[str] | None = None,
+    parallelism: int = 4,
 ) -> RunResult:
-    """Destroy stacks in reverse dependency order, each after a destroy plan and a confirmation."""
-    run = _start(ctx, env_name, progress)
+    """Destroy stacks in reverse dependency order, each after a destroy plan and a confirmation. Resources a stack
+    declares in `retain_on_destroy` are kept (removed from its state, not deleted) while they hold data: Object Lock
+    retention forbids deleting locked evidence."""
+    run = _start(ctx, env_name, progress, parallelism=parallelism)
     selected = stackgraph.select(run.manifest, run.env.cloud, only)
     names = {s.name for s in selected}
     for stack in selected:
@@ -277,13 +381,32 @@ def destroy(
     def body(stack: Stack) -> StackResult:
         ws = run.open(stack)
         try:
+            retained, held = _retained(run, ws, stack)
             p = _plan_stack(run, ws, destroy=True)
-            if not p.changes_present:
+            if not p.changes_present and not retained:
                 return StackResult(stack=stack.name, status="up-to-date")
-            _confirm_changes(run, stack.name, p, confirm, verb="Destroy")
-            run.progress.stack_started(stack.name, "destroy")
-            applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
-            return StackResult(stack=stack.name, status="destroyed", destroy=applied.destroy, destroyed=p.destroyed)
+            _confirm_changes(run, stack.name, p, confirm, verb="Destroy", keeping=retained)
+            if retained:
+                run.progress.stack_started(stack.name, "keep locked data")
+                ws.runner.state_rm(retained)  # kept in the cloud, released from this state
+                p = _plan_stack(run, ws, destroy=True)
+            applied = terraform.ApplyResult()
+            if p.changes_present:
+                run.progress.stack_started(stack.name, "destroy")
+                applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
+            return StackResult(
+                stack=stack.name,
+                status="destroyed",
+                destroy=applied.destroy,
+                destroyed=p.destroyed,
+                retained=retained,
+                hint=(
+                    f"kept {len(retained)} resources holding data under retention: {', '.join(held)}"
+                    " (docs/evidence.md: retention and teardown)"
+                )
+                if retained
+                else None,
+            )
         finally:
             _discard_plan(ws.dir)  # a destroy plan is never left behind for `apply`
             ws.release()
@@ -292,7 +415,7 @@ def destroy(
         env=env_name,
         operation="destroy",
         emulated=ctx.emulate,
-        stacks=_each(run, list(reversed(selected)), body),
+        stacks=_each(run, list(reversed(selected)), body, reverse=True),
     )
 
 
@@ -321,7 +444,7 @@ def unlock(ctx: Context, env_name: str, stack_name: str, lock_id: str, progress:
 
 
 def bootstrap(
-    ctx: Context, env_name: str, progress: Progress, confirm: Confirm
+    ctx: Context, env_name: str, progress: Progress, confirm: Confirm, *, parallelism: int = 4
 ) -> tuple[state.StateBackend, RunResult]:
     """The one-click: emulator (when emulating) -> state backend -> plan/apply every stack in order.
     Re-running changes nothing; after a failure, re-running continues from the failed stack."""
@@ -331,5 +454,5 @@ def bootstrap(
         f"state: s3://{backend.bucket} ({backend.lock} lock)"
         f"{' created or updated' if backend.changed else ' up to date'}"
     )
-    result = apply(ctx, env_name, progress, confirm, operation="bootstrap")
+    result = apply(ctx, env_name, progress, confirm, operation="bootstrap", parallelism=parallelism)
     return backend, result

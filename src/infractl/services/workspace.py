@@ -91,14 +91,22 @@ def emulator_override(aliases: list[str | None], url: str) -> str:
 
 
 def resolve_inputs(
-    stack: Stack, env: Environment, upstream: dict[str, dict[str, Any]], *, manifest_display: str
+    stack: Stack,
+    env: Environment,
+    upstream: dict[str, dict[str, Any]],
+    *,
+    manifest_display: str,
+    backend: StateBackend | None = None,
 ) -> dict[str, Any]:
-    """Terraform variables for one stack from its manifest `inputs`: env.<path> and stack.<name>.<output>."""
+    """Terraform variables for one stack from its manifest `inputs`: env.<path>, stack.<name>.<output>, state.<f>."""
     data = env.model_dump(mode="json")
     values: dict[str, Any] = {}
     for var, ref in stack.spec.inputs.items():
         kind, *path = ref.split(".")
-        if kind == "env":
+        if kind == "state":
+            state_values = backend.model_dump() if backend else {}
+            values[var] = state_values.get(path[0])
+        elif kind == "env":
             node: Any = data
             for part in path:
                 if not isinstance(node, dict) or part not in node:

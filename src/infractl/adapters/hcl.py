@@ -1,0 +1,132 @@
+"""A small reader for the parts of HCL that module docs need: variable and output blocks and their top-level
+attributes (description, type, default, sensitive). Not a general HCL parser: expressions are kept as source text."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+_OPEN = "([{"
+_CLOSE = ")]}"
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str
+    name: str
+    attributes: dict[str, str]  # attribute name -> expression source (whitespace collapsed)
+
+
+def _strip_comments(text: str) -> str:
+    """Remove #, // and /* */ comments, leaving strings intact."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                in_string = False
+            i += 1
+            continue
+        if c == '"':
+            in_string = True
+            out.append(c)
+            i += 1
+        elif c == "#" or text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _match_close(text: str, start: int) -> int:
+    """Index just past the bracket closing the one opened before `start` (strings respected)."""
+    depth, i, in_string = 1, start, False
+    while i < len(text):
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError("unbalanced brackets")
+
+
+def _top_level_attributes(body: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    i, n = 0, len(body)
+    assign = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=(?!=)\s*")
+    block = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_-]*(\s+\"[^\"]*\")*\s*\{")
+    while i < n:
+        m = assign.match(body, i)
+        if m:
+            j = m.end()
+            depth, in_string = 0, False
+            while j < n:
+                c = body[j]
+                if in_string:
+                    if c == "\\":
+                        j += 1
+                    elif c == '"':
+                        in_string = False
+                elif c == '"':
+                    in_string = True
+                elif c in _OPEN:
+                    depth += 1
+                elif c in _CLOSE:
+                    depth -= 1
+                elif c == "\n" and depth == 0:
+                    break
+                j += 1
+            attrs[m.group(1)] = " ".join(body[m.end() : j].split())
+            i = j + 1
+            continue
+        b = block.match(body, i)
+        if b:
+            i = _match_close(body, b.end())
+            continue
+        i += 1
+    return attrs
+
+
+def read_blocks(text: str, kind: str) -> list[Block]:
+    """Every `<kind> "<name>" { ... }` block of a file, in order."""
+    text = _strip_comments(text)
+    found = []
+    for m in re.finditer(r"^\s*" + re.escape(kind) + r'\s+"([^"]+)"\s*\{', text, re.M):
+        end = _match_close(text, m.end())
+        found.append(Block(kind, m.group(1), _top_level_attributes(text[m.end() : end - 1])))
+    return found
+
+
+def string_value(expr: str | None) -> str:
+    """The text of a quoted HCL string expression (heredocs and templates are returned as written)."""
+    if not expr:
+        return ""
+    if expr.startswith('"') and expr.endswith('"'):
+        try:
+            return json.loads(expr)
+        except json.JSONDecodeError:
+            return expr[1:-1]
+    return expr

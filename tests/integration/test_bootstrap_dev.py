@@ -1,0 +1,149 @@
+"""`infractl bootstrap dev --emulate`: every stack of the graph on the emulator, resumed after a failure,
+idempotent, then destroyed apart from the locked evidence."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from infractl.cli.main import main
+from tests.integration.conftest import REPO_ROOT, aws
+
+ACCOUNT = "123456789012"
+ALL = {"kms", "evidence", "finops", "network", "ci", "cluster", "data"}
+
+
+def run_cli(*args: str) -> tuple[int, dict]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["--root", str(REPO_ROOT), *args])
+    return rc, (json.loads(out.getvalue()) if out.getvalue().strip().startswith("{") else {})
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(work_dir, mirror):
+    """Bootstrap dev twice: the first run meets a planted conflict in finops (a budget of the same name made
+    outside Terraform) and fails; once it is removed, the second run resumes. Yields both JSON results."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INFRACTL_WORK_DIR", str(work_dir))
+        mp.setenv("INFRACTL_PROVIDER_MIRROR", mirror)
+        budgets = aws(work_dir, "us-east-1").client("budgets")
+        budgets.create_budget(
+            AccountId=ACCOUNT,
+            Budget={
+                "BudgetName": "dev-monthly",
+                "BudgetLimit": {"Amount": "1", "Unit": "USD"},
+                "TimeUnit": "MONTHLY",
+                "BudgetType": "COST",
+            },
+        )
+        rc, first = run_cli("bootstrap", "dev", "--emulate", "--yes", "--json")
+        assert rc == 1, first
+        budgets.delete_budget(AccountId=ACCOUNT, BudgetName="dev-monthly")
+        rc, second = run_cli("bootstrap", "dev", "--emulate", "--yes", "--json")
+        assert rc == 0, second
+        return first, second
+
+
+def statuses(result: dict) -> dict[str, str]:
+    return {s["stack"]: s["status"] for s in result["stacks"]}
+
+
+def test_failed_stack_is_reported_and_resumed(bootstrapped):
+    first, second = bootstrapped
+    before = statuses(first)
+    assert before["finops"] == "failed" and first["ok"] is False
+    failed = next(s for s in first["stacks"] if s["stack"] == "finops")
+    assert "dev-monthly" in " ".join([failed["error"], *failed["error_details"]])
+    assert {before[n] for n in ("network", "ci", "cluster", "data")} <= {"not-reached", "applied"}
+    assert "not-reached" in before.values()
+    after = statuses(second)
+    assert after["finops"] == "applied" and set(after) == ALL
+    for name, status in before.items():  # what the first run applied is up to date now; the rest is applied
+        assert after[name] == ("up-to-date" if status == "applied" else "applied"), name
+
+
+def test_every_stack_is_up(bootstrapped, work_dir):
+    ec2 = aws(work_dir).client("ec2")
+    (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.10.0.0/16"]}])["Vpcs"]
+    tags = {t["Key"]: t["Value"] for t in vpc["Tags"]}
+    assert tags["environment"] == "dev" and tags["cost-center"] == "cc-1001"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    assert len(subnets) == 6 and not any(s["MapPublicIpOnLaunch"] for s in subnets)
+    assert len(ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]) == 1
+
+    (db,) = aws(work_dir).client("rds").describe_db_instances()["DBInstances"]
+    assert db["Engine"] == "postgres" and db["EngineVersion"].startswith("16.")
+    assert db["StorageEncrypted"] and not db["PubliclyAccessible"] and db["IAMDatabaseAuthenticationEnabled"]
+
+    eks = aws(work_dir).client("eks")
+    (cluster,) = eks.list_clusters()["clusters"]
+    assert eks.describe_cluster(name=cluster)["cluster"]["encryptionConfig"][0]["resources"] == ["secrets"]
+    assert len(eks.list_nodegroups(clusterName=cluster)["nodegroups"]) == 2  # system + the dev tier
+
+    roles = {r["RoleName"] for r in aws(work_dir).client("iam").list_roles()["Roles"]}
+    assert any("plan" in r for r in roles) and any("apply" in r for r in roles)
+
+
+def test_second_plan_shows_no_changes(bootstrapped, invoke, emulated):
+    result = invoke("plan", "dev", "--emulate", "--detailed-exitcode", "--json", root=REPO_ROOT, code=0)
+    data = json.loads(result.stdout)
+    assert data["changes_present"] is False
+    assert {s["stack"]: (s["status"], s["add"], s["change"], s["destroy"]) for s in data["stacks"]} == {
+        n: ("up-to-date", 0, 0, 0) for n in ALL
+    }
+
+
+def test_locked_evidence_cannot_be_deleted(bootstrapped, invoke, emulated):
+    bucket = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)[
+        "bucket_name"
+    ]
+    s3 = aws(emulated).client("s3")
+    put = s3.put_object(Bucket=bucket, Key="audit/2026-11-25.json", Body=b'{"event": "tenant created"}')
+    head = s3.head_object(Bucket=bucket, Key="audit/2026-11-25.json", VersionId=put["VersionId"])
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockRetainUntilDate"] > dt.datetime.now(dt.UTC)
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key="audit/2026-11-25.json", VersionId=put["VersionId"])
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(
+            Bucket=bucket, Key="audit/2026-11-25.json", VersionId=put["VersionId"], BypassGovernanceRetention=True
+        )
+    assert s3.head_object(Bucket=bucket, Key="audit/2026-11-25.json", VersionId=put["VersionId"])
+
+
+def test_rerunning_bootstrap_changes_nothing(bootstrapped, invoke, emulated):
+    data = json.loads(invoke("bootstrap", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT).stdout)
+    assert {i["status"] for i in data["state"]["items"]} == {"unchanged"}
+    assert set(statuses(data).values()) == {"up-to-date"}
+
+
+def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke, emulated):
+    refused = invoke("destroy", "dev", "--emulate", root=REPO_ROOT, code=2)
+    assert "re-run with --yes" in refused.stderr
+    evidence = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)
+
+    result = invoke("destroy", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT)
+    data = json.loads(result.stdout)
+    assert set(statuses(data).values()) == {"destroyed"}
+    kept = next(s for s in data["stacks"] if s["stack"] == "evidence")
+    assert kept["retained"] and "holding data under retention" in kept["hint"]
+    assert f"s3://{evidence['bucket_name']}" in kept["hint"]
+
+    ec2 = aws(emulated).client("ec2")
+    assert ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.10.0.0/16"]}])["Vpcs"] == []
+    assert aws(emulated).client("rds").describe_db_instances()["DBInstances"] == []
+    assert aws(emulated).client("eks").list_clusters()["clusters"] == []
+    s3 = aws(emulated).client("s3")
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert evidence["bucket_name"] in buckets  # kept, with its locked object
+    assert s3.list_object_versions(Bucket=evidence["bucket_name"])["Versions"]
+    # nothing left in any state: a second destroy has nothing to do
+    again = json.loads(invoke("destroy", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT).stdout)
+    assert set(statuses(again).values()) == {"up-to-date"}
