@@ -79,3 +79,14 @@ def test_state_objects_use_the_bucket_kms_default_unless_a_key_is_given():
     keyed = backend.model_copy(update={"kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/abc"})
     text = state.backend_config(keyed, "network", emulator_url=None)
     assert "encrypt      = true" in text and 'kms_key_id   = "arn:aws:kms:eu-west-1:123456789012:key/abc"' in text
+
+
+def test_lenient_inputs_leave_out_missing_upstream_outputs():
+    values = resolve_inputs(
+        stack({"cidr": "env.network.cidr", "key": "stack.kms.logs_key_arn"}, ["kms"]),
+        DEV,
+        {"kms": {}},
+        manifest_display="stacks.yaml",
+        strict=False,
+    )
+    assert values == {"cidr": "10.10.0.0/16"}

@@ -41,7 +41,7 @@ class _Run:
     _output_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def open(self, stack: Stack) -> Workspace:
+    def open(self, stack: Stack, *, strict_inputs: bool = True) -> Workspace:
         upstream = {dep: self.outputs_of(dep) for dep in stack.spec.depends_on}
         env = self.env.model_copy(update={"account": self.backend.account})
         inputs = resolve_inputs(
@@ -50,6 +50,7 @@ class _Run:
             upstream,
             manifest_display=self.ctx.project.rel(self.ctx.project.manifest_path),
             backend=self.backend,
+            strict=strict_inputs,
         )
         ws = open_workspace(
             self.ctx,
@@ -379,8 +380,12 @@ def destroy(
             )
 
     def body(stack: Stack) -> StackResult:
-        ws = run.open(stack)
+        ws = run.open(stack, strict_inputs=False)  # its upstream stacks may be gone already (a re-run)
         try:
+            if not ws.runner.state_resources():
+                return StackResult(stack=stack.name, status="up-to-date")  # nothing left to destroy
+            ws.release()
+            ws = run.open(stack)  # resources remain: every input must resolve
             retained, held = _retained(run, ws, stack)
             p = _plan_stack(run, ws, destroy=True)
             if not p.changes_present and not retained:

@@ -97,8 +97,11 @@ def resolve_inputs(
     *,
     manifest_display: str,
     backend: StateBackend | None = None,
+    strict: bool = True,
 ) -> dict[str, Any]:
-    """Terraform variables for one stack from its manifest `inputs`: env.<path>, stack.<name>.<output>, state.<f>."""
+    """Terraform variables for one stack from its manifest `inputs`: env.<path>, stack.<name>.<output>, state.<f>.
+    Not strict: an upstream output that does not exist is left out instead of failing (used to look at a stack
+    whose upstream stacks are already gone)."""
     data = env.model_dump(mode="json")
     values: dict[str, Any] = {}
     for var, ref in stack.spec.inputs.items():
@@ -120,6 +123,8 @@ def resolve_inputs(
             upstream_stack, output = path
             outputs = upstream.get(upstream_stack, {})
             if output not in outputs:
+                if not strict:
+                    continue
                 raise UsageError(
                     f"stack {stack.name} needs output {output!r} of stack {upstream_stack}, which has no such"
                     " output in its state",
