@@ -123,3 +123,13 @@ def test_launch_template_data_loses_only_the_templates_own_tag_specifications():
     only_template = {"ImageId": "ami-1", "TagSpecifications": [{"ResourceType": "launch-template", "Tags": []}]}
     strip_template_tag_specs(only_template)
     assert only_template == {"ImageId": "ami-1"}
+
+
+def test_installed_moto_is_the_version_the_patches_were_tested_with():
+    import moto
+
+    from infractl.adapters.emulator_server import TESTED_MOTO
+
+    assert moto.__version__ == TESTED_MOTO
+    pyproject = (__import__("pathlib").Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'"moto[server]=={TESTED_MOTO}"' in pyproject

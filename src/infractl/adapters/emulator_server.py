@@ -12,7 +12,9 @@ import sys
 
 from infractl.adapters.emulator_patches.s3 import secure_transport_view
 
-__all__ = ["apply_patches", "main", "secure_transport_view"]
+__all__ = ["TESTED_MOTO", "apply_patches", "main", "secure_transport_view"]
+
+TESTED_MOTO = "5.2.1"  # the patches replace moto internals; pyproject pins this exact version
 
 
 def apply_patches() -> None:
@@ -24,8 +26,14 @@ def apply_patches() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    import moto
     from moto.server import main as moto_main
 
+    if moto.__version__ != TESTED_MOTO:
+        sys.stderr.write(
+            f"infractl emulator: moto {moto.__version__} is not the tested {TESTED_MOTO}; the fidelity patches"
+            " may not fit it (pip install 'infractl[emulator]' installs the tested version)\n"
+        )
     apply_patches()
     moto_main(argv if argv is not None else sys.argv[1:])
 
