@@ -75,7 +75,8 @@ class _Run:
             lock = self._output_locks.setdefault(name, threading.Lock())
         with lock:  # two dependents asking at once must not open the same workspace twice
             if name not in self.outputs:
-                ws = self.open(Stack(name=name, spec=self.manifest.stacks[name]))
+                # reading outputs needs no variables: upstream stacks of this one may be gone already
+                ws = self.open(Stack(name=name, spec=self.manifest.stacks[name]), strict_inputs=False)
                 try:
                     self.outputs[name] = ws.runner.output()
                 finally:
