@@ -46,7 +46,7 @@ def test_apply_of_a_saved_plan_passes_only_the_plan():
 def test_destroy_never_uses_the_removed_force_flag():
     args = tf.build_apply_args(tf.ApplyOptions(destroy=True, var_files=[Path("v.json")]))
     assert "-destroy" in args and "-auto-approve" in args
-    assert "-force" not in args  # what python-terraform emits; removed in Terraform 0.15
+    assert "-force" not in args  # what the unmaintained wrapper library emits; removed in Terraform 0.15
 
 
 def test_output_and_unlock_args():

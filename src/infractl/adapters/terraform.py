@@ -1,6 +1,6 @@
 """The Terraform runner: pure argument builders, one execution path, typed results and errors.
 
-Not python-terraform (unmaintained since 2019; it emits flags Terraform removed):
+Not the old PyPI wrapper library (unmaintained since 2019; it emits flags Terraform removed):
 see docs/adr/0001-own-terraform-runner.md.
 """
 
