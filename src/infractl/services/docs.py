@@ -22,11 +22,12 @@ class DocResult(BaseModel):
 
 
 def folders(project: Project) -> list[Path]:
-    """Every module and root stack: terraform/modules/<cloud>/<name> and terraform/stacks/<cloud>/<name>."""
+    """Every module and root stack: terraform/modules/<cloud>/<name> and terraform/stacks/<cloud>/<name>
+    (folders starting with "_", such as the stacks' shared variables, are not modules)."""
     found = []
     for kind in ("modules", "stacks"):
         for folder in sorted((project.terraform_dir / kind).glob("*/*")):
-            if folder.is_dir() and any(folder.glob("*.tf")):
+            if folder.is_dir() and not folder.name.startswith("_") and any(folder.glob("*.tf")):
                 found.append(folder)
     return found
 
