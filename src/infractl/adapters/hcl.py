@@ -51,9 +51,11 @@ def _strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _match_close(text: str, start: int) -> int:
-    """Index just past the bracket closing the one opened before `start` (strings respected)."""
-    depth, i, in_string = 1, start, False
+def _scan(text: str, start: int, *, depth: int, stop_at_newline: bool = False) -> int:
+    """Walk text from start, counting brackets outside strings. Returns the index just past the bracket that brings
+    depth to 0 (-1 when none does), or, with stop_at_newline, the index of the first newline at depth 0 (or the
+    end of the text)."""
+    i, in_string = start, False
     while i < len(text):
         c = text[i]
         if in_string:
@@ -67,10 +69,20 @@ def _match_close(text: str, start: int) -> int:
             depth += 1
         elif c in _CLOSE:
             depth -= 1
-            if depth == 0:
+            if depth == 0 and not stop_at_newline:
                 return i + 1
+        elif c == "\n" and depth == 0 and stop_at_newline:
+            return i
         i += 1
-    raise ValueError("unbalanced brackets")
+    return i if stop_at_newline else -1
+
+
+def _match_close(text: str, start: int) -> int:
+    """Index just past the bracket closing the one opened before `start` (strings respected)."""
+    end = _scan(text, start, depth=1)
+    if end < 0:
+        raise ValueError("unbalanced brackets")
+    return end
 
 
 def _top_level_attributes(body: str) -> dict[str, str]:
@@ -81,24 +93,7 @@ def _top_level_attributes(body: str) -> dict[str, str]:
     while i < n:
         m = assign.match(body, i)
         if m:
-            j = m.end()
-            depth, in_string = 0, False
-            while j < n:
-                c = body[j]
-                if in_string:
-                    if c == "\\":
-                        j += 1
-                    elif c == '"':
-                        in_string = False
-                elif c == '"':
-                    in_string = True
-                elif c in _OPEN:
-                    depth += 1
-                elif c in _CLOSE:
-                    depth -= 1
-                elif c == "\n" and depth == 0:
-                    break
-                j += 1
+            j = _scan(body, m.end(), depth=0, stop_at_newline=True)
             attrs[m.group(1)] = " ".join(body[m.end() : j].split())
             i = j + 1
             continue

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,22 +167,14 @@ def stage_root_module(terraform_root: Path, stack_rel: str, dest: Path, generate
 
 def provider_aliases(stack_dir: Path, provider: str) -> list[str | None]:
     """The configurations of `provider` in a root module (None is the default one); empty when there are none."""
-    aliases: list[str | None] = []
-    header = re.compile(r'^\s*provider\s+"' + re.escape(provider) + r'"\s*\{', re.M)
-    for tf in sorted(stack_dir.glob("*.tf")):
-        text = tf.read_text(encoding="utf-8")
-        for m in header.finditer(text):
-            depth, i = 1, m.end()
-            while i < len(text) and depth:
-                depth += {"{": 1, "}": -1}.get(text[i], 0)
-                i += 1
-            body = text[m.end() : i - 1]
-            top_level = re.sub(r"\{[^{}]*\}", "", body)
-            while re.search(r"\{[^{}]*\}", top_level):
-                top_level = re.sub(r"\{[^{}]*\}", "", top_level)
-            alias = re.search(r'^\s*alias\s*=\s*"([^"]+)"', top_level, re.M)
-            aliases.append(alias.group(1) if alias else None)
-    return aliases
+    from infractl.adapters import hcl
+
+    return [
+        hcl.string_value(block.attributes.get("alias")) or None
+        for tf in sorted(stack_dir.glob("*.tf"))
+        for block in hcl.read_blocks(tf.read_text(encoding="utf-8"), "provider")
+        if block.name == provider
+    ]
 
 
 # ---------------------------------------------------------------- typed results

@@ -41,23 +41,25 @@ class _Run:
     _output_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def open(self, stack: Stack, *, strict_inputs: bool = True) -> Workspace:
+    def inputs(self, stack: Stack, *, strict: bool = True) -> dict[str, Any]:
+        """The stack's Terraform variables (not strict: upstream outputs that no longer exist are left out)."""
         upstream = {dep: self.outputs_of(dep) for dep in stack.spec.depends_on}
-        env = self.env.model_copy(update={"account": self.backend.account})
-        inputs = resolve_inputs(
+        return resolve_inputs(
             stack,
-            env,
+            self.env.model_copy(update={"account": self.backend.account}),
             upstream,
             manifest_display=self.ctx.project.rel(self.ctx.project.manifest_path),
             backend=self.backend,
-            strict=strict_inputs,
+            strict=strict,
         )
+
+    def open(self, stack: Stack, *, strict_inputs: bool = True) -> Workspace:
         ws = open_workspace(
             self.ctx,
             self.env,
             stack,
             self.backend,
-            inputs,
+            self.inputs(stack, strict=strict_inputs),
             on_event=lambda e: self.progress.stack_event(stack.name, e),
         )
         try:
@@ -385,8 +387,8 @@ def destroy(
         try:
             if not ws.runner.state_resources():
                 return StackResult(stack=stack.name, status="up-to-date")  # nothing left to destroy
-            ws.release()
-            ws = run.open(stack)  # resources remain: every input must resolve
+            if set(stack.spec.inputs) - set(json.loads(ws.inputs_file.read_text())):
+                run.inputs(stack, strict=True)  # resources remain but an input is gone: raises, naming it
             retained, held = _retained(run, ws, stack)
             p = _plan_stack(run, ws, destroy=True)
             if not p.changes_present and not retained:
