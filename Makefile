@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 MIRROR := $(shell scripts/find-provider-mirror)
 export INFRACTL_PROVIDER_MIRROR := $(MIRROR)
 PYTEST_WORKERS ?= 2
+# checkov lives in its own virtualenv: it pins libraries that conflict with ours (docs/validate.md).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .tools/checkov
+CHECKOV_MARK := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
 .PHONY: help install tools demo demo-down test lint unit integration bench clean
 
@@ -27,8 +31,14 @@ install: $(BIN)/.installed tools
 	@if [ -n "$(MIRROR)" ]; then echo "INFRACTL_PROVIDER_MIRROR=$(MIRROR)" > .infractl/settings.env; fi
 
 # System tools. Terraform is not in Debian's archive: it must be on PATH (>= 1.9).
-tools:
+tools: $(CHECKOV_MARK)
 	@command -v terraform >/dev/null || { echo "terraform (>= 1.9) is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
+
+$(CHECKOV_MARK):
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	@rm -f $(CHECKOV_VENV)/.installed-*
+	@touch $@
 
 demo: install
 	$(BIN)/infractl emulator start
@@ -57,4 +67,4 @@ bench: install
 
 clean:
 	-$(BIN)/infractl emulator stop
-	rm -rf .infractl .pytest_cache .ruff_cache
+	rm -rf .infractl .pytest_cache .ruff_cache .tools

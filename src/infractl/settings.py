@@ -16,3 +16,4 @@ class Settings(BaseSettings):
     provider_mirror: Path | None = None  # filesystem mirror of Terraform providers
     plugin_cache_dir: Path | None = None  # shared provider plugin cache; default <work_dir>/plugin-cache
     terraform_bin: str = "terraform"
+    checkov_bin: str | None = None  # default: <root>/.tools/checkov/bin/checkov (made by `make tools`), then PATH

@@ -98,6 +98,19 @@ def build_force_unlock_args(lock_id: str) -> list[str]:
     return ["force-unlock", "-force", "-no-color", lock_id]
 
 
+def build_validate_args() -> list[str]:
+    return ["validate", "-json", "-no-color"]
+
+
+def build_fmt_check_args(directory: Path) -> list[str]:
+    """fmt -check on one folder (not recursive: a stack and each module it uses are listed one by one)."""
+    return ["fmt", "-check", "-list=true", "-no-color", str(directory)]
+
+
+def build_show_plan_args(plan_file: Path) -> list[str]:
+    return ["show", "-json", "-no-color", str(plan_file)]
+
+
 def cli_config_text(*, mirror: Path | None, plugin_cache: Path | None) -> str:
     """Terraform CLI configuration: provider installation from a filesystem mirror when given, shared cache."""
     lines = []
@@ -269,6 +282,35 @@ class Runner:
             pending += module.get("child_modules", [])
         return found
 
+    def validate(self) -> list[dict[str, Any]]:
+        """`terraform validate`: its diagnostics (errors and warnings); empty when the configuration is clean."""
+        done = self._run(build_validate_args(), ok_codes=(0, 1), stream=False)
+        try:
+            doc = json.loads(done.stdout or "{}")
+        except json.JSONDecodeError:
+            raise ExternalToolError(
+                f"terraform validate failed for {self.label[1]}", details=done.stderr.splitlines()[-15:]
+            ) from None
+        return list(doc.get("diagnostics", []))
+
+    def fmt_check(self, directory: Path) -> tuple[list[str], list[str]]:
+        """(unformatted files, syntax error lines) of one folder; fmt parses every file, so it sees syntax errors."""
+        done = self._run(build_fmt_check_args(directory), ok_codes=(0, 2, 3), stream=False)
+        unformatted = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        errors = []
+        if done.returncode == 2:
+            errors = [
+                line.rstrip() for line in done.stderr.splitlines() if line.strip() and not _cli_config_noise(line)
+            ]
+        return unformatted, errors
+
+    def show_plan(self, plan_file: Path) -> dict[str, Any]:
+        done = self._run(build_show_plan_args(plan_file), stream=False)
+        try:
+            return json.loads(done.stdout)
+        except json.JSONDecodeError as exc:
+            raise ExternalToolError(f"terraform show returned invalid JSON: {exc}") from None
+
     def state_rm(self, addresses: Sequence[str]) -> None:
         self._run(build_state_rm_args(addresses), stream=False)
 
@@ -332,6 +374,10 @@ class Runner:
         if not errors:
             details = exc.details
         return ExternalToolError(f"terraform {subcommand} failed for {env}/{stack}", details=details)
+
+
+def _cli_config_noise(line: str) -> bool:
+    return "CLI configuration" in line or line.strip() in ("│", "╷", "╵")
 
 
 LOCK_FIELDS = {"ID": "lock_id", "Who": "who", "Operation": "operation", "Created": "created"}

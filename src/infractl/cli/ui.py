@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infractl.adapters.terraform import Event
@@ -184,3 +185,85 @@ def progress(*, quiet: bool = False) -> Any:
 
         return nullcontext(NullProgress())
     return LiveProgress() if interactive() else _PlainContext()
+
+
+GATE_STYLE = {"pass": "green", "fail": "bold red", "not-run": "yellow"}
+
+
+def print_validation(report: Any, written: list[Any]) -> None:
+    """The summary table (stack x env x gate), the findings, waivers, cost totals and the report files."""
+    from infractl.models.validation import GATES
+
+    console = out()
+    gates = [g for g in GATES if any(g in c.gates for c in report.cells)]
+    table = Table(title=f"validate ({report.duration_s:.0f}s, {report.jobs} jobs)", title_justify="left")
+    table.add_column("stack")
+    table.add_column("env")
+    for gate in gates:
+        table.add_column(gate)
+    table.add_column("$/month", justify="right")
+    for cell in report.cells:
+        row = [cell.stack, cell.env]
+        for gate in gates:
+            status = cell.gates.get(gate, "")
+            row.append(f"[{GATE_STYLE.get(status, '')}]{status}[/]")
+        row.append("" if cell.monthly_usd is None else f"{cell.monthly_usd:,.2f}")
+        table.add_row(*row)
+    console.print(table)
+    for name, cost in report.costs.items():
+        state = "[bold red]over budget[/]" if cost.total_usd > cost.budget_usd else "[green]within budget[/]"
+        partial = "" if cost.complete else " (planned stacks only)"
+        unpriced = f", [bold red]{len(cost.unpriced)} unpriced[/]" if cost.unpriced else ""
+        console.print(
+            f"cost {name}: ${cost.total_usd:,.2f}/month{partial} of ${cost.budget_usd:,.2f} budget: {state}{unpriced}"
+            f" [dim](catalog {cost.catalog_version})[/]"
+        )
+    if report.waived:
+        console.print(f"[dim]{len(report.waived)} checkov failure(s) waived with a written reason (see the JSON)[/]")
+    for f in report.findings:
+        where = f"{f.file}:{f.line}" if f.file and f.line else f.file
+        scope = f"{f.stack}/{f.env}" if f.env else f.stack
+        target = f" {f.address}" if f.address else ""
+        text = escape(f"{f.gate} {f.rule} [{scope}]{target}: {f.message}")
+        console.print(f"[bold red]FAIL[/] {text}" + (f" [dim]({escape(where)})[/]" if where else ""), highlight=False)
+    for path in written:
+        console.print(f"[dim]report: {path}[/]")
+    verdict = "[green]all gates passed[/]" if report.ok else f"[bold red]{len(report.findings)} finding(s)[/]"
+    console.print(verdict)
+
+
+def print_cost(result: Any) -> None:
+    console = out()
+    env = result.env
+    table = Table(title=f"cost {env.env} (catalog {env.catalog_version}, USD/month)", title_justify="left")
+    for col in ("stack", "resource", "type", "$/month", "basis"):
+        table.add_column(col, justify="right" if col == "$/month" else "left")
+    for line in env.lines:
+        if line.monthly_usd == 0.0 and "no charge" in line.basis:
+            continue
+        shown = "[bold red]unpriced[/]" if line.monthly_usd is None else f"{line.monthly_usd:,.2f}"
+        table.add_row(line.stack, escape(line.address), line.type, shown, escape(line.basis))
+    console.print(table)
+    stacks = sorted({line.stack for line in env.lines})
+    for stack in stacks:
+        console.print(f"  {stack:<10} {env.stack_total(stack):>12,.2f}")
+    console.print(f"  {'total':<10} {env.total_usd:>12,.2f}  (budget {env.budget_usd:,.2f})")
+    if env.unpriced:
+        console.print(f"[bold red]{len(env.unpriced)} unpriced resource(s), not counted:[/] {', '.join(env.unpriced)}")
+    if result.other is not None:
+        console.print(
+            f"\ncompared with {result.other_name}: total {result.other.total_usd:,.2f}"
+            f" ({'+' if (result.delta_usd or 0) >= 0 else ''}{result.delta_usd:,.2f})"
+        )
+        diff = Table(title=f"{env.env} -> {result.other_name}", title_justify="left")
+        for col in ("stack", "resource", env.env, str(result.other_name), "delta"):
+            diff.add_column(col, justify="left" if col in ("stack", "resource") else "right")
+        for d in result.differences:
+            diff.add_row(
+                d.stack,
+                escape(d.address),
+                "-" if d.a_usd is None else f"{d.a_usd:,.2f}",
+                "-" if d.b_usd is None else f"{d.b_usd:,.2f}",
+                f"{d.delta_usd:+,.2f}",
+            )
+        console.print(diff)

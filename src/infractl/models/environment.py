@@ -85,6 +85,20 @@ class StateConfig(_Strict):
     noncurrent_version_days: int = Field(default=90, ge=1)
 
 
+class CheckSkip(_Strict):
+    """A checkov check waived in this environment only, for a written reason (docs/validate.md). For a waiver that
+    holds in every environment, put `#checkov:skip=CHECK:reason` in the resource block instead."""
+
+    check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_[0-9]+$")
+    stack: str = "*"  # stack name or glob
+    address: str = "*"  # resource address (within the stack) or glob, e.g. module.rds.*
+    reason: str = Field(min_length=10)
+
+
+class Validation(_Strict):
+    skip_checks: list[CheckSkip] = Field(default_factory=list)
+
+
 class Environment(_Strict):
     name: str
     cloud: Literal["aws", "azure", "gcp"]
@@ -98,6 +112,7 @@ class Environment(_Strict):
     approval: Approval = Field(default_factory=Approval)
     state: StateConfig = Field(default_factory=StateConfig)
     stacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    validation: Validation = Field(default_factory=Validation)
 
     @field_validator("name")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +24,10 @@ class StackSpec(BaseModel):
     inputs: dict[str, str] = Field(default_factory=dict)
     # Resource address prefixes kept (removed from state, not destroyed) by `destroy` when they hold locked data
     retain_on_destroy: list[str] = Field(default_factory=list)
+    # Stand-in values of this stack's outputs, for `infractl validate` and `infractl cost`: they plan every stack
+    # against an empty emulator without applying its upstream stacks. Strings may use {account}, {region},
+    # {dr_region} and {env}. Every output a downstream stack reads needs one.
+    example_outputs: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("inputs")
     @classmethod

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,33 @@ def resolve_inputs(
     return values
 
 
+def _lock(ws_dir: Path, label: str) -> int:
+    """Create the workspace folder (0700: plans, inputs and state caches may hold sensitive values) and hold this
+    machine's lock on it; the returned descriptor releases it when closed."""
+    ws_dir.mkdir(parents=True, exist_ok=True)
+    ws_dir.chmod(0o700)
+    fd = os.open(ws_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError(
+            f"another infractl run on this machine is using {label}",
+            hint="wait for it to finish; workspaces are per (env, stack), so other stacks and envs can run",
+        ) from None
+    return fd
+
+
+@contextlib.contextmanager
+def hold_workspace(ws_dir: Path, label: str) -> Iterator[Path]:
+    """A workspace folder held for the duration of the block."""
+    fd = _lock(ws_dir, label)
+    try:
+        yield ws_dir
+    finally:
+        os.close(fd)
+
+
 def open_workspace(
     ctx: Context,
     env: Environment,
@@ -145,17 +173,7 @@ def open_workspace(
     """Stage the stack, write inputs and backend config, and hold this machine's lock on the workspace."""
     project = ctx.project
     ws_dir = project.workspace(env.name, stack.name)
-    ws_dir.mkdir(parents=True, exist_ok=True)
-    ws_dir.chmod(0o700)  # plans, inputs and state caches may hold sensitive values
-    fd = os.open(ws_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise UsageError(
-            f"another infractl run on this machine is using {env.name}/{stack.name}",
-            hint="wait for it to finish; workspaces are per (env, stack), so other stacks and envs can run",
-        ) from None
+    fd = _lock(ws_dir, f"{env.name}/{stack.name}")
     try:
         files.write_private(
             project.work_dir / "terraformrc",

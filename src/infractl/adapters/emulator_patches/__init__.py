@@ -32,7 +32,7 @@ def wraps(orig: Any) -> Callable[[Any], Any]:
 
 
 def apply_all() -> None:
-    from infractl.adapters.emulator_patches import budgets, ec2, eks, rds, s3
+    from infractl.adapters.emulator_patches import budgets, ec2, eks, iam, rds, s3
 
-    for module in (s3, rds, budgets, eks, ec2):
+    for module in (s3, rds, budgets, eks, ec2, iam):
         module.apply()

@@ -2,10 +2,6 @@ data "aws_region" "current" {}
 
 data "aws_partition" "current" {}
 
-data "aws_vpc" "this" {
-  id = var.vpc_id
-}
-
 # Provider default_tags reach `tags` but not launch template tag_specifications:
 # the nodes' instances, volumes and ENIs get them from here.
 data "aws_default_tags" "current" {}
@@ -64,7 +60,7 @@ resource "aws_vpc_security_group_ingress_rule" "cluster_api_from_vpc" {
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = data.aws_vpc.this.cidr_block
+  cidr_ipv4         = var.vpc_cidr
 
   tags = merge(var.tags, { Name = "${var.name}-eks-api-from-vpc" })
 }

@@ -19,12 +19,22 @@ variable "kubernetes_version" {
 }
 
 variable "vpc_id" {
-  description = "ID of the VPC the cluster lives in (e.g. \"vpc-0123456789abcdef0\"). Its CIDR block may reach the private API endpoint on 443."
+  description = "ID of the VPC the cluster lives in (e.g. \"vpc-0123456789abcdef0\")."
   type        = string
 
   validation {
     condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
     error_message = "The vpc_id must be a VPC ID such as \"vpc-0123456789abcdef0\"."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC (e.g. \"10.10.0.0/16\"): it may reach the private API endpoint on 443. An input, not a lookup, so the module plans before the VPC exists."
+  type        = string
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && !strcontains(var.vpc_cidr, ":")
+    error_message = "The vpc_cidr must be an IPv4 CIDR block such as \"10.10.0.0/16\"."
   }
 }
 

@@ -4,6 +4,7 @@ module "eks" {
   name               = var.environment
   kubernetes_version = var.kubernetes_version
   vpc_id             = var.vpc_id
+  vpc_cidr           = var.vpc_cidr
   subnet_ids         = var.subnet_ids
 
   secrets_kms_key_arn = var.secrets_kms_key_arn

@@ -7,6 +7,11 @@ variable "vpc_id" {
   type        = string
 }
 
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC (network stack output vpc_cidr_block): it may reach the private API endpoint."
+  type        = string
+}
+
 variable "subnet_ids" {
   description = "IDs of the private subnets for the control plane and the nodes, at least two in different AZs (network stack output private_subnet_ids)."
   type        = list(string)

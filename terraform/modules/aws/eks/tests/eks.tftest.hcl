@@ -15,12 +15,6 @@ mock_provider "aws" {
     }
   }
 
-  mock_data "aws_vpc" {
-    defaults = {
-      cidr_block = "10.10.0.0/16"
-    }
-  }
-
   mock_data "aws_default_tags" {
     defaults = {
       tags = {
@@ -85,6 +79,7 @@ variables {
   name                = "test"
   kubernetes_version  = "1.31"
   vpc_id              = "vpc-0123456789abcdef0"
+  vpc_cidr            = "10.10.0.0/16"
   subnet_ids          = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2"]
   secrets_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   logs_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/66666666-7777-8888-9999-000000000000"
@@ -639,4 +634,12 @@ run "invalid_tags_aws_prefix" {
     tags = { "aws:cloudformation:stack-name" = "x" }
   }
   expect_failures = [var.tags]
+}
+
+run "invalid_vpc_cidr" {
+  command = plan
+  variables {
+    vpc_cidr = "10.10.0.0"
+  }
+  expect_failures = [var.vpc_cidr]
 }

@@ -1,0 +1,84 @@
+"""infractl validate / cost: the CI validation matrix and the cost estimate, with no cloud credentials."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from infractl.cli.common import context, json_option
+from infractl.exit_codes import ExitCode
+
+
+def _jobs_option() -> int:
+    return typer.Option(
+        os.cpu_count() or 1,
+        "--jobs",
+        "-j",
+        min=1,
+        envvar="INFRACTL_JOBS",
+        help="Terraform runs at once (default: CPU count; each loads the aws provider, ~0.6 GB).",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def validate(
+        env: list[str] = typer.Option(None, "--env", "-e", help="Only this environment (repeatable; default all)."),
+        stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable; default all)."),
+        changed_since: str = typer.Option(
+            None, "--changed-since", help="Only stacks changed since this git ref (and their dependents)."
+        ),
+        report_dir: Path = typer.Option(
+            None, "--report-dir", help="Write validate.json, validate.junit.xml and validate.sarif here."
+        ),
+        fail_fast: bool = typer.Option(False, "--fail-fast", help="Start nothing new after the first failure."),
+        jobs: int = _jobs_option(),
+        as_json: bool = json_option(),
+    ) -> None:
+        """fmt, init and validate per stack; a plan per env on the local emulator; security, tags and cost gates.
+
+        Exit 0 when every gate passes, 1 when any fails. docs/validate.md explains the gates.
+        """
+        from infractl.cli import ui
+        from infractl.services import reports, validation
+
+        with ui.progress() as progress:
+            report = validation.run(
+                context(),
+                envs=env or [],
+                stacks=stack or [],
+                changed_since=changed_since,
+                jobs=jobs,
+                fail_fast=fail_fast,
+                progress=progress,
+            )
+        written = reports.write(report, report_dir) if report_dir is not None else []
+        if as_json:
+            ui.print_json(report.model_dump(mode="json"))
+        else:
+            ui.print_validation(report, written)
+        if not report.ok:
+            raise typer.Exit(ExitCode.FAILURE)
+
+    @app.command()
+    def cost(
+        env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
+        stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable)."),
+        compare: str = typer.Option(
+            None, "--compare", help="Another environment, or a plan JSON file (`terraform show -json` output)."
+        ),
+        jobs: int = _jobs_option(),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Monthly cost per stack and resource from a plan on the local emulator, against the env's budget."""
+        from infractl.cli import ui
+        from infractl.services import costing
+
+        with ui.progress() as progress:
+            result = costing.estimate(context(), env, stack or [], compare, progress=progress, jobs=jobs)
+        if as_json:
+            ui.print_json(result.model_dump(mode="json"))
+        else:
+            ui.print_cost(result)

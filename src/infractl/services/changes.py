@@ -1,0 +1,55 @@
+"""`--changed-since REF`: which (stack, env) cells a change touches.
+
+A stack is affected when a file of its own folder changed, or a file of a local module it uses (transitively),
+or a file its folder links to (the shared variables); its dependents are affected with it. A change to
+stacks.yaml or to the price catalog affects every stack; a change to environments/<env>.yaml affects every stack
+in that env only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from infractl.adapters import git
+from infractl.models.project import Project
+from infractl.models.stacks import Manifest
+from infractl.services import stackgraph, tfsource
+
+EVERYTHING = ("terraform/stacks/stacks.yaml", "pricing/")
+
+
+def stack_files(project: Project, manifest: Manifest, name: str) -> set[Path]:
+    stack_dir = project.terraform_dir / "stacks" / manifest.stacks[name].path
+    found: set[Path] = set()
+    for directory in tfsource.module_dirs(stack_dir):
+        found |= {Path(os.path.realpath(e)) for e in Path(directory).iterdir() if e.is_file() and _terraform(e.name)}
+    return found
+
+
+def _terraform(name: str) -> bool:
+    return name.endswith((".tf", ".tf.json", ".hcl"))
+
+
+def affected_cells(project: Project, manifest: Manifest, ref: str, envs: list[str]) -> dict[str, set[str]]:
+    changed, top = git.changed_files(project.root, ref)
+    paths = {Path(os.path.realpath(top / f)) for f in changed}
+    root = Path(os.path.realpath(project.root))
+    rel = {p.relative_to(root).as_posix() for p in paths if p.is_relative_to(root)}
+    rel |= set(changed)  # a deleted file no longer resolves: compare repository paths too
+    affected: dict[str, set[str]] = {}
+    everything = any(r == e or r.startswith(e) for r in rel for e in EVERYTHING)
+    env_changes = {e for e in envs if f"environments/{e}.yaml" in rel}
+    for name in manifest.stacks:
+        folder = f"terraform/stacks/{manifest.stacks[name].path}/"
+        own = (
+            everything
+            or bool(stack_files(project, manifest, name) & paths)
+            or any(r.startswith(folder) and _terraform(r) for r in rel)
+        )
+        if own:
+            for dependent in [name, *stackgraph.dependents(manifest, name)]:
+                affected.setdefault(dependent, set()).update(envs)
+        elif env_changes:
+            affected.setdefault(name, set()).update(env_changes)
+    return affected

@@ -1,0 +1,64 @@
+"""`infractl cost ENV [--compare ENV2|PLANFILE]`: the env's monthly cost per stack and resource, and a difference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from infractl.errors import ConfigError, UsageError
+from infractl.models.runs import Progress
+from infractl.models.validation import CostComparison, CostDelta, EnvCost
+from infractl.services import environments, pricing, validation
+from infractl.services.context import Context
+
+
+def estimate(
+    ctx: Context, env: str, stacks: list[str], compare: str | None, *, progress: Progress, jobs: int
+) -> CostComparison:
+    names = environments.names(ctx.project)
+    plan_file = _plan_file(compare) if compare and compare not in names else None
+    if compare and plan_file is None and compare not in names:
+        raise UsageError(f"--compare {compare}: neither an environment nor a plan JSON file")
+    envs = [env] + ([compare] if compare and plan_file is None and compare != env else [])
+    costs, _ = validation.plans_for_cost(ctx, envs, stacks, progress, jobs)
+    result = CostComparison(env=costs[env])
+    if plan_file is not None:
+        label = stacks[0] if len(stacks) == 1 else "plan-file"
+        other = pricing.estimate(
+            pricing.load_catalog(ctx.project), environments.load(ctx.project, env), {label: plan_file[1]}, False
+        )
+        result = CostComparison(env=costs[env], other_name=str(plan_file[0]), other=other)
+    elif compare:
+        result = CostComparison(env=costs[env], other_name=compare, other=costs[compare])
+    if result.other is not None:
+        result.differences = differences(result.env, result.other)
+    return result
+
+
+def _plan_file(value: str) -> tuple[Path, dict] | None:
+    path = Path(value)
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ConfigError(
+            f"{value}: not a plan JSON file",
+            hint=f"convert a saved plan with `terraform show -json {value} > plan.json`",
+        ) from None
+    if not isinstance(doc, dict) or "resource_changes" not in doc:
+        raise ConfigError(f"{value}: resource_changes: missing; not the output of `terraform show -json PLAN`")
+    return path, doc
+
+
+def differences(a: EnvCost, b: EnvCost) -> list[CostDelta]:
+    """Per (stack, resource): both sides and b - a; resources only on one side count from zero."""
+    left = {(line.stack, line.address): line.monthly_usd for line in a.lines}
+    right = {(line.stack, line.address): line.monthly_usd for line in b.lines}
+    found = []
+    for key in sorted(left.keys() | right.keys()):
+        x, y = left.get(key), right.get(key)
+        delta = round((y or 0.0) - (x or 0.0), 2)
+        if delta or (key in left) != (key in right):
+            found.append(CostDelta(stack=key[0], address=key[1], a_usd=x, b_usd=y, delta_usd=delta))
+    return found
