@@ -18,7 +18,7 @@ help:
 	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
 	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto)"
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
-	@echo "make bench      benchmarks/: start-up and bootstrap (DAG vs raw terraform), as ratios"
+	@echo "make bench      benchmarks/: start-up, bootstrap (DAG vs raw terraform), validate (vs a naive loop), as ratios"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,7 @@ test: lint
 bench: install
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/bootstrap.py
+	$(BIN)/python benchmarks/validate.py
 
 clean:
 	-$(BIN)/infractl emulator stop

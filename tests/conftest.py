@@ -58,6 +58,7 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(
         REPO / "terraform",
         root / "terraform",
+        symlinks=True,  # the stacks link the shared variables file, as the repository does
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
     )
     return root

@@ -412,3 +412,27 @@ def test_tls_only_bucket_policy_allows_requests_over_tls(client):
     s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(tls_only_policy("tls-only")))
     s3.put_object(Bucket="tls-only", Key="k", Body=b"v")
     assert s3.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"v"
+
+
+def test_an_account_access_key_works_in_its_account(client):
+    """INFRACTL<12 digits> names the account (validate plans staging and prod in their own accounts); any other
+    key stays in moto's default account."""
+    from infractl.adapters.emulator_patches.iam import account_access_key
+
+    sts = client("sts")
+    endpoint, verify = sts.meta.endpoint_url, sts._endpoint.http_session._verify
+
+    def account(key: str) -> str:
+        other = boto3.client(
+            "sts",
+            region_name=REGION,
+            endpoint_url=endpoint,
+            verify=verify,
+            aws_access_key_id=key,
+            aws_secret_access_key="x",
+        )
+        return other.get_caller_identity()["Account"]
+
+    assert account(account_access_key("234567890123")) == "234567890123"
+    assert account(account_access_key("345678901234")) == "345678901234"
+    assert account(emulator.FAKE_ACCESS_KEY) == ACCOUNT

@@ -92,9 +92,9 @@ def parse(text: str, *, cwd: Path) -> list[Result]:
 
 
 def _result(item: dict[str, Any], status: str, cwd: Path) -> Result:
-    path = item.get("file_abs_path") or item.get("file_path") or ""
-    if path and not os.path.isabs(path):
-        path = str(cwd / path.lstrip("/"))
+    path = item.get("file_abs_path") or ""
+    if not path and item.get("file_path"):  # relative to the scan root, written with a leading "/"
+        path = str(cwd / str(item["file_path"]).lstrip("/"))
     lines = item.get("file_line_range") or [0, 0]
     return Result(
         check_id=str(item.get("check_id", "")),

@@ -115,6 +115,22 @@ def read_blocks(text: str, kind: str) -> list[Block]:
     return found
 
 
+def block_bodies(text: str, kind: str) -> tuple[list[tuple[str, str]], str]:
+    """Every `<kind> "<name>" { ... }` block as (name, body between the braces, comments removed), and the rest of
+    the file with those blocks cut out (whitespace only when the file holds nothing else)."""
+    text = _strip_comments(text)
+    found, rest, pos = [], [], 0
+    for m in re.finditer(r"^\s*" + re.escape(kind) + r'\s+"([^"]+)"\s*\{', text, re.M):
+        if m.start() < pos:
+            continue
+        end = _match_close(text, m.end())
+        found.append((m.group(1), text[m.end() : end - 1]))
+        rest.append(text[pos : m.start()])
+        pos = end
+    rest.append(text[pos:])
+    return found, "".join(rest)
+
+
 def string_value(expr: str | None) -> str:
     """The text of a quoted HCL string expression (heredocs and templates are returned as written)."""
     if not expr:

@@ -152,30 +152,47 @@ def child_env(
     return env
 
 
-def stage_root_module(terraform_root: Path, stack_rel: str, dest: Path, generated: Mapping[str, str]) -> Path:
-    """Mirror terraform_root under dest with symlinks, the stack folder as a real folder holding links to its files
-    plus the generated files (e.g. the emulator override). Relative module sources keep resolving; the source tree
-    is never written to. Returns the staged stack folder."""
+@dataclass(frozen=True)
+class StagedStack:
+    """How one stack folder is staged: its files linked except `exclude`, plus `generated` files."""
+
+    generated: Mapping[str, str] = field(default_factory=dict)
+    exclude: frozenset[str] = frozenset()
+
+
+def stage_tree(terraform_root: Path, dest: Path, stacks: Mapping[str, StagedStack]) -> dict[str, Path]:
+    """Mirror terraform_root under dest with symlinks; each stack folder (a path under stacks/) is a real folder
+    holding links to its files plus its generated files. Relative module sources keep resolving; the source tree is
+    never written to. Returns the staged folder of each stack."""
     if dest.exists():
         shutil.rmtree(dest)
-    src, dst = terraform_root, dest
-    for part in Path("stacks", stack_rel).parts:
+    leaves = {Path("stacks", rel): rel for rel in stacks}
+    real = {parent for leaf in leaves for parent in leaf.parents} | set(leaves)
+
+    def mirror(rel: Path) -> None:
+        src, dst = terraform_root / rel, dest / rel
         dst.mkdir(parents=True, exist_ok=True)
-        for entry in src.iterdir():
-            if entry.name != part:
+        spec = stacks[leaves[rel]] if rel in leaves else None
+        for entry in sorted(src.iterdir()):
+            child = rel / entry.name
+            if child in real and entry.is_dir():
+                mirror(child)
+            elif spec is None or (entry.name not in STAGE_SKIP and entry.name not in spec.exclude):
                 (dst / entry.name).symlink_to(entry.resolve())
-        src, dst = src / part, dst / part
-    dst.mkdir(parents=True)
-    for entry in src.iterdir():
-        if entry.name in STAGE_SKIP:
-            continue
-        (dst / entry.name).symlink_to(entry.resolve())
-    lock = src / ".terraform.lock.hcl"
-    if lock.is_file():
-        shutil.copy2(lock, dst / lock.name)  # Terraform may rewrite it; the committed one stays as it is
-    for name, text in generated.items():
-        (dst / name).write_text(text, encoding="utf-8")
-    return dst
+        if spec is not None:
+            lock = src / ".terraform.lock.hcl"
+            if lock.is_file():
+                shutil.copy2(lock, dst / lock.name)  # Terraform may rewrite it; the committed one stays as it is
+            for name, text in spec.generated.items():
+                (dst / name).write_text(text, encoding="utf-8")
+
+    mirror(Path("."))
+    return {rel: dest / "stacks" / rel for rel in stacks}
+
+
+def stage_root_module(terraform_root: Path, stack_rel: str, dest: Path, generated: Mapping[str, str]) -> Path:
+    """Stage one stack as a root module (see stage_tree). Returns the staged stack folder."""
+    return stage_tree(terraform_root, dest, {stack_rel: StagedStack(generated=dict(generated))})[stack_rel]
 
 
 def provider_aliases(stack_dir: Path, provider: str) -> list[str | None]:

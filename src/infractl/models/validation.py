@@ -82,7 +82,8 @@ class ValidationReport(BaseModel):
     duration_s: float = 0.0
     jobs: int = 1
     changed_since: str | None = None
-    provider_schema_validated: bool = True
+    # seconds per task, run by run: "stack <name>" (fmt, init+validate), "plan <env>", "checkov <scan>"
+    timings: dict[str, dict[str, float]] = {}
 
     @computed_field  # type: ignore[prop-decorator]
     @property

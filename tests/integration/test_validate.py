@@ -1,0 +1,280 @@
+"""`infractl validate` and `infractl cost` for real: terraform fmt/init/validate/plan against the session's moto
+server, checkov from its tool virtualenv, the report files parsed back.
+
+The clean tree is validated once for the module (every stack x dev, staging and prod); the planted faults share
+one run on a broken copy (two stacks, dev only), each asserted by gate, rule and the offender's address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infractl.cli.main import main
+from tests.conftest import REPO
+
+CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
+STACKS = {"kms", "network", "cluster", "data", "evidence", "ci", "finops"}
+GATES = {"fmt", "validate", "plan", "security", "tags", "cost"}
+
+
+def _copy_project(dest: Path) -> Path:
+    for folder in ("environments", "terraform", "pricing"):
+        shutil.copytree(
+            REPO / folder, dest / folder, symlinks=True, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
+        )
+    return dest
+
+
+@pytest.fixture(scope="module")
+def validate_env(work_dir, mirror):
+    if not CHECKOV.exists():
+        pytest.fail(f"{CHECKOV} is missing: `make tools` installs checkov into its own virtualenv")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INFRACTL_WORK_DIR", str(work_dir))
+        mp.setenv("INFRACTL_PROVIDER_MIRROR", mirror)
+        mp.setenv("INFRACTL_CHECKOV_BIN", str(CHECKOV))
+        mp.delenv("INFRACTL_ROOT", raising=False)
+        mp.delenv("CI", raising=False)
+        yield work_dir
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def clean(validate_env, tmp_path_factory):
+    """The clean tree validated once: (project, report folder, exit code, stdout)."""
+    project = _copy_project(tmp_path_factory.mktemp("clean") / "project")
+    out_dir = project / "out"
+    code = main(["--root", str(project), "validate", "--report-dir", str(out_dir)])
+    return project, out_dir, code
+
+
+def test_the_clean_tree_passes_every_gate_for_every_env(clean):
+    project, out_dir, code = clean
+    report = json.loads((out_dir / "validate.json").read_text())
+    failing = [(f["gate"], f["stack"], f["env"], f["message"]) for f in report["findings"]]
+    assert code == 0, failing
+    assert report["ok"] is True and failing == []
+    assert {(c["stack"], c["env"]) for c in report["cells"]} == {
+        (s, e) for s in STACKS for e in ("dev", "staging", "prod")
+    }
+    for cell in report["cells"]:
+        assert cell["gates"] == dict.fromkeys(GATES, "pass"), cell
+    # every env is priced against its own budget with the versioned catalog, nothing unpriced
+    catalog = yaml.safe_load((project / "pricing" / "aws.yaml").read_text())
+    for env in ("dev", "staging", "prod"):
+        cost = report["costs"][env]
+        assert cost["catalog_version"] == catalog["version"] and cost["complete"] is True
+        assert cost["unpriced"] == [] and 0 < cost["total_usd"] <= cost["budget_usd"]
+    # the waived checkov failures all carry their written reason and where it is
+    assert report["waived"] and all(w["reason"] and w["where"] for w in report["waived"])
+
+
+def test_the_clean_reports_parse_and_are_empty_of_findings(clean):
+    _, out_dir, _ = clean
+    sarif = json.loads((out_dir / "validate.sarif").read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"] == []
+    junit = ET.parse(out_dir / "validate.junit.xml").getroot()
+    assert junit.findall(".//failure") == []
+    # static gates once per stack; plan, security, tags and cost once per (stack, env)
+    cases = junit.findall(".//testcase")
+    assert len(cases) == 2 * len(STACKS) + 4 * 3 * len(STACKS)
+
+
+def test_cost_compares_two_envs_and_a_plan_file(clean, capsys):
+    project, _, _ = clean
+    code, out, _ = _run(capsys, "--root", str(project), "cost", "dev", "--stack", "data", "--compare", "prod", "--json")
+    assert code == 0
+    result = json.loads(out)
+    catalog = yaml.safe_load((project / "pricing" / "aws.yaml").read_text())
+    prices = catalog["regions"]["eu-west-1"]
+    dev_env = yaml.safe_load((project / "environments" / "dev.yaml").read_text())["stacks"]["data"]
+    dev_db = (
+        prices["rds_hourly"][dev_env["instance_class"]] * 730
+        + prices["rds_storage_gb_month"]["gp3"] * (dev_env["allocated_storage_gib"])
+    )
+    db = next(line for line in result["env"]["lines"] if line["type"] == "aws_db_instance")
+    assert db["monthly_usd"] == round(dev_db, 2)
+    assert result["delta_usd"] == round(result["other"]["total_usd"] - result["env"]["total_usd"], 2) > 0
+    assert any(d["address"] == "module.rds.aws_db_instance.this" and d["delta_usd"] > 0 for d in result["differences"])
+
+    # the prod plan JSON validate wrote, given as a file, prices the same as planning prod
+    plan_file = project.parent / "prod.plan.json"
+    shutil.copy(Path(os.environ["INFRACTL_WORK_DIR"]) / "validate" / "envs" / "prod" / "data.plan.json", plan_file)
+    code, out, _ = _run(
+        capsys, "--root", str(project), "cost", "dev", "--stack", "data", "--compare", str(plan_file), "--json"
+    )
+    assert code == 0
+    by_file = json.loads(out)
+    assert by_file["other"]["total_usd"] == result["other"]["total_usd"]
+    assert by_file["differences"] == result["differences"]
+
+
+def test_cost_refuses_a_file_that_is_not_a_plan(clean, capsys, tmp_path):
+    project, _, _ = clean
+    bogus = tmp_path / "plan.json"
+    bogus.write_text('{"hello": 1}')
+    code, _, err = _run(capsys, "--root", str(project), "cost", "dev", "--compare", str(bogus))
+    assert code == 3
+    assert "resource_changes: missing" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- planted faults
+UNFORMATTED = "locals {\n  answer=42\n}\n"
+SYNTAX_ERROR = 'resource "aws_sns_topic" "broken" {\n  name = \n'
+PLANTED = """
+# an SQS queue without encryption (checkov CKV_AWS_27) of a type the catalog does not price
+resource "aws_sqs_queue" "plain" {
+  name = "${var.environment}-plain"
+}
+
+# a checkov skip without a reason
+resource "aws_cloudwatch_log_group" "unexplained" {
+  #checkov:skip=CKV_AWS_158
+  name              = "${var.environment}-unexplained"
+  retention_in_days = 400
+}
+
+# a provider without default_tags: its resources miss the required tags
+provider "aws" {
+  alias               = "untagged"
+  region              = var.region
+  allowed_account_ids = [var.account_id]
+}
+
+resource "aws_kms_key" "untagged" {
+  provider            = aws.untagged
+  description         = "planted: no required tags"
+  enable_key_rotation = true
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def planted(validate_env, tmp_path_factory):
+    project = _copy_project(tmp_path_factory.mktemp("planted") / "project")
+    kms = project / "terraform" / "stacks" / "aws" / "kms"
+    (kms / "planted.tf").write_text(PLANTED)
+    (kms / "unformatted.tf").write_text(UNFORMATTED)
+    (project / "terraform" / "stacks" / "aws" / "finops" / "broken.tf").write_text(SYNTAX_ERROR)
+    # the ci stack's own provider block loses its default_tags: its lifted configuration must lose them too
+    providers = project / "terraform" / "stacks" / "aws" / "ci" / "providers.tf"
+    providers.write_text(providers.read_text().replace("default_tags {\n    tags = var.tags\n  }\n", ""))
+    dev = project / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("monthly_usd: 1500", "monthly_usd: 2"))
+    out_dir = project / "out"
+    args = ["validate", "-e", "dev", "-s", "kms", "-s", "finops", "-s", "ci", "--report-dir", str(out_dir)]
+    code = main(["--root", str(project), *args])
+    report = json.loads((out_dir / "validate.json").read_text())
+    return code, report, out_dir
+
+
+def _find(report, gate, rule, stack=None):
+    return [
+        f
+        for f in report["findings"]
+        if f["gate"] == gate and f["rule"] == rule and (stack is None or f["stack"] == stack)
+    ]
+
+
+def test_planted_faults_fail_the_run(planted):
+    code, report, _ = planted
+    assert code == 1 and report["ok"] is False
+
+
+def test_a_syntax_error_fails_fmt_and_validate_with_file_and_line(planted):
+    _, report, _ = planted
+    assert _find(report, "fmt", "syntax", "finops")
+    errors = _find(report, "validate", "terraform-error", "finops")
+    assert any(f["file"] == "terraform/stacks/aws/finops/broken.tf" and f["line"] >= 1 for f in errors), errors
+    finops = {c["gates"]["plan"] for c in report["cells"] if c["stack"] == "finops"}
+    assert finops == {"not-run"}
+
+
+def test_an_unformatted_file_fails_fmt(planted):
+    _, report, _ = planted
+    found = _find(report, "fmt", "unformatted", "kms")
+    assert [f["file"] for f in found] == ["terraform/stacks/aws/kms/unformatted.tf"]
+
+
+def test_a_resource_failing_a_checkov_check_is_named_by_address_and_line(planted):
+    _, report, _ = planted
+    found = [f for f in report["findings"] if f["gate"] == "security" and f["rule"] == "CKV_AWS_27"]
+    assert found and all(f["address"] == "aws_sqs_queue.plain" for f in found)
+    assert any(f["file"] == "terraform/stacks/aws/kms/planted.tf" and f["line"] == 3 for f in found)
+
+
+def test_a_checkov_skip_without_reason_fails_security(planted):
+    _, report, _ = planted
+    found = _find(report, "security", "skip-without-reason", "kms")
+    assert [(f["file"], f["line"]) for f in found] == [("terraform/stacks/aws/kms/planted.tf", 9)]
+    assert "checkov:skip=CKV_AWS_158 gives no reason" in found[0]["message"]
+
+
+def test_a_missing_required_tag_fails_tags_with_the_address(planted):
+    _, report, _ = planted
+    found = _find(report, "tags", "required-tags", "kms")
+    assert [f["address"] for f in found] == ["aws_kms_key.untagged"]
+    assert "missing required tags environment, service, owner, cost-center" in found[0]["message"]
+
+
+def test_a_stack_provider_without_default_tags_fails_tags_for_its_resources(planted):
+    _, report, _ = planted
+    found = _find(report, "tags", "required-tags", "ci")
+    assert found and all("missing required tags" in f["message"] for f in found)
+    assert any(f["address"].endswith("aws_iam_role.apply") for f in found), [f["address"] for f in found]
+
+
+def test_an_unpriced_type_is_reported_not_counted_as_zero(planted):
+    _, report, _ = planted
+    found = _find(report, "cost", "unpriced", "kms")
+    assert [f["address"] for f in found] == ["aws_sqs_queue.plain"]
+    assert report["costs"]["dev"]["unpriced"] == ["aws_sqs_queue.plain"]
+    line = next(x for x in report["costs"]["dev"]["lines"] if x["address"] == "aws_sqs_queue.plain")
+    assert line["monthly_usd"] is None
+
+
+def test_a_budget_exceeded_fails_cost_for_the_env(planted):
+    _, report, _ = planted
+    found = _find(report, "cost", "over-budget")
+    assert len(found) == 1 and found[0]["env"] == "dev" and found[0]["file"] == "environments/dev.yaml"
+    assert "exceeds the budget of $2.00" in found[0]["message"]
+
+
+def test_the_reports_carry_one_result_per_finding(planted):
+    _, report, out_dir = planted
+    findings = report["findings"]
+    sarif = json.loads((out_dir / "validate.sarif").read_text())
+    results = sarif["runs"][0]["results"]
+    assert len(results) == len(findings)
+    assert [r["ruleId"] for r in results] == [f"{f['gate']}/{f['rule']}" for f in findings]
+    rule_ids = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in results} == rule_ids
+    junit = ET.parse(out_dir / "validate.junit.xml").getroot()
+    failures = junit.findall(".//testcase/failure")
+    assert len(failures) == len(findings)
+    assert {f.get("type") for f in failures} == {f["rule"] for f in findings}
+
+
+def test_fail_fast_starts_nothing_after_the_first_failure(planted):
+    _, _, out_dir = planted
+    project = out_dir.parent
+    fast = project / "out-fast"
+    args = ["validate", "-e", "dev", "-s", "kms", "-s", "finops", "--fail-fast", "--report-dir", str(fast)]
+    assert main(["--root", str(project), *args]) == 1
+    report = json.loads((fast / "validate.json").read_text())
+    assert {c["gates"]["plan"] for c in report["cells"]} == {"not-run"}
+    assert [f["rule"] for f in report["findings"] if f["gate"] == "fmt"]  # what ran before the stop is reported
+    assert report["timings"].get("plan dev") is None  # no plan started
