@@ -42,7 +42,7 @@ def test_an_unknown_ref_is_a_usage_error(invoke, repo):
 
 def test_unknown_stack_and_env_are_named(invoke, repo):
     assert "unknown stack 'nope'" in invoke("validate", "--stack", "nope", code=2, root=repo).stderr
-    assert "no environment named 'qa'" in invoke("validate", "--env", "qa", code=3, root=repo).stderr
+    assert "unknown environment 'qa'" in invoke("validate", "--env", "qa", code=2, root=repo).stderr
 
 
 def test_a_broken_price_catalog_names_file_and_field(invoke, repo):

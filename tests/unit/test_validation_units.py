@@ -75,6 +75,13 @@ def test_provider_blocks_are_lifted_rendered_with_the_env_values(tmp_path):
         (PROVIDERS + "locals {\n  a = 1\n}\n", INPUTS),  # the file holds other blocks
         (PROVIDERS.replace('alias  = "dr"', 'alias  = "dr"\n  access_key = "x"'), INPUTS),  # credentials
         ('provider "google" {\n  project = var.region\n}\n', INPUTS),  # another provider
+        (
+            PROVIDERS.replace(
+                "region = var.dr_region",
+                "region = var.dr_region\n  assume_role_with_web_identity {\n    role_arn = var.region\n  }",
+            ),
+            INPUTS,
+        ),
     ],
 )
 def test_provider_blocks_that_cannot_move_keep_their_stack(tmp_path, text, inputs):
@@ -448,6 +455,11 @@ def test_a_module_change_selects_every_stack_using_it_and_their_dependents(repo)
     assert set(_affected(repo)) == {"kms", "evidence", "network", "cluster", "data", "ci"}
 
 
+def test_a_deleted_module_file_still_selects_the_stacks_using_it(repo):
+    (repo / "terraform" / "modules" / "aws" / "budgets" / "outputs.tf").unlink()
+    assert _affected(repo) == {"finops": ALL_ENVS}
+
+
 def test_an_env_file_change_selects_every_stack_in_that_env_only_and_shared_files_count(repo):
     with (repo / "environments" / "staging.yaml").open("a") as f:
         f.write("\n# touched\n")
@@ -469,3 +481,128 @@ def test_committed_changes_count_from_the_merge_base(repo):
 
     with pytest.raises(UsageError, match="not a commit"):
         _affected(repo, "no-such-branch")
+
+
+# ---------------------------------------------------------------- attribution, placement, isolation
+@pytest.fixture
+def engine(tmp_path, monkeypatch):
+    """A _Validation over the repository's stacks (nothing is run)."""
+    from infractl.models.runs import NullProgress
+    from infractl.services.context import Context
+    from infractl.settings import Settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALREALREALREAL")
+    monkeypatch.setenv("AWS_PROFILE", "prod-admin")
+    project = Project(root=REPO, work_dir=tmp_path / "work")
+    ctx = Context(project=project, settings=Settings(), environ=dict(__import__("os").environ))
+    manifest = stackgraph.load_manifest(project)
+    v = validation._Validation(ctx, manifest, {"dev": env()}, NullProgress(), 2, False)
+    works = {n: validation._StackWork(Stack(name=n, spec=manifest.stacks[n]), ["dev"]) for n in ("kms", "evidence")}
+    return v, works
+
+
+def test_an_error_belongs_to_the_stack_its_address_starts_in_not_a_nested_module_of_the_same_name(engine, tmp_path):
+    v, works = engine
+    both = list(works.values())
+    root = tmp_path / "src" / "_infractl_plan_root"
+    nested = {"severity": "error", "summary": "x", "address": "module.evidence.module.kms.aws_kms_key.this"}
+    assert [w.stack.name for w in v._owners(nested, both, root)] == ["evidence"]
+    in_text = {"severity": "error", "summary": "bad", "detail": "with module.evidence.module.kms.aws_kms_key.this"}
+    assert [w.stack.name for w in v._owners(in_text, both, root)] == ["evidence"]
+    stack_file = {"severity": "error", "summary": "x", "range": {"filename": "../stacks/aws/kms/main.tf"}}
+    assert [w.stack.name for w in v._owners(stack_file, both, root)] == ["kms"]
+    module_file = {
+        "severity": "error",
+        "summary": "x",
+        "range": {"filename": str(REPO / "terraform/modules/aws/kms/main.tf")},
+    }
+    assert sorted(w.stack.name for w in v._owners(module_file, both, root)) == ["evidence", "kms"]  # both use it
+    assert v._owners({"severity": "error", "summary": "provider failed"}, both, root) == []
+
+
+def test_every_finding_gets_a_file_for_code_scanning(engine):
+    v, _ = engine
+    placed = v.place(Finding(gate="plan", rule="terraform-error", stack="kms", env="dev", message="m"))
+    assert placed.file == "terraform/stacks/aws/kms/main.tf"
+    env_wide = v.place(Finding(gate="plan", rule="terraform-error", stack="*", env="prod", message="m"))
+    assert env_wide.file == "environments/prod.yaml"
+    located = v.place(
+        Finding(
+            gate="tags",
+            rule="required-tags",
+            stack="data",
+            env="dev",
+            message="m",
+            address="module.rds.aws_db_instance.this",
+        )
+    )
+    assert located.file == "terraform/modules/aws/rds/main.tf" and located.line > 1
+
+
+def test_terraform_for_validate_sees_no_aws_setup_of_this_machine(engine, tmp_path):
+    v, _ = engine
+    child = v._runner(tmp_path, tmp_path, ("dev", "kms"), "kms").env
+    assert not {k for k in child if k.startswith("AWS_")} - {
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_EC2_METADATA_DISABLED",
+    }
+    assert child["AWS_CONFIG_FILE"] == child["AWS_SHARED_CREDENTIALS_FILE"] == __import__("os").devnull
+
+
+def test_checkov_runs_on_an_allowlisted_environment_with_its_own_configuration(tmp_path):
+    fake = tmp_path / "checkov"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'env > "{tmp_path}/env.txt"; echo "$@" > "{tmp_path}/args.txt"; pwd > "{tmp_path}/cwd.txt"\n'
+        'echo \'{"check_type": "terraform", "results": {}}\'\n'
+    )
+    fake.chmod(0o755)
+    base = {"PATH": "/usr/bin:/bin", "CKV_SKIP_CHECK": "CKV_AWS_1", "BC_API_KEY": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    scratch = tmp_path / "scratch"
+    assert checkov.scan(str(fake), scratch=scratch, base_env=base, directory=tmp_path) == []
+    seen = dict(line.split("=", 1) for line in (tmp_path / "env.txt").read_text().splitlines() if "=" in line)
+    assert not {"CKV_SKIP_CHECK", "BC_API_KEY", "AWS_SECRET_ACCESS_KEY"} & seen.keys()
+    assert seen["HOME"] == str(scratch) and (tmp_path / "cwd.txt").read_text().strip() == str(scratch)
+    args = (tmp_path / "args.txt").read_text().split()
+    assert args[:2] == ["--config-file", str(scratch / "checkov.yaml")] and "--skip-download" in args
+
+
+def test_split_plan_drops_the_emulator_settings_and_keeps_provider_keys_resolvable():
+    doc = json.loads(json.dumps(COMPOSITE))
+    doc["configuration"]["provider_config"]["aws.p1"] = {
+        "name": "aws",
+        "alias": "p1",
+        "expressions": {
+            "region": {"constant_value": "eu-west-1"},
+            "access_key": {"constant_value": "INFRACTL1"},
+            "endpoints": [{"s3": {"constant_value": "https://127.0.0.1:1"}}],
+        },
+    }
+    doc["configuration"]["root_module"]["module_calls"]["dev"]["module"]["module_calls"]["kms"]["module"] = {
+        "resources": [
+            {
+                "address": "aws_kms_key.this",
+                "type": "aws_kms_key",
+                "name": "this",
+                "provider_config_key": "module.dev:aws.dr",
+            }
+        ]
+    }
+    dev = validation.split_plan(doc, "dev")
+    assert dev["configuration"]["provider_config"]["aws.p1"]["expressions"] == {
+        "region": {"constant_value": "eu-west-1"}
+    }
+    kms = dev["configuration"]["root_module"]["module_calls"]["kms"]["module"]
+    assert kms["resources"][0]["provider_config_key"] == "aws.dr"
+    assert "aws.dr" in dev["configuration"]["provider_config"]
+
+
+def test_example_outputs_fill_only_the_four_names(engine):
+    v, _ = engine
+    stacks = {k: s.model_dump() for k, s in v.manifest.stacks.items()}
+    stacks["kms"]["example_outputs"]["logs_key_arn"] = '{"policy": "{region}-{unknown}"}'
+    manifest = Manifest.model_validate({"stacks": stacks})
+    network = Stack(name="network", spec=manifest.stacks["network"])
+    inputs = validation.example_inputs(network, env(), manifest, display="stacks.yaml")
+    assert inputs["flow_log_kms_key_arn"] == '{"policy": "eu-west-1-{unknown}"}'

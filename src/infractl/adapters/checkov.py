@@ -1,6 +1,9 @@
 """Checkov, run from its own tool virtualenv (it pins libraries that conflict with ours): `make tools` makes it.
 
 Always offline (`--skip-download`). Two scans: Terraform sources (`-d`) and plan JSON files (`-f`, many in one run).
+Checkov is run so that nothing outside the command line can skip a check: its own configuration file (no
+`.checkov.yaml` from the tree or from home is read), a neutral working folder and home, and an environment reduced
+to an allowlist (no `CKV_SKIP_CHECK`, `BC_*` or cloud credentials). Skips live in the sources, with a reason.
 """
 
 from __future__ import annotations
@@ -45,11 +48,15 @@ def find_binary(root: Path, configured: str | None) -> str:
     )
 
 
+ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+CONFIG = "compact: true\n"  # checkov refuses an empty configuration file
+
+
 def build_args(
-    *, directory: Path | None = None, plan_files: Sequence[Path] = (), with_passed: bool = False
+    *, config: Path, directory: Path | None = None, plan_files: Sequence[Path] = (), with_passed: bool = False
 ) -> list[str]:
     """A source scan of one folder (local modules followed) or a plan scan of many plan JSON files."""
-    args = ["--skip-download", "--skip-results-upload", "--compact", "--output", "json"]
+    args = ["--config-file", str(config), "--skip-download", "--skip-results-upload", "--output", "json"]
     if not with_passed:
         args.append("--quiet")
     if directory is not None:
@@ -60,10 +67,25 @@ def build_args(
     return args
 
 
-def scan(binary: str, args: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> list[Result]:
-    """Run checkov; exit 1 means failed checks (reported as results), anything else non-zero is an error."""
-    done = process.run([binary, *args], env=env, cwd=cwd, ok_codes=(0, 1))
-    return parse(done.stdout, cwd=cwd)
+def scan(
+    binary: str,
+    *,
+    scratch: Path,
+    base_env: Mapping[str, str],
+    directory: Path | None = None,
+    plan_files: Sequence[Path] = (),
+    with_passed: bool = False,
+) -> list[Result]:
+    """Run checkov from the folder `scratch` (its home too); exit 1 means failed checks (reported as results),
+    anything else non-zero is an error."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    config = scratch / "checkov.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    env = {k: v for k, v in base_env.items() if k in ENV_ALLOWLIST}
+    env.update(HOME=str(scratch), TMPDIR=str(scratch))
+    args = build_args(config=config, directory=directory, plan_files=plan_files, with_passed=with_passed)
+    done = process.run([binary, *args], env=env, cwd=scratch, ok_codes=(0, 1))
+    return parse(done.stdout, cwd=scratch)
 
 
 def parse(text: str, *, cwd: Path) -> list[Result]:

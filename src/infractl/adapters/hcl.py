@@ -131,6 +131,24 @@ def block_bodies(text: str, kind: str) -> tuple[list[tuple[str, str]], str]:
     return found, "".join(rest)
 
 
+def top_level_names(body: str) -> list[str]:
+    """The names of the attributes and nested blocks set directly in a block body (comments already removed)."""
+    names, i = [], 0
+    head = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(=(?!=)|(\s*\"[^\"]*\")*\s*\{)")
+    while i < len(body):
+        m = head.match(body, i)
+        if not m:
+            nxt = body.find("\n", i)
+            i = len(body) if nxt < 0 else nxt + 1
+            continue
+        names.append(m.group(1))
+        if m.group(2).startswith("="):
+            i = _scan(body, m.end(), depth=0, stop_at_newline=True) + 1
+        else:
+            i = _match_close(body, m.end())
+    return names
+
+
 def string_value(expr: str | None) -> str:
     """The text of a quoted HCL string expression (heredocs and templates are returned as written)."""
     if not expr:

@@ -20,11 +20,14 @@ EVERYTHING = ("terraform/stacks/stacks.yaml", "pricing/")
 
 
 def stack_files(project: Project, manifest: Manifest, name: str) -> set[Path]:
-    stack_dir = project.terraform_dir / "stacks" / manifest.stacks[name].path
     found: set[Path] = set()
-    for directory in tfsource.module_dirs(stack_dir):
+    for directory in module_folders(project, manifest, name):
         found |= {Path(os.path.realpath(e)) for e in Path(directory).iterdir() if e.is_file() and _terraform(e.name)}
     return found
+
+
+def module_folders(project: Project, manifest: Manifest, name: str) -> list[Path]:
+    return tfsource.module_dirs(project.terraform_dir / "stacks" / manifest.stacks[name].path)
 
 
 def _terraform(name: str) -> bool:
@@ -41,11 +44,14 @@ def affected_cells(project: Project, manifest: Manifest, ref: str, envs: list[st
     everything = any(r == e or r.startswith(e) for r in rel for e in EVERYTHING)
     env_changes = {e for e in envs if f"environments/{e}.yaml" in rel}
     for name in manifest.stacks:
-        folder = f"terraform/stacks/{manifest.stacks[name].path}/"
+        # by path too: a deleted file no longer resolves, and modules are compared by their folders
+        folders = [f"terraform/stacks/{manifest.stacks[name].path}/"] + [
+            f"{project.rel(Path(os.path.realpath(d)))}/" for d in module_folders(project, manifest, name)
+        ]
         own = (
             everything
             or bool(stack_files(project, manifest, name) & paths)
-            or any(r.startswith(folder) and _terraform(r) for r in rel)
+            or any(r.startswith(tuple(folders)) and _terraform(r) for r in rel)
         )
         if own:
             for dependent in [name, *stackgraph.dependents(manifest, name)]:

@@ -66,7 +66,11 @@ def module_calls(directory: Path) -> dict[str, Path]:
     directory = Path(os.path.normpath(directory))
     calls: dict[str, Path] = {}
     for tf in sorted(directory.glob("*.tf")):
-        for block in hcl.read_blocks(tf.read_text(encoding="utf-8"), "module"):
+        try:
+            blocks = hcl.read_blocks(tf.read_text(encoding="utf-8"), "module")
+        except ValueError:  # does not parse: fmt and validate report where
+            continue
+        for block in blocks:
             source = hcl.string_value(block.attributes.get("source"))
             if source.startswith(("./", "../")):
                 calls[block.name] = Path(os.path.normpath(directory / source))

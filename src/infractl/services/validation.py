@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infractl.adapters import checkov, files, hcl, terraform
+from infractl.adapters import checkov, emulator, files, hcl, terraform
 from infractl.adapters.emulator_patches.iam import account_access_key
 from infractl.errors import ConfigError, ExternalToolError, InfractlError, UsageError
 from infractl.models.environment import REQUIRED_TAGS, Environment
@@ -42,6 +42,7 @@ from infractl.services import changes, environments, pricing, stackgraph, tfsour
 from infractl.services.context import Context
 from infractl.services.state import describe
 from infractl.services.workspace import (
+    AWS_ENV_PREFIXES,
     OVERRIDE_FILE,
     emulator_override,
     emulator_settings,
@@ -50,6 +51,8 @@ from infractl.services.workspace import (
 )
 
 ROOT_DIR = "_infractl_plan_root"  # the generated root module, beside the staged stacks
+_PLACEHOLDER = re.compile(r"\{(account|region|dr_region|env)\}")
+_FIRST_STEP = re.compile(r"(?<![\w.])module\.([A-Za-z0-9_-]+)")  # module.<name> not preceded by another step
 _ON_LINE = re.compile(r"\bon (\S+\.tf(?:\.json)?) line (\d+)")  # where Terraform's text diagnostics point
 ALIASES_FILE = "zz_infractl_aliases_override.tf"
 
@@ -76,18 +79,11 @@ class LiftedProviders:
 
 
 _REFERENCE = re.compile(r"\b(var|local|data|module|each|count|path|terraform|self)\.([A-Za-z0-9_-]+)")
-_EMULATOR_ARGS = (
-    "access_key",
-    "secret_key",
-    "token",
-    "profile",
-    "endpoints",
-    "skip_metadata_api_check",
-    "s3_use_path_style",
-    "shared_credentials_files",
-    "shared_config_files",
-    "assume_role",
-)
+# What a lifted provider block may set: where and for whom it plans. Anything else (credentials, endpoints, proxies,
+# assumed roles) keeps the block in its stack, where the emulator override replaces what matters.
+_LIFTABLE_ARGS = {"alias", "region", "allowed_account_ids", "forbidden_account_ids", "default_tags", "ignore_tags"}
+# What the emulator settings add to a provider block: left out of the plan JSON (not the stack's, and fake).
+_EMULATOR_ARGS = ("access_key", "secret_key", "skip_metadata_api_check", "s3_use_path_style", "endpoints")
 
 
 def hcl_literal(value: Any) -> str:
@@ -108,7 +104,7 @@ def lift_providers(stack_dir: Path, inputs: dict[str, Any]) -> LiftedProviders |
             return None
         held.add(tf.name)
         for name, body in found:
-            if name != "aws" or re.search(r"^\s*(" + "|".join(_EMULATOR_ARGS) + r")\b", body, re.M):
+            if name != "aws" or not set(hcl.top_level_names(body)) <= _LIFTABLE_ARGS:
                 return None
             alias = None
             alias_line = re.search(r'^\s*alias\s*=\s*"([^"]+)"\s*$', body, re.M)
@@ -150,8 +146,8 @@ def example_inputs(stack: Stack, env: Environment, manifest: Manifest, *, displa
     fill = {"account": env.account, "region": env.region, "dr_region": env.dr_region or env.region, "env": env.name}
 
     def render(value: Any) -> Any:
-        if isinstance(value, str):
-            return value.format(**fill)
+        if isinstance(value, str):  # only the four names: any other brace is the value's own
+            return _PLACEHOLDER.sub(lambda m: fill[m.group(1)], value)
         if isinstance(value, list):
             return [render(v) for v in value]
         if isinstance(value, dict):
@@ -222,11 +218,11 @@ def split_plan(doc: dict[str, Any], module_name: str) -> dict[str, Any]:
         )
         if ":" not in key:
             providers[key] = value  # a root configuration the stack received
-        elif key.startswith(f"module.{env}:") or key.startswith(prefix):
-            new_key = key[len(f"module.{env}:") :] if key.startswith(f"module.{env}:") else key[len(prefix) :]
-            providers[new_key] = dict(value, module_address=_strip(value.get("module_address"), prefix) or None)
-            if not providers[new_key]["module_address"]:
-                providers[new_key].pop("module_address")
+        elif key.startswith((f"module.{env}:", prefix)):
+            value = dict(value, module_address=_strip(value.get("module_address"), prefix))
+            if not value["module_address"]:
+                value.pop("module_address")
+            providers[_provider_key(key, env)] = value
     variables = {
         name: {"value": expr["constant_value"]}
         for name, expr in call.get("expressions", {}).items()
@@ -238,10 +234,32 @@ def split_plan(doc: dict[str, Any], module_name: str) -> dict[str, Any]:
         "variables": variables,
         "planned_values": {"root_module": module(planned_root)},
         "resource_changes": changes_,
-        "configuration": {"provider_config": providers, "root_module": call.get("module", {})},
+        "configuration": {"provider_config": providers, "root_module": _config_module(call.get("module", {}), env)},
         "timestamp": doc.get("timestamp"),
         "errored": doc.get("errored", False),
     }
+
+
+def _provider_key(key: str, name: str) -> str:
+    """module.<name>:aws.dr -> aws.dr, module.<name>.module.x:aws -> module.x:aws; root keys stay."""
+    for prefix in (f"module.{name}:", f"module.{name}."):
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
+
+
+def _config_module(node: dict[str, Any], name: str) -> dict[str, Any]:
+    """A configuration module of module.<name>, its resources' provider keys as the stack's own plan has them."""
+    out = dict(node)
+    out["resources"] = [
+        dict(r, provider_config_key=_provider_key(r["provider_config_key"], name)) if "provider_config_key" in r else r
+        for r in node.get("resources", [])
+    ]
+    out["module_calls"] = {
+        call: dict(spec, module=_config_module(spec.get("module", {}), name))
+        for call, spec in node.get("module_calls", {}).items()
+    }
+    return out
 
 
 # ---------------------------------------------------------------- gates on one env's plan
@@ -319,6 +337,7 @@ class _Validation:
     emulator_url: str = ""
     ca_file: str = ""
     env_findings: list[Finding] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards env_findings and timings
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # task -> phase -> seconds
 
     @property
@@ -340,13 +359,20 @@ class _Validation:
             self.stop.set()
 
     def _runner(self, ws_dir: Path, chdir: Path, label: tuple[str, str], shown: str) -> terraform.Runner:
-        extra = {"SSL_CERT_FILE": self.ca_file, "AWS_CA_BUNDLE": self.ca_file} if self.ca_file else {}
+        # nothing of this machine's AWS setup may reach a plan: no variables, no ~/.aws files, no instance metadata
+        extra = {
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        if self.ca_file:
+            extra.update(SSL_CERT_FILE=self.ca_file, AWS_CA_BUNDLE=self.ca_file)
         env = terraform.child_env(
             self.ctx.environ,
             cli_config=self.ctx.cli_config_path,
             data_dir=ws_dir / "data",
             extra=extra,
-            drop_prefixes=("AWS_",),
+            drop_prefixes=AWS_ENV_PREFIXES,
         )
         return terraform.Runner(
             binary=terraform.find_binary(self.ctx.settings.terraform_bin),
@@ -415,8 +441,13 @@ class _Validation:
         return True
 
     def _owners(self, diag: dict[str, Any], works: list[_StackWork], root: Path) -> list[_StackWork]:
-        """The stacks an error of the generated root belongs to: the stack whose folder, or whose (transitively
-        used) module, holds the file; else the stack its text names as module.<stack>."""
+        """The stacks an error of a generated root belongs to: the stack its address starts in; else the stack whose
+        folder, or whose (transitively used) modules, hold its file; else the stacks its text names as the first
+        step of an address (`module.<stack>.`, never a nested `module.<stack>.module.<x>`)."""
+        by_name = {w.stack.name: w for w in works}
+        parsed = tfsource.parse_address(diag.get("address") or "")
+        if parsed is not None and parsed.modules and parsed.modules[0] in by_name:
+            return [by_name[parsed.modules[0]]]
         filename = (diag.get("range") or {}).get("filename")
         if filename:
             staged = os.path.normpath(root / filename)
@@ -424,15 +455,14 @@ class _Validation:
                 if f"/stacks/{work.stack.spec.path}/" in staged:
                     return [work]
             real = Path(os.path.realpath(staged)).parent
-            users = [
-                w
-                for w in works
-                if real in {Path(os.path.realpath(d)) for d in tfsource.module_dirs(self.stack_dir(w.stack))}
-            ]
+            users = [w for w in works if real in {Path(os.path.realpath(d)) for d in self.module_dirs(w)}]
             if users:
                 return users
-        text = json.dumps(diag)
-        return [w for w in works if f"module.{w.stack.name}." in text or f'module.{w.stack.name}"' in text]
+        text = " ".join(str(diag.get(k) or "") for k in ("summary", "detail", "snippet"))
+        return [by_name[n] for n in dict.fromkeys(_FIRST_STEP.findall(text)) if n in by_name]
+
+    def module_dirs(self, work: _StackWork) -> list[Path]:
+        return tfsource.module_dirs(self.stack_dir(work.stack))
 
     def run_static(self, work: _StackWork) -> None:
         """init -backend=false and validate of one stack as its own root module."""
@@ -549,7 +579,7 @@ class _Validation:
                 call["providers"] = mapping
             else:  # the stack keeps its own provider configurations, pointed at the emulator
                 own = terraform.provider_aliases(stack_dir, "aws")
-                key = account_access_key("${var.account_id}")  # the env's account (emulator patch iam.py)
+                key = account_access_key(env.account)  # the env's own account (emulator patch iam.py)
                 override = {OVERRIDE_FILE: emulator_override(own, self.emulator_url, key)} if own else {}
                 staging[work.stack.spec.path] = terraform.StagedStack(generated=override)
             calls[work.stack.name] = {**call, **_escape(inputs)}
@@ -598,27 +628,23 @@ class _Validation:
         self, env_name: str, pending: list[_StackWork], runner: terraform.Runner, exc: InfractlError, chdir: Path
     ) -> list[_StackWork]:
         diags = [d for d in runner.diagnostics if d.get("severity") == "error"]
-        by_name = {w.stack.name: w for w in pending}
         failed: dict[str, _StackWork] = {}
         unattributed = []
         for diag in diags:
-            text = json.dumps(diag)
-            owners = [n for n in by_name if f"module.{n}." in text or f'module.{n}"' in text]
-            owners += [
-                w.stack.name for w in pending if f"stacks/{w.stack.spec.path}/" in text and w.stack.name not in owners
-            ]
+            owners = self._owners(diag, pending, chdir)
             if not owners:
                 unattributed.append(diag)
-            for name in owners:
-                failed[name] = by_name[name]
-                by_name[name].findings.append(self._diag_finding(name, "plan", diag, env_name, chdir))
+            for work in owners:
+                failed[work.stack.name] = work
+                work.findings.append(self._diag_finding(work.stack.name, "plan", diag, env_name, chdir))
         if unattributed or not diags:
-            finding = (
-                self._diag_finding("*", "plan", unattributed[0], env_name, chdir)
-                if unattributed
-                else self._tool_finding("*", "plan", exc, chdir).model_copy(update={"env": env_name})
-            )
-            self.env_findings.append(finding)
+            with self.lock:
+                if diags:
+                    self.env_findings += [self._diag_finding("*", "plan", d, env_name, chdir) for d in unattributed]
+                else:
+                    self.env_findings.append(
+                        self._tool_finding("*", "plan", exc, chdir).model_copy(update={"env": env_name})
+                    )
             failed = {w.stack.name: w for w in pending}
         for work in failed.values():
             work.status[("plan", env_name)] = "fail"
@@ -662,6 +688,21 @@ class _Validation:
             line=line,
         )
 
+    def place(self, finding: Finding) -> Finding:
+        """Every finding gets a file (code scanning refuses a result without one): where its resource is declared,
+        else its stack's main file, its environment file, or the stack manifest."""
+        if finding.stack in self.manifest.stacks:
+            finding = self._locate(Stack(name=finding.stack, spec=self.manifest.stacks[finding.stack]), finding)
+        if finding.file:
+            return finding
+        if finding.stack in self.manifest.stacks:
+            stack_dir = self.stack_dir(Stack(name=finding.stack, spec=self.manifest.stacks[finding.stack]))
+            main = stack_dir / "main.tf"
+            return finding.model_copy(update={"file": self.rel(main if main.is_file() else stack_dir)})
+        if finding.env:
+            return finding.model_copy(update={"file": f"environments/{finding.env}.yaml"})
+        return finding.model_copy(update={"file": self.display})
+
     def _locate(self, stack: Stack, finding: Finding) -> Finding:
         if not finding.address or finding.file:
             return finding
@@ -671,8 +712,8 @@ class _Validation:
         return finding.model_copy(update={"file": self.rel(where.file), "line": where.line})
 
     # -------------------------------------------------------- security
-    def source_scan(self, works: list[_StackWork], binary: str) -> list[Finding]:
-        """checkov on each stack's sources (local modules followed), and every inline skip must give a reason."""
+    def source_scan(self, works: list[_StackWork], binary: str) -> tuple[list[Finding], list[Waived]]:
+        """checkov on each stack's sources (local modules followed); every inline skip must give a reason."""
         found: list[Finding] = []
         seen: set[tuple[str, str, str]] = set()
         for work in works:
@@ -695,29 +736,26 @@ class _Validation:
                             line=skip.line,
                         )
                     )
-        stacks_root = self.ctx.project.terraform_dir / "stacks"
         self.progress.note(f"checkov: sources of {len(works)} stack(s)")
         began = time.monotonic()
-        results = checkov.scan(binary, checkov.build_args(directory=stacks_root), env=self._tool_env(), cwd=stacks_root)
+        results = checkov.scan(
+            binary,
+            scratch=self._ws("checkov", "sources"),
+            base_env=self.ctx.environ,
+            directory=self.ctx.project.terraform_dir / "stacks",
+            with_passed=True,  # to see the skipped results
+        )
         self.timings["checkov sources"] = {"scan": round(time.monotonic() - began, 2)}
         by_dir = {self.stack_dir(w.stack).resolve(): w for w in works}
+        waived: list[Waived] = []
         for result in results:
-            if result.status != "failed":
-                continue
-            for work in self._stacks_of(result, by_dir):
-                found.append(
-                    Finding(
-                        gate="security",
-                        rule=result.check_id,
-                        stack=work.stack.name,
-                        env=None,
-                        message=f"{result.name} (checkov, sources){_guide(result)}",
-                        address=result.resource,
-                        file=self.rel(result.file),
-                        line=result.lines[0],
-                    )
-                )
-        return found
+            for work in self._stacks_of(result, by_dir) if result.status != "passed" else []:
+                if result.status == "skipped":
+                    where = f"{self.rel(result.file)}:{result.lines[0]}"
+                    waived.append(_waived(result, work.stack.name, None, result.reason, where))
+                    continue
+                found.append(_checkov_finding(result, work.stack.name, None, self.rel(result.file), result.lines[0]))
+        return found, waived
 
     def _stacks_of(self, result: checkov.Result, by_dir: dict[Path, _StackWork]) -> list[_StackWork]:
         """The stacks a source finding belongs to: the stack folder holding the file, or the stacks whose module call
@@ -743,15 +781,17 @@ class _Validation:
         if not plans:
             return [], [], set()
         self.progress.note(f"checkov: {len(plans)} plan(s)")
-        cwd = self.ctx.project.work_dir / "validate"
         began = time.monotonic()
         results = checkov.scan(
             binary,
-            checkov.build_args(plan_files=[p for _, _, p in plans], with_passed=True),
-            env=self._tool_env(),
-            cwd=cwd,
+            scratch=self._ws("checkov", "plans"),
+            base_env=self.ctx.environ,
+            plan_files=[p for _, _, p in plans],
+            with_passed=True,
         )
         self.timings["checkov plans"] = {"scan": round(time.monotonic() - began, 2)}
+        for work, env, _ in plans:
+            work.status[("security", env)] = "pass"  # scanned; findings below make the cell fail
         owner = {str(p.resolve()): (w, env) for w, env, p in plans}
         found: list[Finding] = []
         waived: list[Waived] = []
@@ -763,20 +803,11 @@ class _Validation:
             evaluated.add((work.stack.name, env, result.check_id, _resource_key(result.resource)))
             if result.status != "failed":
                 continue
-            stack_dir = self.stack_dir(work.stack)
-            inline = tfsource.inline_skip(stack_dir, result.resource, result.check_id)
+            inline = tfsource.inline_skip(self.stack_dir(work.stack), result.resource, result.check_id)
             if inline is not None:
                 if inline.reason:  # without one, source_scan already failed the gate on the comment itself
-                    waived.append(
-                        Waived(
-                            check=result.check_id,
-                            stack=work.stack.name,
-                            env=env,
-                            address=result.resource,
-                            reason=inline.reason,
-                            where=f"{self.rel(inline.file)}:{inline.line}",
-                        )
-                    )
+                    where = f"{self.rel(inline.file)}:{inline.line}"
+                    waived.append(_waived(result, work.stack.name, env, inline.reason, where))
                 continue
             env_skip = next(
                 (
@@ -789,36 +820,29 @@ class _Validation:
                 None,
             )
             if env_skip is not None:
-                waived.append(
-                    Waived(
-                        check=result.check_id,
-                        stack=work.stack.name,
-                        env=env,
-                        address=result.resource,
-                        reason=env_skip.reason,
-                        where=f"environments/{env}.yaml: validation.skip_checks",
-                    )
-                )
+                where = f"environments/{env}.yaml: validation.skip_checks"
+                waived.append(_waived(result, work.stack.name, env, env_skip.reason, where))
                 continue
-            found.append(
-                self._locate(
-                    work.stack,
-                    Finding(
-                        gate="security",
-                        rule=result.check_id,
-                        stack=work.stack.name,
-                        env=env,
-                        message=f"{result.name} (checkov, plan){_guide(result)}",
-                        address=result.resource,
-                    ),
-                )
-            )
+            found.append(_checkov_finding(result, work.stack.name, env))  # located at the end, with the others
         return found, waived, evaluated
 
-    def _tool_env(self) -> dict[str, str]:
-        from infractl.adapters import process
 
-        return process.clean_env(self.ctx.environ, drop_prefixes=("AWS_", "TF_", "BC_API_KEY"))
+def _checkov_finding(result: checkov.Result, stack: str, env: str | None, file: str = "", line: int = 0) -> Finding:
+    scope = "plan" if env else "sources"
+    return Finding(
+        gate="security",
+        rule=result.check_id,
+        stack=stack,
+        env=env,
+        message=f"{result.name} (checkov, {scope}){_guide(result)}",
+        address=result.resource,
+        file=file,
+        line=line,
+    )
+
+
+def _waived(result: checkov.Result, stack: str, env: str | None, reason: str, where: str) -> Waived:
+    return Waived(check=result.check_id, stack=stack, env=env, address=result.resource, reason=reason, where=where)
 
 
 def _resource_key(address: str) -> tuple[Any, ...]:
@@ -873,7 +897,13 @@ def run(
 ) -> ValidationReport:
     started = time.monotonic()
     manifest = stackgraph.load_manifest(ctx.project)
-    env_names = envs or environments.names(ctx.project)
+    known = environments.names(ctx.project)
+    if not known:
+        raise ConfigError(f"{ctx.project.rel(ctx.project.environments_dir)}: no environment files (<name>.yaml)")
+    for name in envs:
+        if name not in known:
+            raise UsageError(f"unknown environment {name!r}", hint=f"environments: {', '.join(known)}")
+    env_names = envs or known
     loaded = {name: environments.load(ctx.project, name) for name in env_names}
     for env in loaded.values():
         if env.cloud != "aws":
@@ -896,11 +926,12 @@ def run(
         )
         ctx.plugin_cache.mkdir(parents=True, exist_ok=True)
         source: list[Finding] = []
+        waived: list[Waived] = []
         with ThreadPoolExecutor(max_workers=v.jobs, thread_name_prefix="validate") as pool:
-            source_future = pool.submit(v.source_scan, works, checkov_bin) if "security" in gates and works else None
-            for work in works:
-                v.run_fmt(work)
-            if works and not pool.submit(v.validate_all, works).result():
+            source_future = pool.submit(v.source_scan, works, checkov_bin) if "security" in gates else None
+            for future in [pool.submit(v.run_fmt, work) for work in works]:
+                future.result()
+            if not v.stop.is_set() and not pool.submit(v.validate_all, works).result():
                 for future in [pool.submit(_guarded_static, v, work) for work in works]:
                     future.result()
             if "plan" in gates and not v.stop.is_set():
@@ -908,11 +939,11 @@ def run(
                 for future in [pool.submit(_guarded_env, v, e, works) for e in planned_envs]:
                     future.result()
             if source_future is not None:
-                source = source_future.result()
-        waived: list[Waived] = []
+                source, waived = source_future.result()
         security = source
         if "security" in gates and not v.stop.is_set():
-            plan_findings, waived, evaluated = v.plan_scan(works, checkov_bin)
+            plan_findings, plan_waived, evaluated = v.plan_scan(works, checkov_bin)
+            waived += plan_waived
             planned = {w.stack.name: list(w.plans) for w in works}
             security = [
                 f
@@ -931,8 +962,7 @@ def run(
                 catalog, loaded[env_name], {s: json.loads(p.read_text()) for s, p in planned.items()}, complete
             )
             findings += pricing.findings(costs[env_name], catalog)
-    by_name = {w.stack.name: w.stack for w in works}
-    findings = [v._locate(by_name[f.stack], f) if f.stack in by_name else f for f in findings]
+    findings = [v.place(f) for f in findings]
     report_cells = _cells(works, findings, costs, gates)
     return ValidationReport(
         envs=env_names,
@@ -984,10 +1014,8 @@ def _cells(
                 relevant = [
                     f for f in findings if f.gate == gate and f.stack == work.stack.name and f.env in (None, env)
                 ] + [f for f in findings if f.gate == gate and f.stack == "*" and f.env == env]
-                ran = (
-                    (gate, None if gate in STATIC_GATES else env) in work.status
-                    or (gate == "security" and env in work.plans)
-                    or (gate == "cost" and env in work.plans)
+                ran = (gate, None if gate in STATIC_GATES else env) in work.status or (
+                    gate == "cost" and env in work.plans
                 )
                 status[gate] = "fail" if relevant else ("pass" if ran else "not-run")
             cost = costs.get(env)
@@ -1006,24 +1034,19 @@ class _emulator:
     """The running emulator of this work folder, or one started for this run and stopped after it."""
 
     def __init__(self, ctx: Context, progress: Progress) -> None:
-        self.ctx = ctx
+        self.dir = ctx.project.emulator_dir
         self.progress = progress
         self.started = False
 
     def __enter__(self) -> tuple[str, str]:
-        from infractl.adapters import emulator
-
-        state = emulator.status(self.ctx.project.emulator_dir)
-        if not state.running:
-            self.progress.note("starting the local AWS emulator for the plans")
-            state, self.started = emulator.start(self.ctx.project.emulator_dir)
+        state, self.started = emulator.start(self.dir)
+        if self.started:
+            self.progress.note(f"started the local AWS emulator for the plans: {state.url}")
         return state.url or "", state.ca_file or ""
 
     def __exit__(self, *exc: object) -> None:
         if self.started:
-            from infractl.adapters import emulator
-
-            emulator.stop(self.ctx.project.emulator_dir)
+            emulator.stop(self.dir)
 
 
 def plans_for_cost(
