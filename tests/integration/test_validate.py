@@ -278,3 +278,48 @@ def test_fail_fast_starts_nothing_after_the_first_failure(planted):
     assert {c["gates"]["plan"] for c in report["cells"]} == {"not-run"}
     assert [f["rule"] for f in report["findings"] if f["gate"] == "fmt"]  # what ran before the stop is reported
     assert report["timings"].get("plan dev") is None  # no plan started
+
+
+# ---------------------------------------------------------------- errors found in the shared runs
+@pytest.fixture(scope="module")
+def isolated(validate_env, tmp_path_factory):
+    """A validate error in ci and a plan error in kms (dev only), finops clean: the one validate run and the one
+    plan of dev must put each error on its stack, and plan the clean stack again without the broken one."""
+    project = _copy_project(tmp_path_factory.mktemp("isolated") / "project")
+    stacks = project / "terraform" / "stacks" / "aws"
+    (stacks / "ci" / "broken.tf").write_text('output "nope" {\n  value = var.not_declared\n}\n')
+    (stacks / "kms" / "precondition.tf").write_text(
+        'resource "terraform_data" "guard" {\n'
+        "  lifecycle {\n"
+        "    precondition {\n"
+        '      condition     = var.environment != "dev"\n'
+        '      error_message = "planted: refuses dev"\n'
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    out_dir = project / "out"
+    args = ["validate", "-e", "dev", "-s", "kms", "-s", "ci", "-s", "finops", "--report-dir", str(out_dir)]
+    code = main(["--root", str(project), *args])
+    return code, json.loads((out_dir / "validate.json").read_text())
+
+
+def test_a_validate_error_in_the_shared_run_fails_only_its_stack(isolated):
+    code, report = isolated
+    assert code == 1
+    gates = {c["stack"]: c["gates"] for c in report["cells"]}
+    assert (gates["ci"]["validate"], gates["ci"]["plan"]) == ("fail", "not-run")
+    assert gates["kms"]["validate"] == gates["finops"]["validate"] == "pass"
+    found = _find(report, "validate", "terraform-error", "ci")
+    assert [(f["file"], f["line"]) for f in found] == [("terraform/stacks/aws/ci/broken.tf", 2)]
+    assert "validate all stacks" in report["timings"]  # one run, not one per stack
+
+
+def test_a_plan_error_fails_its_stack_and_the_others_are_planned_again(isolated):
+    _, report = isolated
+    gates = {c["stack"]: c["gates"] for c in report["cells"]}
+    assert gates["kms"]["plan"] == "fail" and gates["finops"]["plan"] == "pass"
+    found = _find(report, "plan", "terraform-error", "kms")
+    assert found and "planted: refuses dev" in found[0]["message"]
+    assert found[0]["file"] == "terraform/stacks/aws/kms/precondition.tf"
+    assert [f for f in report["findings"] if f["stack"] == "finops"] == []

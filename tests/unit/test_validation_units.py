@@ -361,6 +361,9 @@ def test_checkov_output_is_read_whatever_its_shape(tmp_path):
         results = checkov.parse(text, cwd=tmp_path)
         assert {r.status for r in results} == {"failed", "passed"}
         assert results[0].file == str(tmp_path / "a.tf") and results[0].lines == (3, 9)
+    skipped = {**item, "suppress_comment": None, "check_result": {"result": "SKIPPED", "suppress_comment": "why"}}
+    doc = {"results": {"skipped_checks": [skipped]}}
+    assert [(r.status, r.reason) for r in checkov.parse(json.dumps(doc), cwd=tmp_path)] == [("skipped", "why")]
 
 
 # ---------------------------------------------------------------- reports

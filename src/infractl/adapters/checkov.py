@@ -125,6 +125,6 @@ def _result(item: dict[str, Any], status: str, cwd: Path) -> Result:
         resource=str(item.get("resource", "")),
         file=os.path.normpath(path) if path else "",
         lines=(int(lines[0]), int(lines[-1])),
-        reason=str(item.get("suppress_comment") or ""),
+        reason=str(item.get("suppress_comment") or (item.get("check_result") or {}).get("suppress_comment") or ""),
         guideline=str(item.get("guideline") or ""),
     )
