@@ -17,7 +17,7 @@ from infractl.models.environment import Environment
 from infractl.models.project import Project
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import Cell, CostLine, EnvCost, Finding, ValidationReport
-from infractl.services import changes, pricing, reports, stackgraph, tfsource, validation
+from infractl.services import changes, planroot, pricing, reports, stackgraph, tagging, tfsource, validation
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,7 +52,7 @@ INPUTS = {"region": "eu-west-1", "dr_region": "eu-central-1", "account_id": "123
 def test_provider_blocks_are_lifted_rendered_with_the_env_values(tmp_path):
     (tmp_path / "providers.tf").write_text(PROVIDERS)
     (tmp_path / "main.tf").write_text('resource "aws_sns_topic" "t" {}\n')
-    lifted = validation.lift_providers(tmp_path, INPUTS)
+    lifted = planroot.lift_providers(tmp_path, INPUTS)
     assert lifted.files == {"providers.tf"}
     (default_alias, default_body), (dr_alias, dr_body) = lifted.blocks
     assert (default_alias, dr_alias) == (None, "dr")
@@ -86,11 +86,11 @@ def test_provider_blocks_are_lifted_rendered_with_the_env_values(tmp_path):
 )
 def test_provider_blocks_that_cannot_move_keep_their_stack(tmp_path, text, inputs):
     (tmp_path / "providers.tf").write_text(text)
-    assert validation.lift_providers(tmp_path, inputs) is None
+    assert planroot.lift_providers(tmp_path, inputs) is None
 
 
 def test_the_alias_override_declares_what_the_root_passes():
-    text = validation.aliases_override(["dr"], ">= 5.60, < 6.0")
+    text = planroot.aliases_override(["dr"], ">= 5.60, < 6.0")
     assert "configuration_aliases = [aws.dr]" in text and 'version               = ">= 5.60, < 6.0"' in text
 
 
@@ -99,7 +99,7 @@ def test_example_inputs_fill_upstream_outputs_and_name_a_missing_one():
     manifest = stackgraph.load_manifest(project)
     prod = env("prod")
     cluster = Stack(name="cluster", spec=manifest.stacks["cluster"])
-    inputs = validation.example_inputs(cluster, prod, manifest, display="stacks.yaml")
+    inputs = planroot.example_inputs(cluster, prod, manifest, display="stacks.yaml")
     assert (
         inputs["secrets_kms_key_arn"]
         == f"arn:aws:kms:{prod.region}:{prod.account}:key/00000000-0000-4000-8000-000000000002"
@@ -110,7 +110,7 @@ def test_example_inputs_fill_upstream_outputs_and_name_a_missing_one():
     del stacks["network"]["example_outputs"]["vpc_cidr_block"]
     broken = Manifest.model_validate({"stacks": stacks})
     with pytest.raises(ConfigError) as info:
-        validation.example_inputs(cluster, prod, broken, display="stacks.yaml")
+        planroot.example_inputs(cluster, prod, broken, display="stacks.yaml")
     assert "stacks.yaml: stacks.network.example_outputs.vpc_cidr_block: missing" in info.value.message
 
 
@@ -175,7 +175,7 @@ COMPOSITE = {
 
 
 def test_split_plan_gives_each_env_the_shape_of_its_own_stack_plan():
-    dev = validation.split_plan(COMPOSITE, "dev")
+    dev = planroot.split_plan(COMPOSITE, "dev")
     assert [r["address"] for r in dev["resource_changes"]] == ['module.kms.aws_kms_key.this["logs"]']
     assert dev["resource_changes"][0]["module_address"] == "module.kms"
     assert dev["planned_values"]["root_module"]["child_modules"][0]["address"] == "module.kms"
@@ -185,7 +185,7 @@ def test_split_plan_gives_each_env_the_shape_of_its_own_stack_plan():
     assert set(dev["configuration"]["provider_config"]) == {"aws", "aws.dr"}
     assert "module_address" not in dev["configuration"]["provider_config"]["aws"]
     assert dev["variables"] == {"region": {"value": "eu-west-1"}}
-    prod = validation.split_plan(COMPOSITE, "prod")
+    prod = planroot.split_plan(COMPOSITE, "prod")
     assert [r["address"] for r in prod["resource_changes"]] == ["aws_sns_topic.t"]
 
 
@@ -217,7 +217,7 @@ def test_tag_gate_names_missing_and_wrong_tags_and_ignores_untaggable_types():
             _change("aws_kms_key.later", {}, {"tags_all": True, "tags": True}),
         ]
     }
-    found = {f.address: f.message for f in validation.tag_findings(plan, dev, "kms")}
+    found = {f.address: f.message for f in tagging.tag_findings(plan, dev, "kms")}
     assert set(found) == {"aws_sns_topic.missing", "aws_sns_topic.wrong", "aws_kms_key.bare", "aws_kms_key.later"}
     assert found["aws_kms_key.bare"] == "missing required tags environment, service, owner, cost-center"
     assert found["aws_kms_key.later"] == "its tags are unknown until apply"
@@ -592,7 +592,7 @@ def test_split_plan_drops_the_emulator_settings_and_keeps_provider_keys_resolvab
             }
         ]
     }
-    dev = validation.split_plan(doc, "dev")
+    dev = planroot.split_plan(doc, "dev")
     assert dev["configuration"]["provider_config"]["aws.p1"]["expressions"] == {
         "region": {"constant_value": "eu-west-1"}
     }
@@ -607,5 +607,5 @@ def test_example_outputs_fill_only_the_four_names(engine):
     stacks["kms"]["example_outputs"]["logs_key_arn"] = '{"policy": "{region}-{unknown}"}'
     manifest = Manifest.model_validate({"stacks": stacks})
     network = Stack(name="network", spec=manifest.stacks["network"])
-    inputs = validation.example_inputs(network, env(), manifest, display="stacks.yaml")
+    inputs = planroot.example_inputs(network, env(), manifest, display="stacks.yaml")
     assert inputs["flow_log_kms_key_arn"] == '{"policy": "eu-west-1-{unknown}"}'

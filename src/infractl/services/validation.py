@@ -1,18 +1,11 @@
 """`infractl validate` and the plans behind `infractl cost`: the CI validation matrix, with no cloud credentials.
 
-Per stack, once whatever the number of envs: `fmt -check` (the stack and every local module it uses),
-`init -backend=false` and `validate`, the stack as its own root module. Per env: a plan against the local
-emulator from an empty state, so the plan is what bootstrapping the env from scratch would create. Upstream stacks
-are not applied: their outputs are the `example_outputs` of stacks.yaml.
-
-The stacks of one env are planned in ONE Terraform run: a generated root module calls every staged stack
-(`module.<stack>`) with that env's inputs. Each Terraform run starts one provider process per provider
-configuration, and that start-up (the aws provider builds its whole schema) is most of a plan's CPU. So the stacks'
-own provider blocks, rendered with the env's values, move to the generated root and stacks whose rendered blocks
-are identical share one configuration (in practice: one per env and region). A stack whose provider blocks cannot be
-lifted (they read something other than its variables, or share a file with other blocks) keeps its own. The plan
-is then split into one plan JSON per stack, the shape that stack's own plan has. Gates on each (stack, env) plan:
-security (checkov, on the sources and on the plan JSON), tags and cost. docs/validate.md explains each.
+Per stack, once whatever the number of envs: `fmt -check` (the stack and every local module it uses), then
+`init -backend=false` and `validate` of all stacks in one Terraform run (each error goes to the stacks whose files
+hold it; when that cannot be told, each stack is validated on its own, as its own root module). Per env: one plan
+of all its stacks against the local emulator from an empty state, in the generated root of services/planroot.py,
+split into one plan JSON per stack. Gates on each (stack, env) plan: security (checkov on the sources and on the
+plan JSON), tags (services/tagging.py) and cost (services/pricing.py). docs/validate.md explains each.
 """
 
 from __future__ import annotations
@@ -25,282 +18,42 @@ import re
 import textwrap
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infractl.adapters import checkov, emulator, files, hcl, terraform
+from infractl.adapters import checkov, emulator, files, terraform
 from infractl.adapters.emulator_patches.iam import account_access_key
 from infractl.errors import ConfigError, ExternalToolError, InfractlError, UsageError
-from infractl.models.environment import REQUIRED_TAGS, Environment
+from infractl.models.environment import Environment
 from infractl.models.runs import Progress
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import GATES, STATIC_GATES, Cell, EnvCost, Finding, ValidationReport, Waived
 from infractl.services import changes, environments, pricing, stackgraph, tfsource
 from infractl.services.context import Context
-from infractl.services.state import describe
+from infractl.services.planroot import (
+    ALIASES_FILE,
+    ROOT_DIR,
+    aliases_override,
+    aws_version,
+    escape,
+    example_inputs,
+    lift_providers,
+    split_plan,
+)
+from infractl.services.tagging import tag_findings
 from infractl.services.workspace import (
     AWS_ENV_PREFIXES,
     OVERRIDE_FILE,
     emulator_override,
     emulator_settings,
     hold_workspace,
-    resolve_inputs,
 )
 
-ROOT_DIR = "_infractl_plan_root"  # the generated root module, beside the staged stacks
-_PLACEHOLDER = re.compile(r"\{(account|region|dr_region|env)\}")
 _FIRST_STEP = re.compile(r"(?<![\w.])module\.([A-Za-z0-9_-]+)")  # module.<name> not preceded by another step
 _ON_LINE = re.compile(r"\bon (\S+\.tf(?:\.json)?) line (\d+)")  # where Terraform's text diagnostics point
-ALIASES_FILE = "zz_infractl_aliases_override.tf"
-
-
-# ---------------------------------------------------------------- the generated files
-def _escape(value: Any) -> Any:
-    """Literal values in a .tf.json file: "${" and "%{" would start template sequences."""
-    if isinstance(value, str):
-        return value.replace("${", "$${").replace("%{", "%%{")
-    if isinstance(value, list):
-        return [_escape(v) for v in value]
-    if isinstance(value, dict):
-        return {_escape(k): _escape(v) for k, v in value.items()}
-    return value
-
-
-@dataclass(frozen=True)
-class LiftedProviders:
-    """A stack's provider blocks moved to the generated root: (alias or None, body rendered with the env's values)
-    per block, and the stack files that held them (left out of the staging)."""
-
-    blocks: tuple[tuple[str | None, str], ...]
-    files: frozenset[str]
-
-
-_REFERENCE = re.compile(r"\b(var|local|data|module|each|count|path|terraform|self)\.([A-Za-z0-9_-]+)")
-# What a lifted provider block may set: where and for whom it plans. Anything else (credentials, endpoints, proxies,
-# assumed roles) keeps the block in its stack, where the emulator override replaces what matters.
-_LIFTABLE_ARGS = {"alias", "region", "allowed_account_ids", "forbidden_account_ids", "default_tags", "ignore_tags"}
-# What the emulator settings add to a provider block: left out of the plan JSON (not the stack's, and fake).
-_EMULATOR_ARGS = ("access_key", "secret_key", "skip_metadata_api_check", "s3_use_path_style", "endpoints")
-
-
-def hcl_literal(value: Any) -> str:
-    """A value as an HCL expression: JSON is valid HCL expression syntax once template sequences are escaped."""
-    return json.dumps(_escape(value))
-
-
-def lift_providers(stack_dir: Path, inputs: dict[str, Any]) -> LiftedProviders | None:
-    """The stack's aws provider blocks rendered with its inputs, when they can live in the root module: files that
-    hold only provider blocks, references only to variables the stack is given, no credential or endpoint settings."""
-    blocks: list[tuple[str | None, str]] = []
-    held: set[str] = set()
-    for tf in sorted(stack_dir.glob("*.tf")):
-        found, rest = hcl.block_bodies(tf.read_text(encoding="utf-8"), "provider")
-        if not found:
-            continue
-        if rest.strip():
-            return None
-        held.add(tf.name)
-        for name, body in found:
-            if name != "aws" or not set(hcl.top_level_names(body)) <= _LIFTABLE_ARGS:
-                return None
-            alias = None
-            alias_line = re.search(r'^\s*alias\s*=\s*"([^"]+)"\s*$', body, re.M)
-            if alias_line:
-                alias = alias_line.group(1)
-                body = body[: alias_line.start()] + body[alias_line.end() :]
-            for kind, ref in _REFERENCE.findall(body):
-                if kind != "var" or ref not in inputs:
-                    return None
-            rendered = _REFERENCE.sub(lambda m: hcl_literal(inputs[m.group(2)]), body)
-            lines = textwrap.dedent(rendered).strip("\n").splitlines()
-            blocks.append((alias, "\n".join(line.rstrip() for line in lines)))
-    return LiftedProviders(tuple(blocks), frozenset(held)) if blocks else None
-
-
-def aliases_override(aliases: list[str], version: str | None) -> str:
-    """Declares the aliases a lifted stack receives from the root (a child module must name them)."""
-    listed = ", ".join(f"aws.{a}" for a in aliases)
-    version_line = f'      version               = "{version}"\n' if version else ""
-    return (
-        "# Generated by infractl validate: the stack's provider configurations come from the generated root.\n"
-        "terraform {\n  required_providers {\n    aws = {\n"
-        '      source                = "hashicorp/aws"\n'
-        + version_line
-        + f"      configuration_aliases = [{listed}]\n    }}\n  }}\n}}\n"
-    )
-
-
-def _aws_version(stack_dir: Path) -> str | None:
-    for tf in sorted(stack_dir.glob("*.tf")):
-        m = re.search(r'\baws\s*=\s*\{[^}]*\bversion\s*=\s*"([^"]+)"', tf.read_text(encoding="utf-8"))
-        if m:
-            return m.group(1)
-    return None
-
-
-def example_inputs(stack: Stack, env: Environment, manifest: Manifest, *, display: str) -> dict[str, Any]:
-    """The stack's variables for env, upstream outputs replaced by their example_outputs."""
-    fill = {"account": env.account, "region": env.region, "dr_region": env.dr_region or env.region, "env": env.name}
-
-    def render(value: Any) -> Any:
-        if isinstance(value, str):  # only the four names: any other brace is the value's own
-            return _PLACEHOLDER.sub(lambda m: fill[m.group(1)], value)
-        if isinstance(value, list):
-            return [render(v) for v in value]
-        if isinstance(value, dict):
-            return {k: render(v) for k, v in value.items()}
-        return value
-
-    upstream: dict[str, dict[str, Any]] = {}
-    for var, ref in stack.spec.inputs.items():
-        if not ref.startswith("stack."):
-            continue
-        _, dep, output = ref.split(".")
-        examples = manifest.stacks[dep].example_outputs
-        if output not in examples:
-            raise ConfigError(
-                f"{display}: stacks.{dep}.example_outputs.{output}: missing (stack {stack.name} reads it as {var})",
-                hint=f"add a stand-in value for output {output} under stacks.{dep}.example_outputs",
-            )
-        upstream.setdefault(dep, {})[output] = {"value": render(examples[output])}
-    backend = describe(env, env.account, emulated=True)
-    return resolve_inputs(stack, env, upstream, manifest_display=display, backend=backend)
-
-
-# ---------------------------------------------------------------- plan JSON per env
-def _strip(address: str | None, prefix: str) -> str | None:
-    if address is None:
-        return None
-    if address == prefix[:-1]:
-        return ""
-    return address[len(prefix) :] if address.startswith(prefix) else address
-
-
-def split_plan(doc: dict[str, Any], module_name: str) -> dict[str, Any]:
-    """The part of the generated root's plan that belongs to module.<name>, shaped as that stack's own plan.
-    Root provider configurations (the lifted ones) are kept as they are."""
-    env = module_name
-    prefix = f"module.{env}."
-
-    def module(node: dict[str, Any]) -> dict[str, Any]:
-        out = dict(node)
-        out.pop("address", None)
-        out["resources"] = [dict(r, address=_strip(r["address"], prefix)) for r in node.get("resources", [])]
-        out["child_modules"] = [
-            dict(module(c), address=_strip(c.get("address"), prefix)) for c in node.get("child_modules", [])
-        ]
-        return out
-
-    planned_root = next(
-        (
-            c
-            for c in doc.get("planned_values", {}).get("root_module", {}).get("child_modules", [])
-            if c.get("address") == f"module.{env}"
-        ),
-        {},
-    )
-    changes_ = []
-    for rc in doc.get("resource_changes", []):
-        if rc.get("address", "").startswith(prefix):
-            changes_.append(
-                dict(rc, address=_strip(rc["address"], prefix), module_address=_strip(rc.get("module_address"), prefix))
-            )
-    config = doc.get("configuration", {})
-    call = config.get("root_module", {}).get("module_calls", {}).get(env, {})
-    providers = {}
-    for key, value in config.get("provider_config", {}).items():
-        # the emulator's endpoints and fake credentials are not the stack's: leave them out
-        value = dict(
-            value, expressions={k: v for k, v in value.get("expressions", {}).items() if k not in _EMULATOR_ARGS}
-        )
-        if ":" not in key:
-            providers[key] = value  # a root configuration the stack received
-        elif key.startswith((f"module.{env}:", prefix)):
-            value = dict(value, module_address=_strip(value.get("module_address"), prefix))
-            if not value["module_address"]:
-                value.pop("module_address")
-            providers[_provider_key(key, env)] = value
-    variables = {
-        name: {"value": expr["constant_value"]}
-        for name, expr in call.get("expressions", {}).items()
-        if isinstance(expr, dict) and "constant_value" in expr
-    }
-    return {
-        "format_version": doc.get("format_version"),
-        "terraform_version": doc.get("terraform_version"),
-        "variables": variables,
-        "planned_values": {"root_module": module(planned_root)},
-        "resource_changes": changes_,
-        "configuration": {"provider_config": providers, "root_module": _config_module(call.get("module", {}), env)},
-        "timestamp": doc.get("timestamp"),
-        "errored": doc.get("errored", False),
-    }
-
-
-def _provider_key(key: str, name: str) -> str:
-    """module.<name>:aws.dr -> aws.dr, module.<name>.module.x:aws -> module.x:aws; root keys stay."""
-    for prefix in (f"module.{name}:", f"module.{name}."):
-        if key.startswith(prefix):
-            return key[len(prefix) :]
-    return key
-
-
-def _config_module(node: dict[str, Any], name: str) -> dict[str, Any]:
-    """A configuration module of module.<name>, its resources' provider keys as the stack's own plan has them."""
-    out = dict(node)
-    out["resources"] = [
-        dict(r, provider_config_key=_provider_key(r["provider_config_key"], name)) if "provider_config_key" in r else r
-        for r in node.get("resources", [])
-    ]
-    out["module_calls"] = {
-        call: dict(spec, module=_config_module(spec.get("module", {}), name))
-        for call, spec in node.get("module_calls", {}).items()
-    }
-    return out
-
-
-# ---------------------------------------------------------------- gates on one env's plan
-def _creating(plan: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for rc in plan.get("resource_changes", []):
-        actions = rc.get("change", {}).get("actions", [])
-        if rc.get("mode") == "managed" and ("create" in actions or "update" in actions):
-            yield rc
-
-
-def tag_findings(plan: dict[str, Any], env: Environment, stack: str) -> list[Finding]:
-    """Every taggable resource (its schema has tags_all) carries the env's required tags with the env's values."""
-    required = {k: env.tags[k] for k in REQUIRED_TAGS if k in env.tags}
-    found = []
-    for rc in _creating(plan):
-        after = rc["change"].get("after") or {}
-        unknown = rc["change"].get("after_unknown") or {}
-        if "tags_all" not in after and "tags_all" not in unknown:
-            continue  # not taggable
-        if unknown.get("tags_all") is True:
-            # tags_all is left unknown when no default_tags apply: the resource's own tags are all it will have
-            if unknown.get("tags") is True:
-                found.append(_tag_finding(stack, env.name, rc["address"], "its tags are unknown until apply"))
-                continue
-            tags = after.get("tags") or {}
-        else:
-            tags = after.get("tags_all") or {}
-        missing = [k for k in required if k not in tags]
-        wrong = [k for k in required if k in tags and tags[k] != required[k]]
-        if missing or wrong:
-            parts = []
-            if missing:
-                parts.append("missing required tag" + ("s " if len(missing) > 1 else " ") + ", ".join(missing))
-            if wrong:
-                parts.append(", ".join(f"{k}={tags[k]!r} (expected {required[k]!r})" for k in wrong))
-            found.append(_tag_finding(stack, env.name, rc["address"], "; ".join(parts)))
-    return found
-
-
-def _tag_finding(stack: str, env: str, address: str, message: str) -> Finding:
-    return Finding(gate="tags", rule="required-tags", stack=stack, env=env, address=address, message=message)
 
 
 # ---------------------------------------------------------------- the run
@@ -410,7 +163,7 @@ class _Validation:
             calls = {
                 w.stack.name: {
                     "source": os.path.relpath(staged[w.stack.spec.path], root),
-                    **_escape(example_inputs(w.stack, self.envs[w.envs[0]], self.manifest, display=self.display)),
+                    **escape(example_inputs(w.stack, self.envs[w.envs[0]], self.manifest, display=self.display)),
                 }
                 for w in works
             }
@@ -574,7 +327,7 @@ class _Validation:
                     root_alias = shared.setdefault(key, (f"p{len(shared) + 1}", body))[0]
                     mapping["aws" if alias is None else f"aws.{alias}"] = f"aws.{root_alias}"
                 aliases = [a for a, _ in lifted.blocks if a]
-                generated = {ALIASES_FILE: aliases_override(aliases, _aws_version(stack_dir))} if aliases else {}
+                generated = {ALIASES_FILE: aliases_override(aliases, aws_version(stack_dir))} if aliases else {}
                 staging[work.stack.spec.path] = terraform.StagedStack(generated=generated, exclude=lifted.files)
                 call["providers"] = mapping
             else:  # the stack keeps its own provider configurations, pointed at the emulator
@@ -582,7 +335,7 @@ class _Validation:
                 key = account_access_key(env.account)  # the env's own account (emulator patch iam.py)
                 override = {OVERRIDE_FILE: emulator_override(own, self.emulator_url, key)} if own else {}
                 staging[work.stack.spec.path] = terraform.StagedStack(generated=override)
-            calls[work.stack.name] = {**call, **_escape(inputs)}
+            calls[work.stack.name] = {**call, **escape(inputs)}
         staged = terraform.stage_tree(self.ctx.project.terraform_dir, ws_dir / "src", staging)
         root = ws_dir / "src" / ROOT_DIR
         root.mkdir()
