@@ -240,37 +240,24 @@ class _Validation:
     def _fmt(self, work: _StackWork) -> bool:
         stack_dir = self.stack_dir(work.stack)
         runner = self._runner(self.ctx.project.work_dir, stack_dir, ("-", work.stack.name), work.stack.name)
-        ok = True
+        found: list[Finding] = []
+
+        def add(rule: str, message: str, file: str, line: int = 0) -> None:
+            found.append(
+                Finding(gate="fmt", rule=rule, stack=work.stack.name, env=None, message=message, file=file, line=line)
+            )
+
         for directory in tfsource.module_dirs(stack_dir):
             unformatted, errors = runner.fmt_check(directory)
             for path in unformatted:
-                ok = False
                 full = directory / path if not os.path.isabs(path) else Path(path)
-                work.findings.append(
-                    Finding(
-                        gate="fmt",
-                        rule="unformatted",
-                        stack=work.stack.name,
-                        env=None,
-                        message="not in canonical format: run `terraform fmt` on it",
-                        file=self.rel(full),
-                    )
-                )
+                add("unformatted", "not in canonical format: run `terraform fmt` on it", self.rel(full))
             if errors:
-                ok = False
                 where = _ON_LINE.search("\n".join(errors))
-                work.findings.append(
-                    Finding(
-                        gate="fmt",
-                        rule="syntax",
-                        stack=work.stack.name,
-                        env=None,
-                        message=" ".join(" ".join(errors[:6]).split()),
-                        file=self.rel(directory / where.group(1)) if where else self.rel(directory),
-                        line=int(where.group(2)) if where else 0,
-                    )
-                )
-        return ok
+                file = self.rel(directory / where.group(1)) if where else self.rel(directory)
+                add("syntax", " ".join(" ".join(errors[:6]).split()), file, int(where.group(2)) if where else 0)
+        work.findings += found
+        return not found
 
     def _validate(self, work: _StackWork, runner: terraform.Runner, chdir: Path) -> bool:
         try:
