@@ -45,8 +45,16 @@ def bootstrapped(work_dir, mirror):
         assert rc == 1, first
         budgets.delete_budget(AccountId=ACCOUNT, BudgetName="dev-monthly")
         rc, second = run_cli("bootstrap", "dev", "--emulate", "--yes", "--json")
-        assert rc == 0, second
+        assert rc == 0, failures(second)
         return first, second
+
+
+def failures(result: dict) -> list[dict]:
+    """What failed, with Terraform's whole diagnostic: the assertion message is all CI shows of a failed run."""
+    keys = ("stack", "status", "error", "error_details", "hint")
+    return [
+        {k: s.get(k) for k in keys} for s in result.get("stacks", []) if s.get("status") in ("failed", "not-reached")
+    ] or [result]
 
 
 def statuses(result: dict) -> dict[str, str]:
