@@ -3,6 +3,7 @@ resource is declared, and the inline checkov skip comments (with or without a re
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -106,9 +107,17 @@ def module_dir_of(stack_dir: Path, modules: tuple[str, ...]) -> Path | None:
 
 
 def _scan(directory: Path) -> tuple[dict[tuple[str, str, str], Location], list[Skip]]:
+    """Declarations and skip comments of a module folder; read once per version of its files (a run locates many
+    findings in the same modules)."""
+    files = tuple((tf, tf.stat().st_mtime_ns) for tf in source_files(directory))
+    return _scan_files(files)
+
+
+@functools.lru_cache(maxsize=128)
+def _scan_files(files: tuple[tuple[Path, int], ...]) -> tuple[dict[tuple[str, str, str], Location], list[Skip]]:
     declared: dict[tuple[str, str, str], Location] = {}
     skips: list[Skip] = []
-    for tf in source_files(directory):
+    for tf, _ in files:
         current: tuple[str, str] | None = None
         for number, line in enumerate(tf.read_text(encoding="utf-8").splitlines(), start=1):
             header = RESOURCE_HEADER.match(line)
@@ -137,7 +146,7 @@ def locate(stack_dir: Path, address: str) -> tuple[Location | None, Path | None]
 
 
 def skips_in(directory: Path) -> list[Skip]:
-    return _scan(directory)[1]
+    return list(_scan(directory)[1])
 
 
 def inline_skip(stack_dir: Path, address: str, check_id: str) -> Skip | None:

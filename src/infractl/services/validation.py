@@ -477,15 +477,7 @@ class _Validation:
                         )
                     )
         self.progress.note(f"checkov: sources of {len(works)} stack(s)")
-        began = time.monotonic()
-        results = checkov.scan(
-            binary,
-            scratch=self._ws("checkov", "sources"),
-            base_env=self.ctx.environ,
-            directory=self.ctx.project.terraform_dir / "stacks",
-            with_passed=True,  # to see the skipped results
-        )
-        self.timings["checkov sources"] = {"scan": round(time.monotonic() - began, 2)}
+        results = self._checkov(binary, "sources", directory=self.ctx.project.terraform_dir / "stacks")
         by_dir = {self.stack_dir(w.stack).resolve(): w for w in works}
         waived: list[Waived] = []
         for result in results:
@@ -497,13 +489,22 @@ class _Validation:
                 found.append(_checkov_finding(result, work.stack.name, None, self.rel(result.file), result.lines[0]))
         return found, waived
 
+    def _checkov(self, binary: str, scan: str, **target: Any) -> list[checkov.Result]:
+        """One timed checkov run, passed and skipped results included (the caller needs both)."""
+        began = time.monotonic()
+        results = checkov.scan(
+            binary, scratch=self._ws("checkov", scan), base_env=self.ctx.environ, with_passed=True, **target
+        )
+        self.timings[f"checkov {scan}"] = {"scan": round(time.monotonic() - began, 2)}
+        return results
+
     def _stacks_of(self, result: checkov.Result, by_dir: dict[Path, _StackWork]) -> list[_StackWork]:
         """The stacks a source finding belongs to: the stack folder holding the file, or the stacks whose module call
         named first in the address leads to the module holding it."""
         file = Path(os.path.realpath(result.file)) if result.file else None
+        parsed = tfsource.parse_address(result.resource)
         owners = []
         for stack_dir, work in by_dir.items():
-            parsed = tfsource.parse_address(result.resource)
             if file is not None and file.parent == stack_dir and (parsed is None or not parsed.modules):
                 owners.append(work)
             elif parsed is not None and parsed.modules:
@@ -521,15 +522,7 @@ class _Validation:
         if not plans:
             return [], [], set()
         self.progress.note(f"checkov: {len(plans)} plan(s)")
-        began = time.monotonic()
-        results = checkov.scan(
-            binary,
-            scratch=self._ws("checkov", "plans"),
-            base_env=self.ctx.environ,
-            plan_files=[p for _, _, p in plans],
-            with_passed=True,
-        )
-        self.timings["checkov plans"] = {"scan": round(time.monotonic() - began, 2)}
+        results = self._checkov(binary, "plans", plan_files=[p for _, _, p in plans])
         for work, env, _ in plans:
             work.status[("security", env)] = "pass"  # scanned; findings below make the cell fail
         owner = {str(p.resolve()): (w, env) for w, env, p in plans}
