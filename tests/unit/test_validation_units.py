@@ -107,11 +107,11 @@ def test_example_inputs_fill_upstream_outputs_and_name_a_missing_one():
     assert inputs["vpc_id"].startswith("vpc-") and inputs["environment"] == "prod"
 
     stacks = {k: v.model_dump() for k, v in manifest.stacks.items()}
-    del stacks["network"]["example_outputs"]["vpc_cidr_block"]
+    del stacks["network"]["example_outputs"]["network_cidr"]
     broken = Manifest.model_validate({"stacks": stacks})
     with pytest.raises(ConfigError) as info:
         planroot.example_inputs(cluster, prod, broken, display="stacks.yaml")
-    assert "stacks.yaml: stacks.network.example_outputs.vpc_cidr_block: missing" in info.value.message
+    assert "stacks.yaml: stacks.network.example_outputs.network_cidr: missing" in info.value.message
 
 
 COMPOSITE = {
@@ -604,7 +604,7 @@ def test_split_plan_drops_the_emulator_settings_and_keeps_provider_keys_resolvab
 def test_example_outputs_fill_only_the_four_names(engine):
     v, _ = engine
     stacks = {k: s.model_dump() for k, s in v.manifest.stacks.items()}
-    stacks["kms"]["example_outputs"]["logs_key_arn"] = '{"policy": "{region}-{unknown}"}'
+    stacks["kms"]["example_outputs"]["logs_key_id"] = '{"policy": "{region}-{unknown}"}'
     manifest = Manifest.model_validate({"stacks": stacks})
     network = Stack(name="network", spec=manifest.stacks["network"])
     inputs = planroot.example_inputs(network, env(), manifest, display="stacks.yaml")

@@ -22,7 +22,7 @@ variable "state_bucket" {
 }
 
 variable "state_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the state bucket (output state_key_arn of the kms stack)."
+  description = "ARN of the KMS key encrypting the state bucket (output state_key_id of the kms stack)."
   type        = string
 
   validation {
@@ -42,7 +42,7 @@ variable "evidence_bucket_arn" {
 }
 
 variable "evidence_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the evidence bucket (output kms_key_arn of the evidence stack)."
+  description = "ARN of the KMS key encrypting the evidence bucket (output key_id of the evidence stack)."
   type        = string
 
   validation {

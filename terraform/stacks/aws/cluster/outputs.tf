@@ -38,7 +38,7 @@ output "node_role_arn" {
   value       = module.eks.node_role_arn
 }
 
-output "node_group_names" {
+output "node_pool_names" {
   description = "Managed node group names by pool: \"system\" and one entry per tenant tier."
   value       = module.eks.node_group_names
 }

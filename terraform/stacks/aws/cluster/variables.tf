@@ -3,12 +3,12 @@
 # validates every value further.
 
 variable "vpc_id" {
-  description = "ID of the VPC (network stack output vpc_id)."
+  description = "ID of the VPC (network stack output network_id)."
   type        = string
 }
 
 variable "vpc_cidr" {
-  description = "CIDR block of the VPC (network stack output vpc_cidr_block): it may reach the private API endpoint."
+  description = "CIDR block of the VPC (network stack output network_cidr): it may reach the private API endpoint."
   type        = string
 }
 
@@ -19,12 +19,12 @@ variable "subnet_ids" {
 }
 
 variable "secrets_kms_key_arn" {
-  description = "ARN of the CMK that encrypts Kubernetes secrets (kms stack output cluster_key_arn)."
+  description = "ARN of the CMK that encrypts Kubernetes secrets (kms stack output cluster_key_id)."
   type        = string
 }
 
 variable "logs_kms_key_arn" {
-  description = "ARN of the CMK that encrypts the control plane log group (kms stack output logs_key_arn)."
+  description = "ARN of the CMK that encrypts the control plane log group (kms stack output logs_key_id)."
   type        = string
 }
 

@@ -2,7 +2,7 @@
 # environment-specific.
 
 variable "vpc_id" {
-  description = "ID of the VPC (network stack output vpc_id); the database security group is created in it."
+  description = "ID of the VPC (network stack output network_id); the database security group is created in it."
   type        = string
 }
 
@@ -19,7 +19,7 @@ variable "allowed_cidr_blocks" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the database KMS key (kms stack output database_key_arn): storage, snapshots, Performance Insights and the master secret."
+  description = "ARN of the database KMS key (kms stack output database_key_id): storage, snapshots, Performance Insights and the master secret."
   type        = string
 }
 

@@ -8,7 +8,7 @@ output "bucket_arn" {
   value       = module.evidence.bucket_arn
 }
 
-output "kms_key_arn" {
+output "key_id" {
   description = "ARN of the KMS key encrypting the evidence bucket; writers need kms:GenerateDataKey on it (through S3)."
   value       = module.kms.key_arns["evidence"]
 }
@@ -28,7 +28,7 @@ output "replica_bucket_arn" {
   value       = module.evidence_replica.bucket_arn
 }
 
-output "replica_kms_key_arn" {
+output "replica_key_id" {
   description = "ARN of the KMS key (DR region) encrypting the replicas."
   value       = module.kms_dr.key_arns["evidence-replica"]
 }

@@ -1,31 +1,26 @@
-output "state_key_arn" {
-  description = "ARN of the key for Terraform remote state (state bucket default encryption)."
+output "state_key_id" {
+  description = "ARN (the identifier AWS services take) of the key for Terraform remote state (state bucket default encryption)."
   value       = module.kms.key_arns["state"]
 }
 
-output "database_key_arn" {
+output "database_key_id" {
   description = "ARN of the key for RDS storage and the RDS-managed master password secret."
   value       = module.kms.key_arns["database"]
 }
 
-output "cluster_key_arn" {
+output "cluster_key_id" {
   description = "ARN of the key for EKS envelope encryption of Kubernetes secrets."
   value       = module.kms.key_arns["cluster"]
 }
 
-output "logs_key_arn" {
+output "logs_key_id" {
   description = "ARN of the key for CloudWatch Logs log groups of this account and region (VPC flow logs, EKS control-plane logs)."
   value       = module.kms.key_arns["logs"]
 }
 
-output "key_arns" {
+output "key_ids" {
   description = "ARN of every key, by purpose (state, database, cluster, logs)."
   value       = module.kms.key_arns
-}
-
-output "key_ids" {
-  description = "ID of every key, by purpose."
-  value       = module.kms.key_ids
 }
 
 output "alias_names" {

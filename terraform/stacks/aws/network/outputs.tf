@@ -1,9 +1,9 @@
-output "vpc_id" {
+output "network_id" {
   description = "ID of the VPC."
   value       = module.network.vpc_id
 }
 
-output "vpc_cidr_block" {
+output "network_cidr" {
   description = "IPv4 CIDR block of the VPC."
   value       = module.network.vpc_cidr_block
 }
