@@ -21,7 +21,7 @@ from tests.conftest import REPO
 
 CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
 STACKS = {"kms", "network", "cluster", "data", "evidence", "ci", "finops"}
-GATES = {"fmt", "validate", "plan", "security", "tags", "cost"}
+GATES = {"fmt", "validate", "parity", "plan", "security", "tags", "cost"}
 
 
 def _copy_project(dest: Path) -> Path:
@@ -29,6 +29,8 @@ def _copy_project(dest: Path) -> Path:
         shutil.copytree(
             REPO / folder, dest / folder, symlinks=True, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
         )
+    (dest / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "parity.md", dest / "docs" / "parity.md")  # the parity gate compares it
     return dest
 
 
@@ -80,6 +82,9 @@ def test_the_clean_tree_passes_every_gate_for_every_env(clean):
         assert cost["unpriced"] == [] and 0 < cost["total_usd"] <= cost["budget_usd"]
     # the waived checkov failures all carry their written reason and where it is
     assert report["waived"] and all(w["reason"] and w["where"] for w in report["waived"])
+    # the contract of every cloud holds; azure and gcp are said to be checked without their provider schema
+    assert report["parity"]["ok"] is True and report["parity"]["docs"] == "unchanged"
+    assert {c["cloud"] for c in report["parity"]["clouds"] if not c["schema_validated"]} == {"azure", "gcp"}
 
 
 def test_the_clean_reports_parse_and_are_empty_of_findings(clean):
@@ -90,7 +95,7 @@ def test_the_clean_reports_parse_and_are_empty_of_findings(clean):
     assert junit.findall(".//failure") == []
     # static gates once per stack; plan, security, tags and cost once per (stack, env)
     cases = junit.findall(".//testcase")
-    assert len(cases) == 2 * len(STACKS) + 4 * 3 * len(STACKS)
+    assert len(cases) == 3 * len(STACKS) + 4 * 3 * len(STACKS)
 
 
 def test_cost_compares_two_envs_and_a_plan_file(clean, capsys):
@@ -162,9 +167,36 @@ resource "aws_kms_key" "untagged" {
 """
 
 
+# the other clouds' stacks are scanned statically: a checkov failure, a skip without reason, a contract violation
+PLANTED_AZURE = """
+resource "azurerm_storage_account" "planted" {
+  name                     = "plantedweaktls"
+  resource_group_name      = "planted"
+  location                 = var.region
+  account_tier             = "Standard"
+  account_replication_type = "LRS"
+  min_tls_version          = "TLS1_0"
+}
+"""
+PLANTED_GCP = """
+output "planted" {
+  description = "not in the contract"
+  value       = 1
+}
+
+resource "google_storage_bucket" "planted" {
+  #checkov:skip=CKV_GCP_62
+  name     = "planted"
+  location = "EU"
+}
+"""
+
+
 @pytest.fixture(scope="module")
 def planted(validate_env, tmp_path_factory):
     project = _copy_project(tmp_path_factory.mktemp("planted") / "project")
+    (project / "terraform" / "stacks" / "azure" / "evidence" / "planted.tf").write_text(PLANTED_AZURE)
+    (project / "terraform" / "stacks" / "gcp" / "network" / "planted.tf").write_text(PLANTED_GCP)
     kms = project / "terraform" / "stacks" / "aws" / "kms"
     (kms / "planted.tf").write_text(PLANTED)
     (kms / "unformatted.tf").write_text(UNFORMATTED)
@@ -201,6 +233,21 @@ def test_a_syntax_error_fails_fmt_and_validate_with_file_and_line(planted):
     assert any(f["file"] == "terraform/stacks/aws/finops/broken.tf" and f["line"] >= 1 for f in errors), errors
     finops = {c["gates"]["plan"] for c in report["cells"] if c["stack"] == "finops"}
     assert finops == {"not-run"}
+
+
+def test_the_other_clouds_are_scanned_by_checkov_and_held_to_their_contract(planted):
+    _, report, _ = planted
+    weak_tls = _find(report, "security", "CKV_AZURE_44", "azure/evidence")
+    assert [(f["address"], f["file"], f["line"]) for f in weak_tls] == [
+        ("azurerm_storage_account.planted", "terraform/stacks/azure/evidence/planted.tf", 2)
+    ]
+    found = _find(report, "security", "skip-without-reason", "gcp/network")
+    assert [(f["file"], f["line"]) for f in found] == [("terraform/stacks/gcp/network/planted.tf", 8)]
+    [undeclared] = _find(report, "parity", "undeclared-output", "gcp/network")
+    assert "gcp/network: output 'planted' is not in the contract" in undeclared["message"]
+    assert report["parity"]["ok"] is False
+    # the aws cells do not fail for another cloud's findings
+    assert {c["gates"]["parity"] for c in report["cells"]} == {"pass"}
 
 
 def test_an_unformatted_file_fails_fmt(planted):

@@ -159,3 +159,109 @@ def string_value(expr: str | None) -> str:
         except json.JSONDecodeError:
             return expr[1:-1]
     return expr
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    name: str
+    body: str  # between the braces, comments removed
+    line: int  # of the block header
+
+
+def read_resources(text: str) -> list[Resource]:
+    """Every `resource "<type>" "<name>" { ... }` block of a file, in order (ValueError when brackets don't balance).
+    Lines are counted on the text without comments; a /* */ comment spanning lines shifts them."""
+    text = _strip_comments(text)
+    found = []
+    for m in re.finditer(r'^\s*resource\s+"([^"]+)"\s+"([^"]+)"\s*\{', text, re.M):
+        end = _match_close(text, m.end())
+        found.append(Resource(m.group(1), m.group(2), text[m.end() : end - 1], _line_of(text, m)))
+    return found
+
+
+def _line_of(text: str, m: re.Match[str]) -> int:
+    """Line of the first non-blank character of a match (the pattern may start with newlines)."""
+    offset = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+    return text.count("\n", 0, offset) + 1
+
+
+def declarations(text: str, kind: str) -> dict[str, int]:
+    """Line of every `<kind> "<name>"` block header of a file (comments and all)."""
+    return {
+        m.group(1): text.count("\n", 0, m.start()) + 1
+        for m in re.finditer(r"^[ \t]*" + re.escape(kind) + r'\s+"([^"]+)"', text, re.M)
+    }
+
+
+_TYPE_TOKEN = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"|-?[0-9.]+|[(){}\[\],=])')
+
+
+def canonical_type(expr: str) -> str:
+    """A Terraform type constraint in one canonical spelling: no whitespace, commas between elements, object
+    attributes sorted (`object({b = number a = string})` == `object({a=string,b=number})`). Text that does not
+    parse as a type comes back with its whitespace removed."""
+    tokens: list[str] = []
+    pos = 0
+    expr = expr.strip()
+    while pos < len(expr):
+        m = _TYPE_TOKEN.match(expr, pos)
+        if not m:
+            return "".join(expr.split())
+        tokens.append(m.group(1))
+        pos = m.end()
+        if expr[pos:].strip() == "":
+            break
+    try:
+        out, i = _parse_type(tokens, 0)
+    except (IndexError, ValueError):
+        return "".join(expr.split())
+    return out if i == len(tokens) else "".join(expr.split())
+
+
+def _parse_type(t: list[str], i: int) -> tuple[str, int]:
+    name = t[i]
+    if not re.match(r"[A-Za-z_]", name):
+        raise ValueError(name)
+    i += 1
+    if i >= len(t) or t[i] != "(":
+        return name, i
+    i += 1
+    if name == "object":
+        if t[i] != "{":
+            raise ValueError("object needs {")
+        i += 1
+        attrs: dict[str, str] = {}
+        while t[i] != "}":
+            key = t[i]
+            if t[i + 1] != "=":
+                raise ValueError("attribute needs =")
+            attrs[key], i = _parse_type(t, i + 2)
+            if t[i] == ",":
+                i += 1
+        i += 1
+        inner = "{" + ",".join(f"{k}={v}" for k, v in sorted(attrs.items())) + "}"
+    elif name == "tuple":
+        if t[i] != "[":
+            raise ValueError("tuple needs [")
+        i += 1
+        elems = []
+        while t[i] != "]":
+            elem, i = _parse_type(t, i)
+            elems.append(elem)
+            if t[i] == ",":
+                i += 1
+        i += 1
+        inner = "[" + ",".join(elems) + "]"
+    else:
+        inner, i = _parse_type(t, i)
+        if name == "optional" and t[i] == ",":  # optional(T, default): the default is kept as written
+            start, depth = i + 1, 0
+            i += 1
+            while depth or t[i] != ")":
+                depth += (t[i] in "([{") - (t[i] in ")]}")
+                i += 1
+            inner += "," + "".join(t[start:i])
+    if t[i] != ")":
+        raise ValueError("expected )")
+    return f"{name}({inner})", i + 1

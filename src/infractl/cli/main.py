@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli import common, docs, emulator, env, stacks, state, validate
+from infractl.cli import common, docs, emulator, env, parity, stacks, state, validate
 from infractl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
 stacks.register(app)
 docs.register(app)
+parity.register(app)
 validate.register(app)
 
 

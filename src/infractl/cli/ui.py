@@ -218,6 +218,8 @@ def print_validation(report: Any, written: list[Any]) -> None:
             f"cost {name}: ${cost.total_usd:,.2f}/month{partial} of ${cost.budget_usd:,.2f} budget: {state}{unpriced}"
             f" [dim](catalog {cost.catalog_version})[/]"
         )
+    if report.parity is not None:
+        console.print(parity_summary(report.parity))
     if report.waived:
         console.print(f"[dim]{len(report.waived)} checkov failure(s) waived with a written reason (see the JSON)[/]")
     for f in report.findings:
@@ -267,3 +269,59 @@ def print_cost(result: Any) -> None:
                 f"{d.delta_usd:+,.2f}",
             )
         console.print(diff)
+
+
+PARITY_STYLE = {"same": "green", "differs": "yellow", "missing": "magenta", "violated": "bold red"}
+
+
+def print_parity(report: Any) -> None:
+    """The matrix (stack x capability x cloud), then every violation with its file, then the docs status."""
+    console = out()
+    clouds = [c.cloud for c in report.clouds]
+    table = Table(title="parity", title_justify="left")
+    table.add_column("stack")
+    table.add_column("capability")
+    for cloud in clouds:
+        table.add_column(cloud)
+    cells = {(c.stack, c.capability, c.cloud): c.status for c in report.cells}
+    for stack, capability in dict.fromkeys((c.stack, c.capability) for c in report.cells):
+        row = [stack, capability]
+        for cloud in clouds:
+            status = cells.get((stack, capability, cloud), "violated")
+            row.append(f"[{PARITY_STYLE[status]}]{'✓' if status == 'same' else status}[/]")
+        table.add_row(*row)
+    console.print(table)
+    for c in report.clouds:
+        if not c.schema_validated:
+            console.print(
+                f"[yellow]{c.cloud}: not validated against the provider schema[/] [dim]({', '.join(c.checks)})[/]"
+            )
+    for v in report.violations:
+        where = f"{v.file}:{v.line}" if v.line else v.file
+        console.print(
+            f"[bold red]FAIL[/] {escape(f'{v.rule}: {v.message}')} [dim]({escape(where)})[/]", highlight=False
+        )
+    if report.docs == "stale":
+        console.print("[bold red]FAIL[/] docs/parity.md is stale: run `infractl parity` and commit the result")
+    elif report.docs:
+        console.print(f"[dim]docs/parity.md: {report.docs}[/]")
+    verdict = (
+        "[green]every stack keeps its contract[/]"
+        if report.ok
+        else f"[bold red]{len(report.violations)} violation(s)[/]"
+    )
+    console.print(verdict)
+
+
+def parity_summary(report: Any) -> str:
+    counts = {s: sum(c.status == s for c in report.cells) for s in ("same", "differs", "missing", "violated")}
+    unvalidated = [c.cloud for c in report.clouds if not c.schema_validated]
+    text = (
+        f"parity: {len(report.stacks)} stacks x {len(report.clouds)} clouds, {counts['same']} same,"
+        f" {counts['differs']} differ, {counts['missing']} missing"
+    )
+    if counts["violated"]:
+        text += f", [bold red]{counts['violated']} violated[/]"
+    if unvalidated:
+        text += f" [yellow]({', '.join(unvalidated)}: not validated against the provider schema)[/]"
+    return text

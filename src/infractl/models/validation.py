@@ -6,9 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, computed_field
 
-Gate = Literal["fmt", "validate", "plan", "security", "tags", "cost"]
-GATES: tuple[Gate, ...] = ("fmt", "validate", "plan", "security", "tags", "cost")
-STATIC_GATES: tuple[Gate, ...] = ("fmt", "validate")  # once per stack, whatever the number of envs
+from infractl.models.parity import ParityReport
+
+Gate = Literal["fmt", "validate", "parity", "plan", "security", "tags", "cost"]
+GATES: tuple[Gate, ...] = ("fmt", "validate", "parity", "plan", "security", "tags", "cost")
+# once per stack, whatever the number of envs
+STATIC_GATES: tuple[Gate, ...] = ("fmt", "validate", "parity")
 GateStatus = Literal["pass", "fail", "not-run"]
 
 
@@ -17,7 +20,8 @@ class Finding(BaseModel):
 
     gate: Gate
     rule: str  # e.g. CKV_AWS_118, unformatted, syntax, missing-tag, unpriced, over-budget, skip-without-reason
-    stack: str  # "*" for an environment-wide finding (the budget)
+    # "*" for an environment-wide finding (the budget); "<cloud>/<stack>" for another cloud's stack (parity, checkov)
+    stack: str
     env: str | None  # None for findings of the stack's sources (every env)
     message: str
     address: str = ""
@@ -84,6 +88,8 @@ class ValidationReport(BaseModel):
     changed_since: str | None = None
     # seconds per task, run by run: "stack <name>" (fmt, init+validate), "plan <env>", "checkov <scan>"
     timings: dict[str, dict[str, float]] = {}
+    # the contract check of every cloud's stacks (`infractl parity`); its violations are also findings of gate parity
+    parity: ParityReport | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

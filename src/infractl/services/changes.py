@@ -59,3 +59,15 @@ def affected_cells(project: Project, manifest: Manifest, ref: str, envs: list[st
         elif env_changes:
             affected.setdefault(name, set()).update(env_changes)
     return affected
+
+
+def touches_parity(project: Project, ref: str, deployed_clouds: set[str]) -> bool:
+    """Whether a change since ref concerns the parity check: a contract, a stack's parity.yaml, the generated
+    docs/parity.md, or a stack or module of a cloud the environments do not deploy (checked statically only)."""
+    changed, _ = git.changed_files(project.root, ref)
+    prefixes = ["terraform/contracts/", "docs/parity.md"]
+    for kind in ("stacks", "modules"):
+        for folder in sorted((project.terraform_dir / kind).glob("*")):
+            if folder.is_dir() and folder.name not in deployed_clouds:
+                prefixes.append(f"terraform/{kind}/{folder.name}/")
+    return any(f.startswith(tuple(prefixes)) or f.endswith("/parity.yaml") for f in changed)

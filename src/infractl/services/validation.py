@@ -28,10 +28,11 @@ from infractl.adapters import checkov, emulator, files, terraform
 from infractl.adapters.emulator_patches.iam import account_access_key
 from infractl.errors import ConfigError, ExternalToolError, InfractlError, UsageError
 from infractl.models.environment import Environment
+from infractl.models.parity import ParityReport
 from infractl.models.runs import Progress
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import GATES, STATIC_GATES, Cell, EnvCost, Finding, ValidationReport, Waived
-from infractl.services import changes, environments, pricing, stackgraph, tfsource
+from infractl.services import changes, environments, parity, pricing, stackgraph, tfsource
 from infractl.services.context import Context
 from infractl.services.planroot import (
     ALIASES_FILE,
@@ -451,16 +452,62 @@ class _Validation:
             return finding
         return finding.model_copy(update={"file": self.rel(where.file), "line": where.line})
 
+    # -------------------------------------------------------- parity
+    def run_parity(self, works: list[_StackWork]) -> tuple[ParityReport, list[Finding]]:
+        """The contract check of every cloud's stacks (what `infractl parity --check` does), as findings."""
+        began = time.monotonic()
+        report = parity.run(
+            self.ctx.project,
+            environ=dict(self.ctx.environ),
+            terraform_bin=self.ctx.settings.terraform_bin,
+            cli_config=self.ctx.cli_config_path,
+            write=False,
+        )
+        self.timings["parity"] = {"check": round(time.monotonic() - began, 2)}
+        found = [
+            Finding(
+                gate="parity",
+                rule=v.rule,
+                stack=_cloud_stack(v.cloud, v.stack),
+                env=None,
+                message=v.message,
+                file=v.file,
+                line=v.line,
+            )
+            for v in report.violations
+        ]
+        if report.docs == "stale":
+            found.append(
+                Finding(
+                    gate="parity",
+                    rule="stale-docs",
+                    stack="*",
+                    env=None,
+                    message="docs/parity.md differs from what `infractl parity` generates: run it, commit the result",
+                    file=str(parity.DOC),
+                )
+            )
+        for work in works:
+            work.status[("parity", None)] = "pass"
+        unvalidated = [c.cloud for c in report.clouds if not c.schema_validated]
+        if unvalidated:
+            self.progress.note(
+                f"parity: {', '.join(unvalidated)} not validated against the provider schema"
+                " (fmt, HCL, contract and checkov only)"
+            )
+        return report, found
+
     # -------------------------------------------------------- security
     def source_scan(self, works: list[_StackWork], binary: str) -> tuple[list[Finding], list[Waived]]:
         """checkov on each stack's sources (local modules followed); every inline skip must give a reason."""
         found: list[Finding] = []
         seen: set[tuple[str, str, str]] = set()
-        for work in works:
-            stack_dir = self.stack_dir(work.stack)
+        others = self.other_cloud_stacks()
+        scanned = [(w.stack.name, self.stack_dir(w.stack)) for w in works] + list(others.items())
+        for name, stack_dir in scanned:
             for directory in tfsource.module_dirs(stack_dir):
                 for skip in tfsource.skips_in(directory):
-                    key = (work.stack.name, str(skip.file), str(skip.line))
+                    key = (name, str(skip.file), str(skip.line))
                     if skip.reason or key in seen:
                         continue
                     seen.add(key)
@@ -468,7 +515,7 @@ class _Validation:
                         Finding(
                             gate="security",
                             rule="skip-without-reason",
-                            stack=work.stack.name,
+                            stack=name,
                             env=None,
                             message=f"checkov:skip={skip.check_id} gives no reason: write"
                             f" `#checkov:skip={skip.check_id}:<why this check does not apply>`",
@@ -478,16 +525,31 @@ class _Validation:
                     )
         self.progress.note(f"checkov: sources of {len(works)} stack(s)")
         results = self._checkov(binary, "sources", directory=self.ctx.project.terraform_dir / "stacks")
-        by_dir = {self.stack_dir(w.stack).resolve(): w for w in works}
+        by_dir = {self.stack_dir(w.stack).resolve(): w.stack.name for w in works}
+        other_dirs = {d.resolve(): name for name, d in others.items()}
         waived: list[Waived] = []
         for result in results:
-            for work in self._stacks_of(result, by_dir) if result.status != "passed" else []:
+            if result.status == "passed":
+                continue
+            owners = self._stacks_of(result, by_dir) or self._stacks_of(result, other_dirs)
+            for name in owners:
                 if result.status == "skipped":
                     where = f"{self.rel(result.file)}:{result.lines[0]}"
-                    waived.append(_waived(result, work.stack.name, None, result.reason, where))
+                    waived.append(_waived(result, name, None, result.reason, where))
                     continue
-                found.append(_checkov_finding(result, work.stack.name, None, self.rel(result.file), result.lines[0]))
+                found.append(_checkov_finding(result, name, None, self.rel(result.file), result.lines[0]))
         return found, waived
+
+    def other_cloud_stacks(self) -> dict[str, Path]:
+        """ "<cloud>/<stack>" -> folder of every stack of a cloud the environments don't deploy (checked statically:
+        checkov here, the contract in run_parity)."""
+        stacks_root = self.ctx.project.terraform_dir / "stacks"
+        clouds = {env.cloud for env in self.envs.values()}
+        return {
+            f"{d.parent.name}/{d.name}": d
+            for d in sorted(stacks_root.glob("*/*"))
+            if d.parent.name not in clouds and not d.name.startswith("_") and any(d.glob("*.tf"))
+        }
 
     def _checkov(self, binary: str, scan: str, **target: Any) -> list[checkov.Result]:
         """One timed checkov run, passed and skipped results included (the caller needs both)."""
@@ -498,19 +560,19 @@ class _Validation:
         self.timings[f"checkov {scan}"] = {"scan": round(time.monotonic() - began, 2)}
         return results
 
-    def _stacks_of(self, result: checkov.Result, by_dir: dict[Path, _StackWork]) -> list[_StackWork]:
+    def _stacks_of(self, result: checkov.Result, by_dir: dict[Path, str]) -> list[str]:
         """The stacks a source finding belongs to: the stack folder holding the file, or the stacks whose module call
         named first in the address leads to the module holding it."""
         file = Path(os.path.realpath(result.file)) if result.file else None
         parsed = tfsource.parse_address(result.resource)
         owners = []
-        for stack_dir, work in by_dir.items():
+        for stack_dir, name in by_dir.items():
             if file is not None and file.parent == stack_dir and (parsed is None or not parsed.modules):
-                owners.append(work)
+                owners.append(name)
             elif parsed is not None and parsed.modules:
                 module_dir = tfsource.module_dir_of(stack_dir, parsed.modules)
                 if module_dir is not None and file is not None and file.parent == module_dir.resolve():
-                    owners.append(work)
+                    owners.append(name)
         return owners
 
     def plan_scan(
@@ -645,12 +707,18 @@ def run(
     catalog = pricing.load_catalog(ctx.project) if "cost" in gates else None
     v = _Validation(ctx, manifest, loaded, progress, max(1, jobs), fail_fast, gates)
     works = [_StackWork(Stack(name=s, spec=manifest.stacks[s]), e) for s, e in cells.items()]
+    checkov_bin = ""
     if not works:
-        progress.note(f"nothing to validate: no stack changed since {changed_since}")
-        return ValidationReport(
-            envs=env_names, stacks=[], cells=[], findings=[], waived=[], costs={}, changed_since=changed_since
-        )
-    checkov_bin = checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin) if "security" in gates else ""
+        deployed = {env.cloud for env in loaded.values()}
+        if changed_since is None or not changes.touches_parity(ctx.project, changed_since, deployed):
+            progress.note(f"nothing to validate: no stack changed since {changed_since}")
+            return ValidationReport(
+                envs=env_names, stacks=[], cells=[], findings=[], waived=[], costs={}, changed_since=changed_since
+            )
+        progress.note(f"no {'/'.join(sorted(deployed))} stack changed since {changed_since}: parity and checkov only")
+        return _static_only(v, ctx, gates, env_names, changed_since, started)
+    if "security" in gates:
+        checkov_bin = checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin)
     with _emulator(ctx, progress) as (url, ca_file):
         v.emulator_url, v.ca_file = url, ca_file
         files.write_private(
@@ -660,8 +728,10 @@ def run(
         ctx.plugin_cache.mkdir(parents=True, exist_ok=True)
         source: list[Finding] = []
         waived: list[Waived] = []
+        parity_report, parity_findings = None, []
         with ThreadPoolExecutor(max_workers=v.jobs, thread_name_prefix="validate") as pool:
             source_future = pool.submit(v.source_scan, works, checkov_bin) if "security" in gates else None
+            parity_future = pool.submit(v.run_parity, works) if "parity" in gates else None
             for future in [pool.submit(v.run_fmt, work) for work in works]:
                 future.result()
             if not v.stop.is_set() and not pool.submit(v.validate_all, works).result():
@@ -673,6 +743,8 @@ def run(
                     future.result()
             if source_future is not None:
                 source, waived = source_future.result()
+            if parity_future is not None:
+                parity_report, parity_findings = parity_future.result()
         security = source
         if "security" in gates and not v.stop.is_set():
             plan_findings, plan_waived, evaluated = v.plan_scan(works, checkov_bin)
@@ -683,7 +755,7 @@ def run(
                 for f in source
                 if f.rule == "skip-without-reason" or not superseded(f, planned.get(f.stack, []), evaluated)
             ] + plan_findings
-    findings = [f for w in works for f in w.findings] + v.env_findings + security
+    findings = [f for w in works for f in w.findings] + v.env_findings + parity_findings + security
     costs: dict[str, EnvCost] = {}
     if catalog is not None:
         for env_name in env_names:
@@ -708,7 +780,37 @@ def run(
         jobs=v.jobs,
         changed_since=changed_since,
         timings=v.timings,
+        parity=parity_report,
     )
+
+
+def _static_only(
+    v: _Validation, ctx: Context, gates: tuple[str, ...], env_names: list[str], changed_since: str, started: float
+) -> ValidationReport:
+    """A change touching only contracts or the other clouds' code: the parity check and the checkov source scan."""
+    parity_report, findings = v.run_parity([]) if "parity" in gates else (None, [])
+    waived: list[Waived] = []
+    if "security" in gates:
+        source, waived = v.source_scan([], checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin))
+        findings += source
+    return ValidationReport(
+        envs=env_names,
+        stacks=[],
+        cells=[],
+        findings=[v.place(f) for f in findings],
+        waived=waived,
+        costs={},
+        duration_s=round(time.monotonic() - started, 1),
+        jobs=v.jobs,
+        changed_since=changed_since,
+        timings=v.timings,
+        parity=parity_report,
+    )
+
+
+def _cloud_stack(cloud: str, stack: str) -> str:
+    """Findings of the deployed cloud's stacks carry the stack name; another cloud's stacks "<cloud>/<stack>"."""
+    return stack if cloud == "aws" else f"{cloud}/{stack}"
 
 
 def _guarded_static(v: _Validation, work: _StackWork) -> None:

@@ -1,0 +1,497 @@
+"""`infractl parity`: every cloud's stacks against the shared stack contracts, and the parity matrix (docs/parity.md).
+
+Read from the sources only, so it runs for clouds whose provider cannot be installed: each stack's variables (names
+and types) and outputs (names) against terraform/contracts/<stack>.yaml plus the stack's parity.yaml, and the
+resources behind each capability, searched in the stack and every local module it uses. For a cloud whose provider
+is not in the mirror, `terraform fmt -check` also runs here (it needs no provider): that is all the syntax checking
+such a cloud gets, and the report says it was not validated against the provider schema.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infractl.adapters import files, hcl, terraform
+from infractl.errors import ConfigError
+from infractl.models.parity import (
+    CLOUDS,
+    Binding,
+    CapabilityBinding,
+    CloudCheck,
+    Contract,
+    InputSpec,
+    ParityCell,
+    ParityReport,
+    Violation,
+)
+from infractl.models.project import Project
+from infractl.services import tfsource
+
+PROVIDERS = {"aws": "hashicorp/aws", "azure": "hashicorp/azurerm", "gcp": "hashicorp/google"}
+DOC = Path("docs") / "parity.md"
+BINDING = "parity.yaml"
+
+
+@dataclass
+class _StackSource:
+    """What parity reads of one stack folder."""
+
+    variables: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # name -> (type, file, line)
+    outputs: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> (file, line)
+    resources: dict[str, list[tuple[hcl.Resource, str]]] = field(default_factory=dict)  # type -> (block, file)
+
+
+def contracts_dir(project: Project) -> Path:
+    return project.terraform_dir / "contracts"
+
+
+def load_contracts(project: Project) -> dict[str, Contract]:
+    folder = contracts_dir(project)
+    found: dict[str, Contract] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        shown = project.rel(path)
+        contract = files.validate(Contract, files.read_yaml(path, display=shown), display=shown)
+        if contract.stack != path.stem:
+            raise ConfigError(
+                f"{shown}: stack: {contract.stack!r} differs from the file name", hint=f"stack: {path.stem}"
+            )
+        found[contract.stack] = contract
+    if not found:
+        raise ConfigError(f"{project.rel(folder)}: no contracts (<stack>.yaml)")
+    return found
+
+
+def schema_validated() -> dict[str, bool]:
+    """Which clouds `infractl validate` checks against their provider schema (init, validate, plan on the emulator):
+    only aws. The azurerm and google providers cannot be installed on this machine (no registry access, not in the
+    offline mirror), so their stacks get fmt, HCL parsing, this contract and checkov only. A fixed fact of the
+    tool, not of the machine: docs/parity.md must read the same everywhere."""
+    return {cloud: cloud == "aws" for cloud in PROVIDERS}
+
+
+def check(
+    project: Project,
+    *,
+    schema: dict[str, bool],
+    fmt: Callable[[Path], tuple[list[str], list[str]]] | None,
+) -> ParityReport:
+    """Every stack of every cloud against its contract. `fmt(dir)` -> (unformatted files, syntax errors) runs on
+    the stacks and modules of the clouds the schema cannot validate; None skips it."""
+    contracts = load_contracts(project)
+    violations: list[Violation] = []
+    cells: list[ParityCell] = []
+    for cloud in CLOUDS:
+        for name, contract in contracts.items():
+            stack_dir = project.terraform_dir / "stacks" / cloud / name
+            found, stack_cells = _check_stack(project, cloud, contract, stack_dir)
+            violations += found
+            cells += stack_cells
+        if fmt is not None and not schema.get(cloud):
+            violations += _fmt(project, cloud, contracts, fmt)
+    checks = {
+        True: [
+            "contract (inputs, types, outputs, capabilities)",
+            "terraform fmt, init, validate and plan (`infractl validate`)",
+        ],
+        False: [
+            "contract (inputs, types, outputs, capabilities)",
+            "terraform fmt -check",
+            "HCL parsing",
+            "checkov static scan (`infractl validate`)",
+        ],
+    }
+    return ParityReport(
+        clouds=[
+            CloudCheck(cloud=c, schema_validated=schema.get(c, False), checks=checks[schema.get(c, False)])
+            for c in CLOUDS
+        ],
+        stacks=list(contracts),
+        cells=cells,
+        violations=violations,
+    )
+
+
+def _check_stack(
+    project: Project, cloud: str, contract: Contract, stack_dir: Path
+) -> tuple[list[Violation], list[ParityCell]]:
+    stack = contract.stack
+    shown_dir = project.rel(stack_dir)
+    out: list[Violation] = []
+
+    def add(rule: str, fld: str, message: str, file: str = "", line: int = 0) -> None:
+        out.append(
+            Violation(
+                cloud=cloud,
+                stack=stack,
+                field=fld,
+                rule=rule,
+                message=f"{cloud}/{stack}: {message}",
+                file=file or shown_dir,
+                line=line,
+            )
+        )
+
+    def violated() -> list[ParityCell]:
+        return [ParityCell(stack=stack, capability=c, cloud=cloud, status="violated") for c in contract.capabilities]
+
+    if not stack_dir.is_dir() or not any(stack_dir.glob("*.tf")):
+        add(
+            "missing-stack",
+            "",
+            f"no stack: {shown_dir} has no .tf files (the contract"
+            f" terraform/contracts/{stack}.yaml needs one per cloud)",
+        )
+        return out, violated()
+    binding_path = stack_dir / BINDING
+    shown_binding = project.rel(binding_path)
+    if not binding_path.is_file():
+        add(
+            "missing-binding",
+            "",
+            f"no {BINDING}: declare the cloud's extra inputs/outputs and how it provides each"
+            " capability (see terraform/contracts/README.md)",
+            shown_binding,
+        )
+        return out, violated()
+    try:
+        binding = files.validate(Binding, files.read_yaml(binding_path, display=shown_binding), display=shown_binding)
+    except ConfigError as exc:
+        for line in [exc.message, *exc.details]:
+            add("invalid-binding", "", line, shown_binding)
+        return out, violated()
+    try:
+        source = _read(project, stack_dir)
+    except ValueError as exc:
+        add("syntax", "", str(exc))
+        return out, violated()
+
+    # inputs: the contract's, with its types, plus the declared extras; nothing else
+    expected: dict[str, tuple[InputSpec, str]] = {n: (s, "the contract") for n, s in contract.inputs.items()}
+    for n, s in binding.extra_inputs.items():
+        if n in contract.inputs:
+            add("invalid-binding", n, f"extra_inputs.{n} is already a contract input", shown_binding)
+        expected.setdefault(n, (s, BINDING))
+    for n, (spec, origin) in expected.items():
+        if n not in source.variables:
+            add(
+                "missing-input",
+                n,
+                f"input {n!r} ({spec.type}) is missing: {origin} declares it"
+                f" ({'terraform/contracts/' + stack + '.yaml' if origin == 'the contract' else shown_binding})",
+            )
+            continue
+        declared, file, line = source.variables[n]
+        if hcl.canonical_type(declared) != hcl.canonical_type(spec.type):
+            add("type-mismatch", n, f"input {n!r} is {declared}, {origin} says {spec.type}", file, line)
+    for n, (_declared, file, line) in source.variables.items():
+        if n not in expected:
+            add(
+                "undeclared-input",
+                n,
+                f"input {n!r} is not in the contract: rename it to a contract input, or declare"
+                f" it under extra_inputs in {shown_binding}",
+                file,
+                line,
+            )
+
+    # outputs: names (Terraform outputs carry no type)
+    wanted = {n: "the contract" for n in contract.outputs} | {n: BINDING for n in binding.extra_outputs}
+    for n in binding.extra_outputs:
+        if n in contract.outputs:
+            add("invalid-binding", n, f"extra_outputs.{n} is already a contract output", shown_binding)
+    for n, origin in wanted.items():
+        if n not in source.outputs:
+            add("missing-output", n, f"output {n!r} is missing: {origin} declares it")
+    for n, (file, line) in source.outputs.items():
+        if n not in wanted:
+            add(
+                "undeclared-output",
+                n,
+                f"output {n!r} is not in the contract: rename it to a contract output, or"
+                f" declare it under extra_outputs in {shown_binding}",
+                file,
+                line,
+            )
+
+    # capabilities: the resources behind each, the settings they carry, what must not exist
+    cells: list[ParityCell] = []
+    for cap in binding.capabilities:
+        if cap not in contract.capabilities:
+            add(
+                "unknown-capability",
+                cap,
+                f"capability {cap!r} is not in terraform/contracts/{stack}.yaml ({', '.join(contract.capabilities)})",
+                shown_binding,
+            )
+    for cap in contract.capabilities:
+        bound = binding.capabilities.get(cap)
+        if bound is None:
+            add(
+                "missing-capability",
+                cap,
+                f"capability {cap!r} is not described in {shown_binding}: list the"
+                " resources that provide it, or status: missing with a gap",
+                shown_binding,
+            )
+            cells.append(ParityCell(stack=stack, capability=cap, cloud=cloud, status="violated"))
+            continue
+        problems = _capability(source, bound)
+        for rule, message in problems:
+            add(rule, cap, f"capability {cap!r}: {message}", shown_binding)
+        cells.append(
+            ParityCell(
+                stack=stack,
+                capability=cap,
+                cloud=cloud,
+                status="violated" if problems else bound.status,
+                gap=bound.gap.strip(),
+            )
+        )
+    return out, cells
+
+
+def _capability(source: _StackSource, bound: CapabilityBinding) -> list[tuple[str, str]]:
+    problems = []
+    for rtype in bound.resources:
+        blocks = source.resources.get(rtype, [])
+        if not blocks:
+            problems.append(("capability-resource-missing", f"no {rtype} resource in the stack or its modules"))
+            continue
+        pattern = bound.match.get(rtype)
+        if pattern is not None:
+            try:
+                regex = re.compile(pattern)
+            except re.error as exc:
+                problems.append(("invalid-binding", f"match.{rtype}: {exc}"))
+                continue
+            if not any(regex.search(block.body) for block, _ in blocks):
+                places = ", ".join(f"{file}:{block.line}" for block, file in blocks[:3])
+                problems.append(("capability-setting-missing", f"no {rtype} contains /{pattern}/ ({places})"))
+    for rtype in bound.forbid:
+        for block, file in source.resources.get(rtype, []):
+            problems.append(("forbidden-resource", f"{rtype}.{block.name} must not exist ({file}:{block.line})"))
+    return problems
+
+
+def _read(project: Project, stack_dir: Path) -> _StackSource:
+    source = _StackSource()
+    for tf in sorted(stack_dir.glob("*.tf")):
+        text = tf.read_text(encoding="utf-8")
+        shown = project.rel(tf)
+        try:
+            variables = hcl.read_blocks(text, "variable")
+            outputs = hcl.read_blocks(text, "output")
+        except ValueError as exc:
+            raise ValueError(f"{shown}: cannot parse: {exc}") from None
+        lines = hcl.declarations(text, "variable")
+        for v in variables:
+            source.variables[v.name] = (v.attributes.get("type", "any"), shown, lines.get(v.name, 0))
+        lines = hcl.declarations(text, "output")
+        for o in outputs:
+            source.outputs[o.name] = (shown, lines.get(o.name, 0))
+    for directory in tfsource.module_dirs(stack_dir):
+        for tf in sorted(directory.glob("*.tf")):
+            try:
+                blocks = hcl.read_resources(tf.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise ValueError(f"{project.rel(tf)}: cannot parse: {exc}") from None
+            for block in blocks:
+                source.resources.setdefault(block.type, []).append((block, project.rel(tf)))
+    return source
+
+
+def _fmt(
+    project: Project, cloud: str, contracts: dict[str, Contract], fmt: Callable[[Path], tuple[list[str], list[str]]]
+) -> list[Violation]:
+    out: list[Violation] = []
+    seen: set[Path] = set()
+    for name in contracts:
+        stack_dir = project.terraform_dir / "stacks" / cloud / name
+        if not stack_dir.is_dir():
+            continue
+        for directory in tfsource.module_dirs(stack_dir):
+            if directory in seen:
+                continue
+            seen.add(directory)
+            unformatted, errors = fmt(directory)
+            for path in unformatted:
+                full = Path(path) if os.path.isabs(path) else directory / path
+                out.append(
+                    Violation(
+                        cloud=cloud,
+                        stack=name,
+                        field="",
+                        rule="unformatted",
+                        message=f"{cloud}/{name}: {project.rel(full)} is not in canonical format:"
+                        " run `terraform fmt` on it",
+                        file=project.rel(full),
+                    )
+                )
+            if errors:
+                out.append(
+                    Violation(
+                        cloud=cloud,
+                        stack=name,
+                        field="",
+                        rule="syntax",
+                        message=f"{cloud}/{name}: " + " ".join(" ".join(errors[:6]).split()),
+                        file=project.rel(directory),
+                    )
+                )
+    return out
+
+
+def fmt_runner(project: Project, environ: dict[str, str], terraform_bin: str | None, cli_config: Path):
+    """`terraform fmt -check` of one folder, needing no provider."""
+    runner = terraform.Runner(
+        binary=terraform.find_binary(terraform_bin),
+        chdir=project.root,
+        env=terraform.child_env(environ, cli_config=cli_config, data_dir=project.work_dir / "parity" / "data"),
+        label=("-", "parity"),
+    )
+    return runner.fmt_check
+
+
+# ------------------------------------------------------------------ docs/parity.md
+SYMBOL = {"same": "✓", "differs": "differs", "missing": "missing", "violated": "✗ violated"}
+
+
+def render(project: Project, report: ParityReport) -> str:
+    contracts = load_contracts(project)
+    bindings = {
+        (cloud, name): _binding_or_none(project.terraform_dir / "stacks" / cloud / name / BINDING)
+        for cloud in CLOUDS
+        for name in contracts
+    }
+    cell = {(c.stack, c.capability, c.cloud): c for c in report.cells}
+    lines = [
+        "# Cloud parity",
+        "",
+        "<!-- Generated by `infractl parity` from terraform/contracts/*.yaml and terraform/stacks/<cloud>/<stack>/"
+        "parity.yaml. Do not edit: `make test` fails when this file is stale. -->",
+        "",
+        "Every stack exists once per cloud and implements the same contract (`terraform/contracts/<stack>.yaml`): the",
+        "same inputs with the same types, the same outputs, and the same capabilities. ✓ means the cloud provides the",
+        "capability the way the contract states it; **differs** means it provides it by another mechanism, and",
+        "**missing** that the cloud has no equivalent: both are explained under [Gaps](#gaps).",
+        "",
+        "## What is checked where",
+        "",
+        "| Cloud | Provider schema | Checked |",
+        "|-------|-----------------|---------|",
+    ]
+    for c in report.clouds:
+        schema = (
+            "validated (`infractl validate`)"
+            if c.schema_validated
+            else f"**not validated against the provider schema** ({PROVIDERS[c.cloud]} cannot be installed here)"
+        )
+        lines.append(f"| {c.cloud} | {schema} | {', '.join(c.checks)} |")
+    lines += [
+        "",
+        "## Matrix",
+        "",
+        "| Stack | Capability | " + " | ".join(CLOUDS) + " |",
+        "|-------|------------|" + "|".join("---" for _ in CLOUDS) + "|",
+    ]
+    for name, contract in contracts.items():
+        for cap, meaning in contract.capabilities.items():
+            row = []
+            for cloud in CLOUDS:
+                c = cell.get((name, cap, cloud))
+                status = c.status if c else "violated"
+                row.append(f"[{SYMBOL[status]}](#{name}-{cap})" if status in ("differs", "missing") else SYMBOL[status])
+            lines.append(f"| {name} | **{cap}**: {_md(meaning)} | " + " | ".join(row) + " |")
+    lines += ["", "## Gaps", ""]
+    for name, contract in contracts.items():
+        for cap, meaning in contract.capabilities.items():
+            gaps = [
+                cell[(name, cap, cloud)]
+                for cloud in CLOUDS
+                if (name, cap, cloud) in cell and cell[(name, cap, cloud)].status in ("differs", "missing")
+            ]
+            if not gaps:
+                continue
+            lines += [f'<a id="{name}-{cap}"></a>', f"### {name} / {cap}", "", f"{_md(meaning)}", ""]
+            for c in gaps:
+                lines.append(f"- **{c.cloud}** ({c.status}): {_md(c.gap)}")
+            lines.append("")
+    lines += [
+        "## Interfaces",
+        "",
+        "Contract inputs and outputs are the same on every cloud; each cloud adds its own (declared in its",
+        "`parity.yaml`), e.g. the account, subscription or project, and the identifiers its resources take.",
+        "",
+    ]
+    for name, contract in contracts.items():
+        lines += [
+            f"### {name}",
+            "",
+            _md(contract.meaning),
+            "",
+            "| Input | Type | Meaning |",
+            "|-------|------|---------|",
+        ]
+        for n, spec in contract.inputs.items():
+            lines.append(f"| `{n}` | `{_md(spec.type)}` | {_md(spec.meaning)} |")
+        lines += ["", "| Output | Meaning |", "|--------|---------|"]
+        for n, meaning in contract.outputs.items():
+            lines.append(f"| `{n}` | {_md(meaning)} |")
+        lines += ["", "| Cloud | Its own inputs | Its own outputs |", "|-------|----------------|-----------------|"]
+        for cloud in CLOUDS:
+            b = bindings[(cloud, name)]
+            if b is None:
+                lines.append(f"| {cloud} | (no parity.yaml) | |")
+                continue
+            ins = ", ".join(f"`{n}`" for n in b.extra_inputs) or "none"
+            outs = ", ".join(f"`{n}`" for n in b.extra_outputs) or "none"
+            lines.append(f"| {cloud} | {ins} | {outs} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _binding_or_none(path: Path) -> Binding | None:
+    try:
+        return Binding.model_validate(files.read_yaml(path, display=str(path)))
+    except Exception:
+        return None
+
+
+def _md(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def sync_doc(project: Project, report: ParityReport, *, write: bool) -> ParityReport:
+    """Compare docs/parity.md with what the report renders; write it when asked. Returns the report with .docs set."""
+    path = project.root / DOC
+    text = render(project, report)
+    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    if current == text:
+        status = "unchanged"
+    elif write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        status = "updated"
+    else:
+        status = "stale"
+    return report.model_copy(update={"docs": status})
+
+
+def run(
+    project: Project,
+    *,
+    environ: dict[str, str],
+    terraform_bin: str | None,
+    cli_config: Path,
+    write: bool,
+    with_fmt: bool = True,
+) -> ParityReport:
+    """The whole `infractl parity`: check, then write (or compare) docs/parity.md."""
+    schema = schema_validated()
+    fmt = fmt_runner(project, environ, terraform_bin, cli_config) if with_fmt else None
+    report = check(project, schema=schema, fmt=fmt)
+    return sync_doc(project, report, write=write)
