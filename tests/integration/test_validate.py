@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -370,3 +371,24 @@ def test_a_plan_error_fails_its_stack_and_the_others_are_planned_again(isolated)
     assert found and "planted: refuses dev" in found[0]["message"]
     assert found[0]["file"] == "terraform/stacks/aws/kms/precondition.tf"
     assert [f for f in report["findings"] if f["stack"] == "finops"] == []
+
+
+# ---------------------------------------------------------------- a change to another cloud only
+def test_a_change_to_another_cloud_only_runs_parity_and_checkov(validate_env, tmp_path):
+    project = _copy_project(tmp_path / "project")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@e", *args], check=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "tree")
+    (project / "terraform" / "stacks" / "azure" / "evidence" / "planted.tf").write_text(PLANTED_AZURE)
+    out_dir = project / "out"
+    code = main(["--root", str(project), "validate", "--changed-since", "HEAD", "--report-dir", str(out_dir)])
+    report = json.loads((out_dir / "validate.json").read_text())
+    assert code == 1 and report["cells"] == [] and report["parity"]["ok"] is True
+    assert [(f["gate"], f["rule"], f["stack"]) for f in report["findings"]] == [
+        ("security", "CKV_AZURE_44", "azure/evidence")
+    ]
+    assert not [t for t in report["timings"] if t.startswith(("plan", "stack"))]  # no aws stack ran
