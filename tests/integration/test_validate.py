@@ -201,6 +201,7 @@ def planted(validate_env, tmp_path_factory):
     kms = project / "terraform" / "stacks" / "aws" / "kms"
     (kms / "planted.tf").write_text(PLANTED)
     (kms / "unformatted.tf").write_text(UNFORMATTED)
+    (project / "terraform" / "modules" / "aws" / "kms" / "unformatted.tf").write_text(UNFORMATTED)  # a module's
     (project / "terraform" / "stacks" / "aws" / "finops" / "broken.tf").write_text(SYNTAX_ERROR)
     # the ci stack's own provider block loses its default_tags: its lifted configuration must lose them too
     providers = project / "terraform" / "stacks" / "aws" / "ci" / "providers.tf"
@@ -254,7 +255,10 @@ def test_the_other_clouds_are_scanned_by_checkov_and_held_to_their_contract(plan
 def test_an_unformatted_file_fails_fmt(planted):
     _, report, _ = planted
     found = _find(report, "fmt", "unformatted", "kms")
-    assert [f["file"] for f in found] == ["terraform/stacks/aws/kms/unformatted.tf"]
+    assert sorted(f["file"] for f in found) == [
+        "terraform/modules/aws/kms/unformatted.tf",
+        "terraform/stacks/aws/kms/unformatted.tf",
+    ]
 
 
 def test_a_resource_failing_a_checkov_check_is_named_by_address_and_line(planted):

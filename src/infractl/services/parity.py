@@ -319,7 +319,7 @@ def _fmt(
             seen.add(directory)
             unformatted, errors = fmt(directory)
             for path in unformatted:
-                full = Path(path) if os.path.isabs(path) else directory / path
+                full = Path(os.path.normpath(project.root / path))  # terraform prints it relative to its -chdir
                 out.append(
                     Violation(
                         cloud=cloud,

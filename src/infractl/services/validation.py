@@ -251,7 +251,8 @@ class _Validation:
         for directory in tfsource.module_dirs(stack_dir):
             unformatted, errors = runner.fmt_check(directory)
             for path in unformatted:
-                full = directory / path if not os.path.isabs(path) else Path(path)
+                # terraform prints the paths relative to its -chdir (the stack folder), also for module folders
+                full = Path(os.path.normpath(stack_dir / path))
                 add("unformatted", "not in canonical format: run `terraform fmt` on it", self.rel(full))
             if errors:
                 where = _ON_LINE.search("\n".join(errors))
