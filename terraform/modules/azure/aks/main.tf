@@ -61,6 +61,12 @@ resource "azurerm_kubernetes_cluster" "this" {
     key_vault_network_access = "Private"
   }
 
+  # Without outbound access (outbound_type "none") the nodes pull their images
+  # from the AKS artifact cache; the provider refuses "none" with Direct.
+  bootstrap_profile {
+    artifact_source = var.outbound_type == "none" ? "Cache" : "Direct"
+  }
+
   network_profile {
     network_plugin      = "azure"
     network_plugin_mode = "overlay"

@@ -4,9 +4,9 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # 4.42 is the first release with the non-deprecated argument names used
-      # here (e.g. azurerm_key_vault.rbac_authorization_enabled).
-      version = ">= 4.42, < 5.0"
+      # 4.46: the AKS API server VNet integration arguments (4.46) and
+      # outbound_type "none" (4.44); rbac_authorization_enabled needs 4.42.
+      version = ">= 4.46, < 5.0"
     }
   }
 }

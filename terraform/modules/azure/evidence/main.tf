@@ -56,7 +56,8 @@ resource "azurerm_storage_account" "this" {
   network_rules {
     default_action = "Deny"
     bypass         = ["AzureServices", "Logging", "Metrics"]
-    ip_rules       = var.allowed_ip_ranges
+    # Storage firewall rules take /0-/30 prefixes or bare addresses, not /32.
+    ip_rules = [for cidr in var.allowed_ip_ranges : trimsuffix(cidr, "/32")]
   }
 
   identity {

@@ -39,6 +39,7 @@ resource "azurerm_storage_account" "flow_logs" {
   #checkov:skip=CKV_AZURE_206:flow logs are diagnostics kept flow_log_retention_days; zone-redundant storage survives a zone loss and a second region is not worth its cost for them
   #checkov:skip=CKV_AZURE_59:public network access stays on behind a deny-by-default firewall: Network Watcher writes through the trusted-services bypass and no other network is allowed
   #checkov:skip=CKV2_AZURE_33:no private endpoint: nothing in the VNet reads the flow logs; readers use Azure RBAC through the firewall-protected endpoint
+  #checkov:skip=CKV2_AZURE_40:Network Watcher writes flow logs with the account key (azurerm_network_watcher_flow_log takes no managed identity); people and tools read with Azure RBAC
   name                = var.flow_log_storage_account_name
   location            = var.location
   resource_group_name = var.resource_group_name
@@ -50,7 +51,7 @@ resource "azurerm_storage_account" "flow_logs" {
 
   min_tls_version                   = "TLS1_2"
   https_traffic_only_enabled        = true
-  shared_access_key_enabled         = false
+  shared_access_key_enabled         = true # Network Watcher writes with the account key
   default_to_oauth_authentication   = true
   allow_nested_items_to_be_public   = false
   cross_tenant_replication_enabled  = false

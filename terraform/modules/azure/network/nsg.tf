@@ -24,6 +24,20 @@ resource "azurerm_network_security_group" "private" {
     destination_address_prefix = "VirtualNetwork"
   }
 
+  # Pods (CNI overlay) have addresses outside the VNet's space, so the
+  # VirtualNetwork tag does not cover pod-to-pod or API-server-to-pod traffic.
+  security_rule {
+    name                       = "allow-pods-inbound"
+    priority                   = 4005
+    direction                  = "Inbound"
+    access                     = "Allow"
+    protocol                   = "*"
+    source_port_range          = "*"
+    destination_port_range     = "*"
+    source_address_prefix      = var.pod_cidr
+    destination_address_prefix = "*"
+  }
+
   # Health probes of Azure load balancers.
   security_rule {
     name                       = "allow-azure-load-balancer-inbound"

@@ -104,3 +104,15 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+variable "pod_cidr" {
+  description = "Pod address space of the AKS CNI overlay (the aks module's network_profile.pod_cidr); the private subnets' NSG admits it. Must not overlap cidr."
+  type        = string
+  default     = "192.168.0.0/16"
+  nullable    = false
+
+  validation {
+    condition     = can(cidrnetmask(var.pod_cidr))
+    error_message = "The pod_cidr must be an IPv4 CIDR block such as \"192.168.0.0/16\"."
+  }
+}

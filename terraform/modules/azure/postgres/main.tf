@@ -152,8 +152,9 @@ resource "azurerm_postgresql_flexible_server" "this" {
   tags = var.tags
 
   lifecycle {
-    # A failover swaps primary and standby zones.
-    ignore_changes = [zone, high_availability[0].standby_availability_zone]
+    # A failover swaps primary and standby zones; auto-grow enlarges the
+    # storage, and a smaller storage_mb in the plan would replace the server.
+    ignore_changes = [zone, high_availability[0].standby_availability_zone, storage_mb]
 
     precondition {
       condition     = !(var.zone_redundant_ha && startswith(var.sku_name, "B_"))

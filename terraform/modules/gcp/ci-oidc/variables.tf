@@ -59,9 +59,9 @@ variable "state_prefix" {
 }
 
 variable "plan_roles" {
-  description = "Project roles of the plan service account: read-only (terraform plan refreshes every resource and reads IAM policies)."
+  description = "Project roles of the plan service account: read-only (terraform plan refreshes every resource and reads IAM policies). serviceUsageConsumer lets it bill API calls to the project (user_project_override in the finops stack)."
   type        = list(string)
-  default     = ["roles/viewer", "roles/iam.securityReviewer"]
+  default     = ["roles/viewer", "roles/iam.securityReviewer", "roles/serviceusage.serviceUsageConsumer"]
   nullable    = false
 
   validation {

@@ -81,9 +81,8 @@ resource "google_storage_transfer_job" "replication" {
 
     transfer_options {
       # The replica is locked too: never try to replace or delete an object.
-      overwrite_when                            = "NEVER"
-      delete_objects_unique_in_sink             = false
-      delete_objects_from_source_after_transfer = false
+      # (No delete options: a replication job refuses them.)
+      overwrite_when = "NEVER"
 
       metadata_options {
         kms_key        = "KMS_KEY_DESTINATION_BUCKET_DEFAULT"

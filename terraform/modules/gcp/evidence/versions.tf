@@ -4,9 +4,9 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # 6.15 added replication_spec (cross-bucket replication) to
-      # google_storage_transfer_job.
-      version = ">= 6.15, < 7.0"
+      # 6.28: subnet flow logs (log_config alone works again), transfer job
+      # metadata_options (6.27), private nodes without a master CIDR (6.11).
+      version = ">= 6.28, < 7.0"
     }
   }
 }

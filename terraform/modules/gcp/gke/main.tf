@@ -61,6 +61,8 @@ resource "google_container_cluster" "this" {
 
   master_authorized_networks_config {
     gcp_public_cidrs_access_enabled = false
+    # The allowlist applies to the private endpoint too, not only the public one.
+    private_endpoint_enforcement_enabled = true
 
     dynamic "cidr_blocks" {
       for_each = local.authorized_networks

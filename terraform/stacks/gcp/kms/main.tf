@@ -15,10 +15,14 @@ resource "google_project_service" "this" {
 # data, GKE: cluster).
 data "google_storage_project_service_account" "this" {
   project = var.project_id
+
+  depends_on = [google_project_service.this]
 }
 
 data "google_logging_project_cmek_settings" "this" {
   project = var.project_id
+
+  depends_on = [google_project_service.this]
 }
 
 # One key ring in the region, one crypto key per purpose: a key only protects

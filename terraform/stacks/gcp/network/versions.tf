@@ -3,8 +3,10 @@ terraform {
 
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = ">= 6.0, < 7.0"
+      source = "hashicorp/google"
+      # 6.28: subnet flow logs (log_config alone works again), transfer job
+      # metadata_options (6.27), private nodes without a master CIDR (6.11).
+      version = ">= 6.28, < 7.0"
     }
   }
 
