@@ -1,0 +1,159 @@
+"""The run workflow's activities. Each is idempotent (safe to run twice with the same input):
+
+- record_run: INSERT the run ... ON CONFLICT DO NOTHING, and only when the row is new, its `run.recorded` outbox
+  event, in the same transaction. A retry after the commit finds the row and writes nothing.
+- store_evidence: PUT the canonical JSON document at a key derived from tenant and run id; a retry writes the
+  same bytes to the same key.
+- complete_run / fail_run: UPDATE ... WHERE status = 'running', and only when a row changed, the outbox event;
+  the workflow-completion counter counts transitions, not attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from temporalio import activity
+
+from controlplane.models import EventType, NewRun, OutboxEvent, RunStatus, StoredObject
+from controlplane.ports import IdGenerator, ObjectStore, RunStore
+from controlplane.telemetry import instruments
+from controlplane.workflows import (
+    COMPLETE_RUN,
+    FAIL_RUN,
+    RECORD_RUN,
+    STORE_EVIDENCE,
+    EvidenceRef,
+    FinishRunInput,
+    RecordRunInput,
+    StoreEvidenceInput,
+    evidence_key,
+)
+
+log = logging.getLogger(__name__)
+
+# Test seam: called after an activity's transaction committed, with the activity name and attempt number.
+AfterCommit = Callable[[str, int], Awaitable[None] | None]
+
+
+def _traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier.get("traceparent")
+
+
+def _annotate(tenant: str, run_id: str) -> None:
+    span = trace.get_current_span()
+    span.set_attribute("controlplane.tenant", tenant)
+    span.set_attribute("controlplane.run_id", run_id)
+
+
+def evidence_document(inp: StoreEvidenceInput) -> bytes:
+    """The stored evidence: canonical JSON (sorted keys, no spaces), so every attempt writes the same bytes."""
+    document = {
+        "run_id": inp.run_id,
+        "tenant": inp.tenant,
+        "kind": inp.kind,
+        "requested_at": inp.requested_at,
+        "evidence": inp.evidence,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class RunActivities:
+    def __init__(
+        self,
+        store: RunStore,
+        objects: ObjectStore,
+        ids: IdGenerator,
+        *,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
+        self.store = store
+        self.objects = objects
+        self.ids = ids
+        self.after_commit = after_commit
+
+    def all(self) -> list[Callable[..., object]]:
+        return [self.record_run, self.store_evidence, self.complete_run, self.fail_run]
+
+    async def _committed(self, name: str) -> None:
+        if self.after_commit is not None:
+            result = self.after_commit(name, _attempt())
+            if result is not None:
+                await result
+
+    @activity.defn(name=RECORD_RUN)
+    async def record_run(self, inp: RecordRunInput) -> bool:
+        _annotate(inp.tenant, inp.run_id)
+        run_id = uuid.UUID(inp.run_id)
+        event = OutboxEvent(
+            id=self.ids.new(),
+            event_type=EventType.RUN_RECORDED.value,
+            tenant=inp.tenant,
+            aggregate_id=run_id,
+            payload={"run_id": inp.run_id, "tenant": inp.tenant, "kind": inp.kind, "requested_at": inp.requested_at},
+            traceparent=_traceparent(),
+        )
+        run = NewRun(run_id, inp.tenant, inp.kind, inp.workflow_id, datetime.fromisoformat(inp.requested_at))
+        created = await self.store.record_run(run, event)
+        if not created:
+            log.info("run %s already recorded (attempt %s): nothing written", inp.run_id, _attempt())
+        await self._committed(RECORD_RUN)
+        return created
+
+    @activity.defn(name=STORE_EVIDENCE)
+    async def store_evidence(self, inp: StoreEvidenceInput) -> EvidenceRef:
+        _annotate(inp.tenant, inp.run_id)
+        stored = await self.objects.put(
+            evidence_key(inp.tenant, inp.run_id),
+            evidence_document(inp),
+            content_type="application/json",
+            metadata={"tenant": inp.tenant, "run-id": inp.run_id},
+        )
+        await self._committed(STORE_EVIDENCE)
+        return EvidenceRef(stored.bucket, stored.key, stored.sha256, stored.size)
+
+    @activity.defn(name=COMPLETE_RUN)
+    async def complete_run(self, inp: FinishRunInput) -> bool:
+        return await self._finish(inp, RunStatus.COMPLETED, EventType.RUN_COMPLETED, COMPLETE_RUN)
+
+    @activity.defn(name=FAIL_RUN)
+    async def fail_run(self, inp: FinishRunInput) -> bool:
+        return await self._finish(inp, RunStatus.FAILED, EventType.RUN_FAILED, FAIL_RUN)
+
+    async def _finish(self, inp: FinishRunInput, status: RunStatus, event_type: EventType, name: str) -> bool:
+        _annotate(inp.tenant, inp.run_id)
+        run_id = uuid.UUID(inp.run_id)
+        payload: dict[str, object] = {"run_id": inp.run_id, "tenant": inp.tenant, "status": status.value}
+        evidence = None
+        if inp.evidence is not None:
+            payload |= {"evidence_key": inp.evidence.key, "evidence_sha256": inp.evidence.sha256}
+            evidence = StoredObject(inp.evidence.bucket, inp.evidence.key, inp.evidence.sha256, inp.evidence.size)
+        if inp.error:
+            payload["error"] = inp.error
+        event = OutboxEvent(
+            id=self.ids.new(),
+            event_type=event_type.value,
+            tenant=inp.tenant,
+            aggregate_id=run_id,
+            payload=payload,
+            traceparent=_traceparent(),
+        )
+        changed = await self.store.finish_run(inp.tenant, run_id, status, event, evidence=evidence, error=inp.error)
+        if changed:
+            instruments().workflow_completions.add(1, {"outcome": status.value})
+        await self._committed(name)
+        return changed
+
+
+def _attempt() -> int:
+    try:
+        return activity.info().attempt
+    except RuntimeError:  # called outside an activity (unit tests)
+        return 1

@@ -1,0 +1,294 @@
+"""The HTTP API (FastAPI): /livez, /readyz, and the run commands (docs/runtime.md#api).
+
+`create_app(settings)` wires the real adapters in the lifespan; `create_app(deps=...)` takes ready-made ports
+(tests with fakes); `create_app()` has neither and serves only the OpenAPI document (controlplane.openapi).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response
+from fastapi.responses import JSONResponse
+from opentelemetry.trace import Status, StatusCode
+
+from controlplane import __version__
+from controlplane.errors import DependencyError
+from controlplane.models import (
+    TENANT_PATTERN,
+    Links,
+    Liveness,
+    Problem,
+    Readiness,
+    RunAccepted,
+    RunStatus,
+    RunView,
+    StartRunRequest,
+)
+from controlplane.ports import IdGenerator, ObjectStore, RunStore, SecretStore, WorkflowStarter
+from controlplane.readiness import check_all
+from controlplane.settings import Settings
+from controlplane.telemetry import instruments, tracer
+from controlplane.workflows import RunInput, workflow_id
+
+log = logging.getLogger(__name__)
+
+MAX_EVIDENCE_BYTES = 256 * 1024  # the evidence travels in the workflow input (Temporal's payload limit is 2 MiB)
+TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug: lower-case letters, digits, '-'")]
+
+# workflow execution status (Temporal) -> run status, for runs not recorded in the database yet
+_WORKFLOW_STATUS = {
+    "RUNNING": RunStatus.PENDING,
+    "CONTINUED_AS_NEW": RunStatus.PENDING,
+    "COMPLETED": RunStatus.COMPLETED,
+    "FAILED": RunStatus.FAILED,
+    "CANCELED": RunStatus.FAILED,
+    "TERMINATED": RunStatus.FAILED,
+    "TIMED_OUT": RunStatus.FAILED,
+}
+
+
+@dataclass
+class ApiDeps:
+    store: RunStore
+    workflows: WorkflowStarter
+    objects: ObjectStore
+    secrets: SecretStore
+    ids: IdGenerator
+    ready_timeout: float = 2.0
+    retry_initial_seconds: float = 0.5
+    close: Callable[[], Awaitable[None]] | None = None
+
+
+async def build_deps(settings: Settings) -> ApiDeps:
+    from controlplane import runtime
+    from controlplane.adapters import temporal
+
+    components = runtime.build(settings, application_name="controlplane-api")
+    await components.open()
+    client = await temporal.connect(settings, lazy=True)  # connects on first use: the API starts before Temporal
+    return ApiDeps(
+        store=components.store,
+        workflows=temporal.TemporalWorkflows(client, settings.task_queue, rpc_timeout=settings.ready_timeout * 2),
+        objects=components.objects,
+        secrets=components.secrets,
+        ids=components.ids,
+        ready_timeout=settings.ready_timeout,
+        retry_initial_seconds=settings.activity_initial_retry,
+        close=components.close,
+    )
+
+
+def _deps(request: Request) -> ApiDeps:
+    deps = getattr(request.app.state, "deps", None)
+    if deps is None:
+        raise HTTPException(503, "the API is not wired to its dependencies")
+    return deps
+
+
+# ---------------------------------------------------------------- metrics middleware
+
+
+class RequestMetrics:
+    """Latency histogram and 5xx counter per route template (not per raw path: bounded cardinality)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def _send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            attrs = {
+                "http.request.method": scope.get("method", ""),
+                "http.route": route,
+                "http.response.status_code": status["code"],
+            }
+            m = instruments()
+            m.request_duration.record(time.perf_counter() - started, attrs)
+            if status["code"] >= 500:
+                m.request_errors.add(1, attrs)
+
+
+# ---------------------------------------------------------------- routes
+
+router = APIRouter()
+
+
+@router.get("/livez", response_model=Liveness, tags=["health"], summary="The process is alive")
+async def livez() -> Liveness:
+    return Liveness()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    tags=["health"],
+    summary="Every dependency answers (database, Temporal, object store, secrets backend)",
+    responses={503: {"model": Readiness, "description": "At least one dependency failed its check"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    deps = _deps(request)
+    result = await check_all(
+        {
+            "database": deps.store.ping,
+            "temporal": deps.workflows.ping,
+            "object_store": deps.objects.ping,
+            "secrets": deps.secrets.ping,
+        },
+        deps.ready_timeout,
+    )
+    return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.status == "ready" else 503)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/runs",
+    status_code=202,
+    response_model=RunAccepted,
+    tags=["runs"],
+    summary="Start a run: records it, stores its evidence, announces it through the outbox",
+    responses={413: {"model": Problem}, 503: {"model": Problem, "description": "The workflow engine is unavailable"}},
+)
+async def start_run(tenant: TenantPath, body: StartRunRequest, request: Request, response: Response) -> RunAccepted:
+    deps = _deps(request)
+    with tracer().start_as_current_span(
+        "StartRun", attributes={"controlplane.command": "StartRun", "controlplane.tenant": tenant}
+    ) as span:
+        if len(json.dumps(body.evidence, default=str)) > MAX_EVIDENCE_BYTES:
+            raise HTTPException(413, f"evidence larger than {MAX_EVIDENCE_BYTES} bytes")
+        run_id = deps.ids.new()
+        wf_id = workflow_id(tenant, str(run_id))
+        span.set_attribute("controlplane.run_id", str(run_id))
+        payload = RunInput(
+            run_id=str(run_id),
+            tenant=tenant,
+            kind=body.kind,
+            requested_at=datetime.now(UTC).isoformat(),
+            evidence=body.evidence,
+            retry_initial_seconds=deps.retry_initial_seconds,
+        )
+        try:
+            await deps.workflows.start_run(wf_id, payload)
+        except DependencyError as exc:
+            span.set_status(Status(StatusCode.ERROR, "workflow engine unavailable"))
+            raise HTTPException(503, exc.message) from None
+        instruments().runs_started.add(1, {"controlplane.kind": body.kind})
+        location = f"/v1/tenants/{tenant}/runs/{run_id}"
+        response.headers["Location"] = location
+        return RunAccepted(
+            run_id=run_id, tenant=tenant, workflow_id=wf_id, status=RunStatus.PENDING, links=Links(self=location)
+        )
+
+
+@router.get(
+    "/v1/tenants/{tenant}/runs/{run_id}",
+    response_model=RunView,
+    tags=["runs"],
+    summary="A run's status: from the database once recorded, from the workflow before",
+    responses={404: {"model": Problem}, 503: {"model": Problem}},
+)
+async def get_run(tenant: TenantPath, run_id: uuid.UUID, request: Request) -> RunView:
+    deps = _deps(request)
+    with tracer().start_as_current_span(
+        "GetRun",
+        attributes={
+            "controlplane.command": "GetRun",
+            "controlplane.tenant": tenant,
+            "controlplane.run_id": str(run_id),
+        },
+    ) as span:
+        db_error: str | None = None
+        try:
+            record = await deps.store.get_run(tenant, run_id)
+        except Exception as exc:  # the database is away: the workflow may still answer
+            record, db_error = None, type(exc).__name__
+            span.add_event("database unavailable", {"error.type": db_error})
+        if record is not None:
+            return RunView(
+                run_id=record.id,
+                tenant=record.tenant,
+                kind=record.kind,
+                status=record.status,
+                workflow_id=record.workflow_id,
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+                completed_at=record.completed_at,
+                evidence_key=record.evidence_key,
+                evidence_sha256=record.evidence_sha256,
+                error=record.error,
+                source="database",
+            )
+        wf_id = workflow_id(tenant, str(run_id))
+        try:
+            status = await deps.workflows.describe(wf_id)
+        except DependencyError as exc:
+            span.set_status(Status(StatusCode.ERROR, "dependencies unavailable"))
+            raise HTTPException(503, exc.message) from None
+        if status is None:
+            if db_error:
+                raise HTTPException(503, f"database unavailable ({db_error})")
+            raise HTTPException(404, f"no run {run_id} for tenant {tenant}")
+        return RunView(
+            run_id=run_id,
+            tenant=tenant,
+            status=_WORKFLOW_STATUS.get(status, RunStatus.PENDING),
+            workflow_id=wf_id,
+            source="workflow",
+        )
+
+
+# ---------------------------------------------------------------- app
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    deps: ApiDeps | None = None,
+    instrument: bool = True,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        wired = deps
+        if wired is None and settings is not None:
+            wired = await build_deps(settings)
+        app.state.deps = wired
+        try:
+            yield
+        finally:
+            if wired is not None and wired.close is not None and deps is None:
+                await wired.close()
+
+    app = FastAPI(
+        title="controlplane",
+        version=__version__,
+        summary="The control plane's reference runtime: runs executed as Temporal workflows.",
+        lifespan=lifespan,
+    )
+    app.state.deps = deps
+    app.include_router(router)
+    app.add_middleware(RequestMetrics)
+    if instrument:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+    return app

@@ -1,0 +1,139 @@
+"""Domain records shared by the ports, the API and the activities.
+
+The workflow's own inputs/outputs are plain dataclasses in workflows.py (the Temporal sandbox imports that module).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TENANT_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+KIND_PATTERN = r"^[a-z][a-z0-9_.-]{0,62}$"
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"  # the workflow is started, the run is not recorded yet
+    RUNNING = "running"  # recorded; evidence not stored yet
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class EventType(StrEnum):
+    RUN_RECORDED = "run.recorded"
+    RUN_COMPLETED = "run.completed"
+    RUN_FAILED = "run.failed"
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One event, written in the same transaction as the state change it announces."""
+
+    id: uuid.UUID
+    event_type: str
+    tenant: str
+    aggregate_id: uuid.UUID  # the run id
+    payload: dict[str, Any]
+    traceparent: str | None = None  # W3C trace context of the writer: the relay links its publish span to it
+    created_at: datetime | None = None
+
+    def body(self) -> str:
+        return json.dumps(self.payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True)
+class NewRun:
+    id: uuid.UUID
+    tenant: str
+    kind: str
+    workflow_id: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: uuid.UUID
+    tenant: str
+    kind: str
+    status: RunStatus
+    workflow_id: str
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    evidence_key: str | None = None
+    evidence_sha256: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- API bodies
+
+
+class StartRunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field("evidence", pattern=KIND_PATTERN, description="What the run produces; free-form, lower case.")
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The evidence payload, stored as JSON in the object store under a key derived from the run id.",
+    )
+
+
+class Links(BaseModel):
+    self: str
+
+
+class RunAccepted(BaseModel):
+    run_id: uuid.UUID
+    tenant: str
+    workflow_id: str
+    status: RunStatus
+    links: Links
+
+
+class RunView(BaseModel):
+    run_id: uuid.UUID
+    tenant: str
+    kind: str | None = None
+    status: RunStatus
+    workflow_id: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    evidence_key: str | None = None
+    evidence_sha256: str | None = None
+    error: str | None = None
+    source: str = Field(description="`database` (the recorded run) or `workflow` (not recorded yet)")
+
+
+class CheckResult(BaseModel):
+    status: str = Field(description="`ok` or `error`")
+    latency_ms: float
+    error: str | None = None
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="`ready` when every dependency answered in time, else `unready`")
+    checks: dict[str, CheckResult]
+
+
+class Liveness(BaseModel):
+    status: str = "ok"
+
+
+class Problem(BaseModel):
+    detail: str

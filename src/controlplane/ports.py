@@ -1,0 +1,103 @@
+"""The ports: what the API, the activities and the relay need from the outside world (docs/runtime.md#ports).
+
+Adapters live in controlplane.adapters; tests use fakes that satisfy the same protocols.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from controlplane.models import NewRun, OutboxEvent, RunRecord, RunStatus, StoredObject
+
+
+@runtime_checkable
+class IdGenerator(Protocol):
+    def new(self) -> uuid.UUID:
+        """A new identifier; later calls in the same process return larger ids."""
+        ...
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    """Run records. Every state change writes its outbox event in the SAME transaction (transactional outbox)."""
+
+    async def record_run(self, run: NewRun, event: OutboxEvent) -> bool:
+        """Insert the run and its event atomically; False (and nothing written) when the run already exists."""
+        ...
+
+    async def finish_run(
+        self,
+        tenant: str,
+        run_id: uuid.UUID,
+        status: RunStatus,
+        event: OutboxEvent,
+        *,
+        evidence: StoredObject | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Move a run to completed/failed with its event atomically; False when it already was in that state."""
+        ...
+
+    async def get_run(self, tenant: str, run_id: uuid.UUID) -> RunRecord | None: ...
+
+    async def ping(self) -> None:
+        """Raise when the store cannot answer."""
+        ...
+
+
+@runtime_checkable
+class EventSink(Protocol):
+    """Where the relay publishes outbox events. Must be idempotent on event.id (the relay may offer an event again
+    after a crash between publishing it and marking it published)."""
+
+    async def publish(self, event: OutboxEvent) -> bool:
+        """Deliver the event; True when delivered now, False when it had been delivered before."""
+        ...
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    """The relay side of the outbox: claim unpublished events, hand them to a sink, mark them published."""
+
+    async def relay_once(self, sink: EventSink, limit: int) -> int:
+        """Publish up to `limit` events; the number published (including already-delivered duplicates)."""
+        ...
+
+    async def pending(self) -> int: ...
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    async def put(
+        self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> StoredObject:
+        """Store data under key (overwriting identical content is fine: callers use deterministic keys)."""
+        ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def ping(self) -> None: ...
+
+
+@runtime_checkable
+class SecretStore(Protocol):
+    async def read(self, path: str) -> dict[str, str]:
+        """The key/value pairs of a secret. Every value is registered for redaction before it is returned."""
+        ...
+
+    async def ping(self) -> None: ...
+
+
+@runtime_checkable
+class WorkflowStarter(Protocol):
+    """The API's view of the workflow engine."""
+
+    async def start_run(self, workflow_id: str, payload: object) -> None: ...
+
+    async def describe(self, workflow_id: str) -> str | None:
+        """The workflow's status name (RUNNING, COMPLETED, FAILED, ...) or None when there is no such workflow."""
+        ...
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,133 @@
+"""The run workflow and the data it exchanges with its activities.
+
+This module is imported inside Temporal's workflow sandbox: only the standard library and temporalio here.
+Activities are called by name (their code is in activities.py); every one of them is idempotent, because Temporal
+runs an activity again when its result was lost (worker crash, timeout, a server restart mid-activity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+WORKFLOW_NAME = "RunWorkflow"
+RECORD_RUN = "record_run"
+STORE_EVIDENCE = "store_evidence"
+COMPLETE_RUN = "complete_run"
+FAIL_RUN = "fail_run"
+
+
+def workflow_id(tenant: str, run_id: str) -> str:
+    return f"run-{tenant}-{run_id}"
+
+
+def evidence_key(tenant: str, run_id: str) -> str:
+    """Deterministic: a retried store_evidence overwrites the same object with the same bytes."""
+    return f"tenants/{tenant}/runs/{run_id}/evidence.json"
+
+
+@dataclass
+class RunInput:
+    run_id: str
+    tenant: str
+    kind: str
+    requested_at: str  # ISO 8601, set by the API
+    evidence: dict[str, Any] = field(default_factory=dict)
+    retry_initial_seconds: float = 0.5
+
+
+@dataclass
+class RecordRunInput:
+    run_id: str
+    tenant: str
+    kind: str
+    workflow_id: str
+    requested_at: str
+
+
+@dataclass
+class StoreEvidenceInput:
+    run_id: str
+    tenant: str
+    kind: str
+    requested_at: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvidenceRef:
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class FinishRunInput:
+    run_id: str
+    tenant: str
+    evidence: EvidenceRef | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    evidence_key: str | None = None
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class RunWorkflow:
+    def __init__(self) -> None:
+        self._stage = "starting"
+
+    @workflow.query
+    def stage(self) -> str:
+        return self._stage
+
+    @workflow.run
+    async def run(self, inp: RunInput) -> RunResult:
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=30),
+            "schedule_to_close_timeout": timedelta(hours=1),  # keep retrying through a dependency outage
+            "retry_policy": RetryPolicy(
+                initial_interval=timedelta(seconds=inp.retry_initial_seconds),
+                backoff_coefficient=2.0,
+                maximum_interval=timedelta(seconds=30),
+            ),
+        }
+        wf_id = workflow.info().workflow_id
+        try:
+            self._stage = "recording"
+            await workflow.execute_activity(
+                RECORD_RUN,
+                RecordRunInput(inp.run_id, inp.tenant, inp.kind, wf_id, inp.requested_at),
+                result_type=bool,
+                **options,
+            )
+            self._stage = "storing evidence"
+            ref = await workflow.execute_activity(
+                STORE_EVIDENCE,
+                StoreEvidenceInput(inp.run_id, inp.tenant, inp.kind, inp.requested_at, inp.evidence),
+                result_type=EvidenceRef,
+                **options,
+            )
+            self._stage = "completing"
+            await workflow.execute_activity(
+                COMPLETE_RUN, FinishRunInput(inp.run_id, inp.tenant, evidence=ref), result_type=bool, **options
+            )
+        except ActivityError as err:
+            self._stage = "failing"
+            reason = str(err.cause or err)[:500]
+            await workflow.execute_activity(
+                FAIL_RUN, FinishRunInput(inp.run_id, inp.tenant, error=reason), result_type=bool, **options
+            )
+            raise ApplicationError(f"run {inp.run_id} failed: {reason}", non_retryable=True) from err
+        self._stage = "completed"
+        return RunResult(inp.run_id, "completed", ref.key)

@@ -1,0 +1,323 @@
+"""The runtime's real stack for tests: PostgreSQL, Temporal dev server, OpenBao, moto S3 and the OTLP receiver on
+free loopback ports, started through infractl.adapters.localservices (the launchers `infractl dev up` uses); the API
+(uvicorn in a thread) and the worker (asyncio loop in a thread) run inside this long-lived test process, so the
+Temporal clients never live in a short process (temporalio/sdk-python#300, /work/shared/ENVIRONMENT.md).
+
+Only tests/runtime/test_stack.py asks for `stack`: the unit tests of this folder start nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+WAIT_S = 30.0
+
+
+class CapturedLogs(logging.Handler):
+    """Every log record of the process (DEBUG and up), formatted as the runtime's handler would."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self._lock2 = threading.Lock()
+        from controlplane.telemetry import LOG_FORMAT, TraceContextFilter
+
+        self.addFilter(TraceContextFilter())
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # a library's broken log call must not break the test
+            line = f"{record.name}: <unformattable record>"
+        with self._lock2:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        with self._lock2:
+            return "\n".join(self.lines)
+
+
+class Faults:
+    """The worker's after-commit hook: arm("record_run") makes that activity's next first attempt fail after its
+    transaction committed, as if the worker died before reporting the result to Temporal."""
+
+    def __init__(self) -> None:
+        self.armed: set[str] = set()
+        self.permanent: set[str] = set()
+        self.calls: list[tuple[str, int]] = []
+        self.injected: list[str] = []
+
+    def arm(self, activity: str) -> None:
+        self.armed.add(activity)
+
+    def arm_permanent(self, activity: str) -> None:
+        """The activity's next call fails with a non-retryable error: the workflow takes its failure path."""
+        self.permanent.add(activity)
+
+    def __call__(self, activity: str, attempt: int) -> None:
+        from temporalio.exceptions import ApplicationError
+
+        self.calls.append((activity, attempt))
+        if activity in self.permanent:
+            self.permanent.discard(activity)
+            self.injected.append(activity)
+            raise ApplicationError(f"injected permanent failure in {activity}", non_retryable=True)
+        if activity in self.armed and attempt == 1:
+            self.armed.discard(activity)
+            self.injected.append(activity)
+            raise RuntimeError(f"injected failure after {activity} committed")
+
+
+@dataclass
+class InProcess:
+    """A thread running an asyncio loop (the worker) or a uvicorn server (the API)."""
+
+    thread: threading.Thread
+    stop: Any
+    error: list[BaseException] = field(default_factory=list)
+
+
+@dataclass
+class Stack:
+    base: Path
+    services: dict[str, Any]
+    env: dict[str, str]
+    settings: Any
+    api_url: str
+    admin_url: str
+    canaries: dict[str, str]
+    receiver_out: Path
+    logs: CapturedLogs
+    faults: Faults
+    telemetry: Any
+    root_token: str
+    api_responses: list[str] = field(default_factory=list)
+
+    # -- helpers used by the tests
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, timeout=10, trust_env=False, event_hooks={"response": [self._keep]})
+
+    def _keep(self, response: httpx.Response) -> None:
+        response.read()
+        self.api_responses.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        url = self.admin_url.rsplit("/", 1)[0] + "/" + self.settings.db_name
+        with psycopg.connect(url, autocommit=True) as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+    def s3(self) -> Any:
+        from controlplane.adapters.s3 import make_client
+
+        return make_client(self.settings, (self.canaries["s3_access_key_id"], self.canaries["s3_secret_access_key"]))
+
+    def reseed_vault(self) -> None:
+        from controlplane.devtools.seed import seed
+
+        seed(
+            self.settings,
+            admin_url=None,
+            db_password=self.canaries["db_password"],
+            s3_access_key_id=self.canaries["s3_access_key_id"],
+            s3_secret_access_key=self.canaries["s3_secret_access_key"],
+            wait=10,
+            skip_db=True,
+            skip_bucket=True,
+        )
+
+    def wait_run(self, client: httpx.Client, url: str, status: str = "completed", timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        while time.monotonic() < deadline:
+            response = client.get(url)
+            if response.status_code == 200:
+                body = response.json()
+                if body["status"] == status:
+                    return body
+            time.sleep(0.1)
+        raise AssertionError(f"run {url} did not reach {status} within {timeout}s; last: {body}")
+
+    def spans(self) -> list[dict[str, Any]]:
+        from controlplane.devtools.otlp_receiver import read_jsonl
+
+        return read_jsonl(self.receiver_out, "span")
+
+
+def _start_worker(settings: Any, faults: Faults) -> InProcess:
+    from controlplane.worker import run_worker
+
+    loop = asyncio.new_event_loop()
+    stop_event: dict[str, asyncio.Event] = {}
+    started = threading.Event()
+    proc = InProcess(thread=threading.Thread(), stop=None)
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def main() -> None:
+            stop_event["e"] = asyncio.Event()
+            await run_worker(settings, stop_event["e"], started=started.set, after_commit=faults)
+
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # surfaced by the fixture
+            proc.error.append(exc)
+            started.set()
+        finally:
+            loop.close()
+
+    proc.thread = threading.Thread(target=target, name="controlplane-worker", daemon=True)
+    proc.stop = lambda: loop.call_soon_threadsafe(stop_event["e"].set) if "e" in stop_event else None
+    proc.thread.start()
+    if not started.wait(WAIT_S) or proc.error:
+        raise RuntimeError(f"the in-process worker did not start: {proc.error}")
+    return proc
+
+
+def _start_api(settings: Any) -> tuple[InProcess, str]:
+    import uvicorn
+
+    from controlplane.app import create_app
+    from infractl.adapters.localservices import free_port
+
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    proc = InProcess(thread=threading.Thread(target=server.run, name="controlplane-api", daemon=True), stop=None)
+
+    def stop() -> None:
+        server.should_exit = True
+
+    proc.stop = stop
+    proc.thread.start()
+    deadline = time.monotonic() + WAIT_S
+    while not server.started:
+        if time.monotonic() > deadline or not proc.thread.is_alive():
+            raise RuntimeError("the in-process API did not start")
+        time.sleep(0.02)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    from controlplane.devtools.seed import seed
+    from controlplane.migrate import migrate
+    from controlplane.redaction import install_log_redaction
+    from controlplane.settings import load_settings
+    from controlplane.telemetry import configure_telemetry
+    from infractl.adapters import localservices as ls
+
+    t0 = time.monotonic()
+    base = tmp_path_factory.mktemp("runtime-stack")
+    root_token = "cp-root-" + secrets.token_hex(12)
+    ports = {name: ls.free_port() for name in ("postgres", "temporal", "temporal_ui", "openbao", "s3", "otlp")}
+    services: dict[str, Any] = {}
+    api = worker = None
+    root = logging.getLogger()
+    logs = CapturedLogs()
+    previous_level = root.level
+    try:
+        services["postgres"] = ls.start_postgres(base, ports["postgres"], wait=None)
+        services["temporal"] = ls.start_temporal(base, ports["temporal"], ports["temporal_ui"], wait=None)
+        services["openbao"] = ls.start_openbao(base, ports["openbao"], root_token, wait=None)
+        services["s3"] = ls.start_moto_s3(base, ports["s3"], wait=None)
+        services["otlp"] = ls.start_otlp_receiver(base, ports["otlp"], wait=None)
+        for running in services.values():
+            ls.wait_healthy(running, WAIT_S)
+
+        # canary secrets: they travel through OpenBao to the DB login and the S3 signer, and must show up nowhere
+        canaries = {
+            "db_password": "canary-db-" + secrets.token_hex(16),
+            "s3_access_key_id": "CANARYKEY" + secrets.token_hex(6).upper(),
+            "s3_secret_access_key": "canary-s3-" + secrets.token_hex(16),
+        }
+        env = {
+            "CONTROLPLANE_DB_HOST": "127.0.0.1",
+            "CONTROLPLANE_DB_PORT": str(ports["postgres"]),
+            "CONTROLPLANE_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
+            "CONTROLPLANE_S3_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3']}",
+            "VAULT_ADDR": f"http://127.0.0.1:{ports['openbao']}",
+            "VAULT_TOKEN": root_token,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ports['otlp']}",
+            "OTEL_SERVICE_NAME": "controlplane-tests",
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            "CONTROLPLANE_READY_TIMEOUT": "1.5",
+            "CONTROLPLANE_RELAY_INTERVAL": "0.1",
+            "CONTROLPLANE_ACTIVITY_INITIAL_RETRY": "0.2",
+            "CONTROLPLANE_SECRET_CACHE_SECONDS": "300",
+            "CONTROLPLANE_DB_CONNECT_TIMEOUT": "2",
+            "CONTROLPLANE_LOG_LEVEL": "DEBUG",
+        }
+        settings = load_settings(env)
+
+        # every record of this process, DEBUG included, is captured for the canary test
+        install_log_redaction()
+        root.addHandler(logs)
+        root.setLevel(logging.DEBUG)
+        for noisy in ("asyncio", "moto", "werkzeug", "httpcore", "hpack"):
+            logging.getLogger(noisy).setLevel(logging.INFO)
+
+        admin_url = services["postgres"].extra["admin_url"]
+        seed(
+            settings,
+            admin_url=admin_url,
+            db_password=canaries["db_password"],
+            s3_access_key_id=canaries["s3_access_key_id"],
+            s3_secret_access_key=canaries["s3_secret_access_key"],
+            wait=WAIT_S,
+        )
+        asyncio.run(migrate(settings, wait=WAIT_S))
+        telemetry = configure_telemetry(settings, "controlplane-tests")
+        faults = Faults()
+        worker = _start_worker(settings, faults)
+        api, api_url = _start_api(settings)
+        stack = Stack(
+            base=base,
+            services=services,
+            env=env,
+            settings=settings,
+            api_url=api_url,
+            admin_url=admin_url,
+            canaries=canaries,
+            receiver_out=Path(services["otlp"].extra["out"]),
+            logs=logs,
+            faults=faults,
+            telemetry=telemetry,
+            root_token=root_token,
+        )
+        logging.getLogger("tests.runtime").info("stack up in %.1fs", time.monotonic() - t0)
+        yield stack
+    finally:
+        for proc in (api, worker):
+            if proc is not None:
+                proc.stop()
+                proc.thread.join(15)
+        with contextlib.suppress(Exception):
+            from controlplane import telemetry as tm
+
+            if tm._telemetry is not None:  # export what is left while the receiver still runs
+                tm._telemetry.shutdown()
+            tm.uninstrument_libraries()  # leave psycopg and botocore as other suites in this process expect them
+        root.removeHandler(logs)
+        root.setLevel(previous_level)
+        for running in reversed(list(services.values())):
+            ls.stop(running)
+        if "postgres" in services:
+            ls.remove_postgres_data(services["postgres"])

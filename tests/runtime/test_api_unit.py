@@ -1,0 +1,218 @@
+"""The API over fakes of its ports: status codes, the readiness report, the DB -> workflow fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from controlplane.app import ApiDeps, create_app
+from controlplane.errors import DependencyError
+from controlplane.ids import UUIDv7Generator
+from controlplane.models import RunRecord, RunStatus
+from controlplane.workflows import RunInput
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.runs: dict[tuple[str, uuid.UUID], RunRecord] = {}
+        self.down = False
+
+    async def get_run(self, tenant, run_id):
+        if self.down:
+            raise ConnectionError("db down")
+        return self.runs.get((tenant, run_id))
+
+    async def ping(self):
+        if self.down:
+            raise DependencyError("database: connection refused")
+
+    async def record_run(self, run, event):  # pragma: no cover - not used by the API
+        raise NotImplementedError
+
+    async def finish_run(self, *args, **kwargs):  # pragma: no cover
+        raise NotImplementedError
+
+
+class FakeWorkflows:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, RunInput]] = []
+        self.status: dict[str, str] = {}
+        self.down = False
+
+    async def start_run(self, workflow_id, payload):
+        if self.down:
+            raise DependencyError("workflow engine refused to start it: unavailable")
+        self.started.append((workflow_id, payload))
+        self.status[workflow_id] = "RUNNING"
+
+    async def describe(self, workflow_id):
+        if self.down:
+            raise DependencyError("workflow engine: describe: unavailable")
+        return self.status.get(workflow_id)
+
+    async def ping(self):
+        if self.down:
+            raise DependencyError("workflow engine unreachable")
+
+
+class Probe:
+    def __init__(self, behaviour: str = "ok") -> None:
+        self.behaviour = behaviour
+
+    async def ping(self):
+        if self.behaviour == "slow":
+            await asyncio.sleep(5)
+        if self.behaviour == "broken":
+            raise DependencyError("object store: bucket controlplane-evidence: AccessDenied")
+
+    async def put(self, *a, **k):  # pragma: no cover
+        raise NotImplementedError
+
+    async def get(self, *a, **k):  # pragma: no cover
+        raise NotImplementedError
+
+    async def read(self, path):  # pragma: no cover
+        return {}
+
+
+class Client:
+    """Synchronous calls into the ASGI app (httpx's ASGI transport: no server, no lifespan needed with deps)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        async def call() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                return await client.request(method, path, **kwargs)
+
+        return asyncio.run(call())
+
+    def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def post(self, path: str, json=None) -> httpx.Response:
+        return self.request("POST", path, json=json)
+
+
+@pytest.fixture
+def api():
+    store, workflows, objects, secrets = FakeStore(), FakeWorkflows(), Probe(), Probe()
+    deps = ApiDeps(store, workflows, objects, secrets, UUIDv7Generator(), ready_timeout=0.3)
+    return Client(create_app(deps=deps, instrument=False)), deps
+
+
+def test_livez_and_ready(api):
+    client, _ = api
+    assert client.get("/livez").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert {n: c["status"] for n, c in ready.json()["checks"].items()} == {
+        "database": "ok",
+        "temporal": "ok",
+        "object_store": "ok",
+        "secrets": "ok",
+    }
+
+
+def test_readyz_is_503_with_each_dependency_status_and_a_timeout_per_check(api):
+    client, deps = api
+    deps.objects.behaviour = "broken"
+    deps.secrets.behaviour = "slow"
+    deps.store.down = True
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unready"
+    checks = body["checks"]
+    assert checks["temporal"]["status"] == "ok"
+    assert checks["database"] == {
+        "status": "error",
+        "latency_ms": checks["database"]["latency_ms"],
+        "error": "database: connection refused",
+    }
+    assert checks["object_store"]["error"] == "object store: bucket controlplane-evidence: AccessDenied"
+    assert checks["secrets"]["error"] == "no answer within 0.3s"
+    assert checks["secrets"]["latency_ms"] < 2000  # the slow check was cut at its timeout
+
+
+def test_start_run_returns_202_with_location_and_starts_the_workflow(api):
+    client, deps = api
+    response = client.post("/v1/tenants/acme-prod/runs", json={"kind": "evidence", "evidence": {"a": 1}})
+    assert response.status_code == 202
+    body = response.json()
+    run_id = body["run_id"]
+    assert response.headers["location"] == f"/v1/tenants/acme-prod/runs/{run_id}"
+    assert body["workflow_id"] == f"run-acme-prod-{run_id}" and body["status"] == "pending"
+    ((wf_id, payload),) = deps.workflows.started
+    assert wf_id == body["workflow_id"]
+    assert payload.run_id == run_id and payload.tenant == "acme-prod" and payload.evidence == {"a": 1}
+    # not recorded yet: the workflow answers
+    view = client.get(f"/v1/tenants/acme-prod/runs/{run_id}").json()
+    assert view["status"] == "pending" and view["source"] == "workflow"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/tenants/ACME/runs", {}),
+        ("/v1/tenants/-acme/runs", {}),
+        ("/v1/tenants/acme/runs", {"kind": "Bad Kind"}),
+        ("/v1/tenants/acme/runs", {"unknown": 1}),
+        ("/v1/tenants/acme/runs", {"evidence": [1, 2]}),
+    ],
+)
+def test_start_run_validates_its_input(api, path, body):
+    client, deps = api
+    assert client.post(path, json=body).status_code == 422
+    assert deps.workflows.started == []
+
+
+def test_start_run_is_413_for_oversized_evidence_and_503_when_temporal_is_down(api):
+    client, deps = api
+    assert client.post("/v1/tenants/acme/runs", json={"evidence": {"blob": "x" * 300_000}}).status_code == 413
+    deps.workflows.down = True
+    response = client.post("/v1/tenants/acme/runs", json={})
+    assert response.status_code == 503
+    assert "workflow engine" in response.json()["detail"]
+
+
+def test_get_run_reads_the_database_first_then_the_workflow(api):
+    client, deps = api
+    run_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    deps.store.runs[("acme", run_id)] = RunRecord(
+        run_id, "acme", "evidence", RunStatus.COMPLETED, f"run-acme-{run_id}", now, now, now, "k", "sha"
+    )
+    view = client.get(f"/v1/tenants/acme/runs/{run_id}").json()
+    assert view["status"] == "completed" and view["source"] == "database" and view["evidence_key"] == "k"
+    assert client.get(f"/v1/tenants/other/runs/{run_id}").status_code == 404
+
+    failed = uuid.uuid4()
+    deps.workflows.status[f"run-acme-{failed}"] = "TERMINATED"
+    assert client.get(f"/v1/tenants/acme/runs/{failed}").json()["status"] == "failed"
+
+
+def test_get_run_degrades_when_the_database_is_down(api):
+    client, deps = api
+    deps.store.down = True
+    running = uuid.uuid4()
+    deps.workflows.status[f"run-acme-{running}"] = "RUNNING"
+    assert client.get(f"/v1/tenants/acme/runs/{running}").json()["source"] == "workflow"
+    unknown = client.get(f"/v1/tenants/acme/runs/{uuid.uuid4()}")
+    assert unknown.status_code == 503 and "database unavailable" in unknown.json()["detail"]
+    deps.workflows.down = True
+    assert client.get(f"/v1/tenants/acme/runs/{running}").status_code == 503
+
+
+def test_an_unwired_app_says_so():
+    client = Client(create_app(instrument=False))
+    assert client.get("/livez").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 503 and "not wired" in response.json()["detail"]
