@@ -12,12 +12,14 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .tools/checkov
 CHECKOV_MARK := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help install tools demo demo-down test lint unit integration bench clean
+.PHONY: help install tools demo demo-down dev dev-down test lint unit integration bench clean
 
 help:
 	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
 	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto)"
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
+	@echo "make dev        the local runtime stack (API, worker, Postgres, Temporal, OpenBao, S3, traces): infractl dev up"
+	@echo "make dev-down   stop it (nothing it started is left running)"
 	@echo "make bench      benchmarks/: start-up, bootstrap (DAG vs raw terraform), validate (vs a naive loop), as ratios"
 
 $(BIN)/.installed: pyproject.toml
@@ -48,6 +50,13 @@ demo-down: install
 	$(BIN)/infractl destroy dev --emulate --yes
 	$(BIN)/infractl emulator stop
 
+# The application developer's stack: docker compose when an engine runs, native processes on loopback otherwise.
+dev: install
+	$(BIN)/infractl dev up
+
+dev-down: install
+	$(BIN)/infractl dev down
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -67,5 +76,6 @@ bench: install
 	$(BIN)/python benchmarks/validate.py
 
 clean:
+	-$(BIN)/infractl dev down
 	-$(BIN)/infractl emulator stop
 	rm -rf .infractl .pytest_cache .ruff_cache .tools

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli import common, docs, emulator, env, parity, stacks, state, validate
+from infractl.cli import common, dev, docs, emulator, env, parity, stacks, state, validate
 from infractl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(dev.app, name="dev")
 stacks.register(app)
 docs.register(app)
 parity.register(app)
