@@ -45,6 +45,7 @@ $(CHECKOV_MARK):
 demo: install
 	$(BIN)/infractl emulator start
 	$(BIN)/infractl bootstrap dev --emulate --yes
+	@echo "next: 'make dev' runs the runtime this environment hosts (API, worker, Postgres, Temporal, OpenBao, S3) locally"
 
 demo-down: install
 	$(BIN)/infractl destroy dev --emulate --yes
