@@ -1,0 +1,305 @@
+{{/* Chart name, truncated to the 63 characters of a DNS label. */}}
+{{- define "controlplane.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-qualified name; the release name alone when it already contains the chart name. */}}
+{{- define "controlplane.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Component-aware name: (dict "root" $ "component" "api") -> <fullname>-api */}}
+{{- define "controlplane.componentName" -}}
+{{- printf "%s-%s" (include "controlplane.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "controlplane.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels (stable, never helm.sh/chart): (dict "root" $ "component" "api") */}}
+{{- define "controlplane.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "controlplane.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* The full app.kubernetes.io/* label set: (dict "root" $ "component" "api") */}}
+{{- define "controlplane.labels" -}}
+helm.sh/chart: {{ include "controlplane.chart" .root }}
+{{ include "controlplane.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: controlplane
+{{- end }}
+
+{{/* An image reference by digest only: repository@sha256:... (the schema refuses a tag). */}}
+{{- define "controlplane.image" -}}
+{{- printf "%s@%s" .repository .digest }}
+{{- end }}
+
+{{/* The Vault Kubernetes auth role of a component: <rolePrefix>-<suffix> */}}
+{{- define "controlplane.vaultRole" -}}
+{{- printf "%s-%s" .root.Values.vault.rolePrefix .suffix | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Namespace of a dedicated (tier C) tenant. */}}
+{{- define "controlplane.tenantNamespace" -}}
+{{- printf "%s%s" .root.Values.dedicatedTenants.namespacePrefix .tenant | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "controlplane.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.runAsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "controlplane.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Temporal frontend port, read from
+/proc/net/tcp{,6} (same check as Dockerfile.worker's HEALTHCHECK: no client start-up, no temporalio import).
+*/}}
+{{- define "controlplane.workerProbeCommand" -}}
+["python", "-c", "import os, sys; port = int(os.environ['CONTROLPLANE_TEMPORAL_ADDRESS'].rsplit(':', 1)[1]); rows = [line.split() for f in ('/proc/net/tcp', '/proc/net/tcp6') if os.path.exists(f) for line in open(f).read().splitlines()[1:]]; sys.exit(0 if any(int(r[2].rsplit(':', 1)[1], 16) == port and r[3] == '01' for r in rows) else 1)"]
+{{- end }}
+
+{{/* The runtime's environment contract (docs/runtime.md): (dict "root" $ "service" "controlplane-api" "role" "<vault role>" "taskQueue" "q" "tenant" "") */}}
+{{- define "controlplane.env" -}}
+{{- $v := .root.Values }}
+- name: CONTROLPLANE_DB_HOST
+  value: {{ $v.config.database.host | quote }}
+- name: CONTROLPLANE_DB_PORT
+  value: {{ $v.config.database.port | quote }}
+- name: CONTROLPLANE_DB_NAME
+  value: {{ $v.config.database.name | quote }}
+- name: CONTROLPLANE_DB_USER
+  value: {{ $v.config.database.user | quote }}
+- name: CONTROLPLANE_TEMPORAL_ADDRESS
+  value: {{ $v.config.temporal.address | quote }}
+- name: CONTROLPLANE_TEMPORAL_NAMESPACE
+  value: {{ $v.config.temporal.namespace | quote }}
+- name: CONTROLPLANE_TASK_QUEUE
+  value: {{ .taskQueue | quote }}
+- name: CONTROLPLANE_S3_ENDPOINT_URL
+  value: {{ $v.config.objectStore.endpointUrl | quote }}
+- name: CONTROLPLANE_S3_REGION
+  value: {{ $v.config.objectStore.region | quote }}
+- name: CONTROLPLANE_EVIDENCE_BUCKET
+  value: {{ $v.config.objectStore.evidenceBucket | quote }}
+- name: CONTROLPLANE_S3_CREDENTIALS
+  value: {{ $v.config.objectStore.credentials | quote }}
+- name: VAULT_ADDR
+  value: {{ $v.vault.address | quote }}
+- name: CONTROLPLANE_VAULT_AUTH
+  value: kubernetes
+- name: CONTROLPLANE_VAULT_ROLE
+  value: {{ .role | quote }}
+- name: CONTROLPLANE_VAULT_KUBERNETES_MOUNT
+  value: {{ $v.vault.authMount | quote }}
+- name: CONTROLPLANE_VAULT_KV_MOUNT
+  value: {{ $v.vault.kvMount | quote }}
+- name: CONTROLPLANE_VAULT_JWT_PATH
+  value: /var/run/secrets/vault/token
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $v.config.otel.endpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .service | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "deployment.environment=%s,service.namespace=controlplane,service.version=%s,k8s.namespace.name=%s%s" $v.environment .root.Chart.AppVersion .namespace (ternary (printf ",tenant.id=%s" .tenant) "" (ne .tenant "")) | quote }}
+{{- end }}
+
+{{/* Volumes every pod mounts: a writable /tmp and the projected Vault-audience service-account token. */}}
+{{- define "controlplane.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+- name: vault-token
+  projected:
+    sources:
+      - serviceAccountToken:
+          path: token
+          audience: {{ .Values.vault.tokenAudience }}
+          expirationSeconds: 3600
+{{- end }}
+
+{{- define "controlplane.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: vault-token
+  mountPath: /var/run/secrets/vault
+  readOnly: true
+{{- end }}
+
+{{/*
+A worker Deployment + PDB + HPA.
+(dict "root" $ "name" "<object name>" "namespace" "ns" "tier" "standard" "tenant" "" "pool" <pool values> "serviceAccount" "sa" "role" "vault role")
+*/}}
+{{- define "controlplane.workerWorkload" -}}
+{{- $root := .root }}
+{{- $pool := .pool }}
+{{- $ctx := dict "root" $root "component" "worker" }}
+{{- $taskQueue := default $root.Values.config.temporal.taskQueue $pool.taskQueue }}
+{{- if .tenant }}{{ $taskQueue = printf "%s-%s" $taskQueue .tenant }}{{ end }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "controlplane.labels" $ctx | nindent 4 }}
+    controlplane.infractl.io/tier: {{ .tier }}
+    {{- with .tenant }}
+    controlplane.infractl.io/tenant: {{ . }}
+    {{- end }}
+spec:
+  {{- if not $pool.autoscaling.enabled }}
+  replicas: {{ $pool.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "controlplane.selectorLabels" $ctx | nindent 6 }}
+      controlplane.infractl.io/tier: {{ .tier }}
+      {{- with .tenant }}
+      controlplane.infractl.io/tenant: {{ . }}
+      {{- end }}
+  template:
+    metadata:
+      labels:
+        {{- include "controlplane.labels" $ctx | nindent 8 }}
+        controlplane.infractl.io/tier: {{ .tier }}
+        {{- with .tenant }}
+        controlplane.infractl.io/tenant: {{ . }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ .serviceAccount }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ $root.Values.worker.terminationGracePeriodSeconds }}
+      securityContext:
+        {{- include "controlplane.podSecurityContext" $root | nindent 8 }}
+      nodeSelector:
+        node.infractl.io/pool: tenant
+        node.infractl.io/tier: {{ .tier }}
+      tolerations:
+        - key: tenant-tier
+          operator: Equal
+          value: {{ .tier }}
+          effect: NoSchedule
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: topology.kubernetes.io/zone
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "controlplane.selectorLabels" $ctx | nindent 14 }}
+              controlplane.infractl.io/tier: {{ .tier }}
+      containers:
+        - name: worker
+          image: {{ include "controlplane.image" $root.Values.image.worker }}
+          imagePullPolicy: Always
+          command: ["python", "-m", "controlplane.worker"]
+          env:
+            {{- include "controlplane.env" (dict "root" $root "service" "controlplane-worker" "role" .role "taskQueue" $taskQueue "namespace" .namespace "tenant" (default "" .tenant)) | nindent 12 }}
+          securityContext:
+            {{- include "controlplane.containerSecurityContext" $root | nindent 12 }}
+          startupProbe:
+            exec:
+              command: {{ include "controlplane.workerProbeCommand" $root }}
+            periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 36
+          readinessProbe:
+            exec:
+              command: {{ include "controlplane.workerProbeCommand" $root }}
+            periodSeconds: 15
+            timeoutSeconds: 3
+            failureThreshold: 2
+          livenessProbe:
+            exec:
+              command: {{ include "controlplane.workerProbeCommand" $root }}
+            periodSeconds: 30
+            timeoutSeconds: 3
+            failureThreshold: 10
+          resources:
+            {{- toYaml $pool.resources | nindent 12 }}
+          volumeMounts:
+            {{- include "controlplane.volumeMounts" $root | nindent 12 }}
+      volumes:
+        {{- include "controlplane.volumes" $root | nindent 8 }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ .name }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "controlplane.labels" $ctx | nindent 4 }}
+spec:
+  maxUnavailable: {{ $pool.pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "controlplane.selectorLabels" $ctx | nindent 6 }}
+      controlplane.infractl.io/tier: {{ .tier }}
+      {{- with .tenant }}
+      controlplane.infractl.io/tenant: {{ . }}
+      {{- end }}
+{{- if $pool.autoscaling.enabled }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ .name }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "controlplane.labels" $ctx | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ .name }}
+  minReplicas: {{ $pool.autoscaling.minReplicas }}
+  maxReplicas: {{ $pool.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $pool.autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+{{- end }}
+
+{{/* The egress allowlist, as NetworkPolicy egress rules: exactly .Values.networkPolicy.egress, nothing else. */}}
+{{- define "controlplane.egressRules" -}}
+{{- range .Values.networkPolicy.egress }}
+- to:
+    {{- toYaml .to | nindent 4 }}
+  ports:
+    {{- toYaml .ports | nindent 4 }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,80 @@
+{{- define "otel-collector.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "otel-collector.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Component-aware name: (dict "root" $ "component" "gateway") */}}
+{{- define "otel-collector.componentName" -}}
+{{- printf "%s-%s" (include "otel-collector.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "otel-collector.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "otel-collector.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "otel-collector.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "otel-collector.labels" -}}
+helm.sh/chart: {{ include "otel-collector.chart" .root }}
+{{ include "otel-collector.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: controlplane
+{{- end }}
+
+{{/*
+The collector configuration. Resource attributes (deployment.environment, k8s.cluster.name, cloud.region,
+service.namespace) are upserted on every signal by one `resource` processor, so traces, metrics and logs of one
+service share the same resource and correlate; the SDKs' own service.name / service.instance.id are kept.
+*/}}
+{{- define "otel-collector.config" -}}
+{{- $v := .Values }}
+{{- $attrs := list }}
+{{- range $k := keys $v.resourceAttributes | sortAlpha }}
+{{- $attrs = append $attrs (dict "key" $k "value" (get $v.resourceAttributes $k) "action" "upsert") }}
+{{- end }}
+{{- $exporters := dict }}
+{{- $pipelines := dict }}
+{{- range $signal := list "traces" "metrics" "logs" }}
+{{- $sig := get $v.pipelines $signal }}
+{{- if $sig.exporters }}
+{{- $names := list }}
+{{- range $i, $e := $sig.exporters }}
+{{- $name := printf "%s/%s-%d" $e.type $signal $i }}
+{{- $_ := set $exporters $name $e.config }}
+{{- $names = append $names $name }}
+{{- end }}
+{{- $_ := set $pipelines $signal (dict "receivers" (list "otlp") "processors" (list "memory_limiter" "resource" "batch") "exporters" $names) }}
+{{- end }}
+{{- end }}
+{{- $config := dict
+  "extensions" (dict "health_check" (dict "endpoint" "${env:MY_POD_IP}:13133"))
+  "receivers" (dict "otlp" (dict "protocols" (dict "grpc" (dict "endpoint" "${env:MY_POD_IP}:4317") "http" (dict "endpoint" "${env:MY_POD_IP}:4318"))))
+  "processors" (dict
+    "memory_limiter" (dict "check_interval" "1s" "limit_percentage" $v.memoryLimiter.limitPercentage "spike_limit_percentage" $v.memoryLimiter.spikeLimitPercentage)
+    "batch" (dict "send_batch_size" $v.batch.sendBatchSize "send_batch_max_size" $v.batch.sendBatchMaxSize "timeout" $v.batch.timeout)
+    "resource" (dict "attributes" $attrs))
+  "exporters" $exporters
+  "service" (dict
+    "extensions" (list "health_check")
+    "telemetry" (dict "logs" (dict "level" $v.logLevel))
+    "pipelines" $pipelines)
+}}
+{{- toYaml $config }}
+{{- end }}
