@@ -99,6 +99,25 @@ class Validation(_Strict):
     skip_checks: list[CheckSkip] = Field(default_factory=list)
 
 
+# The images `infractl render` pins by digest (docs/render.md): env model key -> the chart that runs it.
+IMAGE_NAMES = (
+    "controlplane-api",
+    "controlplane-worker",
+    "temporal-server",
+    "temporal-admin-tools",
+    "temporal-ui",
+    "postgres",
+    "otel-collector",
+)
+
+
+class Image(_Strict):
+    """An image pinned by digest: the charts never render a mutable tag."""
+
+    repository: str = Field(pattern=r"^[^@:\s]+(:[0-9]+)?(/[^@:\s]+)*$")
+    digest: str = Field(pattern=r"^sha256:[a-f0-9]{64}$")
+
+
 class Environment(_Strict):
     name: str
     cloud: Literal["aws", "azure", "gcp"]
@@ -113,6 +132,17 @@ class Environment(_Strict):
     state: StateConfig = Field(default_factory=StateConfig)
     stacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     validation: Validation = Field(default_factory=Validation)
+    # Image digests the Helm charts deploy (IMAGE_NAMES); optional: `infractl render` refuses a missing one unless
+    # --allow-placeholder-digests.
+    images: dict[str, Image] | None = None
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, v: dict[str, Image] | None) -> dict[str, Image] | None:
+        unknown = sorted(set(v or {}) - set(IMAGE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGE_NAMES)}")
+        return v
 
     @field_validator("name")
     @classmethod
