@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli import common, dev, docs, emulator, env, parity, stacks, state, validate
+from infractl.cli import common, dev, docs, emulator, env, parity, render, stacks, state, validate
 from infractl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ stacks.register(app)
 docs.register(app)
 parity.register(app)
 validate.register(app)
+render.register(app)
 
 
 def _version(value: bool) -> None:

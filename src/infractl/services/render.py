@@ -305,9 +305,7 @@ def egress_allowlist(env: Environment) -> list[dict]:
             "to": [{"ipBlock": {"cidr": c}} for c in s3],
             "ports": [{"port": 443, "protocol": "TCP"}],
         },
-        _in_cluster(
-            "otel-collector", NAMESPACE["otel-collector"], {"app.kubernetes.io/name": "otel-collector"}, 4318
-        ),
+        _in_cluster("otel-collector", NAMESPACE["otel-collector"], {"app.kubernetes.io/name": "otel-collector"}, 4318),
     ]
 
 

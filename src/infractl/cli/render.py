@@ -1,0 +1,86 @@
+"""infractl render / deploy: the Helm charts of one environment, built from the env model (docs/render.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from infractl.cli.common import confirmer, context, json_option
+
+OUT_HELP = "Write <DIR>/<env>/<chart>.yaml here (default: <work dir>/render)."
+PLACEHOLDER_HELP = "Render with the ci files' placeholder digests for images the env model does not pin (never deploy)."
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def render(
+        env: str = typer.Argument(..., help="Environment name."),
+        out: Path = typer.Option(None, "--out", "-o", help=OUT_HELP),
+        allow_placeholder_digests: bool = typer.Option(False, "--allow-placeholder-digests", help=PLACEHOLDER_HELP),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Render every chart (temporal, otel-collector, controlplane) for ENV: schema-checked, lint --strict."""
+        from infractl.cli import ui
+        from infractl.services import render as service
+
+        ctx = context()
+        result = service.render(
+            ctx.project,
+            env,
+            out or ctx.project.work_dir / "render",
+            allow_placeholder_digests=allow_placeholder_digests,
+        )
+        if as_json:
+            ui.print_json(result.model_dump(mode="json"))
+            return
+        _print_render(result)
+
+    @app.command()
+    def deploy(
+        env: str = typer.Argument(..., help="Environment name."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Render and print the helm commands; no cluster."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+        out: Path = typer.Option(None, "--out", "-o", help=OUT_HELP),
+        allow_placeholder_digests: bool = typer.Option(
+            False, "--allow-placeholder-digests", help=PLACEHOLDER_HELP + " Only with --dry-run."
+        ),
+        as_json: bool = json_option(),
+    ) -> None:
+        """`helm upgrade --install` every chart of ENV in order (needs the helm binary and a kube context)."""
+        import shlex
+
+        from infractl.cli import ui
+        from infractl.services import render as service
+
+        ctx = context()
+        result = service.deploy(
+            ctx.project,
+            env,
+            out or ctx.project.work_dir / "render",
+            dry_run=dry_run,
+            confirm=confirmer(yes),
+            allow_placeholder_digests=allow_placeholder_digests,
+        )
+        if as_json:
+            ui.print_json(result.model_dump(mode="json"))
+            return
+        _print_render(result.render)
+        for argv in result.commands:
+            ui.out().print(shlex.join(argv), markup=False, highlight=False, soft_wrap=True)
+        if dry_run:
+            ui.err().print(f"dry run: {len(result.commands)} helm command(s) not run", highlight=False)
+
+
+def _print_render(result) -> None:
+    from rich.table import Table
+
+    from infractl.cli import ui
+
+    table = Table("chart", "namespace", "objects", "manifest", title=f"rendered {result.env}", title_justify="left")
+    for c in result.charts:
+        kinds = ", ".join(f"{n} {k}" for k, n in c.objects.items())
+        table.add_row(c.chart, c.namespace, kinds, c.manifest)
+    ui.out().print(table)
+    for note in result.notes:
+        ui.err().print(f"note: {note}", markup=False, highlight=False)

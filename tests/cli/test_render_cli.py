@@ -1,0 +1,132 @@
+"""infractl render / deploy --dry-run: the three charts rendered from the env model, with no cluster and no helm
+binary (helm-python-sdk)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
+
+REPO = Path(__file__).resolve().parents[2]
+ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
+CHARTS = ["temporal", "otel-collector", "controlplane"]
+IMAGES = {
+    "controlplane-api": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/controlplane-api",
+    "controlplane-worker": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/controlplane-worker",
+    "temporal-server": "temporalio/server",
+    "temporal-admin-tools": "temporalio/admin-tools",
+    "temporal-ui": "temporalio/ui",
+    "postgres": "postgres",
+    "otel-collector": "otel/opentelemetry-collector-contrib",
+}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """environments/ and helm/ copied, prod's images pinned by digest in the env model."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "environments", root / "environments")
+    shutil.copytree(REPO / "helm", root / "helm")
+    prod = root / "environments" / "prod.yaml"
+    images = {n: {"repository": r, "digest": "sha256:" + f"{i:x}" * 64} for i, (n, r) in enumerate(IMAGES.items(), 1)}
+    prod.write_text(prod.read_text() + yaml.safe_dump({"images": images}))
+    return root
+
+
+def _docs(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_render_prod_writes_the_three_charts_from_the_env_model(invoke, root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = invoke("render", "prod", "--out", "out", "--json", root=root)
+    data = json.loads(result.stdout)
+    assert [c["chart"] for c in data["charts"]] == CHARTS
+    for chart in CHARTS:
+        assert (root / "out" / "prod" / f"{chart}.yaml").is_file()
+    docs = {c: _docs(root / "out" / "prod" / f"{c}.yaml") for c in CHARTS}
+    # Image digests come from the env model, never the ci placeholders.
+    images = [
+        ctr["image"]
+        for d in docs["controlplane"]
+        if d["kind"] == "Deployment"
+        for ctr in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images and all(i.endswith("@sha256:" + "1" * 64) or i.endswith("@sha256:" + "2" * 64) for i in images)
+    # Worker pools = the env model's tenant tiers (scaled from the tier's desired to its max node count).
+    tiers = {
+        d["spec"]["template"]["spec"]["nodeSelector"]["node.infractl.io/tier"]
+        for d in docs["controlplane"]
+        if d["kind"] == "Deployment"
+        and "node.infractl.io/tier" in d["spec"]["template"]["spec"].get("nodeSelector", {})
+    }
+    assert tiers == {"standard", "premium"}
+    pools = yaml.safe_load((root / "out" / "prod" / "values" / "controlplane.yaml").read_text())["workerPools"]
+    assert [(p["tier"], p["autoscaling"]["minReplicas"], p["autoscaling"]["maxReplicas"]) for p in pools] == [
+        ("standard", 3, 20),
+        ("premium", 2, 10),
+    ]
+    # The database egress rule is the env's network CIDR; no tier C tenant namespace (the model has none).
+    assert "10.30.0.0/16" in (root / "out" / "prod" / "controlplane.yaml").read_text()
+    assert not [d for d in docs["controlplane"] if d["kind"] == "Namespace"]
+    assert any("no tier C tenants" in n for n in data["notes"])
+    # The Temporal schema Job (a hook) is in the rendered manifest.
+    assert any(d["kind"] == "Job" for d in docs["temporal"])
+    assert data["charts"][0]["objects"]["Deployment"] == 5
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_env_renders(invoke, root, tmp_path, env):
+    data = json.loads(
+        invoke("render", env, "--out", str(tmp_path / "o"), "--allow-placeholder-digests", "--json", root=root).stdout
+    )
+    assert [c["chart"] for c in data["charts"]] == CHARTS
+    assert all(Path(f).is_file() for f in data["files"])
+
+
+def test_missing_digest_fails_with_exit_3_naming_it(invoke, root, tmp_path):
+    result = invoke("render", "dev", "--out", str(tmp_path / "o"), root=root, code=3)
+    assert "environments/dev.yaml: images.temporal-server: no digest pinned" in result.stderr
+    assert not (tmp_path / "o" / "dev" / "temporal.yaml").exists()
+
+
+def test_wrong_env_value_type_fails_with_exit_3_naming_the_field(invoke, root, tmp_path):
+    path = root / "environments" / "staging.yaml"
+    path.write_text(path.read_text().replace("az_count: 3", "az_count: three"))
+    result = invoke("render", "staging", "--out", str(tmp_path / "o"), "--allow-placeholder-digests", root=root, code=3)
+    assert "environments/staging.yaml: network.az_count:" in result.stderr
+    path = root / "environments" / "prod.yaml"
+    path.write_text(path.read_text().replace("desired_size: 2, disk_gib: 100}}", "desired_size: two, disk_gib: 100}}"))
+    result = invoke("render", "prod", "--out", str(tmp_path / "o"), root=root, code=3)
+    assert "stacks.cluster.tenant_tiers.premium.desired_size: expected an integer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_chart_value_type_fails_through_the_schema(invoke, root, tmp_path):
+    ci = root / "helm" / "temporal" / "ci" / "dev-values.yaml"
+    ci.write_text(ci.read_text().replace("port: 5432\n", 'port: "five"\n', 1))
+    result = invoke("render", "dev", "--out", str(tmp_path / "o"), "--allow-placeholder-digests", root=root, code=3)
+    assert "chart temporal: values persistence.port:" in result.stderr
+
+
+def test_deploy_dry_run_lists_three_helm_commands_without_a_cluster(invoke, root, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no helm binary
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))  # no kube context
+    result = invoke("deploy", "prod", "--dry-run", "--out", str(tmp_path / "o"), "--json", root=root)
+    commands = json.loads(result.stdout)["commands"]
+    assert [c[:4] for c in commands] == [["helm", "upgrade", "--install", c] for c in CHARTS]
+    assert all("--values" in c and "--namespace" in c for c in commands)
+    text = invoke("deploy", "prod", "--dry-run", "--out", str(tmp_path / "o"), root=root).stdout
+    assert text.count("helm upgrade --install") == 3
+
+
+def test_deploy_without_helm_fails_clearly(invoke, root, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = invoke("deploy", "prod", "--yes", "--out", str(tmp_path / "o"), root=root, code=1)
+    assert "deploy needs the helm binary" in result.stderr
+    assert not (tmp_path / "o").exists()  # nothing rendered
