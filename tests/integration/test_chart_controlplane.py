@@ -1,5 +1,6 @@
 """helm/controlplane and helm/otel-collector: render x every env, lint --strict, kubernetes-validate --strict,
-policy assertions on the rendered objects, checkov, and schema refusals. No cluster, no helm binary (helm-python-sdk)."""
+policy assertions on the rendered objects, checkov, and schema refusals. No cluster, no helm binary
+(helm-python-sdk)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def test_kubernetes_validate_strict(manifests_dir):
     files = sorted(str(p) for p in manifests_dir.glob("*.yaml"))
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", "-k", KUBE_VERSION, *files],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
@@ -111,20 +114,41 @@ def test_workload_policies(rendered, chart, env):
             assert sc["seccompProfile"]["type"] == "RuntimeDefault", name
             assert DIGEST.match(c["image"]), f"{name}: image not by digest: {c['image']}"
             assert c["resources"].get("limits") and c["resources"].get("requests"), name
-        pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget" and d["metadata"]["namespace"] == ns
-                and _selects(d["spec"]["selector"], labels)]
+        pdbs = [
+            d
+            for d in docs
+            if d["kind"] == "PodDisruptionBudget"
+            and d["metadata"]["namespace"] == ns
+            and _selects(d["spec"]["selector"], labels)
+        ]
         assert pdbs, f"{ns}/{name}: no PDB"
-        nps = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["namespace"] == ns
-               and _selects(d["spec"]["podSelector"], labels) and d["spec"]["podSelector"]]
+        nps = [
+            d
+            for d in docs
+            if d["kind"] == "NetworkPolicy"
+            and d["metadata"]["namespace"] == ns
+            and _selects(d["spec"]["podSelector"], labels)
+            and d["spec"]["podSelector"]
+        ]
         assert nps, f"{ns}/{name}: no NetworkPolicy selecting it"
         if "serviceAccountName" in spec:
-            assert any(d["kind"] == "ServiceAccount" and d["metadata"]["name"] == spec["serviceAccountName"]
-                       and d["metadata"]["namespace"] == ns for d in docs), name
+            assert any(
+                d["kind"] == "ServiceAccount"
+                and d["metadata"]["name"] == spec["serviceAccountName"]
+                and d["metadata"]["namespace"] == ns
+                for d in docs
+            ), name
     # Default deny, ingress and egress, in every namespace that runs a workload.
     for ns in {w["metadata"]["namespace"] for w in workloads}:
-        assert any(d["kind"] == "NetworkPolicy" and d["metadata"]["namespace"] == ns and d["spec"]["podSelector"] == {}
-                   and set(d["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-                   and not d["spec"].get("ingress") and not d["spec"].get("egress") for d in docs), f"{ns}: no default deny"
+        assert any(
+            d["kind"] == "NetworkPolicy"
+            and d["metadata"]["namespace"] == ns
+            and d["spec"]["podSelector"] == {}
+            and set(d["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+            and not d["spec"].get("ingress")
+            and not d["spec"].get("egress")
+            for d in docs
+        ), f"{ns}: no default deny"
 
 
 @pytest.mark.parametrize(("chart", "env"), CASES)
@@ -144,8 +168,14 @@ def test_egress_allowlist_equals_values(rendered, chart, env):
 def test_worker_pools_land_on_their_tier(rendered, env):
     vals = values("controlplane", env)
     docs = rendered[("controlplane", env)]
-    workers = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"]
-    env_tiers = set(yaml.safe_load((REPO / "environments" / f"{env}.yaml").read_text())["stacks"]["cluster"]["tenant_tiers"])
+    workers = [
+        d
+        for d in docs
+        if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"
+    ]
+    env_tiers = set(
+        yaml.safe_load((REPO / "environments" / f"{env}.yaml").read_text())["stacks"]["cluster"]["tenant_tiers"]
+    )
     assert {p["tier"] for p in vals["workerPools"]} == env_tiers
     assert len(workers) == len(vals["workerPools"]) + len(vals["dedicatedTenants"]["tenants"])
     for w in workers:
@@ -158,15 +188,25 @@ def test_worker_pools_land_on_their_tier(rendered, env):
 
 def _tier_c(docs: list[dict], tenant: str, tier: str) -> None:
     ns = f"tenant-{tenant}"
-    assert any(d["kind"] == "Namespace" and d["metadata"]["name"] == ns
-               and d["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted" for d in docs)
-    [dep] = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["labels"].get("controlplane.infractl.io/tenant") == tenant]
+    assert any(
+        d["kind"] == "Namespace"
+        and d["metadata"]["name"] == ns
+        and d["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+        for d in docs
+    )
+    [dep] = [
+        d
+        for d in docs
+        if d["kind"] == "Deployment" and d["metadata"]["labels"].get("controlplane.infractl.io/tenant") == tenant
+    ]
     assert dep["metadata"]["namespace"] == ns
     spec = dep["spec"]["template"]["spec"]
     assert spec["tolerations"] == [{"key": "tenant-tier", "operator": "Equal", "value": tier, "effect": "NoSchedule"}]
     assert spec["nodeSelector"]["node.infractl.io/tier"] == tier
     sa = spec["serviceAccountName"]
-    assert any(d["kind"] == "ServiceAccount" and d["metadata"] == d["metadata"] | {"name": sa, "namespace": ns} for d in docs)
+    assert any(
+        d["kind"] == "ServiceAccount" and d["metadata"] == d["metadata"] | {"name": sa, "namespace": ns} for d in docs
+    )
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["CONTROLPLANE_VAULT_AUTH"] == "kubernetes"
     role = env["CONTROLPLANE_VAULT_ROLE"]
@@ -175,7 +215,10 @@ def _tier_c(docs: list[dict], tenant: str, tier: str) -> None:
     roles = {r["name"]: r for r in json.loads(cm["data"]["roles.json"])}
     assert roles[role]["bound_service_account_names"] == [sa]
     assert roles[role]["bound_service_account_namespaces"] == [ns]
-    assert any(d["kind"] == "NetworkPolicy" and d["metadata"]["namespace"] == ns and d["spec"]["podSelector"] == {} for d in docs)
+    assert any(
+        d["kind"] == "NetworkPolicy" and d["metadata"]["namespace"] == ns and d["spec"]["podSelector"] == {}
+        for d in docs
+    )
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -198,7 +241,10 @@ def test_api_and_worker_vault_roles(rendered):
     for d in docs:
         if d["kind"] == "Deployment" and "controlplane.infractl.io/tenant" not in d["metadata"]["labels"]:
             env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
-            assert env["CONTROLPLANE_VAULT_ROLE"] == "controlplane-" + d["metadata"]["labels"]["app.kubernetes.io/component"]
+            assert (
+                env["CONTROLPLANE_VAULT_ROLE"]
+                == "controlplane-" + d["metadata"]["labels"]["app.kubernetes.io/component"]
+            )
     hpas = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
     assert "controlplane-api" in hpas
 
@@ -215,7 +261,9 @@ def test_otel_pipelines_and_resource_attributes(rendered, env):
         pipe = config["service"]["pipelines"][signal]
         assert pipe["processors"][0] == "memory_limiter" and pipe["processors"][-1] == "batch"
         assert "resource" in pipe["processors"]
-        assert [config["exporters"][n] for n in pipe["exporters"]] == [e["config"] for e in vals["pipelines"][signal]["exporters"]]
+        assert [config["exporters"][n] for n in pipe["exporters"]] == [
+            e["config"] for e in vals["pipelines"][signal]["exporters"]
+        ]
 
 
 BAD_VALUES = [
@@ -243,8 +291,21 @@ def test_wrong_value_fails_through_schema(chart, path, bad):
 @pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missing (make tools)")
 def test_checkov_rendered_manifests(manifests_dir, tmp_path):
     proc = subprocess.run(
-        [str(CHECKOV), "--skip-download", "--quiet", "-d", str(manifests_dir), "--framework", "kubernetes", "-o", "json"],
-        capture_output=True, text=True, check=False, timeout=120,
+        [
+            str(CHECKOV),
+            "--skip-download",
+            "--quiet",
+            "-d",
+            str(manifests_dir),
+            "--framework",
+            "kubernetes",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     report = json.loads(proc.stdout)
     reports = report if isinstance(report, list) else [report]
