@@ -73,21 +73,26 @@ def schema_validated() -> dict[str, bool]:
     return {cloud: cloud == "aws" for cloud in PROVIDERS}
 
 
+Bindings = dict[tuple[str, str], Binding | None]  # (cloud, stack) -> its parity.yaml, None when unreadable
+
+
 def check(
     project: Project,
+    contracts: dict[str, Contract],
     *,
     schema: dict[str, bool],
     fmt: Callable[[Path], tuple[list[str], list[str]]] | None,
-) -> ParityReport:
-    """Every stack of every cloud against its contract. `fmt(dir)` -> (unformatted files, syntax errors) runs on
-    the stacks and modules of the clouds the schema cannot validate; None skips it."""
-    contracts = load_contracts(project)
+) -> tuple[ParityReport, Bindings]:
+    """Every stack of every cloud against its contract, and the bindings read on the way (the page renders them).
+    `fmt(dir)` -> (unformatted files, syntax errors) runs on the stacks and modules of the clouds the schema cannot
+    validate; None skips it."""
     violations: list[Violation] = []
     cells: list[ParityCell] = []
+    bindings: Bindings = {}
     for cloud in CLOUDS:
         for name, contract in contracts.items():
             stack_dir = project.terraform_dir / "stacks" / cloud / name
-            found, stack_cells = _check_stack(project, cloud, contract, stack_dir)
+            found, stack_cells, bindings[(cloud, name)] = _check_stack(project, cloud, contract, stack_dir)
             violations += found
             cells += stack_cells
         if fmt is not None and not schema.get(cloud):
@@ -104,7 +109,7 @@ def check(
             "checkov static scan (`infractl validate`)",
         ],
     }
-    return ParityReport(
+    report = ParityReport(
         clouds=[
             CloudCheck(cloud=c, schema_validated=schema.get(c, False), checks=checks[schema.get(c, False)])
             for c in CLOUDS
@@ -113,11 +118,12 @@ def check(
         cells=cells,
         violations=violations,
     )
+    return report, bindings
 
 
 def _check_stack(
     project: Project, cloud: str, contract: Contract, stack_dir: Path
-) -> tuple[list[Violation], list[ParityCell]]:
+) -> tuple[list[Violation], list[ParityCell], Binding | None]:
     stack = contract.stack
     shown_dir = project.rel(stack_dir)
     out: list[Violation] = []
@@ -145,7 +151,7 @@ def _check_stack(
             f"no stack: {shown_dir} has no .tf files (the contract"
             f" terraform/contracts/{stack}.yaml needs one per cloud)",
         )
-        return out, violated()
+        return out, violated(), None
     binding_path = stack_dir / BINDING
     shown_binding = project.rel(binding_path)
     if not binding_path.is_file():
@@ -156,18 +162,18 @@ def _check_stack(
             " capability (see terraform/contracts/README.md)",
             shown_binding,
         )
-        return out, violated()
+        return out, violated(), None
     try:
         binding = files.validate(Binding, files.read_yaml(binding_path, display=shown_binding), display=shown_binding)
     except ConfigError as exc:
         for line in [exc.message, *exc.details]:
             add("invalid-binding", "", line, shown_binding)
-        return out, violated()
+        return out, violated(), None
     try:
         source = _read(project, stack_dir)
     except ValueError as exc:
         add("syntax", "", str(exc))
-        return out, violated()
+        return out, violated(), binding
 
     # inputs: the contract's, with its types, plus the declared extras; nothing else
     expected: dict[str, tuple[InputSpec, str]] = {n: (s, "the contract") for n, s in contract.inputs.items()}
@@ -251,7 +257,7 @@ def _check_stack(
                 gap=bound.gap.strip(),
             )
         )
-    return out, cells
+    return out, cells, binding
 
 
 def _capability(source: _StackSource, bound: CapabilityBinding) -> list[tuple[str, str]]:
@@ -360,13 +366,7 @@ def fmt_runner(project: Project, environ: dict[str, str], terraform_bin: str | N
 SYMBOL = {"same": "✓", "differs": "differs", "missing": "missing", "violated": "✗ violated"}
 
 
-def render(project: Project, report: ParityReport) -> str:
-    contracts = load_contracts(project)
-    bindings = {
-        (cloud, name): _binding_or_none(project.terraform_dir / "stacks" / cloud / name / BINDING)
-        for cloud in CLOUDS
-        for name in contracts
-    }
+def render(contracts: dict[str, Contract], bindings: Bindings, report: ParityReport) -> str:
     cell = {(c.stack, c.capability, c.cloud): c for c in report.cells}
     lines = [
         "# Cloud parity",
@@ -454,21 +454,16 @@ def render(project: Project, report: ParityReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _binding_or_none(path: Path) -> Binding | None:
-    try:
-        return Binding.model_validate(files.read_yaml(path, display=str(path)))
-    except Exception:
-        return None
-
-
 def _md(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
-def sync_doc(project: Project, report: ParityReport, *, write: bool) -> ParityReport:
+def sync_doc(
+    project: Project, contracts: dict[str, Contract], bindings: Bindings, report: ParityReport, *, write: bool
+) -> ParityReport:
     """Compare docs/parity.md with what the report renders; write it when asked. Returns the report with .docs set."""
     path = project.root / DOC
-    text = render(project, report)
+    text = render(contracts, bindings, report)
     current = path.read_text(encoding="utf-8") if path.is_file() else None
     if current == text:
         status = "unchanged"
@@ -493,5 +488,6 @@ def run(
     """The whole `infractl parity`: check, then write (or compare) docs/parity.md."""
     schema = schema_validated()
     fmt = fmt_runner(project, environ, terraform_bin, cli_config) if with_fmt else None
-    report = check(project, schema=schema, fmt=fmt)
-    return sync_doc(project, report, write=write)
+    contracts = load_contracts(project)
+    report, bindings = check(project, contracts, schema=schema, fmt=fmt)
+    return sync_doc(project, contracts, bindings, report, write=write)
