@@ -102,6 +102,12 @@ class _Validation:
         real = Path(os.path.realpath(path))
         return self.ctx.project.rel(real)
 
+    @property
+    def deployed_clouds(self) -> set[str]:
+        """The clouds of the environments validated: their stacks are planned; other clouds' are checked statically
+        and their findings are named "<cloud>/<stack>"."""
+        return {env.cloud for env in self.envs.values()}
+
     def stack_dir(self, stack: Stack) -> Path:
         return self.ctx.project.terraform_dir / "stacks" / stack.spec.path
 
@@ -469,7 +475,7 @@ class _Validation:
             Finding(
                 gate="parity",
                 rule=v.rule,
-                stack=_cloud_stack(v.cloud, v.stack),
+                stack=v.stack if v.cloud in self.deployed_clouds else f"{v.cloud}/{v.stack}",
                 env=None,
                 message=v.message,
                 file=v.file,
@@ -545,11 +551,10 @@ class _Validation:
         """ "<cloud>/<stack>" -> folder of every stack of a cloud the environments don't deploy (checked statically:
         checkov here, the contract in run_parity)."""
         stacks_root = self.ctx.project.terraform_dir / "stacks"
-        clouds = {env.cloud for env in self.envs.values()}
         return {
             f"{d.parent.name}/{d.name}": d
             for d in sorted(stacks_root.glob("*/*"))
-            if d.parent.name not in clouds and not d.name.startswith("_") and any(d.glob("*.tf"))
+            if d.parent.name not in self.deployed_clouds and not d.name.startswith("_") and any(d.glob("*.tf"))
         }
 
     def _checkov(self, binary: str, scan: str, **target: Any) -> list[checkov.Result]:
@@ -710,7 +715,7 @@ def run(
     works = [_StackWork(Stack(name=s, spec=manifest.stacks[s]), e) for s, e in cells.items()]
     checkov_bin = ""
     if not works:
-        deployed = {env.cloud for env in loaded.values()}
+        deployed = v.deployed_clouds
         if changed_since is None or not changes.touches_parity(ctx.project, changed_since, deployed):
             progress.note(f"nothing to validate: no stack changed since {changed_since}")
             return ValidationReport(
@@ -807,11 +812,6 @@ def _static_only(
         timings=v.timings,
         parity=parity_report,
     )
-
-
-def _cloud_stack(cloud: str, stack: str) -> str:
-    """Findings of the deployed cloud's stacks carry the stack name; another cloud's stacks "<cloud>/<stack>"."""
-    return stack if cloud == "aws" else f"{cloud}/{stack}"
 
 
 def _guarded_static(v: _Validation, work: _StackWork) -> None:
