@@ -65,40 +65,87 @@ def test_render_prod_writes_the_three_charts_from_the_env_model(invoke, root, mo
         if d["kind"] == "Deployment"
         and "node.infractl.io/tier" in d["spec"]["template"]["spec"].get("nodeSelector", {})
     }
-    assert tiers == {"standard", "premium"}
+    assert tiers == {"standard", "premium", "c-acme", "c-globex"}
     pools = yaml.safe_load((root / "out" / "prod" / "values" / "controlplane.yaml").read_text())["workerPools"]
     assert [(p["tier"], p["autoscaling"]["minReplicas"], p["autoscaling"]["maxReplicas"]) for p in pools] == [
         ("standard", 3, 20),
         ("premium", 2, 10),
     ]
-    # The database egress rule is the env's network CIDR; no tier C tenant namespace (the model has none).
+    # The database egress rule is the env's network CIDR.
     assert "10.30.0.0/16" in (root / "out" / "prod" / "controlplane.yaml").read_text()
-    assert not [d for d in docs["controlplane"] if d["kind"] == "Namespace"]
-    assert any("no tier C tenants" in n for n in data["notes"])
+    # Tier C tenants of the env model: a namespace each, workers on their own node group (tier c-<name>).
+    namespaces = [d["metadata"]["name"] for d in docs["controlplane"] if d["kind"] == "Namespace"]
+    assert namespaces == ["tenant-acme", "tenant-globex"]
+    tenant_tiers = [
+        d["spec"]["template"]["spec"]["nodeSelector"]["node.infractl.io/tier"]
+        for d in docs["controlplane"]
+        if d["kind"] == "Deployment" and d["metadata"]["namespace"].startswith("tenant-")
+    ]
+    assert tenant_tiers == ["c-acme", "c-globex"]
+    assert data["unpinned"] == [] and data["notes"] == []
     # The Temporal schema Job (a hook) is in the rendered manifest.
     assert any(d["kind"] == "Job" for d in docs["temporal"])
     assert data["charts"][0]["objects"]["Deployment"] == 5
 
 
+def test_render_prod_without_pinned_digests_writes_every_chart_and_says_so(invoke, tmp_path, monkeypatch):
+    """The committed prod env (no digests pinned yet): the three manifests are written, every unpinned image has the
+    all-zero digest (never pullable, never a tag), and the result names them."""
+    root = tmp_path / "clone"
+    shutil.copytree(REPO / "environments", root / "environments")
+    shutil.copytree(REPO / "helm", root / "helm")
+    monkeypatch.chdir(root)
+    result = invoke("render", "prod", "--out", "out", root=root)
+    for chart in CHARTS:
+        assert (root / "out" / "prod" / f"{chart}.yaml").is_file()
+    assert "not pinned by digest" in result.stderr and "deploy refuses" in result.stderr
+    data = json.loads(invoke("render", "prod", "--out", "out", "--json", root=root).stdout)
+    assert sorted(data["unpinned"]) == sorted(IMAGES)
+    images = [
+        ctr["image"]
+        for c in CHARTS
+        for d in _docs(root / "out" / "prod" / f"{c}.yaml")
+        if d["kind"] in ("Deployment", "Job")
+        for ctr in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images and all(i.endswith("@sha256:" + "0" * 64) for i in images), images
+    assert "345678901234.dkr.ecr.eu-west-1.amazonaws.com/controlplane-api@sha256:" + "0" * 64 in images
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_every_env_renders(invoke, root, tmp_path, env):
-    data = json.loads(
-        invoke("render", env, "--out", str(tmp_path / "o"), "--allow-placeholder-digests", "--json", root=root).stdout
-    )
+    data = json.loads(invoke("render", env, "--out", str(tmp_path / "o"), "--json", root=root).stdout)
     assert [c["chart"] for c in data["charts"]] == CHARTS
     assert all(Path(f).is_file() for f in data["files"])
 
 
-def test_missing_digest_fails_with_exit_3_naming_it(invoke, root, tmp_path):
-    result = invoke("render", "dev", "--out", str(tmp_path / "o"), root=root, code=3)
+def test_deploy_refuses_unpinned_images_before_anything_else(invoke, root, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no helm either: the digests are checked first
+    result = invoke("deploy", "dev", "--yes", "--out", str(tmp_path / "o"), root=root, code=3)
+    assert "refusing to deploy dev: 7 image(s) not pinned by digest" in result.stderr
     assert "environments/dev.yaml: images.temporal-server: no digest pinned" in result.stderr
-    assert not (tmp_path / "o" / "dev" / "temporal.yaml").exists()
+    assert not (tmp_path / "o").exists()  # nothing rendered
+
+
+def test_tier_c_tenant_errors_name_the_field(invoke, root, tmp_path):
+    path = root / "environments" / "staging.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace("min_size: 1, max_size: 3, desired_size: 1", "min_size: 1, max_size: 3, desired_size: 5")
+    )
+    result = invoke("render", "staging", "--out", str(tmp_path / "o"), root=root, code=3)
+    assert "environments/staging.yaml: tenants.0.node_group:" in result.stderr
+    assert "min_size <= desired_size <= max_size" in result.stderr
+    path.write_text(text.replace("tenant_tiers: {standard:", "tenant_tiers: {c-acme:"))
+    result = invoke("render", "staging", "--out", str(tmp_path / "o"), root=root, code=3)
+    assert "c-acme is the node group of a tier C tenant" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_wrong_env_value_type_fails_with_exit_3_naming_the_field(invoke, root, tmp_path):
     path = root / "environments" / "staging.yaml"
     path.write_text(path.read_text().replace("az_count: 3", "az_count: three"))
-    result = invoke("render", "staging", "--out", str(tmp_path / "o"), "--allow-placeholder-digests", root=root, code=3)
+    result = invoke("render", "staging", "--out", str(tmp_path / "o"), root=root, code=3)
     assert "environments/staging.yaml: network.az_count:" in result.stderr
     path = root / "environments" / "prod.yaml"
     path.write_text(path.read_text().replace("desired_size: 2, disk_gib: 100}}", "desired_size: two, disk_gib: 100}}"))
@@ -110,7 +157,7 @@ def test_wrong_env_value_type_fails_with_exit_3_naming_the_field(invoke, root, t
 def test_wrong_chart_value_type_fails_through_the_schema(invoke, root, tmp_path):
     ci = root / "helm" / "temporal" / "ci" / "dev-values.yaml"
     ci.write_text(ci.read_text().replace("port: 5432\n", 'port: "five"\n', 1))
-    result = invoke("render", "dev", "--out", str(tmp_path / "o"), "--allow-placeholder-digests", root=root, code=3)
+    result = invoke("render", "dev", "--out", str(tmp_path / "o"), root=root, code=3)
     assert "chart temporal: values persistence.port:" in result.stderr
 
 

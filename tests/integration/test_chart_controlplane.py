@@ -1,10 +1,12 @@
-"""helm/controlplane and helm/otel-collector: render x every env, lint --strict, kubernetes-validate --strict,
-policy assertions on the rendered objects, checkov, and schema refusals. No cluster, no helm binary
+"""helm/controlplane and helm/otel-collector: render x every env with the values `infractl render` builds from the
+env model, lint --strict, kubernetes-validate --strict, policy assertions on the rendered objects (against the env
+model and the AWS baseline's node-group taints), checkov, and schema refusals. No cluster, no helm binary
 (helm-python-sdk)."""
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import subprocess
@@ -13,6 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from infractl.models.project import Project
+from infractl.services import render as render_service
 
 helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 
@@ -27,8 +32,18 @@ CHECKOV = REPO / ".tools/checkov/bin/checkov"
 WORKLOADS = {"Deployment", "StatefulSet"}
 
 
+@functools.cache
+def _env_values(env: str) -> render_service.EnvValues:
+    return render_service.values_for(Project(root=REPO, work_dir=REPO / ".infractl"), env)
+
+
 def values(chart: str, env: str) -> dict:
-    return yaml.safe_load((CHARTS[chart] / "ci" / f"{env}-values.yaml").read_text())
+    """The chart's values for env, as `infractl render` builds them (ci layer + env model)."""
+    return copy.deepcopy(_env_values(env).charts[chart])
+
+
+def env_model(env: str):
+    return _env_values(env).env
 
 
 def render(chart: str, vals: dict) -> list[dict]:
@@ -151,17 +166,126 @@ def test_workload_policies(rendered, chart, env):
         ), f"{ns}: no default deny"
 
 
+def _ns(name: str, pods: dict | None = None) -> dict:
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+    return peer | ({"podSelector": {"matchLabels": pods}} if pods else {})
+
+
+def _tcp(*ports: int) -> list[dict]:
+    return [{"port": p, "protocol": "TCP"} for p in ports]
+
+
+DNS = {"to": [_ns("kube-system", {"k8s-app": "kube-dns"})], "ports": [{"port": 53, "protocol": "UDP"}, *_tcp(53)]}
+
+
+def _expected_egress(chart: str, env: str) -> list[dict]:
+    """The egress allowlist, written out from the env model's facts."""
+    model = env_model(env)
+    if chart == "controlplane":
+        return [
+            DNS,
+            {"to": [{"ipBlock": {"cidr": model.network.cidr}}], "ports": _tcp(5432)},
+            {
+                "to": [
+                    _ns("temporal", {"app.kubernetes.io/name": "temporal", "app.kubernetes.io/component": "frontend"})
+                ],
+                "ports": _tcp(7233),
+            },
+            {"to": [_ns("vault", {"app.kubernetes.io/name": "vault"})], "ports": _tcp(8200)},
+            {"to": [{"ipBlock": {"cidr": c}} for c in render_service.S3_CIDRS[model.region]], "ports": _tcp(443)},
+            {"to": [_ns("observability", {"app.kubernetes.io/name": "otel-collector"})], "ports": _tcp(4318)},
+        ]
+    rules = [DNS]
+    for signal in ("traces", "metrics", "logs"):
+        for exporter in getattr(model.observability, signal):
+            endpoint = exporter.config["endpoint"]
+            m = re.match(
+                r"^(?:(?P<scheme>https?)://)?[a-z0-9-]+\.(?P<ns>[a-z0-9-]+)\.svc[^:/]*(?::(?P<port>\d+))?", endpoint
+            )
+            assert m, endpoint
+            port = int(m["port"] or (443 if m["scheme"] == "https" else 80))
+            rules.append({"to": [_ns(m["ns"])], "ports": _tcp(port)})
+    return rules
+
+
 @pytest.mark.parametrize(("chart", "env"), CASES)
-def test_egress_allowlist_equals_values(rendered, chart, env):
-    allow = [{"to": e["to"], "ports": e["ports"]} for e in values(chart, env)["networkPolicy"]["egress"]]
+def test_egress_allowlist_equals_the_env_model(rendered, chart, env):
+    """Every pod's egress is exactly the allowlist derived from the env model: nothing else leaves a pod."""
+    allow = _expected_egress(chart, env)
+    assert [{"to": e["to"], "ports": e["ports"]} for e in values(chart, env)["networkPolicy"]["egress"]] == allow
     nps = [d for d in rendered[(chart, env)] if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"]]
     assert nps
     for np in nps:
         assert "Egress" in np["spec"]["policyTypes"]
         assert np["spec"]["egress"] == allow, np["metadata"]["name"]
     if chart == "controlplane":
-        names = {e["name"] for e in values(chart, env)["networkPolicy"]["egress"]}
-        assert names == {"dns", "database", "temporal", "vault", "object-store", "otel-collector"}
+        names = [e["name"] for e in values(chart, env)["networkPolicy"]["egress"]]
+        assert names == ["dns", "database", "temporal", "vault", "object-store", "otel-collector"]
+
+
+def test_exporter_outside_the_cluster_needs_egress_cidrs(tmp_path):
+    import shutil
+
+    from infractl.errors import ConfigError
+
+    root = tmp_path / "p"
+    shutil.copytree(REPO / "environments", root / "environments")
+    shutil.copytree(REPO / "helm", root / "helm")
+    path = root / "environments" / "dev.yaml"
+    text = path.read_text().replace(
+        "https://loki.observability.svc.cluster.local/otlp", "https://logs.example.com/otlp"
+    )
+    path.write_text(text)
+    project = Project(root=root, work_dir=root / ".infractl")
+    with pytest.raises(
+        ConfigError, match=r"environments/dev.yaml: observability.logs\[0\]: endpoint host logs.example"
+    ):
+        render_service.values_for(project, "dev")
+    path.write_text(
+        text.replace(
+            'config: {endpoint: "https://logs.example.com/otlp"}',
+            'config: {endpoint: "https://logs.example.com/otlp"}\n      egress_cidrs: [203.0.113.0/24]',
+        )
+    )
+    rules = render_service.values_for(project, "dev").charts["otel-collector"]["networkPolicy"]["egress"]
+    assert rules[-1] == {"name": "logs-otlphttp", "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": _tcp(443)}
+
+
+def _node_group_taint_and_labels() -> tuple[dict, dict]:
+    """The AWS baseline's tenant node groups (terraform/modules/aws/eks): their taint and labels, as written."""
+    from infractl.adapters import hcl
+
+    text = (REPO / "terraform/modules/aws/eks/node_groups.tf").read_text()
+    [group] = [r for r in hcl.read_resources(text) if r.type == "aws_eks_node_group" and r.name == "tenant"]
+    assert re.search(r"for_each\s*=\s*var.tenant_tiers", group.body)
+    taint = dict(
+        re.findall(r'(key|value|effect)\s*=\s*("[^"]*"|[\w.]+)', re.search(r"taint\s*\{([^}]*)\}", group.body)[1])
+    )
+    labels = dict(
+        re.findall(r'"([^"]+)"\s*=\s*("[^"]*"|[\w.]+)', re.search(r"labels\s*=\s*\{([^}]*)\}", group.body)[1])
+    )
+    return taint, labels
+
+
+def _node_groups_for(env: str) -> dict:
+    """The tenant_tiers variable infractl passes to the cluster stack for env (one node group per key)."""
+    from infractl.models.stacks import Stack
+    from infractl.services import stackgraph, workspace
+
+    project = Project(root=REPO, work_dir=REPO / ".infractl")
+    stack = Stack(name="cluster", spec=stackgraph.load_manifest(project).stacks["cluster"])
+    return workspace.resolve_inputs(stack, env_model(env), {}, manifest_display="stacks.yaml", strict=False)[
+        "tenant_tiers"
+    ]
+
+
+def _expected_placement(tier: str) -> tuple[dict, list[dict]]:
+    """nodeSelector and tolerations that put a pod on the node group of `tier`, from the module's HCL."""
+    taint, labels = _node_group_taint_and_labels()
+    assert taint == {"key": '"tenant-tier"', "value": "each.key", "effect": '"NO_SCHEDULE"'}
+    assert labels == {"node.infractl.io/pool": '"tenant"', "node.infractl.io/tier": "each.key"}
+    selector = {k: (tier if v == "each.key" else v.strip('"')) for k, v in labels.items()}
+    return selector, [{"key": "tenant-tier", "operator": "Equal", "value": tier, "effect": "NoSchedule"}]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -173,17 +297,24 @@ def test_worker_pools_land_on_their_tier(rendered, env):
         for d in docs
         if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"
     ]
-    env_tiers = set(
-        yaml.safe_load((REPO / "environments" / f"{env}.yaml").read_text())["stacks"]["cluster"]["tenant_tiers"]
-    )
-    assert {p["tier"] for p in vals["workerPools"]} == env_tiers
-    assert len(workers) == len(vals["workerPools"]) + len(vals["dedicatedTenants"]["tenants"])
+    model = env_model(env)
+    assert [p["tier"] for p in vals["workerPools"]] == list(model.stacks["cluster"]["tenant_tiers"])
+    assert len(workers) == len(vals["workerPools"]) + len(model.tenants)
+    node_groups = _node_groups_for(env)
     for w in workers:
         tier = w["metadata"]["labels"]["controlplane.infractl.io/tier"]
         spec = w["spec"]["template"]["spec"]
-        assert tier in env_tiers
-        assert spec["nodeSelector"] == {"node.infractl.io/pool": "tenant", "node.infractl.io/tier": tier}
-        assert {"key": "tenant-tier", "operator": "Equal", "value": tier, "effect": "NoSchedule"} in spec["tolerations"]
+        assert tier in node_groups, f"{w['metadata']['name']}: no node group for tier {tier}"
+        selector, tolerations = _expected_placement(tier)
+        assert spec["nodeSelector"] == selector
+        assert spec["tolerations"] == tolerations
+        scaling = next(
+            d
+            for d in docs
+            if d["kind"] == "HorizontalPodAutoscaler" and d["spec"]["scaleTargetRef"]["name"] == w["metadata"]["name"]
+        )["spec"]
+        group = node_groups[tier]
+        assert (scaling["minReplicas"], scaling["maxReplicas"]) == (max(1, group["desired_size"]), group["max_size"])
 
 
 def _tier_c(docs: list[dict], tenant: str, tier: str) -> None:
@@ -201,8 +332,9 @@ def _tier_c(docs: list[dict], tenant: str, tier: str) -> None:
     ]
     assert dep["metadata"]["namespace"] == ns
     spec = dep["spec"]["template"]["spec"]
-    assert spec["tolerations"] == [{"key": "tenant-tier", "operator": "Equal", "value": tier, "effect": "NoSchedule"}]
-    assert spec["nodeSelector"]["node.infractl.io/tier"] == tier
+    selector, tolerations = _expected_placement(tier)
+    assert spec["tolerations"] == tolerations
+    assert spec["nodeSelector"] == selector
     sa = spec["serviceAccountName"]
     assert any(
         d["kind"] == "ServiceAccount" and d["metadata"] == d["metadata"] | {"name": sa, "namespace": ns} for d in docs
@@ -223,17 +355,28 @@ def _tier_c(docs: list[dict], tenant: str, tier: str) -> None:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_tier_c_tenants_isolated(rendered, env):
+    """Each tier C tenant of the env model: own namespace, SA, Vault role, NetworkPolicies, and its own node group
+    (c-<name>) in the cluster stack's tenant_tiers, matched by the workers' nodeSelector and tolerations."""
     docs = rendered[("controlplane", env)]
-    for t in values("controlplane", env)["dedicatedTenants"]["tenants"]:
-        _tier_c(docs, t["name"], t["tier"])
+    node_groups = _node_groups_for(env)
+    for t in env_model(env).tenants:
+        assert node_groups[f"c-{t.name}"] == t.node_group.model_dump()
+        _tier_c(docs, t.name, f"c-{t.name}")
     roles = {r["name"] for d in docs if d["kind"] == "ConfigMap" for r in json.loads(d["data"]["roles.json"])}
     assert {"controlplane-api", "controlplane-worker"} <= roles
 
 
-def test_tier_named_c():
-    vals = values("controlplane", "prod")
-    vals["dedicatedTenants"]["tenants"] = [{"name": "initech", "tier": "c"}]
-    _tier_c(render("controlplane", vals), "initech", "c")
+def test_prod_has_tier_c_tenants():
+    """The assertions above are not vacuous: prod lists tier C tenants, and they render."""
+    assert [t.name for t in env_model("prod").tenants] == ["acme", "globex"]
+    assert [t["tier"] for t in values("controlplane", "prod")["dedicatedTenants"]["tenants"]] == ["c-acme", "c-globex"]
+
+
+def test_tier_c_tenants_reach_temporal_and_the_collector():
+    """Temporal's frontend and the collector admit the control plane's namespace and every tenant namespace."""
+    expected = [_ns("controlplane"), _ns("tenant-acme"), _ns("tenant-globex")]
+    assert values("otel-collector", "prod")["networkPolicy"]["ingressFrom"] == expected
+    assert values("temporal", "prod")["networkPolicy"]["frontendIngress"] == expected
 
 
 def test_api_and_worker_vault_roles(rendered):
@@ -257,12 +400,20 @@ def test_otel_pipelines_and_resource_attributes(rendered, env):
     assert set(config["receivers"]["otlp"]["protocols"]) == {"grpc", "http"}
     attrs = {a["key"]: a["value"] for a in config["processors"]["resource"]["attributes"]}
     assert attrs == vals["resourceAttributes"]
+    model = env_model(env)
+    assert attrs == {
+        "deployment.environment": env,
+        "service.namespace": "controlplane",
+        "cloud.provider": model.cloud,
+        "cloud.region": model.region,
+        "k8s.cluster.name": env,  # terraform/stacks/aws/cluster: the EKS cluster is named after the env
+    }
     for signal in ("traces", "metrics", "logs"):
         pipe = config["service"]["pipelines"][signal]
         assert pipe["processors"][0] == "memory_limiter" and pipe["processors"][-1] == "batch"
         assert "resource" in pipe["processors"]
         assert [config["exporters"][n] for n in pipe["exporters"]] == [
-            e["config"] for e in vals["pipelines"][signal]["exporters"]
+            e.config for e in getattr(model.observability, signal)
         ]
 
 
@@ -288,8 +439,9 @@ def test_wrong_value_fails_through_schema(chart, path, bad):
         render(chart, vals)
 
 
-@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missing (make tools)")
 def test_checkov_rendered_manifests(manifests_dir, tmp_path):
+    if not CHECKOV.exists():
+        pytest.fail(f"checkov is not installed at {CHECKOV} (make tools)")
     proc = subprocess.run(
         [
             str(CHECKOV),

@@ -1,6 +1,7 @@
 """helm/temporal rendered for real with the Helm v4 SDK (helm-python-sdk, no cluster, no helm binary).
 
-Every environment's values file under helm/temporal/ci/ is rendered once per module (install --dry-run=client,
+Every environment's values, as `infractl render` builds them from environments/<env>.yaml (over the chart's ci
+layer), are rendered once per module (install --dry-run=client,
 which validates the values against values.schema.json, plus an offline render that also yields the hooks), then:
 helm lint --strict, kubernetes-validate --strict against the env's Kubernetes version (a missing schema fails),
 and policy assertions on the objects (probes, PDBs, NetworkPolicies, securityContext, digests, egress allowlist,
@@ -10,6 +11,7 @@ the schema hook ordering). Wrong values fail at render through the schema.
 from __future__ import annotations
 
 import copy
+import functools
 import ipaddress
 import json
 import re
@@ -19,6 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infractl.models.project import Project
+from infractl.services import render as render_service
+
 helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate")
 
@@ -26,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "temporal"
-ENVS = sorted(p.name.removesuffix("-values.yaml") for p in (CHART / "ci").glob("*-values.yaml"))
+ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 RELEASE = "temporal"
 NAMESPACE = "temporal"
 SERVER = ("frontend", "history", "matching", "worker")
@@ -38,8 +43,14 @@ HOOK = "helm.sh/hook"
 # --- helpers (local to this file) -----------------------------------------------------------------------------
 
 
+@functools.cache
+def _env_values(env: str) -> render_service.EnvValues:
+    return render_service.values_for(Project(root=REPO, work_dir=REPO / ".infractl"), env)
+
+
 def _values(env: str) -> dict:
-    return yaml.safe_load((CHART / "ci" / f"{env}-values.yaml").read_text())
+    """helm/temporal's values for env, as `infractl render` builds them (ci layer + env model)."""
+    return copy.deepcopy(_env_values(env).charts["temporal"])
 
 
 def _env_model(env: str) -> dict:

@@ -9,7 +9,6 @@ import typer
 from infractl.cli.common import confirmer, context, json_option
 
 OUT_HELP = "Write <DIR>/<env>/<chart>.yaml here (default: <work dir>/render)."
-PLACEHOLDER_HELP = "Render with the ci files' placeholder digests for images the env model does not pin (never deploy)."
 
 
 def register(app: typer.Typer) -> None:
@@ -17,20 +16,15 @@ def register(app: typer.Typer) -> None:
     def render(
         env: str = typer.Argument(..., help="Environment name."),
         out: Path = typer.Option(None, "--out", "-o", help=OUT_HELP),
-        allow_placeholder_digests: bool = typer.Option(False, "--allow-placeholder-digests", help=PLACEHOLDER_HELP),
         as_json: bool = json_option(),
     ) -> None:
-        """Render every chart (temporal, otel-collector, controlplane) for ENV: schema-checked, lint --strict."""
+        """Render every chart (temporal, otel-collector, controlplane) for ENV: schema-checked, lint --strict.
+        Images the env does not pin by digest render with an all-zero digest (listed; deploy refuses them)."""
         from infractl.cli import ui
         from infractl.services import render as service
 
         ctx = context()
-        result = service.render(
-            ctx.project,
-            env,
-            out or ctx.project.work_dir / "render",
-            allow_placeholder_digests=allow_placeholder_digests,
-        )
+        result = service.render(ctx.project, env, out or ctx.project.work_dir / "render")
         if as_json:
             ui.print_json(result.model_dump(mode="json"))
             return
@@ -42,12 +36,10 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Render and print the helm commands; no cluster."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
         out: Path = typer.Option(None, "--out", "-o", help=OUT_HELP),
-        allow_placeholder_digests: bool = typer.Option(
-            False, "--allow-placeholder-digests", help=PLACEHOLDER_HELP + " Only with --dry-run."
-        ),
         as_json: bool = json_option(),
     ) -> None:
-        """`helm upgrade --install` every chart of ENV in order (needs the helm binary and a kube context)."""
+        """`helm upgrade --install` every chart of ENV in order (needs the helm binary, a kube context and every
+        image pinned by digest)."""
         import shlex
 
         from infractl.cli import ui
@@ -60,7 +52,6 @@ def register(app: typer.Typer) -> None:
             out or ctx.project.work_dir / "render",
             dry_run=dry_run,
             confirm=confirmer(yes),
-            allow_placeholder_digests=allow_placeholder_digests,
         )
         if as_json:
             ui.print_json(result.model_dump(mode="json"))

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator, model_validator
 
 REQUIRED_TAGS = ("environment", "service", "owner", "cost-center")
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -118,6 +118,80 @@ class Image(_Strict):
     digest: str = Field(pattern=r"^sha256:[a-f0-9]{64}$")
 
 
+class NodeGroup(_Strict):
+    """A node group of the cluster stack (the shape of stacks.cluster.tenant_tiers.<tier>)."""
+
+    instance_types: list[str] = Field(min_length=1)
+    min_size: int = Field(ge=0)
+    max_size: int = Field(ge=1)
+    desired_size: int = Field(ge=0)
+    disk_gib: int = Field(default=100, ge=20)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodeGroup:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"need min_size <= desired_size <= max_size, got {self.min_size}, {self.desired_size}, {self.max_size}"
+            )
+        return self
+
+
+# Tier C tenants' node groups join stacks.cluster.tenant_tiers under this prefix: tenant "acme" -> tier "c-acme"
+# (node group <cluster>-tenant-c-acme, label node.infractl.io/tier=c-acme, taint tenant-tier=c-acme:NoSchedule).
+DEDICATED_TIER_PREFIX = "c-"
+
+
+class DedicatedTenant(_Strict):
+    """A tier C tenant: its own namespace, ServiceAccount, Vault role, NetworkPolicies and node group
+    (docs/render.md)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    node_group: NodeGroup
+
+    @property
+    def tier(self) -> str:
+        return f"{DEDICATED_TIER_PREFIX}{self.name}"
+
+
+EXPORTER_TYPES = (
+    "otlp",
+    "otlphttp",
+    "debug",
+    "awsxray",
+    "awsemf",
+    "awscloudwatchlogs",
+    "prometheusremotewrite",
+)
+
+
+class Exporter(_Strict):
+    """One OTel Collector exporter. Its egress rule is derived: an in-cluster endpoint
+    (<service>.<namespace>.svc[.cluster.local][:port]) allows that namespace on that port; a backend outside the cluster
+    needs `egress_cidrs` (a NetworkPolicy cannot name a host)."""
+
+    type: Literal[EXPORTER_TYPES]  # type: ignore[valid-type]
+    config: dict[str, Any] = Field(default_factory=dict)
+    egress_cidrs: list[str] = Field(default_factory=list)
+
+    @field_validator("egress_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for cidr in v:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"not a network CIDR: {exc}") from None
+        return v
+
+
+class Observability(_Strict):
+    """The OTel Collector's exporters per signal (a signal without exporters has no pipeline)."""
+
+    traces: list[Exporter] = Field(default_factory=list)
+    metrics: list[Exporter] = Field(default_factory=list)
+    logs: list[Exporter] = Field(default_factory=list)
+
+
 class Environment(_Strict):
     name: str
     cloud: Literal["aws", "azure", "gcp"]
@@ -132,9 +206,38 @@ class Environment(_Strict):
     state: StateConfig = Field(default_factory=StateConfig)
     stacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     validation: Validation = Field(default_factory=Validation)
-    # Image digests the Helm charts deploy (IMAGE_NAMES); optional: `infractl render` refuses a missing one unless
-    # --allow-placeholder-digests.
+    # Image digests the Helm charts deploy (IMAGE_NAMES); optional: `infractl render` renders a missing one with an
+    # all-zero digest and says so, `infractl deploy` refuses it.
     images: dict[str, Image] | None = None
+    # Tier C tenants; their node groups join the cluster stack's tenant tiers (tenant_node_groups).
+    tenants: list[DedicatedTenant] = Field(default_factory=list)
+    observability: Observability = Field(default_factory=Observability)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tenant_node_groups(self) -> dict[str, Any]:
+        """The cluster stack's `tenant_tiers`: stacks.cluster.tenant_tiers plus one node group per tier C tenant."""
+        cluster = self.stacks.get("cluster") or {}
+        shared = cluster.get("tenant_tiers") if isinstance(cluster, dict) else None
+        groups = dict(shared) if isinstance(shared, dict) else {}
+        for tenant in self.tenants:
+            groups[tenant.tier] = tenant.node_group.model_dump()
+        return groups
+
+    @model_validator(mode="after")
+    def _tenants(self) -> Environment:
+        names = [t.name for t in self.tenants]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"tenants: listed twice: {', '.join(twice)}")
+        cluster = self.stacks.get("cluster") or {}
+        shared = cluster.get("tenant_tiers") if isinstance(cluster, dict) else None
+        clash = sorted(set(shared or {}) & {t.tier for t in self.tenants}) if isinstance(shared, dict) else []
+        if clash:
+            raise ValueError(
+                f"stacks.cluster.tenant_tiers: {', '.join(clash)} is the node group of a tier C tenant; rename the tier"
+            )
+        return self
 
     @field_validator("images")
     @classmethod

@@ -2,37 +2,60 @@
 
 Values per chart, later layers win (dicts merged key by key, lists replaced whole):
   1. helm/<chart>/values.yaml                  the chart's defaults (Helm merges them itself)
-  2. helm/<chart>/ci/<env>-values.yaml         what the env model does not hold yet (DB endpoints, sizing, exporters)
-  3. values from environments/<env>.yaml       name, worker pools per tenant tier, tier C tenants, egress allowlist,
-                                               replicas/HA, image digests
+  2. helm/<chart>/ci/<env>-values.yaml         what the env model does not hold: endpoints only known after apply
+                                               (database host, evidence bucket), Vault address, resources
+  3. values from environments/<env>.yaml       everything else: name, region, replicas/HA, worker pools per tenant
+                                               tier, tier C tenants, exporters, every egress/ingress rule, images
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from infractl.adapters import files, helm
 from infractl.errors import ConfigError, ExternalToolError, UsageError
-from infractl.models.environment import Environment
+from infractl.models.environment import Environment, Exporter
 from infractl.models.project import Project
 from infractl.services import environments
 
-# Namespaces the charts install into, and the ones the egress allowlist points at.
 DNS_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
+DNS_RULE = {
+    "name": "dns",
+    "to": [DNS_PEER],
+    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+}
 VAULT_NAMESPACE = "vault"
+TENANT_NAMESPACE_PREFIX = "tenant-"  # tier C tenant "acme" runs in namespace tenant-acme
 # S3 in each region, reached through the VPC gateway endpoint: the S3 prefixes of AWS ip-ranges.json for the region
-# (copied from helm/controlplane/ci/*; refresh from https://ip-ranges.amazonaws.com/ip-ranges.json when AWS adds some).
+# (refresh from https://ip-ranges.amazonaws.com/ip-ranges.json when AWS adds some).
 S3_CIDRS = {"eu-west-1": ["52.218.0.0/17", "3.5.64.0/21", "3.5.72.0/23", "52.92.0.0/17"]}
+# Where an image comes from when the env model does not pin it: public upstream images, and our own images in the
+# env account's registry. An unpinned image renders with UNPINNED, a digest no registry serves: such a manifest
+# can never start a container, and `deploy` refuses it.
+UPSTREAM_REPOSITORIES = {
+    "temporal-server": "temporalio/server",
+    "temporal-admin-tools": "temporalio/admin-tools",
+    "temporal-ui": "temporalio/ui",
+    "postgres": "postgres",
+    "otel-collector": "otel/opentelemetry-collector-contrib",
+}
+UNPINNED = "sha256:" + "0" * 64
+# The in-cluster endpoint of an OTel exporter: <service>.<namespace>.svc[.cluster.local].
+IN_CLUSTER_HOST = re.compile(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.(?P<ns>[a-z0-9]([a-z0-9-]*[a-z0-9])?)\.svc(\.cluster\.local)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class RenderResult(_Model):
     out_dir: str
     charts: list[ChartRender]
     files: list[str]
+    unpinned: list[str]  # images rendered with the UNPINNED digest: deploy refuses them
     notes: list[str]
 
 
@@ -93,28 +117,37 @@ class DeployResult(_Model):
     render: RenderResult
 
 
-def render(project: Project, env_name: str, out_dir: Path, *, allow_placeholder_digests: bool = False) -> RenderResult:
+@dataclass(frozen=True)
+class EnvValues:
+    """Every chart's values for one environment, and what the build had to say about them."""
+
+    env: Environment
+    charts: dict[str, dict[str, Any]]  # chart name -> values (ci layer + env model layer)
+    unpinned: list[str]
+    notes: list[str]
+
+
+def render(project: Project, env_name: str, out_dir: Path) -> RenderResult:
     """Build each chart's values from the env model, render it (schema-checked), lint it strictly, and write
-    `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`."""
-    env = environments.load(project, env_name)
-    shown = project.rel(project.env_file(env_name))
-    notes: list[str] = []
-    images = _images(env, shown, allow_placeholder_digests, notes)
-    kube_version = _kube_version(env)
-    dest = out_dir / env.name
-    (dest / "values").mkdir(parents=True, exist_ok=True)
-    charts: list[ChartRender] = []
-    written: list[str] = []
+    `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`. Nothing is written unless every chart
+    renders and lints."""
+    built = values_for(project, env_name)
+    kube_version = _kube_version(built.env)
+    rendered: list[tuple[ChartSpec, dict[str, Any], str, Counter[str]]] = []
     for spec in CHARTS:
-        chart_dir = project.root / "helm" / spec.name
-        if not (chart_dir / "Chart.yaml").is_file():
-            raise ConfigError(f"{project.rel(chart_dir)}: no chart here (Chart.yaml missing)")
-        values = chart_values(project, env, spec, images, notes, shown)
+        chart_dir = chart_path(project, spec)
+        values = built.charts[spec.name]
         templates = helm.render(chart_dir, values, release=spec.name, namespace=spec.namespace)
         problems = helm.lint(chart_dir, values, namespace=spec.namespace, kube_version=kube_version)
         if problems:
-            raise ExternalToolError(f"chart {spec.name}: helm lint --strict failed for {env.name}", details=problems)
+            raise ExternalToolError(f"chart {spec.name}: helm lint --strict failed for {env_name}", details=problems)
         text, kinds = _manifest(templates)
+        rendered.append((spec, values, text, kinds))
+    dest = out_dir / built.env.name
+    (dest / "values").mkdir(parents=True, exist_ok=True)
+    charts: list[ChartRender] = []
+    written: list[str] = []
+    for spec, values, text, kinds in rendered:
         manifest = dest / f"{spec.name}.yaml"
         manifest.write_text(text, encoding="utf-8")
         values_file = dest / "values" / f"{spec.name}.yaml"
@@ -130,7 +163,9 @@ def render(project: Project, env_name: str, out_dir: Path, *, allow_placeholder_
                 objects=dict(sorted(kinds.items())),
             )
         )
-    return RenderResult(env=env.name, out_dir=str(dest), charts=charts, files=written, notes=notes)
+    return RenderResult(
+        env=built.env.name, out_dir=str(dest), charts=charts, files=written, unpinned=built.unpinned, notes=built.notes
+    )
 
 
 def deploy(
@@ -140,14 +175,21 @@ def deploy(
     *,
     dry_run: bool,
     confirm: Callable[[str], bool],
-    allow_placeholder_digests: bool = False,
 ) -> DeployResult:
     """Render, then `helm upgrade --install` each chart in order. --dry-run: render and list the commands only."""
     context = None if dry_run else helm.current_kube_context()
     if not dry_run:
         # Fail before rendering anything when there is nothing (or nothing safe) to deploy.
-        if allow_placeholder_digests:
-            raise UsageError("refusing to deploy placeholder image digests", hint="pin every image in the env model")
+        unpinned = values_for(project, env_name).unpinned
+        if unpinned:
+            shown = project.rel(project.env_file(env_name))
+            lines = [f"{shown}: images.{name}: no digest pinned" for name in unpinned]
+            raise ConfigError(
+                f"refusing to deploy {env_name}: {len(unpinned)} image(s) not pinned by digest",
+                details=lines,
+                hint="add images.<name>: {repository, digest: sha256:…} to the env file (the release pipeline's "
+                "digests); render and deploy --dry-run show the rest without them",
+            )
         if helm.binary() is None:
             raise ExternalToolError(
                 "deploy needs the helm binary, and none is on PATH",
@@ -158,7 +200,7 @@ def deploy(
                 "deploy needs a Kubernetes context, and the kubeconfig has none",
                 hint="aws eks update-kubeconfig --name <cluster> (or use --dry-run)",
             )
-    result = render(project, env_name, out_dir, allow_placeholder_digests=allow_placeholder_digests)
+    result = render(project, env_name, out_dir)
     commands = [
         helm.upgrade_install_args(
             release=c.release,
@@ -180,60 +222,92 @@ def deploy(
 # --- values ----------------------------------------------------------------------------------------------------------
 
 
-def chart_values(
-    project: Project,
-    env: Environment,
-    spec: ChartSpec,
-    images: dict[str, dict[str, str]],
-    notes: list[str],
-    shown: str,
-) -> dict[str, Any]:
-    """The chart's values for env: the ci file (if any) overlaid with what the env model decides."""
-    ci = project.root / "helm" / spec.name / "ci" / f"{env.name}-values.yaml"
-    base = files.read_yaml(ci, display=project.rel(ci)) if ci.is_file() else {}
-    base = base or {}
+def chart_path(project: Project, spec: ChartSpec) -> Path:
+    chart_dir = project.root / "helm" / spec.name
+    if not (chart_dir / "Chart.yaml").is_file():
+        raise ConfigError(f"{project.rel(chart_dir)}: no chart here (Chart.yaml missing)")
+    return chart_dir
+
+
+def values_for(project: Project, env_name: str) -> EnvValues:
+    """Every chart's values for env_name: the ci layer overlaid with what the env model decides."""
+    env = environments.load(project, env_name)
+    shown = project.rel(project.env_file(env_name))
+    notes: list[str] = []
+    images, unpinned = _images(env, shown)
+    if unpinned:
+        notes.append(
+            f"{env.name}: not pinned by digest, rendered with {UNPINNED[:15]}… (deploy refuses): {', '.join(unpinned)}"
+        )
+    replicas = _replicas(env, shown)
+    charts: dict[str, dict[str, Any]] = {}
+    for spec in CHARTS:
+        chart_path(project, spec)
+        base = _ci_values(project, spec, env.name)
+        for image, path in spec.images.items():
+            _set(base, path, images[image])
+        overlay = {"temporal": _temporal, "otel-collector": _otel, "controlplane": _controlplane}[spec.name]
+        charts[spec.name] = _merge(base, overlay(env, base, replicas, shown))
+    return EnvValues(env=env, charts=charts, unpinned=unpinned, notes=notes)
+
+
+def _ci_values(project: Project, spec: ChartSpec, env_name: str) -> dict[str, Any]:
+    ci = project.root / "helm" / spec.name / "ci" / f"{env_name}-values.yaml"
+    base = (files.read_yaml(ci, display=project.rel(ci)) if ci.is_file() else None) or {}
     if not isinstance(base, dict):
         raise ConfigError(f"{project.rel(ci)}: expected a mapping at the top level")
-    values = copy.deepcopy(base)
-    for image, path in spec.images.items():
-        if image in images:
-            _set(values, path, images[image])
-    replicas, ha = _replicas(env, shown)
-    overlay = {
-        "temporal": _temporal,
-        "otel-collector": _otel,
-        "controlplane": _controlplane,
-    }[spec.name](env, values, replicas, ha, notes, shown)
-    return _merge(values, overlay)
+    return copy.deepcopy(base)
 
 
-def _temporal(env: Environment, base: dict, replicas: int, ha: bool, notes: list[str], shown: str) -> dict:
+def _temporal(env: Environment, base: dict, replicas: int, shown: str) -> dict:
     server = {svc: {"replicas": replicas} for svc in ("frontend", "history", "matching", "worker")}
     return {
         "server": server,
         "web": {"replicas": replicas},
-        "highAvailability": _ha(ha),
-        "networkPolicy": {"egress": [_database(env)]},
-    }
-
-
-def _otel(env: Environment, base: dict, replicas: int, ha: bool, notes: list[str], shown: str) -> dict:
-    autoscaling = base.get("autoscaling") or {}
-    return {
-        "replicas": replicas,
-        "autoscaling": {"minReplicas": replicas, "maxReplicas": max(int(autoscaling.get("maxReplicas", 1)), replicas)},
-        "resourceAttributes": {
-            "deployment.environment": env.name,
-            "cloud.provider": env.cloud,
-            "cloud.region": env.region,
+        "highAvailability": _ha(replicas >= 2),
+        "networkPolicy": {
+            "egress": [_database(env)],
+            # The frontend's clients: the control plane and every tier C tenant's workers.
+            "frontendIngress": [_namespace_peer(ns) for ns in _client_namespaces(env)],
+            "metricsIngress": [_collector_peer()],
         },
     }
 
 
-def _controlplane(env: Environment, base: dict, replicas: int, ha: bool, notes: list[str], shown: str) -> dict:
+def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
+    autoscaling = base.get("autoscaling") or {}
+    pipelines = {
+        signal: {"exporters": [{"type": e.type, "config": e.config} for e in getattr(env.observability, signal)]}
+        for signal in ("traces", "metrics", "logs")
+    }
+    return {
+        "replicas": replicas,
+        "autoscaling": {"minReplicas": replicas, "maxReplicas": max(int(autoscaling.get("maxReplicas", 1)), replicas)},
+        # One resource on every signal: the three correlate on these.
+        "resourceAttributes": {
+            "deployment.environment": env.name,
+            "service.namespace": NAMESPACE["controlplane"],
+            "cloud.provider": env.cloud,
+            "cloud.region": env.region,
+            "k8s.cluster.name": env.name,  # the cluster stack names the cluster after the env
+        },
+        "pipelines": pipelines,
+        "networkPolicy": {
+            "ingressFrom": [_namespace_peer(ns) for ns in _client_namespaces(env)],
+            "egress": [DNS_RULE, *exporter_egress(env, shown)],
+        },
+    }
+
+
+def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> dict:
     api_scaling = (base.get("api") or {}).get("autoscaling") or {}
     return {
         "environment": env.name,
+        "config": {
+            "temporal": {"address": f"{_service('temporal', 'frontend')}:7233"},
+            "objectStore": {"region": env.region},
+            "otel": {"endpoint": f"http://{_service('otel-collector')}:4318"},
+        },
         "api": {
             "replicas": replicas,
             "autoscaling": {
@@ -242,7 +316,7 @@ def _controlplane(env: Environment, base: dict, replicas: int, ha: bool, notes: 
             },
         },
         "workerPools": _worker_pools(env, base.get("workerPools") or [], shown),
-        "dedicatedTenants": {"tenants": _dedicated_tenants(env, notes)},
+        "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env)},
         "networkPolicy": {"egress": egress_allowlist(env)},
     }
 
@@ -262,28 +336,36 @@ def _worker_pools(env: Environment, base_pools: list[dict], shown: str) -> list[
         maximum = max(_int(group.get("max_size", desired), f"{where}.max_size", shown), desired)
         pool = copy.deepcopy(by_tier.get(tier) or (base_pools[0] if base_pools else {}))
         scaling = pool.get("autoscaling") or {}
-        pool.update(
-            tier=tier,
-            replicas=desired,
-            autoscaling={
-                "enabled": True,
-                "minReplicas": desired,
-                "maxReplicas": maximum,
-                "targetCPUUtilizationPercentage": scaling.get("targetCPUUtilizationPercentage", 70),
-            },
-        )
+        pool.update(tier=tier, replicas=desired, autoscaling=_scaling(desired, maximum, scaling))
         pool.setdefault("pdb", {"maxUnavailable": 1})
         pools.append(pool)
     return pools
 
 
-def _dedicated_tenants(env: Environment, notes: list[str]) -> list[dict]:
-    """Tier C tenants: the env model has no tenant list yet, so none are rendered (and the result says so)."""
-    notes.append(
-        f"{env.name}: the env model lists no tier C tenants, so dedicatedTenants.tenants is empty "
-        "(no per-tenant namespace, ServiceAccount, Vault role or NetworkPolicy is rendered)"
-    )
-    return []
+def _dedicated_tenants(env: Environment) -> list[dict]:
+    """Tier C tenants: each on its own node group (tier c-<name>, env.tenant_node_groups), scaled like a pool."""
+    tenants = []
+    for t in env.tenants:
+        group = t.node_group
+        desired = max(1, group.desired_size)
+        tenants.append(
+            {
+                "name": t.name,
+                "tier": t.tier,
+                "replicas": desired,
+                "autoscaling": _scaling(desired, max(group.max_size, desired), {}),
+            }
+        )
+    return tenants
+
+
+def _scaling(minimum: int, maximum: int, base: dict) -> dict:
+    return {
+        "enabled": True,
+        "minReplicas": minimum,
+        "maxReplicas": maximum,
+        "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
+    }
 
 
 def egress_allowlist(env: Environment) -> list[dict]:
@@ -295,10 +377,11 @@ def egress_allowlist(env: Environment) -> list[dict]:
             f"region {env.region}: no S3 address ranges known for the object-store egress rule",
             hint="add the region's S3 prefixes to S3_CIDRS in src/infractl/services/render.py",
         )
+    temporal_frontend = {"app.kubernetes.io/name": "temporal", "app.kubernetes.io/component": "frontend"}
     return [
-        {"name": "dns", "to": [DNS_PEER], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+        DNS_RULE,
         _database(env, name="database"),
-        _in_cluster("temporal", NAMESPACE["temporal"], {"app.kubernetes.io/component": "frontend"}, 7233),
+        _in_cluster("temporal", NAMESPACE["temporal"], temporal_frontend, 7233),
         _in_cluster("vault", VAULT_NAMESPACE, {"app.kubernetes.io/name": "vault"}, 8200),
         {
             "name": "object-store",
@@ -309,25 +392,91 @@ def egress_allowlist(env: Environment) -> list[dict]:
     ]
 
 
+def exporter_egress(env: Environment, shown: str) -> list[dict]:
+    """The collector's egress to its backends, one rule per exporter: an in-cluster endpoint allows its namespace
+    on its port; anything else allows the exporter's egress_cidrs (required then). The debug exporter sends nothing."""
+    rules: list[dict] = []
+    for signal in ("traces", "metrics", "logs"):
+        for i, exporter in enumerate(getattr(env.observability, signal)):
+            if exporter.type == "debug":
+                continue
+            where = f"observability.{signal}[{i}]"
+            host, port = _endpoint(exporter, where, shown)
+            match = IN_CLUSTER_HOST.match(host or "")
+            if exporter.egress_cidrs:
+                peers = [{"ipBlock": {"cidr": c}} for c in exporter.egress_cidrs]
+            elif match:
+                peers = [_namespace_peer(match["ns"])]
+            else:
+                what = f"endpoint host {host}" if host else f"the {exporter.type} exporter (no config.endpoint)"
+                raise ConfigError(
+                    f"{shown}: {where}: {what} is outside the cluster, and egress_cidrs is empty",
+                    hint=f"list the backend's addresses in {where}.egress_cidrs (a NetworkPolicy cannot name a host),"
+                    " or use an in-cluster endpoint <service>.<namespace>.svc:<port>",
+                )
+            name = f"{signal}-{exporter.type}" + (f"-{i}" if i else "")
+            rules.append({"name": name, "to": peers, "ports": [{"port": port, "protocol": "TCP"}]})
+    return rules
+
+
+def _endpoint(exporter: Exporter, where: str, shown: str) -> tuple[str | None, int]:
+    """(host, port) of an exporter's config.endpoint: `host:port` (gRPC) or a URL (port from the scheme if absent).
+    No endpoint: the cloud's API over HTTPS."""
+    endpoint = exporter.config.get("endpoint")
+    if endpoint is None:
+        return None, 443
+    text = str(endpoint)
+    parts = urlsplit(text if "://" in text else f"grpc://{text}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None  # type: ignore[assignment]
+    if parts is None or not parts.hostname or (port is None and parts.scheme not in ("http", "https")):
+        raise ConfigError(
+            f"{shown}: {where}.config.endpoint: {text!r} is not host:port or an http(s) URL",
+            hint="e.g. tempo-distributor.observability.svc:4317 or https://backend.example.com/otlp",
+        )
+    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def _client_namespaces(env: Environment) -> list[str]:
+    """The namespaces whose pods call Temporal and the collector: the control plane's and each tier C tenant's."""
+    return [NAMESPACE["controlplane"], *(f"{TENANT_NAMESPACE_PREFIX}{t.name}" for t in env.tenants)]
+
+
+def _service(chart: str, component: str | None = None) -> str:
+    """The in-cluster DNS name of a chart's Service (release name = chart name, so fullname = chart name)."""
+    name = f"{chart}-{component}" if component else chart
+    return f"{name}.{NAMESPACE[chart]}.svc.cluster.local"
+
+
 def _database(env: Environment, name: str = "postgres") -> dict:
     return {"name": name, "to": [{"ipBlock": {"cidr": env.network.cidr}}], "ports": [{"port": 5432, "protocol": "TCP"}]}
 
 
-def _in_cluster(name: str, namespace: str, pod_labels: dict[str, str], port: int) -> dict:
-    peer = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
-        "podSelector": {"matchLabels": pod_labels},
+def _namespace_peer(namespace: str) -> dict:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def _collector_peer() -> dict:
+    return {
+        **_namespace_peer(NAMESPACE["otel-collector"]),
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "otel-collector"}},
     }
+
+
+def _in_cluster(name: str, namespace: str, pod_labels: dict[str, str], port: int) -> dict:
+    peer = {**_namespace_peer(namespace), "podSelector": {"matchLabels": pod_labels}}
     return {"name": name, "to": [peer], "ports": [{"port": port, "protocol": "TCP"}]}
 
 
-def _replicas(env: Environment, shown: str) -> tuple[int, bool]:
+def _replicas(env: Environment, shown: str) -> int:
     """Replicas of every HA service: one per AZ, capped by the system node group's desired size (required
     anti-affinity puts one per node). HA (hard zone spread, required anti-affinity) from 2 replicas up."""
     group = _cluster(env).get("system_node_group") or {}
     desired = _int(group.get("desired_size", 1), "stacks.cluster.system_node_group.desired_size", shown)
-    replicas = max(1, min(env.network.az_count, desired))
-    return replicas, replicas >= 2
+    return max(1, min(env.network.az_count, desired))
 
 
 def _ha(ha: bool) -> dict:
@@ -336,21 +485,29 @@ def _ha(ha: bool) -> dict:
     return {"zoneSpread": "ScheduleAnyway", "nodeAntiAffinity": "preferred"}
 
 
-def _images(env: Environment, shown: str, allow_placeholder: bool, notes: list[str]) -> dict[str, dict[str, str]]:
-    wanted = [name for spec in CHARTS for name in spec.images]
+def _images(env: Environment, shown: str) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """{image: {repository, digest}} for every image the charts run, and the names the env model does not pin."""
     pinned = {k: v.model_dump() for k, v in (env.images or {}).items()}
-    missing = [name for name in wanted if name not in pinned]
-    if missing and not allow_placeholder:
-        lines = [f"{shown}: images.{name}: no digest pinned" for name in missing]
-        raise ConfigError(
-            lines[0],
-            details=lines[1:],
-            hint="add images.<name>: {repository, digest: sha256:…} to the env file, "
-            "or pass --allow-placeholder-digests to render (never deploy) the ci files' placeholders",
-        )
-    if missing:
-        notes.append(f"{env.name}: placeholder digests (from helm/<chart>/ci) for: {', '.join(missing)}")
-    return pinned
+    images: dict[str, dict[str, str]] = {}
+    unpinned: list[str] = []
+    for name in (name for spec in CHARTS for name in spec.images):
+        if name in pinned:
+            images[name] = pinned[name]
+            continue
+        unpinned.append(name)
+        images[name] = {"repository": _default_repository(env, name, shown), "digest": UNPINNED}
+    return images, unpinned
+
+
+def _default_repository(env: Environment, image: str, shown: str) -> str:
+    if image in UPSTREAM_REPOSITORIES:
+        return UPSTREAM_REPOSITORIES[image]
+    if env.cloud == "aws":  # our images: the env account's ECR
+        return f"{env.account}.dkr.ecr.{env.region}.amazonaws.com/{image}"
+    raise ConfigError(
+        f"{shown}: images.{image}: not pinned, and there is no default {env.cloud} registry for it",
+        hint=f"add images.{image}: {{repository, digest: sha256:…}}",
+    )
 
 
 def _kube_version(env: Environment) -> str | None:
