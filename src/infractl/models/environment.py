@@ -145,7 +145,8 @@ class DedicatedTenant(_Strict):
     """A tier C tenant: its own namespace, ServiceAccount, Vault role, NetworkPolicies and node group
     (docs/render.md)."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    # 1-18 characters: its tier c-<name> must pass the cluster stack's tier-name rule (at most 20, no trailing -).
+    name: str = Field(pattern=r"^[a-z]([a-z0-9-]{0,16}[a-z0-9])?$")
     node_group: NodeGroup
 
     @property
