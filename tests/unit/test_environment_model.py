@@ -60,6 +60,23 @@ def _error_lines(project: Project, env: str) -> list[str]:
         (lambda d: d["budget"].__setitem__("monthly_usd", -5), "budget.monthly_usd", "greater than 0"),
         (lambda d: d["approval"].update(required=True, min_approvals=0), "approval", "at least 1"),
         (
+            lambda d: d.__setitem__(
+                "tenants", [{"name": "a" * 19, "node_group": d["stacks"]["cluster"]["system_node_group"]}]
+            ),
+            "tenants.0.name",
+            "should match pattern",
+        ),
+        (
+            lambda d: d["observability"]["logs"][0].__setitem__("egress_cidrs", ["10.0.0.1/8"]),
+            "observability.logs.0.egress_cidrs.0",
+            "host bits",
+        ),
+        (
+            lambda d: d["observability"]["traces"][0].__setitem__("type", "zipkin"),
+            "observability.traces.0.type",
+            "otlp",
+        ),
+        (
             lambda d: d["network"]["egress_allowlist"][0].__setitem__("ports", [70000]),
             "network.egress_allowlist.0.ports.0",
             "less than or equal to 65535",
@@ -114,3 +131,18 @@ def test_state_bucket_is_derived_per_account_region_env():
     assert dev.state_bucket("999999999999") == "infractl-tfstate-999999999999-eu-west-1-dev"
     assert dev.state_lock_table() is None
     assert environments.load(_project(REPO), "prod").state_lock_table() == "infractl-tflock-prod"
+
+
+def test_tier_c_tenants_join_the_cluster_stack_node_groups():
+    prod = environments.load(_project(REPO), "prod")
+    groups = prod.tenant_node_groups
+    assert list(groups) == [*prod.stacks["cluster"]["tenant_tiers"], "c-acme", "c-globex"]
+    assert groups["c-acme"] == prod.tenants[0].node_group.model_dump()
+
+
+def test_a_tenant_listed_twice_is_refused(project):
+    def twice(d):
+        d["tenants"] = [{"name": "acme", "node_group": d["stacks"]["cluster"]["system_node_group"]}] * 2
+
+    _edit(project, "dev", twice)
+    assert "tenants: listed twice: acme" in _error_lines(_project(project), "dev")[0]

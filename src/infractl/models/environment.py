@@ -6,7 +6,16 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 REQUIRED_TAGS = ("environment", "service", "owner", "cost-center")
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -17,21 +26,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _network_cidr(v: str) -> str:
+    try:
+        ipaddress.ip_network(v, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a network CIDR: {exc}") from None
+    return v
+
+
+# An IPv4 or IPv6 network address, no host bits set.
+Cidr = Annotated[str, AfterValidator(_network_cidr)]
+
+
 class EgressRule(_Strict):
     """A destination workloads may reach outside the VPC."""
 
     description: str = Field(min_length=1)
-    cidr: str
+    cidr: Cidr
     ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(min_length=1)
-
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, v: str) -> str:
-        try:
-            ipaddress.ip_network(v, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"not a network CIDR: {exc}") from None
-        return v
 
 
 class Network(_Strict):
@@ -172,17 +184,7 @@ class Exporter(_Strict):
 
     type: Literal[EXPORTER_TYPES]  # type: ignore[valid-type]
     config: dict[str, Any] = Field(default_factory=dict)
-    egress_cidrs: list[str] = Field(default_factory=list)
-
-    @field_validator("egress_cidrs")
-    @classmethod
-    def _cidrs(cls, v: list[str]) -> list[str]:
-        for cidr in v:
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"not a network CIDR: {exc}") from None
-        return v
+    egress_cidrs: list[Cidr] = Field(default_factory=list)
 
 
 class Observability(_Strict):
