@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import localservices as ls
+from tests.kubernetes_fakes import FakeTokenReview, self_signed_pem, service_account_jwt
 
 pytestmark = pytest.mark.integration
 
@@ -372,84 +372,6 @@ def test_one_trace_spans_the_request_workflow_activities_db_and_s3(stack):
 # ---------------------------------------------------------------- Kubernetes auth
 
 
-class FakeTokenReview:
-    """The Kubernetes TokenReview API, as OpenBao's kubernetes auth calls it to verify a service-account JWT."""
-
-    def __init__(self, valid_jwt: str, username: str, uid: str) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        review = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                review.calls += 1
-                ok = body["spec"]["token"] == valid_jwt
-                status = {"authenticated": ok}
-                if ok:
-                    status["user"] = {"username": username, "uid": uid, "groups": ["system:serviceaccounts"]}
-                data = json.dumps(
-                    {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1", "status": status}
-                ).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.calls = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _self_signed_pem() -> str:
-    from datetime import timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-kubernetes-ca")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _service_account_jwt(namespace: str, name: str, uid: str) -> str:
-    import base64
-
-    def part(obj) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    claims = {
-        "iss": "kubernetes/serviceaccount",
-        "sub": f"system:serviceaccount:{namespace}:{name}",
-        "kubernetes.io/serviceaccount/namespace": namespace,
-        "kubernetes.io/serviceaccount/service-account.name": name,
-        "kubernetes.io/serviceaccount/service-account.uid": uid,
-    }
-    return f"{part({'alg': 'RS256', 'kid': 'test'})}.{part(claims)}.{part('not-verified-by-bao-without-keys')}"
-
-
 def test_kubernetes_auth_reads_secrets_and_logs_in_again_when_its_token_expires(stack, tmp_path):
     import hvac
 
@@ -457,15 +379,15 @@ def test_kubernetes_auth_reads_secrets_and_logs_in_again_when_its_token_expires(
     from controlplane.redaction import SECRETS
     from controlplane.settings import VaultAuth
 
-    jwt = _service_account_jwt("controlplane", "controlplane-worker", "uid-1234")
-    review = FakeTokenReview(jwt, "system:serviceaccount:controlplane:controlplane-worker", "uid-1234")
+    jwt = service_account_jwt("controlplane", "controlplane-worker", "uid-1234")
+    review = FakeTokenReview({jwt: ("controlplane", "controlplane-worker", "uid-1234")})
     admin = hvac.Client(url=stack.settings.vault_addr, token=stack.root_token)
     try:
         if "kubernetes/" not in admin.sys.list_auth_methods()["data"]:
             admin.sys.enable_auth_method("kubernetes")
         admin.auth.kubernetes.configure(
             kubernetes_host=review.url,
-            kubernetes_ca_cert=_self_signed_pem(),  # required by the API; unused over plain http
+            kubernetes_ca_cert=self_signed_pem(),  # required by the API; unused over plain http
             token_reviewer_jwt="reviewer-jwt",
             disable_local_ca_jwt=True,
         )
