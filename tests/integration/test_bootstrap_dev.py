@@ -132,6 +132,25 @@ def test_rerunning_bootstrap_changes_nothing(bootstrapped, invoke, emulated):
     assert set(statuses(data).values()) == {"up-to-date"}
 
 
+def test_render_from_state_takes_the_applied_database_and_bucket(bootstrapped, invoke, emulated, tmp_path):
+    """infractl render --from-state: the charts get the data stack's endpoint and the evidence stack's bucket."""
+    import yaml
+
+    data = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)
+    evidence = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)
+    args = ("render", "dev", "--emulate", "--from-state", "--out", str(tmp_path), "--json")
+    result = json.loads(invoke(*args, root=REPO_ROOT).stdout)
+    assert any("from the state of: data, evidence" in n for n in result["notes"])
+    values = {
+        c: yaml.safe_load((tmp_path / "dev" / "values" / f"{c}.yaml").read_text()) for c in ("controlplane", "temporal")
+    }
+    assert values["controlplane"]["config"]["database"]["host"] == data["address"]
+    assert values["controlplane"]["config"]["database"]["port"] == data["port"]
+    assert values["controlplane"]["config"]["objectStore"]["evidenceBucket"] == evidence["bucket_name"]
+    assert values["temporal"]["persistence"]["host"] == data["address"]
+    assert data["address"] in (tmp_path / "dev" / "temporal.yaml").read_text()
+
+
 def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke, emulated):
     refused = invoke("destroy", "dev", "--emulate", root=REPO_ROOT, code=2)
     assert "re-run with --yes" in refused.stderr

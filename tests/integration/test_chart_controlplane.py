@@ -465,3 +465,24 @@ def test_checkov_rendered_manifests(manifests_dir, tmp_path):
     assert not failed, failed
     assert sum(r["summary"]["passed"] for r in reports) > 0
     assert all(r["summary"]["parsing_errors"] == 0 for r in reports)
+
+
+def test_applied_outputs_replace_the_ci_layer_endpoints():
+    from infractl.errors import UsageError
+
+    project = Project(root=REPO, work_dir=REPO / ".infractl")
+    outputs = {
+        "data": {"address": {"value": "db.internal.example"}, "port": {"value": 6432}},
+        "evidence": {"bucket_name": {"value": "evidence-bucket-x"}},
+    }
+    built = render_service.values_for(project, "staging", outputs)
+    database = built.charts["controlplane"]["config"]["database"]
+    assert (database["host"], database["port"]) == ("db.internal.example", 6432)
+    assert built.charts["controlplane"]["config"]["objectStore"]["evidenceBucket"] == "evidence-bucket-x"
+    assert (built.charts["temporal"]["persistence"]["host"], built.charts["temporal"]["persistence"]["port"]) == (
+        "db.internal.example",
+        6432,
+    )
+    del outputs["evidence"]["bucket_name"]
+    with pytest.raises(UsageError, match="stack evidence of staging has no output 'bucket_name'"):
+        render_service.values_for(project, "staging", outputs)

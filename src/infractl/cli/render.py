@@ -6,9 +6,17 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli.common import confirmer, context, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option
 
 OUT_HELP = "Write <DIR>/<env>/<chart>.yaml here (default: <work dir>/render)."
+FROM_STATE_HELP = (
+    "Take the database endpoint and the evidence bucket from the env's applied data and evidence stacks (their "
+    "state), instead of helm/<chart>/ci."
+)
+
+
+def from_state_option() -> bool:
+    return typer.Option(False, "--from-state", help=FROM_STATE_HELP)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,6 +24,8 @@ def register(app: typer.Typer) -> None:
     def render(
         env: str = typer.Argument(..., help="Environment name."),
         out: Path = typer.Option(None, "--out", "-o", help=OUT_HELP),
+        from_state: bool = from_state_option(),
+        emulate: bool = emulate_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Render every chart (temporal, otel-collector, controlplane) for ENV: schema-checked, lint --strict.
@@ -23,8 +33,9 @@ def register(app: typer.Typer) -> None:
         from infractl.cli import ui
         from infractl.services import render as service
 
-        ctx = context()
-        result = service.render(ctx.project, env, out or ctx.project.work_dir / "render")
+        ctx = context(emulate=emulate)
+        outputs = service.state_outputs(ctx, env) if from_state else None
+        result = service.render(ctx.project, env, out or ctx.project.work_dir / "render", outputs=outputs)
         if as_json:
             ui.print_json(result.model_dump(mode="json"))
             return
@@ -36,6 +47,8 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Render and print the helm commands; no cluster."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
         out: Path = typer.Option(None, "--out", "-o", help=OUT_HELP),
+        from_state: bool = from_state_option(),
+        emulate: bool = emulate_option(),
         as_json: bool = json_option(),
     ) -> None:
         """`helm upgrade --install` every chart of ENV in order (needs the helm binary, a kube context and every
@@ -45,13 +58,14 @@ def register(app: typer.Typer) -> None:
         from infractl.cli import ui
         from infractl.services import render as service
 
-        ctx = context()
+        ctx = context(emulate=emulate)
         result = service.deploy(
             ctx.project,
             env,
             out or ctx.project.work_dir / "render",
             dry_run=dry_run,
             confirm=confirmer(yes),
+            outputs=service.state_outputs(ctx, env) if from_state else None,
             on_chart=lambda chart, i, n: ui.err().print(
                 f"[{i}/{n}] helm upgrade --install {chart}", markup=False, highlight=False
             ),

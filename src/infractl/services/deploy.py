@@ -436,6 +436,17 @@ def output(ctx: Context, env_name: str, stack_name: str, progress: Progress) -> 
     return {name: ("(sensitive)" if item.get("sensitive") else item.get("value")) for name, item in sorted(raw.items())}
 
 
+def applied_outputs(
+    ctx: Context, env_name: str, stack_names: list[str], progress: Progress
+) -> dict[str, dict[str, Any]]:
+    """The outputs of applied stacks, raw ({name: {value, sensitive, type}}), read from their state."""
+    run = _start(ctx, env_name, progress)
+    for name in stack_names:
+        if not stackgraph.select(run.manifest, run.env.cloud, [name]):
+            raise UsageError(f"stack {name} is not a {run.env.cloud} stack: environment {env_name} has none")
+    return {name: run.outputs_of(name) for name in stack_names}
+
+
 def unlock(ctx: Context, env_name: str, stack_name: str, lock_id: str, progress: Progress) -> None:
     """Release a stale state lock (terraform force-unlock)."""
     run = _start(ctx, env_name, progress)

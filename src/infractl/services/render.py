@@ -26,6 +26,7 @@ from infractl.errors import CommandError, ConfigError, ExternalToolError, UsageE
 from infractl.models.environment import Environment, Exporter
 from infractl.models.project import Project
 from infractl.services import environments
+from infractl.services.context import Context
 
 DNS_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -127,11 +128,13 @@ class EnvValues:
     notes: list[str]
 
 
-def render(project: Project, env_name: str, out_dir: Path) -> RenderResult:
-    """Build each chart's values from the env model, render it (schema-checked), lint it strictly, and write
-    `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`. Nothing is written unless every chart
-    renders and lints."""
-    built = values_for(project, env_name)
+def render(
+    project: Project, env_name: str, out_dir: Path, *, outputs: dict[str, dict[str, Any]] | None = None
+) -> RenderResult:
+    """Build each chart's values from the env model (and the applied stacks' outputs, when given), render it
+    (schema-checked), lint it strictly, and write `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`.
+    Nothing is written unless every chart renders and lints."""
+    built = values_for(project, env_name, outputs)
     kube_version = _kube_version(built.env)
     rendered: list[tuple[ChartSpec, dict[str, Any], str, Counter[str]]] = []
     for spec in CHARTS:
@@ -176,13 +179,14 @@ def deploy(
     dry_run: bool,
     confirm: Callable[[str], bool],
     on_chart: Callable[[str, int, int], None] = lambda chart, i, n: None,
+    outputs: dict[str, dict[str, Any]] | None = None,
 ) -> DeployResult:
     """Render, then `helm upgrade --install` each chart in order (on_chart(chart, i, n) before each). --dry-run:
     render and list the commands only. A failing chart stops the deploy; the error names what was deployed."""
     context = None if dry_run else helm.current_kube_context()
     if not dry_run:
         # Fail before rendering anything when there is nothing (or nothing safe) to deploy.
-        unpinned = values_for(project, env_name).unpinned
+        unpinned = values_for(project, env_name, outputs).unpinned
         if unpinned:
             shown = project.rel(project.env_file(env_name))
             lines = [f"{shown}: images.{name}: no digest pinned" for name in unpinned]
@@ -202,7 +206,7 @@ def deploy(
                 "deploy needs a Kubernetes context, and the kubeconfig has none",
                 hint="aws eks update-kubeconfig --name <cluster> (or use --dry-run)",
             )
-    result = render(project, env_name, out_dir)
+    result = render(project, env_name, out_dir, outputs=outputs)
     commands = [
         helm.upgrade_install_args(
             release=c.release,
@@ -244,8 +248,28 @@ def chart_path(project: Project, spec: ChartSpec) -> Path:
     return chart_dir
 
 
-def values_for(project: Project, env_name: str) -> EnvValues:
-    """Every chart's values for env_name: the ci layer overlaid with what the env model decides."""
+# What --from-state takes from the applied stacks: (stack, output) -> where it goes in which chart's values.
+STATE_VALUES = (
+    (("data", "address"), "controlplane", ("config", "database", "host")),
+    (("data", "port"), "controlplane", ("config", "database", "port")),
+    (("evidence", "bucket_name"), "controlplane", ("config", "objectStore", "evidenceBucket")),
+    (("data", "address"), "temporal", ("persistence", "host")),
+    (("data", "port"), "temporal", ("persistence", "port")),
+)
+STATE_STACKS = sorted({stack for (stack, _), _, _ in STATE_VALUES})
+
+
+def state_outputs(ctx: Context, env_name: str) -> dict[str, dict[str, Any]]:
+    """The outputs STATE_VALUES needs, from the env's applied stacks (the emulator's state with --emulate)."""
+    from infractl.models.runs import NullProgress
+    from infractl.services import deploy
+
+    return deploy.applied_outputs(ctx, env_name, STATE_STACKS, NullProgress())
+
+
+def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any]] | None = None) -> EnvValues:
+    """Every chart's values for env_name: the ci layer overlaid with what the env model decides, then (when given)
+    the applied stacks' outputs ({stack: {output: {value, ...}}}, see STATE_VALUES)."""
     env = environments.load(project, env_name)
     shown = project.rel(project.env_file(env_name))
     notes: list[str] = []
@@ -263,6 +287,16 @@ def values_for(project: Project, env_name: str) -> EnvValues:
             _set(base, path, images[image])
         overlay = {"temporal": _temporal, "otel-collector": _otel, "controlplane": _controlplane}[spec.name]
         charts[spec.name] = _merge(base, overlay(env, base, replicas, shown))
+    if outputs is not None:
+        for (stack, output), chart, path in STATE_VALUES:
+            item = (outputs.get(stack) or {}).get(output)
+            if item is None or item.get("value") in (None, ""):
+                raise UsageError(
+                    f"--from-state: stack {stack} of {env_name} has no output {output!r} in its state",
+                    hint=f"apply it first: infractl apply {env_name} --stack {stack}",
+                )
+            _set(charts[chart], path, item["value"])
+        notes.append(f"{env.name}: database endpoint and evidence bucket from the state of: {', '.join(STATE_STACKS)}")
     return EnvValues(env=env, charts=charts, unpinned=unpinned, notes=notes)
 
 
