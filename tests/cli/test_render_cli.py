@@ -177,3 +177,27 @@ def test_deploy_without_helm_fails_clearly(invoke, root, tmp_path, monkeypatch):
     result = invoke("deploy", "prod", "--yes", "--out", str(tmp_path / "o"), root=root, code=1)
     assert "deploy needs the helm binary" in result.stderr
     assert not (tmp_path / "o").exists()  # nothing rendered
+
+
+def test_a_platform_that_does_not_fit_its_system_nodes_fails_naming_the_group(invoke, root, tmp_path):
+    """prod's platform pods (one of each per system node) request 1.85 vCPU: more than 75% of an m6i.large."""
+    path = root / "environments" / "prod.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "system_node_group: {instance_types: [m6i.xlarge]", "system_node_group: {instance_types: [m6i.large]"
+        )
+    )
+    result = invoke("render", "prod", "--out", str(tmp_path / "o"), root=root, code=3)
+    assert (
+        "environments/prod.yaml: stacks.cluster.system_node_group: the platform's pods request 1.85 vCPU and 4.19 GiB "
+        "per node, more than 75% of a m6i.large (2 vCPU, 8 GiB)"
+    ) in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unwritable_out_is_a_usage_error(invoke, root, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = invoke("render", "dev", "--out", str(blocker), root=root, code=2)
+    assert f"--out {blocker}: cannot write" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

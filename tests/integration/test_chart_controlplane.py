@@ -267,6 +267,62 @@ def _node_group_taint_and_labels() -> tuple[dict, dict]:
     return taint, labels
 
 
+def _aws_node_groups(env: str) -> dict[str, tuple[dict, dict]]:
+    """Every node group the AWS baseline creates for env: name -> (labels, taint), from the eks module's HCL with
+    each.key filled in from the tenant_tiers infractl passes to the cluster stack."""
+    from infractl.adapters import hcl
+
+    text = (REPO / "terraform/modules/aws/eks/node_groups.tf").read_text()
+    groups: dict[str, tuple[dict, dict]] = {}
+    for resource in hcl.read_resources(text):
+        if resource.type != "aws_eks_node_group":
+            continue
+        body = resource.body
+        taint = dict(
+            re.findall(r'(key|value|effect)\s*=\s*("[^"]*"|[\w.]+)', re.search(r"taint\s*\{([^}]*)\}", body)[1])
+        )
+        labels = dict(re.findall(r'"([^"]+)"\s*=\s*("[^"]*"|[\w.]+)', re.search(r"labels\s*=\s*\{([^}]*)\}", body)[1]))
+        keys = list(_node_groups_for(env)) if "for_each" in body else [resource.name]
+        for key in keys:
+            fill = lambda v, key=key: key if v == "each.key" else v.strip('"')  # noqa: E731
+            groups[key] = ({k: fill(v) for k, v in labels.items()}, {k: fill(v) for k, v in taint.items()})
+    assert set(groups) >= {"system"}
+    return groups
+
+
+def _tolerates(tolerations: list[dict], taint: dict) -> bool:
+    effect = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+    return any(
+        t["key"] == taint["key"]
+        and t.get("effect") == effect[taint["effect"]]
+        and (t.get("operator") == "Exists" or t.get("value") == taint["value"])
+        for t in tolerations
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_pod_has_exactly_one_node_group_to_run_on(env, tmp_path):
+    """Every pod of the three charts (hooks included) selects one node group of the AWS baseline by its labels and
+    tolerates that group's taint: the platform on system nodes, workers on their tier's or tenant's group."""
+    project = Project(root=REPO, work_dir=REPO / ".infractl")
+    result = render_service.render(project, env, tmp_path)
+    groups = _aws_node_groups(env)
+    pods = 0
+    for chart in result.charts:
+        for doc in yaml.safe_load_all(Path(chart.manifest).read_text()):
+            if not doc or doc["kind"] not in ("Deployment", "StatefulSet", "Job"):
+                continue
+            spec = doc["spec"]["template"]["spec"]
+            fits = [
+                name
+                for name, (labels, taint) in groups.items()
+                if spec.get("nodeSelector") == labels and _tolerates(spec.get("tolerations", []), taint)
+            ]
+            assert len(fits) == 1, (chart.chart, doc["metadata"]["name"], spec.get("nodeSelector"), fits)
+            pods += 1
+    assert pods >= 8
+
+
 def _node_groups_for(env: str) -> dict:
     """The tenant_tiers variable infractl passes to the cluster stack for env (one node group per key)."""
     from infractl.models.stacks import Stack

@@ -260,6 +260,12 @@ def test_ha_follows_the_env_values(rendered, env):
         assert zone["whenUnsatisfiable"] == values["highAvailability"]["zoneSpread"]
         assert _selects(zone["labelSelector"], wl["spec"]["template"]["metadata"]["labels"])
         assert "podAntiAffinity" in _pod_spec(wl)["affinity"]
+        # A rollout must be able to progress: with one pod per node required (and replicas = nodes), no surge pod.
+        rolling = wl["spec"]["strategy"]["rollingUpdate"]
+        if values["highAvailability"]["nodeAntiAffinity"] == "required":
+            assert (rolling["maxSurge"], rolling["maxUnavailable"]) == (0, 1)
+        else:
+            assert (rolling["maxSurge"], rolling["maxUnavailable"]) == (1, 0)
     if env != "dev":  # staging and prod: at least two of each server, hard zone spread
         for component in SERVER:
             assert values["server"][component]["replicas"] >= 2

@@ -165,3 +165,21 @@ checkov.io/skip1: CKV_K8S_40=the temporalio images own their files as uid 1000; 
 checkov.io/skip2: CKV_K8S_11=no CPU limits on purpose (CFS throttling of the Go gRPC servers); CPU requests are set per env
 checkov.io/skip3: CKV_K8S_35=Temporal reads the DB credentials from env in its templated config; they come from a Vault-fed Secret
 {{- end -}}
+
+{{/*
+Rolling update that can always make progress. With required node anti-affinity each node runs one pod of a
+component and there may be no spare node (replicas = nodes), so a surge pod could never schedule: replace one pod
+at a time instead (the PDB keeps the others serving). Otherwise surge one new pod before removing an old one.
+*/}}
+{{- define "temporal.strategy" -}}
+strategy:
+  type: RollingUpdate
+  rollingUpdate:
+    {{- if eq .Values.highAvailability.nodeAntiAffinity "required" }}
+    maxUnavailable: 1
+    maxSurge: 0
+    {{- else }}
+    maxUnavailable: 0
+    maxSurge: 1
+    {{- end }}
+{{- end -}}

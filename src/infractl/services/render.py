@@ -53,6 +53,23 @@ UPSTREAM_REPOSITORIES = {
     "otel-collector": "otel/opentelemetry-collector-contrib",
 }
 UNPINNED = "sha256:" + "0" * 64
+# The platform's pods (Temporal, the collector, the api) run on the system node group of the cluster stack:
+# labelled node.infractl.io/pool=system, tainted CriticalAddonsOnly=true:NoSchedule (terraform/modules/aws/eks).
+SYSTEM_NODE_SELECTOR = {"node.infractl.io/pool": "system"}
+SYSTEM_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+# vCPU and GiB of memory per instance type of the price catalog, to check that the platform fits its nodes.
+INSTANCE_SIZES = {
+    "t3.large": (2, 8),
+    "m5.large": (2, 8),
+    "m6i.large": (2, 8),
+    "m6g.large": (2, 8),
+    "m7g.large": (2, 8),
+    "m6i.xlarge": (4, 16),
+    "m6i.2xlarge": (8, 32),
+}
+# Share of a system node the platform's pods may request; the rest is the kubelet's reservation and the add-ons
+# (CoreDNS, kube-proxy, the VPC CNI).
+SYSTEM_NODE_SHARE = 0.75
 # The in-cluster endpoint of an OTel exporter: <service>.<namespace>.svc[.cluster.local].
 IN_CLUSTER_HOST = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.(?P<ns>[a-z0-9]([a-z0-9-]*[a-z0-9])?)\.svc(\.cluster\.local)?$"
@@ -147,14 +164,20 @@ def render(
         text, kinds = _manifest(templates)
         rendered.append((spec, values, text, kinds))
     dest = out_dir / built.env.name
-    (dest / "values").mkdir(parents=True, exist_ok=True)
     charts: list[ChartRender] = []
     written: list[str] = []
     for spec, values, text, kinds in rendered:
         manifest = dest / f"{spec.name}.yaml"
-        manifest.write_text(text, encoding="utf-8")
         values_file = dest / "values" / f"{spec.name}.yaml"
-        values_file.write_text(_dump(values), encoding="utf-8")
+        try:
+            values_file.parent.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(text, encoding="utf-8")
+            values_file.write_text(_dump(values), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"--out {out_dir}: cannot write {exc.filename or dest}: {exc.strerror}",
+                hint="pass a writable directory to --out",
+            ) from None
         written += [str(manifest), str(values_file)]
         charts.append(
             ChartRender(
@@ -287,6 +310,7 @@ def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any
             _set(base, path, images[image])
         overlay = {"temporal": _temporal, "otel-collector": _otel, "controlplane": _controlplane}[spec.name]
         charts[spec.name] = _merge(base, overlay(env, base, replicas, shown))
+    _check_system_capacity(env, charts, shown, notes)
     if outputs is not None:
         for (stack, output), chart, path in STATE_VALUES:
             item = (outputs.get(stack) or {}).get(output)
@@ -311,6 +335,8 @@ def _ci_values(project: Project, spec: ChartSpec, env_name: str) -> dict[str, An
 def _temporal(env: Environment, base: dict, replicas: int, shown: str) -> dict:
     server = {svc: {"replicas": replicas} for svc in ("frontend", "history", "matching", "worker")}
     return {
+        "nodeSelector": SYSTEM_NODE_SELECTOR,
+        "tolerations": SYSTEM_TOLERATIONS,
         "server": server,
         "web": {"replicas": replicas},
         "highAvailability": _ha(replicas >= 2),
@@ -330,6 +356,8 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
         for signal in ("traces", "metrics", "logs")
     }
     return {
+        "nodeSelector": SYSTEM_NODE_SELECTOR,
+        "tolerations": SYSTEM_TOLERATIONS,
         "replicas": replicas,
         "autoscaling": {"minReplicas": replicas, "maxReplicas": max(int(autoscaling.get("maxReplicas", 1)), replicas)},
         # One resource on every signal: the three correlate on these.
@@ -358,6 +386,8 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
             "otel": {"endpoint": f"http://{_service('otel-collector')}:4318"},
         },
         "api": {
+            "nodeSelector": SYSTEM_NODE_SELECTOR,
+            "tolerations": SYSTEM_TOLERATIONS,
             "replicas": replicas,
             "autoscaling": {
                 "minReplicas": replicas,
@@ -557,6 +587,44 @@ def _default_repository(env: Environment, image: str, shown: str) -> str:
         f"{shown}: images.{image}: not pinned, and there is no default {env.cloud} registry for it",
         hint=f"add images.{image}: {{repository, digest: sha256:…}}",
     )
+
+
+def _check_system_capacity(env: Environment, charts: dict[str, dict[str, Any]], shown: str, notes: list[str]) -> None:
+    """The platform's pods per system node must fit the node: with one pod of each component per node (the HA
+    anti-affinity), a node carries one of each. Their requests must stay within SYSTEM_NODE_SHARE of its CPU and
+    memory, or pods stay Pending and `deploy --atomic` rolls back."""
+    group = _cluster(env).get("system_node_group") or {}
+    types = group.get("instance_types") or []
+    sizes = [INSTANCE_SIZES.get(t) for t in types]
+    if not types or None in sizes:
+        notes.append(f"{env.name}: system node capacity not checked (instance type(s) {types} not in INSTANCE_SIZES)")
+        return
+    cpu, mem = min(c for c, _ in sizes), min(m for _, m in sizes)  # type: ignore[misc]
+    temporal, otel, api = charts["temporal"], charts["otel-collector"], charts["controlplane"]["api"]
+    pods = {f"temporal {svc}": temporal["server"][svc] for svc in ("frontend", "history", "matching", "worker")}
+    pods |= {"temporal web": temporal.get("web") or {}, "otel-collector": otel, "controlplane api": api}
+    want_cpu = sum(_quantity(_requests(p).get("cpu", "0")) for p in pods.values())
+    want_mem = sum(_quantity(_requests(p).get("memory", "0")) for p in pods.values()) / 2**30
+    if want_cpu > cpu * SYSTEM_NODE_SHARE or want_mem > mem * SYSTEM_NODE_SHARE:
+        raise ConfigError(
+            f"{shown}: stacks.cluster.system_node_group: the platform's pods request {want_cpu:g} vCPU and "
+            f"{want_mem:.2f} GiB per node, more than {SYSTEM_NODE_SHARE:.0%} of a {types[0]} ({cpu} vCPU, {mem} GiB)",
+            hint="use a larger instance type for the system node group, or lower the requests in helm/<chart>/ci",
+        )
+
+
+def _requests(pod_values: dict) -> dict:
+    return ((pod_values or {}).get("resources") or {}).get("requests") or {}
+
+
+def _quantity(value: Any) -> float:
+    """A Kubernetes quantity as a number: CPU in cores ("250m" -> 0.25), memory in bytes ("1Gi" -> 2**30)."""
+    text = str(value)
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9}
+    for suffix, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
 
 
 def _kube_version(env: Environment) -> str | None:
