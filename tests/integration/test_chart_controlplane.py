@@ -23,7 +23,7 @@ helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = {"controlplane": REPO / "helm/controlplane", "otel-collector": REPO / "helm/otel-collector"}
-NAMESPACES = {"controlplane": "controlplane", "otel-collector": "observability"}
+NAMESPACES = {"controlplane": "controlplane", "otel-collector": "telemetry"}
 ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 CASES = [(c, e) for c in CHARTS for e in ENVS]
 KUBE_VERSION = "1.31.0"  # environments/*.yaml stacks.cluster.kubernetes_version
@@ -193,7 +193,7 @@ def _expected_egress(chart: str, env: str) -> list[dict]:
             },
             {"to": [_ns("vault", {"app.kubernetes.io/name": "vault"})], "ports": _tcp(8200)},
             {"to": [{"ipBlock": {"cidr": c}} for c in render_service.S3_CIDRS[model.region]], "ports": _tcp(443)},
-            {"to": [_ns("observability", {"app.kubernetes.io/name": "otel-collector"})], "ports": _tcp(4318)},
+            {"to": [_ns("telemetry", {"app.kubernetes.io/name": "otel-collector"})], "ports": _tcp(4318)},
         ]
     rules = [DNS]
     for signal in ("traces", "metrics", "logs"):
@@ -204,7 +204,7 @@ def _expected_egress(chart: str, env: str) -> list[dict]:
             )
             assert m, endpoint
             port = int(m["port"] or (443 if m["scheme"] == "https" else 80))
-            rules.append({"to": [_ns(m["ns"])], "ports": _tcp(port)})
+            rules.append({"to": [_ns(m["ns"])], "ports": _tcp(*(exporter.egress_ports or [port]))})
     return rules
 
 
@@ -248,7 +248,11 @@ def test_exporter_outside_the_cluster_needs_egress_cidrs(tmp_path):
         )
     )
     rules = render_service.values_for(project, "dev").charts["otel-collector"]["networkPolicy"]["egress"]
-    assert rules[-1] == {"name": "logs-otlphttp", "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": _tcp(443)}
+    assert rules[-1] == {
+        "name": "logs-otlphttp",
+        "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+        "ports": _tcp(3100),
+    }  # its egress_ports
 
 
 def _node_group_taint_and_labels() -> tuple[dict, dict]:

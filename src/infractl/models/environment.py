@@ -185,6 +185,9 @@ class Exporter(_Strict):
     type: Literal[EXPORTER_TYPES]  # type: ignore[valid-type]
     config: dict[str, Any] = Field(default_factory=dict)
     egress_cidrs: list[Cidr] = Field(default_factory=list)
+    # The backend pods' ports, when its Service maps the endpoint's port to another one: a NetworkPolicy matches the
+    # port after the Service translates it. Default: the endpoint's port.
+    egress_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
 
 
 class Observability(_Strict):

@@ -95,7 +95,8 @@ CHARTS = (
             "postgres": ("images", "schemaWait"),
         },
     ),
-    ChartSpec("otel-collector", "observability", {"otel-collector": ("image",)}),
+    # Its own namespace: its default-deny must not cover the backends it exports to (Tempo, Mimir, Loki).
+    ChartSpec("otel-collector", "telemetry", {"otel-collector": ("image",)}),
     ChartSpec(
         "controlplane",
         "controlplane",
@@ -494,7 +495,8 @@ def exporter_egress(env: Environment, shown: str) -> list[dict]:
                     " or use an in-cluster endpoint <service>.<namespace>.svc:<port>",
                 )
             name = f"{signal}-{exporter.type}" + (f"-{i}" if i else "")
-            rules.append({"name": name, "to": peers, "ports": [{"port": port, "protocol": "TCP"}]})
+            ports = [{"port": p, "protocol": "TCP"} for p in (exporter.egress_ports or [port])]
+            rules.append({"name": name, "to": peers, "ports": ports})
     return rules
 
 
