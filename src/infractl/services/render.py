@@ -55,6 +55,11 @@ UPSTREAM_REPOSITORIES = {
 UNPINNED = "sha256:" + "0" * 64
 # The platform's pods (Temporal, the collector, the api) run on the system node group of the cluster stack:
 # labelled node.infractl.io/pool=system, tainted CriticalAddonsOnly=true:NoSchedule (terraform/modules/aws/eks).
+# The cluster's ingress controller: the only peer that reaches the api and the Temporal web UI from outside.
+INGRESS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+}
 SYSTEM_NODE_SELECTOR = {"node.infractl.io/pool": "system"}
 SYSTEM_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
 # vCPU and GiB of memory per instance type of the price catalog, to check that the platform fits its nodes.
@@ -346,6 +351,7 @@ def _temporal(env: Environment, base: dict, replicas: int, shown: str) -> dict:
             # The frontend's clients: the control plane and every tier C tenant's workers.
             "frontendIngress": [_namespace_peer(ns) for ns in _client_namespaces(env)],
             "metricsIngress": [_collector_peer()],
+            "webIngress": [INGRESS_PEER],
         },
     }
 
@@ -389,6 +395,7 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
         "api": {
             "nodeSelector": SYSTEM_NODE_SELECTOR,
             "tolerations": SYSTEM_TOLERATIONS,
+            "ingressFrom": [INGRESS_PEER],
             "replicas": replicas,
             "autoscaling": {
                 "minReplicas": replicas,
