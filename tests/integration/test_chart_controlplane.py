@@ -205,6 +205,8 @@ def _expected_egress(chart: str, env: str) -> list[dict]:
             assert m, endpoint
             port = int(m["port"] or (443 if m["scheme"] == "https" else 80))
             rules.append({"to": [_ns(m["ns"])], "ports": _tcp(*(exporter.egress_ports or [port]))})
+    if model.observability.metrics:  # the collector scrapes Temporal's servers
+        rules.append({"to": [_ns("temporal", {"app.kubernetes.io/name": "temporal"})], "ports": _tcp(9090)})
     return rules
 
 
@@ -248,7 +250,7 @@ def test_exporter_outside_the_cluster_needs_egress_cidrs(tmp_path):
         )
     )
     rules = render_service.values_for(project, "dev").charts["otel-collector"]["networkPolicy"]["egress"]
-    assert rules[-1] == {
+    assert next(r for r in rules if r["name"] == "logs-otlphttp") == {
         "name": "logs-otlphttp",
         "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
         "ports": _tcp(3100),
@@ -546,3 +548,42 @@ def test_applied_outputs_replace_the_ci_layer_endpoints():
     del outputs["evidence"]["bucket_name"]
     with pytest.raises(UsageError, match="stack evidence of staging has no output 'bucket_name'"):
         render_service.values_for(project, "staging", outputs)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_collector_scrapes_every_temporal_server(env, tmp_path):
+    """Temporal exposes Prometheus metrics only: the collector's prometheus receiver resolves headless Services
+    that the temporal chart renders (one per server component, the metrics port), feeds the metrics pipeline, and
+    Temporal's metrics-ingress policy admits the collector's pods."""
+    result = render_service.render(Project(root=REPO, work_dir=REPO / ".infractl"), env, tmp_path)
+    docs = {c.chart: [d for d in yaml.safe_load_all(Path(c.manifest).read_text()) if d] for c in result.charts}
+    [cm] = [d for d in docs["otel-collector"] if d["kind"] == "ConfigMap"]
+    config = yaml.safe_load(cm["data"]["config.yaml"])
+    assert "prometheus" in config["service"]["pipelines"]["metrics"]["receivers"]
+    [job] = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    [sd] = job["dns_sd_configs"]
+    headless = {
+        f"{d['metadata']['name']}.temporal.svc.cluster.local": d
+        for d in docs["temporal"]
+        if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"
+    }
+    assert sd["type"] == "A" and set(sd["names"]) <= set(headless)
+    components = set()
+    for name in sd["names"]:
+        service = headless[name]
+        assert sd["port"] in [p["port"] for p in service["spec"]["ports"] if p["name"] == "metrics"]
+        components.add(service["spec"]["selector"]["app.kubernetes.io/component"])
+    assert components == {"frontend", "history", "matching", "worker"}
+    [ingress] = [
+        d
+        for d in docs["temporal"]
+        if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-metrics-ingress")
+    ]
+    collector = next(d for d in docs["otel-collector"] if d["kind"] == "Deployment")["spec"]["template"]["metadata"]
+    [rule] = ingress["spec"]["ingress"]
+    assert [p["port"] for p in rule["ports"]] == [sd["port"]]
+    assert any(
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "telemetry"
+        and _selects(peer["podSelector"], collector["labels"])
+        for peer in rule["from"]
+    )

@@ -165,7 +165,7 @@ def test_renders_every_component(rendered, env):
     deployments = {d["metadata"]["name"] for d in _kind(r["manifest"], "Deployment")}
     assert deployments == {f"{RELEASE}-{c}" for c in (*SERVER, "web")}
     services = {s["metadata"]["name"] for s in _kind(r["manifest"], "Service")}
-    assert services == deployments
+    assert services == deployments | {f"{RELEASE}-frontend-headless"}  # the frontend's pods by DNS, for scrapers
     assert not any(_is_hook(o) for o in r["manifest"]), "install manifest holds no hooks"
     assert f"{RELEASE}-frontend.{NAMESPACE}.svc:7233" in r["notes"]
     # persistence: default store and visibility store on PostgreSQL, credentials by env from the Secret only

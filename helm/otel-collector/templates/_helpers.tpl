@@ -60,12 +60,24 @@ service share the same resource and correlate; the SDKs' own service.name / serv
 {{- $_ := set $exporters $name $e.config }}
 {{- $names = append $names $name }}
 {{- end }}
-{{- $_ := set $pipelines $signal (dict "receivers" (list "otlp") "processors" (list "memory_limiter" "resource" "batch") "exporters" $names) }}
+{{- $receivers := list "otlp" }}
+{{- if and (eq $signal "metrics") $v.scrape }}
+{{- $receivers = append $receivers "prometheus" }}
 {{- end }}
+{{- $_ := set $pipelines $signal (dict "receivers" $receivers "processors" (list "memory_limiter" "resource" "batch") "exporters" $names) }}
+{{- end }}
+{{- end }}
+{{- $receivers := dict "otlp" (dict "protocols" (dict "grpc" (dict "endpoint" "${env:MY_POD_IP}:4317") "http" (dict "endpoint" "${env:MY_POD_IP}:4318"))) }}
+{{- if and $v.scrape $v.pipelines.metrics.exporters }}
+{{- $jobs := list }}
+{{- range $s := $v.scrape }}
+{{- $jobs = append $jobs (dict "job_name" $s.job "scrape_interval" ($s.interval | default "30s") "dns_sd_configs" (list (dict "names" $s.dnsNames "type" "A" "port" $s.port))) }}
+{{- end }}
+{{- $_ := set $receivers "prometheus" (dict "config" (dict "scrape_configs" $jobs)) }}
 {{- end }}
 {{- $config := dict
   "extensions" (dict "health_check" (dict "endpoint" "${env:MY_POD_IP}:13133"))
-  "receivers" (dict "otlp" (dict "protocols" (dict "grpc" (dict "endpoint" "${env:MY_POD_IP}:4317") "http" (dict "endpoint" "${env:MY_POD_IP}:4318"))))
+  "receivers" $receivers
   "processors" (dict
     "memory_limiter" (dict "check_interval" "1s" "limit_percentage" $v.memoryLimiter.limitPercentage "spike_limit_percentage" $v.memoryLimiter.spikeLimitPercentage)
     "batch" (dict "send_batch_size" $v.batch.sendBatchSize "send_batch_max_size" $v.batch.sendBatchMaxSize "timeout" $v.batch.timeout)

@@ -62,6 +62,11 @@ INGRESS_PEER = {
 }
 SYSTEM_NODE_SELECTOR = {"node.infractl.io/pool": "system"}
 SYSTEM_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+# Temporal's Prometheus endpoints: the headless Services of its servers (helm/temporal/templates/server.yaml).
+TEMPORAL_METRICS_PORT = 9090
+TEMPORAL_METRICS_DNS = [
+    f"temporal-{svc}.temporal.svc.cluster.local" for svc in ("frontend-headless", "history", "matching", "worker")
+]
 # vCPU and GiB of memory per instance type of the price catalog, to check that the platform fits its nodes.
 INSTANCE_SIZES = {
     "t3.large": (2, 8),
@@ -376,9 +381,13 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
             "k8s.cluster.name": env.name,  # the cluster stack names the cluster after the env
         },
         "pipelines": pipelines,
+        # Temporal's servers expose Prometheus metrics only: the collector scrapes them into the metrics pipeline.
+        "scrape": [{"job": "temporal", "dnsNames": TEMPORAL_METRICS_DNS, "port": TEMPORAL_METRICS_PORT}]
+        if env.observability.metrics
+        else [],
         "networkPolicy": {
             "ingressFrom": [_namespace_peer(ns) for ns in _client_namespaces(env)],
-            "egress": [DNS_RULE, *exporter_egress(env, shown)],
+            "egress": [DNS_RULE, *exporter_egress(env, shown), *_scrape_egress(env)],
         },
     }
 
@@ -526,6 +535,13 @@ def _endpoint(exporter: Exporter, where: str, shown: str) -> tuple[str | None, i
             hint="e.g. tempo-distributor.observability.svc:4317 or https://backend.example.com/otlp",
         )
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def _scrape_egress(env: Environment) -> list[dict]:
+    if not env.observability.metrics:
+        return []
+    pods = {"app.kubernetes.io/name": "temporal"}
+    return [_in_cluster("temporal-metrics", NAMESPACE["temporal"], pods, TEMPORAL_METRICS_PORT)]
 
 
 def _client_namespaces(env: Environment) -> list[str]:
