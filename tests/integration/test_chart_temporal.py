@@ -396,9 +396,15 @@ def test_vault_static_secret_feeds_the_secret(rendered):
         "type": "kv-v2",
         "path": "temporal/db",
     }
-    objs = _docs(_install(values)["manifest"])
+    objs = _render_all(values)
     (vss,) = _kind(objs, "VaultStaticSecret")
     assert vss["spec"]["destination"]["name"] == values["persistence"]["default"]["existingSecret"]
+    # A hook ahead of the schema Job that reads the Secret (a plain resource would come after the pre-install hooks).
+    (job,) = _kind(objs, "Job")
+    for obj in (vss, job):
+        assert set(obj["metadata"]["annotations"][HOOK].split(",")) == {"pre-install", "pre-upgrade"}
+    weight = "helm.sh/hook-weight"
+    assert int(vss["metadata"]["annotations"][weight]) < int(job["metadata"]["annotations"][weight])
     assert {t["name"] for t in vss["spec"]["rolloutRestartTargets"]} == {f"{RELEASE}-{c}" for c in SERVER}
 
 
