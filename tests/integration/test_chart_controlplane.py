@@ -587,3 +587,27 @@ def test_the_collector_scrapes_every_temporal_server(env, tmp_path):
         and _selects(peer["podSelector"], collector["labels"])
         for peer in rule["from"]
     )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_https_vault_is_verified_against_its_ca_in_every_namespace(rendered, env):
+    """With an https Vault address and a CA ConfigMap, every control-plane pod (api, shared and tier C workers)
+    mounts that ConfigMap from its own namespace and points VAULT_CACERT at it."""
+    vault = values("controlplane", env)["vault"]
+    ca = vault.get("caConfigMap") or {}
+    pods = [d for d in rendered[("controlplane", env)] if d["kind"] == "Deployment"]
+    assert pods
+    for d in pods:
+        spec = d["spec"]["template"]["spec"]
+        [container] = spec["containers"]
+        variables = {e["name"]: e.get("value") for e in container["env"]}
+        assert variables["VAULT_ADDR"] == vault["address"]
+        if not ca.get("name"):
+            assert "VAULT_CACERT" not in variables
+            continue
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes["vault-ca"]["configMap"]["name"] == ca["name"]
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "vault-ca")
+        assert variables["VAULT_CACERT"] == f"{mount['mountPath']}/{ca['key']}"
+    if env in ("staging", "prod"):
+        assert vault["address"].startswith("https://") and ca.get("name")

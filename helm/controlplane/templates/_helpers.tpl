@@ -114,6 +114,10 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
   value: {{ $v.config.objectStore.credentials | quote }}
 - name: VAULT_ADDR
   value: {{ $v.vault.address | quote }}
+{{- if $v.vault.caConfigMap.name }}
+- name: VAULT_CACERT
+  value: {{ printf "/etc/vault-ca/%s" $v.vault.caConfigMap.key | quote }}
+{{- end }}
 - name: CONTROLPLANE_VAULT_AUTH
   value: kubernetes
 - name: CONTROLPLANE_VAULT_ROLE
@@ -144,6 +148,11 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
           path: token
           audience: {{ .Values.vault.tokenAudience }}
           expirationSeconds: 3600
+{{- with .Values.vault.caConfigMap.name }}
+- name: vault-ca
+  configMap:
+    name: {{ . }}
+{{- end }}
 {{- end }}
 
 {{- define "controlplane.volumeMounts" -}}
@@ -152,6 +161,11 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
 - name: vault-token
   mountPath: /var/run/secrets/vault
   readOnly: true
+{{- if .Values.vault.caConfigMap.name }}
+- name: vault-ca
+  mountPath: /etc/vault-ca
+  readOnly: true
+{{- end }}
 {{- end }}
 
 {{/*
