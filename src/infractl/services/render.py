@@ -162,11 +162,15 @@ def render(
     """Build each chart's values from the env model (and the applied stacks' outputs, when given), render it
     (schema-checked), lint it strictly, and write `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`.
     Nothing is written unless every chart renders and lints."""
-    built = values_for(project, env_name, outputs)
+    return _render(project, values_for(project, env_name, outputs), out_dir)
+
+
+def _render(project: Project, built: EnvValues, out_dir: Path) -> RenderResult:
+    env_name = built.env.name
     kube_version = _kube_version(built.env)
     rendered: list[tuple[ChartSpec, dict[str, Any], str, Counter[str]]] = []
     for spec in CHARTS:
-        chart_dir = chart_path(project, spec)
+        chart_dir = chart_path(project, spec.name)
         values = built.charts[spec.name]
         templates = helm.render(chart_dir, values, release=spec.name, namespace=spec.namespace)
         problems = helm.lint(chart_dir, values, namespace=spec.namespace, kube_version=kube_version)
@@ -218,9 +222,10 @@ def deploy(
     """Render, then `helm upgrade --install` each chart in order (on_chart(chart, i, n) before each). --dry-run:
     render and list the commands only. A failing chart stops the deploy; the error names what was deployed."""
     context = None if dry_run else helm.current_kube_context()
+    built = values_for(project, env_name, outputs)
     if not dry_run:
         # Fail before rendering anything when there is nothing (or nothing safe) to deploy.
-        unpinned = values_for(project, env_name, outputs).unpinned
+        unpinned = built.unpinned
         if unpinned:
             shown = project.rel(project.env_file(env_name))
             lines = [f"{shown}: images.{name}: no digest pinned" for name in unpinned]
@@ -240,11 +245,11 @@ def deploy(
                 "deploy needs a Kubernetes context, and the kubeconfig has none",
                 hint="aws eks update-kubeconfig --name <cluster> (or use --dry-run)",
             )
-    result = render(project, env_name, out_dir, outputs=outputs)
+    result = _render(project, built, out_dir)
     commands = [
         helm.upgrade_install_args(
             release=c.release,
-            chart_dir=project.root / "helm" / c.chart,
+            chart_dir=chart_path(project, c.chart),
             namespace=c.namespace,
             values_file=Path(c.values_file),
             kube_context=context,
@@ -275,8 +280,8 @@ def deploy(
 # --- values ----------------------------------------------------------------------------------------------------------
 
 
-def chart_path(project: Project, spec: ChartSpec) -> Path:
-    chart_dir = project.root / "helm" / spec.name
+def chart_path(project: Project, chart: str) -> Path:
+    chart_dir = project.root / "helm" / chart
     if not (chart_dir / "Chart.yaml").is_file():
         raise ConfigError(f"{project.rel(chart_dir)}: no chart here (Chart.yaml missing)")
     return chart_dir
@@ -315,7 +320,7 @@ def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any
     replicas = _replicas(env, shown)
     charts: dict[str, dict[str, Any]] = {}
     for spec in CHARTS:
-        chart_path(project, spec)
+        chart_path(project, spec.name)
         base = _ci_values(project, spec, env.name)
         for image, path in spec.images.items():
             _set(base, path, images[image])
@@ -412,56 +417,48 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
             },
         },
         "workerPools": _worker_pools(env, base.get("workerPools") or [], shown),
-        "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env)},
+        "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env, shown)},
         "networkPolicy": {"egress": egress_allowlist(env)},
     }
 
 
 def _worker_pools(env: Environment, base_pools: list[dict], shown: str) -> list[dict]:
-    """One shared pool per tenant tier (stacks.cluster.tenant_tiers): replicas = the tier's desired nodes, autoscaling
-    between its desired and max size. Resources and PDB come from the ci pool of the same tier (else the first)."""
+    """One shared pool per tenant tier (stacks.cluster.tenant_tiers), scaled with its node group (_scaled).
+    Resources and PDB come from the ci pool of the same tier (else the first)."""
     tiers = _cluster(env).get("tenant_tiers") or {}
     if not isinstance(tiers, dict):
         raise ConfigError(f"{shown}: stacks.cluster.tenant_tiers: expected a mapping of tier name to node group")
     by_tier = {p.get("tier"): p for p in base_pools if isinstance(p, dict)}
     pools = []
     for tier, group in tiers.items():
-        where = f"stacks.cluster.tenant_tiers.{tier}"
-        group = group if isinstance(group, dict) else {}
-        desired = max(1, _int(group.get("desired_size", 1), f"{where}.desired_size", shown))
-        maximum = max(_int(group.get("max_size", desired), f"{where}.max_size", shown), desired)
         pool = copy.deepcopy(by_tier.get(tier) or (base_pools[0] if base_pools else {}))
-        scaling = pool.get("autoscaling") or {}
-        pool.update(tier=tier, replicas=desired, autoscaling=_scaling(desired, maximum, scaling))
+        where = f"stacks.cluster.tenant_tiers.{tier}"
+        pool.update(tier=tier, **_scaled(group, pool.get("autoscaling") or {}, where, shown))
         pool.setdefault("pdb", {"maxUnavailable": 1})
         pools.append(pool)
     return pools
 
 
-def _dedicated_tenants(env: Environment) -> list[dict]:
+def _dedicated_tenants(env: Environment, shown: str) -> list[dict]:
     """Tier C tenants: each on its own node group (tier c-<name>, env.tenant_node_groups), scaled like a pool."""
-    tenants = []
-    for t in env.tenants:
-        group = t.node_group
-        desired = max(1, group.desired_size)
-        tenants.append(
-            {
-                "name": t.name,
-                "tier": t.tier,
-                "replicas": desired,
-                "autoscaling": _scaling(desired, max(group.max_size, desired), {}),
-            }
-        )
-    return tenants
+    return [
+        {"name": t.name, "tier": t.tier, **_scaled(t.node_group.model_dump(), {}, f"tenants.{t.name}", shown)}
+        for t in env.tenants
+    ]
 
 
-def _scaling(minimum: int, maximum: int, base: dict) -> dict:
-    return {
+def _scaled(group: Any, base: dict, where: str, shown: str) -> dict:
+    """Workers on a node group: replicas = its desired nodes (at least 1), autoscaling up to its max size."""
+    group = group if isinstance(group, dict) else {}
+    desired = max(1, _int(group.get("desired_size", 1), f"{where}.desired_size", shown))
+    maximum = max(_int(group.get("max_size", desired), f"{where}.max_size", shown), desired)
+    autoscaling = {
         "enabled": True,
-        "minReplicas": minimum,
+        "minReplicas": desired,
         "maxReplicas": maximum,
         "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
     }
+    return {"replicas": desired, "autoscaling": autoscaling}
 
 
 def egress_allowlist(env: Environment) -> list[dict]:
