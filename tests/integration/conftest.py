@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from infractl.adapters import emulator
 from infractl.adapters.aws import AwsTarget
+from infractl.services import render as render_service
 from tests.conftest import REPO as REPO_ROOT  # noqa: F401 - re-exported for the tests
 from tests.conftest import provider_mirror
 
@@ -23,6 +25,21 @@ def mirror() -> str:
     if not shutil.which("terraform"):
         pytest.fail("terraform is not on PATH")
     return found
+
+
+@pytest.fixture(scope="session")
+def rendered_env(tmp_path_factory) -> Callable[[str], render_service.RenderResult]:
+    """`infractl render <env>` of the committed tree, once per env and session: for tests that only read it."""
+    from tests.integration.charts import PROJECT
+
+    done: dict[str, render_service.RenderResult] = {}
+
+    def get(env: str) -> render_service.RenderResult:
+        if env not in done:
+            done[env] = render_service.render(PROJECT, env, tmp_path_factory.mktemp(f"render-{env}"))
+        return done[env]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -18,13 +18,13 @@ import yaml
 
 from infractl.models.project import Project
 from infractl.services import render as render_service
+from tests.integration.charts import ENVS, PROJECT, chart_values, env_values, selects
 
 helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = {"controlplane": REPO / "helm/controlplane", "otel-collector": REPO / "helm/otel-collector"}
 NAMESPACES = {"controlplane": "controlplane", "otel-collector": "telemetry"}
-ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 CASES = [(c, e) for c in CHARTS for e in ENVS]
 KUBE_VERSION = "1.31.0"  # environments/*.yaml stacks.cluster.kubernetes_version
 DIGEST = re.compile(r"^[^@:\s]+(:[0-9]+)?(/[^@:\s]+)*@sha256:[a-f0-9]{64}$")
@@ -32,18 +32,13 @@ CHECKOV = REPO / ".tools/checkov/bin/checkov"
 WORKLOADS = {"Deployment", "StatefulSet"}
 
 
-@functools.cache
-def _env_values(env: str) -> render_service.EnvValues:
-    return render_service.values_for(Project(root=REPO, work_dir=REPO / ".infractl"), env)
-
-
 def values(chart: str, env: str) -> dict:
     """The chart's values for env, as `infractl render` builds them (ci layer + env model)."""
-    return copy.deepcopy(_env_values(env).charts[chart])
+    return chart_values(chart, env)
 
 
 def env_model(env: str):
-    return _env_values(env).env
+    return env_values(env).env
 
 
 def render(chart: str, vals: dict) -> list[dict]:
@@ -101,11 +96,6 @@ def test_kubernetes_validate_strict(manifests_dir):
     assert output.count("passed for resource") == sum(len(list(yaml.safe_load_all(Path(f).read_text()))) for f in files)
 
 
-def _selects(selector: dict, labels: dict) -> bool:
-    match = selector.get("matchLabels", {})
-    return all(labels.get(k) == v for k, v in match.items()) and not selector.get("matchExpressions")
-
-
 @pytest.mark.parametrize(("chart", "env"), CASES)
 def test_workload_policies(rendered, chart, env):
     docs = rendered[(chart, env)]
@@ -134,7 +124,7 @@ def test_workload_policies(rendered, chart, env):
             for d in docs
             if d["kind"] == "PodDisruptionBudget"
             and d["metadata"]["namespace"] == ns
-            and _selects(d["spec"]["selector"], labels)
+            and selects(d["spec"]["selector"], labels)
         ]
         assert pdbs, f"{ns}/{name}: no PDB"
         nps = [
@@ -142,7 +132,7 @@ def test_workload_policies(rendered, chart, env):
             for d in docs
             if d["kind"] == "NetworkPolicy"
             and d["metadata"]["namespace"] == ns
-            and _selects(d["spec"]["podSelector"], labels)
+            and selects(d["spec"]["podSelector"], labels)
             and d["spec"]["podSelector"]
         ]
         assert nps, f"{ns}/{name}: no NetworkPolicy selecting it"
@@ -257,29 +247,14 @@ def test_exporter_outside_the_cluster_needs_egress_cidrs(tmp_path):
     }  # its egress_ports
 
 
-def _node_group_taint_and_labels() -> tuple[dict, dict]:
-    """The AWS baseline's tenant node groups (terraform/modules/aws/eks): their taint and labels, as written."""
+@functools.cache
+def _node_group_hcl() -> dict[str, tuple[dict, dict, bool]]:
+    """The AWS baseline's node groups (terraform/modules/aws/eks) as written: resource name -> (labels, taint,
+    whether it is one group per for_each key), values as HCL expressions."""
     from infractl.adapters import hcl
 
     text = (REPO / "terraform/modules/aws/eks/node_groups.tf").read_text()
-    [group] = [r for r in hcl.read_resources(text) if r.type == "aws_eks_node_group" and r.name == "tenant"]
-    assert re.search(r"for_each\s*=\s*var.tenant_tiers", group.body)
-    taint = dict(
-        re.findall(r'(key|value|effect)\s*=\s*("[^"]*"|[\w.]+)', re.search(r"taint\s*\{([^}]*)\}", group.body)[1])
-    )
-    labels = dict(
-        re.findall(r'"([^"]+)"\s*=\s*("[^"]*"|[\w.]+)', re.search(r"labels\s*=\s*\{([^}]*)\}", group.body)[1])
-    )
-    return taint, labels
-
-
-def _aws_node_groups(env: str) -> dict[str, tuple[dict, dict]]:
-    """Every node group the AWS baseline creates for env: name -> (labels, taint), from the eks module's HCL with
-    each.key filled in from the tenant_tiers infractl passes to the cluster stack."""
-    from infractl.adapters import hcl
-
-    text = (REPO / "terraform/modules/aws/eks/node_groups.tf").read_text()
-    groups: dict[str, tuple[dict, dict]] = {}
+    groups = {}
     for resource in hcl.read_resources(text):
         if resource.type != "aws_eks_node_group":
             continue
@@ -288,8 +263,17 @@ def _aws_node_groups(env: str) -> dict[str, tuple[dict, dict]]:
             re.findall(r'(key|value|effect)\s*=\s*("[^"]*"|[\w.]+)', re.search(r"taint\s*\{([^}]*)\}", body)[1])
         )
         labels = dict(re.findall(r'"([^"]+)"\s*=\s*("[^"]*"|[\w.]+)', re.search(r"labels\s*=\s*\{([^}]*)\}", body)[1]))
-        keys = list(_node_groups_for(env)) if "for_each" in body else [resource.name]
-        for key in keys:
+        per_key = re.search(r"for_each\s*=\s*var.tenant_tiers", body) is not None
+        groups[resource.name] = (labels, taint, per_key)
+    return groups
+
+
+def _aws_node_groups(env: str) -> dict[str, tuple[dict, dict]]:
+    """Every node group the AWS baseline creates for env: name -> (labels, taint), from the eks module's HCL with
+    each.key filled in from the tenant_tiers infractl passes to the cluster stack."""
+    groups: dict[str, tuple[dict, dict]] = {}
+    for name, (labels, taint, per_key) in _node_group_hcl().items():
+        for key in list(_node_groups_for(env)) if per_key else [name]:
             fill = lambda v, key=key: key if v == "each.key" else v.strip('"')  # noqa: E731
             groups[key] = ({k: fill(v) for k, v in labels.items()}, {k: fill(v) for k, v in taint.items()})
     assert set(groups) >= {"system"}
@@ -307,11 +291,10 @@ def _tolerates(tolerations: list[dict], taint: dict) -> bool:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_every_pod_has_exactly_one_node_group_to_run_on(env, tmp_path):
+def test_every_pod_has_exactly_one_node_group_to_run_on(env, rendered_env):
     """Every pod of the three charts (hooks included) selects one node group of the AWS baseline by its labels and
     tolerates that group's taint: the platform on system nodes, workers on their tier's or tenant's group."""
-    project = Project(root=REPO, work_dir=REPO / ".infractl")
-    result = render_service.render(project, env, tmp_path)
+    result = rendered_env(env)
     groups = _aws_node_groups(env)
     pods = 0
     for chart in result.charts:
@@ -334,7 +317,7 @@ def _node_groups_for(env: str) -> dict:
     from infractl.models.stacks import Stack
     from infractl.services import stackgraph, workspace
 
-    project = Project(root=REPO, work_dir=REPO / ".infractl")
+    project = PROJECT
     stack = Stack(name="cluster", spec=stackgraph.load_manifest(project).stacks["cluster"])
     return workspace.resolve_inputs(stack, env_model(env), {}, manifest_display="stacks.yaml", strict=False)[
         "tenant_tiers"
@@ -343,7 +326,8 @@ def _node_groups_for(env: str) -> dict:
 
 def _expected_placement(tier: str) -> tuple[dict, list[dict]]:
     """nodeSelector and tolerations that put a pod on the node group of `tier`, from the module's HCL."""
-    taint, labels = _node_group_taint_and_labels()
+    labels, taint, per_key = _node_group_hcl()["tenant"]
+    assert per_key
     assert taint == {"key": '"tenant-tier"', "value": "each.key", "effect": '"NO_SCHEDULE"'}
     assert labels == {"node.infractl.io/pool": '"tenant"', "node.infractl.io/tier": "each.key"}
     selector = {k: (tier if v == "each.key" else v.strip('"')) for k, v in labels.items()}
@@ -532,7 +516,7 @@ def test_checkov_rendered_manifests(manifests_dir, tmp_path):
 def test_applied_outputs_replace_the_ci_layer_endpoints():
     from infractl.errors import UsageError
 
-    project = Project(root=REPO, work_dir=REPO / ".infractl")
+    project = PROJECT
     outputs = {
         "data": {"address": {"value": "db.internal.example"}, "port": {"value": 6432}},
         "evidence": {"bucket_name": {"value": "evidence-bucket-x"}},
@@ -551,11 +535,11 @@ def test_applied_outputs_replace_the_ci_layer_endpoints():
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_the_collector_scrapes_every_temporal_server(env, tmp_path):
+def test_the_collector_scrapes_every_temporal_server(env, rendered_env):
     """Temporal exposes Prometheus metrics only: the collector's prometheus receiver resolves headless Services
     that the temporal chart renders (one per server component, the metrics port), feeds the metrics pipeline, and
     Temporal's metrics-ingress policy admits the collector's pods."""
-    result = render_service.render(Project(root=REPO, work_dir=REPO / ".infractl"), env, tmp_path)
+    result = rendered_env(env)
     docs = {c.chart: [d for d in yaml.safe_load_all(Path(c.manifest).read_text()) if d] for c in result.charts}
     [cm] = [d for d in docs["otel-collector"] if d["kind"] == "ConfigMap"]
     config = yaml.safe_load(cm["data"]["config.yaml"])
@@ -584,7 +568,7 @@ def test_the_collector_scrapes_every_temporal_server(env, tmp_path):
     assert [p["port"] for p in rule["ports"]] == [sd["port"]]
     assert any(
         peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "telemetry"
-        and _selects(peer["podSelector"], collector["labels"])
+        and selects(peer["podSelector"], collector["labels"])
         for peer in rule["from"]
     )
 

@@ -11,7 +11,6 @@ the schema hook ordering). Wrong values fail at render through the schema.
 from __future__ import annotations
 
 import copy
-import functools
 import ipaddress
 import json
 import re
@@ -21,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infractl.models.project import Project
-from infractl.services import render as render_service
+from tests.integration.charts import ENVS, chart_values, selects
 
 helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate")
@@ -31,7 +29,6 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "temporal"
-ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 RELEASE = "temporal"
 NAMESPACE = "temporal"
 SERVER = ("frontend", "history", "matching", "worker")
@@ -43,14 +40,9 @@ HOOK = "helm.sh/hook"
 # --- helpers (local to this file) -----------------------------------------------------------------------------
 
 
-@functools.cache
-def _env_values(env: str) -> render_service.EnvValues:
-    return render_service.values_for(Project(root=REPO, work_dir=REPO / ".infractl"), env)
-
-
 def _values(env: str) -> dict:
     """helm/temporal's values for env, as `infractl render` builds them (ci layer + env model)."""
-    return copy.deepcopy(_env_values(env).charts["temporal"])
+    return chart_values("temporal", env)
 
 
 def _env_model(env: str) -> dict:
@@ -79,19 +71,6 @@ def _kind(objs: list[dict], kind: str) -> list[dict]:
 
 def _is_hook(obj: dict) -> bool:
     return HOOK in (obj["metadata"].get("annotations") or {})
-
-
-def _selects(selector: dict, labels: dict) -> bool:
-    """A LabelSelector (matchLabels + matchExpressions In/NotIn/Exists/DoesNotExist) against a label set."""
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, vals = expr["key"], expr["operator"], expr.get("values") or []
-        if (op == "In" and labels.get(key) not in vals) or (op == "NotIn" and labels.get(key) in vals):
-            return False
-        if (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
-            return False
-    return True
 
 
 def _kube_version(env: str) -> str:
@@ -230,8 +209,8 @@ def test_workload_policy(rendered, env):
         for c in spec["containers"]:
             assert {"readinessProbe", "livenessProbe", "startupProbe"} <= set(c), f"{name}/{c['name']} probes"
             assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], f"{name}/{c['name']}"
-        assert [p for p in pdbs if _selects(p["spec"]["selector"], pod_labels)], f"{name}: no PDB"
-        assert [p for p in policies if _selects(p["spec"]["podSelector"], pod_labels)], f"{name}: no NetworkPolicy"
+        assert [p for p in pdbs if selects(p["spec"]["selector"], pod_labels)], f"{name}: no PDB"
+        assert [p for p in policies if selects(p["spec"]["podSelector"], pod_labels)], f"{name}: no NetworkPolicy"
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
         assert spec["automountServiceAccountToken"] is False
@@ -258,7 +237,7 @@ def test_ha_follows_the_env_values(rendered, env):
             t for t in _pod_spec(wl)["topologySpreadConstraints"] if t["topologyKey"] == "topology.kubernetes.io/zone"
         )
         assert zone["whenUnsatisfiable"] == values["highAvailability"]["zoneSpread"]
-        assert _selects(zone["labelSelector"], wl["spec"]["template"]["metadata"]["labels"])
+        assert selects(zone["labelSelector"], wl["spec"]["template"]["metadata"]["labels"])
         assert "podAntiAffinity" in _pod_spec(wl)["affinity"]
         # A rollout must be able to progress: with one pod per node required (and replicas = nodes), no surge pod.
         rolling = wl["spec"]["strategy"]["rollingUpdate"]

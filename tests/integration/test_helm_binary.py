@@ -12,16 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infractl.models.project import Project
-from infractl.services import environments
 from infractl.services import render as render_service
+from tests.integration.charts import ENVS, env_values
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 HELM = REPO / ".tools" / "helm" / "bin" / "helm"
-ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +35,11 @@ def _docs(text: str) -> dict[tuple[str, str, str], dict]:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_helm3_renders_exactly_what_infractl_render_writes(helm_bin, env, tmp_path):
+def test_helm3_renders_exactly_what_infractl_render_writes(helm_bin, env, rendered_env):
     """Every chart, with the values render wrote: `helm template` (Helm 3) yields the same objects, hooks included,
     and `helm lint --strict` passes."""
-    project = Project(root=REPO, work_dir=REPO / ".infractl")
-    result = render_service.render(project, env, tmp_path)
-    kube = environments.load(project, env).stacks["cluster"]["kubernetes_version"]
+    result = rendered_env(env)
+    kube = env_values(env).env.stacks["cluster"]["kubernetes_version"]
     for chart in result.charts:
         argv = [str(helm_bin), "template", chart.release, str(REPO / "helm" / chart.chart)]
         argv += ["--namespace", chart.namespace, "--values", chart.values_file, "--kube-version", f"{kube}.0"]

@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infractl.models.project import Project
 from infractl.services import render as render_service
+from tests.integration.charts import ENVS, env_values, selects
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 
 
 @dataclass(frozen=True)
@@ -35,25 +34,6 @@ class Pod:
 class Address:
     name: str
     ip: str
-
-
-def _selects(selector: dict | None, labels: dict) -> bool:
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 class Cluster:
@@ -93,11 +73,11 @@ class Cluster:
         if isinstance(other, Address):
             return False
         ns_ok = (
-            _selects(peer["namespaceSelector"], self._ns_labels(other.namespace))
+            selects(peer["namespaceSelector"], self._ns_labels(other.namespace))
             if "namespaceSelector" in peer
             else other.namespace == policy_ns
         )
-        pod_ok = _selects(peer["podSelector"], other.labels) if "podSelector" in peer else True
+        pod_ok = selects(peer["podSelector"], other.labels) if "podSelector" in peer else True
         return ns_ok and pod_ok
 
     @staticmethod
@@ -124,7 +104,7 @@ class Cluster:
             for p in self.policies
             if p["metadata"]["namespace"] == pod.namespace
             and kind in p["spec"].get("policyTypes", ["Ingress"])
-            and (p["spec"]["podSelector"] == {} or _selects(p["spec"]["podSelector"], pod.labels))
+            and (p["spec"]["podSelector"] == {} or selects(p["spec"]["podSelector"], pod.labels))
         ]
         if not policies:
             return True  # isolated by nothing
@@ -146,17 +126,16 @@ class Cluster:
 
 
 @pytest.fixture(scope="module", params=ENVS)
-def env_cluster(request, tmp_path_factory) -> tuple[str, Cluster, dict]:
+def env_cluster(request, rendered_env) -> tuple[str, Cluster, dict]:
     env = request.param
-    project = Project(root=REPO, work_dir=REPO / ".infractl")
-    result = render_service.render(project, env, tmp_path_factory.mktemp(env))
+    result = rendered_env(env)
     objects = []
     for chart in result.charts:
         for obj in yaml.safe_load_all(Path(chart.manifest).read_text()):
             if obj:
                 obj["metadata"].setdefault("namespace", chart.namespace)  # helm installs into the release namespace
                 objects.append(obj)
-    model = render_service.values_for(project, env).env
+    model = env_values(env).env
     vpc = ipaddress.ip_network(model.network.cidr)
     others = [
         Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
