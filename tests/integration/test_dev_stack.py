@@ -40,7 +40,7 @@ def dev_work(tmp_path: Path, monkeypatch) -> Path:
     finally:  # last resort: nothing of this test may outlive it
         for entry in state["services"].values():
             pgid = int(entry.get("extra", {}).get("pgid", entry["pid"]))
-            if ls.survivors(devstack.running_of(entry)):
+            if ls.survivors(ls.Running.from_dict(entry)):
                 os.killpg(pgid, signal.SIGKILL)
 
 
@@ -122,7 +122,7 @@ def test_up_status_reuse_down(invoke, dev_work: Path):
     assert sorted(down["stopped"]) == sorted(devstack.SERVICES)
     assert _processes_in_groups(set(pgids.values())) == []
     for name, entry in state["services"].items():
-        assert not ls.is_healthy(devstack.running_of(entry)), name
+        assert not ls.is_healthy(ls.Running.from_dict(entry)), name
     assert not ls._tcp_open(*_split(api))
     assert json.loads(invoke("dev", "status", "--json").stdout)["mode"] == "none"
 

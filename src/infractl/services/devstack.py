@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, computed_field
 
+from infractl.adapters import files, process
 from infractl.adapters import localservices as ls
-from infractl.adapters import process
 from infractl.errors import CommandError, ConfigError, ExternalToolError, UsageError
 
 Progress = Callable[[str], None]
@@ -154,22 +154,11 @@ def load_state(directory: Path) -> dict[str, Any]:
 
 def save_state(directory: Path, state: Mapping[str, Any]) -> None:
     """Write atomically, readable by the owner only (it holds the dev root token)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = state_path(directory)
-    tmp = path.with_suffix(".json.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(state, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
+    files.write_json(state_path(directory), dict(state))
 
 
 def record(r: ls.Running, *, started_by_us: bool = True) -> dict[str, Any]:
     return {**r.to_dict(), "started_by_us": started_by_us}
-
-
-def running_of(entry: Mapping[str, Any]) -> ls.Running:
-    return ls.Running.from_dict(entry)
 
 
 # --- ports (pure) ------------------------------------------------------------------------------------------------
@@ -273,10 +262,7 @@ def process_env(contract: Mapping[str, str], base: Mapping[str, str] | None = No
     """The full environment of an app process: ours without stale contract variables, plus the contract."""
     env = process.clean_env(base, drop_prefixes=DROPPED_ENV_PREFIXES)
     env.update(contract)
-    env["PYTHONUNBUFFERED"] = "1"
-    no_proxy = ",".join(filter(None, [env.get("NO_PROXY", ""), HOST, "localhost"]))
-    env["NO_PROXY"] = env["no_proxy"] = no_proxy
-    return env
+    return ls.service_env(env)
 
 
 # --- mode --------------------------------------------------------------------------------------------------------
@@ -354,12 +340,14 @@ def _native_up(
         entry = services.get(name)
         if entry is None:
             continue
-        r = running_of(entry)
-        if not ls.is_healthy(r) and ls.survivors(r):
+        r = ls.Running.from_dict(entry)
+        healthy = ls.is_healthy(r)
+        if not healthy and ls.survivors(r):
             progress(f"{name}: recorded pid {r.pid} runs but is not healthy yet, waiting for it")
             with contextlib.suppress(ExternalToolError):
                 ls.wait_healthy(r, 10)
-        if ls.is_healthy(r):
+                healthy = True
+        if healthy:
             keep[name] = r.port
             if name == "temporal" and r.extra.get("ui_port"):
                 keep["temporal_ui"] = int(r.extra["ui_port"])
@@ -372,7 +360,7 @@ def _native_up(
         entry = services.get(name)
         if entry is None:
             continue
-        r = running_of(entry)
+        r = ls.Running.from_dict(entry)
         if infra_kept and ls.is_healthy(r):
             if r.port:
                 keep[name] = r.port
@@ -434,11 +422,11 @@ def _native_up(
                 actions[name] = "started"
                 save_state(directory, state)
                 progress(f"{name}: started (pid {r.pid})")
-            api = running_of(services["api"])
+            api = ls.Running.from_dict(services["api"])
             t0 = time.monotonic()
             ls.wait_healthy(api, READY_TIMEOUT_S)
             progress(f"api: ready at {api.url}/readyz ({time.monotonic() - t0:.1f} s)")
-            worker = running_of(services["worker"])
+            worker = ls.Running.from_dict(services["worker"])
             if not ls.is_healthy(worker):
                 ls.wait_healthy(worker, 0)  # raises with the worker's log tail
         finally:
@@ -453,7 +441,7 @@ def _start_app(name: str, directory: Path, root: Path, ports: Mapping[str, int],
         api = f"http://{HOST}:{ports['api']}"
         r = ls.start_process(name, argv, env, directory, ports["api"], f"{api}/livez", wait=START_TIMEOUT_S, cwd=root)
         # status reports the api healthy when it is ready (every dependency answers)
-        return replace(r, extra={**r.extra, "health_url": f"{api}/readyz", "livez_url": f"{api}/livez"})
+        return replace(r, extra={**r.extra, "health_url": f"{api}/readyz"})
     return ls.start_process(name, argv, env, directory, 0, None, wait=START_TIMEOUT_S, cwd=root)
 
 
@@ -517,7 +505,7 @@ def _native_status(
         entry = state["services"].get(name)
         if entry is None:
             continue
-        r = running_of(entry)
+        r = ls.Running.from_dict(entry)
         if ls.is_healthy(r):
             health: Health = "healthy"
         else:
@@ -582,14 +570,13 @@ def down(work_dir: Path, root: Path, *, purge: bool = False, progress: Progress 
         order = [n for n in reversed(SERVICES) if n in services] + [n for n in services if n not in SERVICES]
         for name in order:
             entry = services[name]
-            r = running_of(entry)
+            r = ls.Running.from_dict(entry)
             if not entry.get("started_by_us", True):
                 continue
             was_running = bool(ls.survivors(r))
             if was_running:
                 progress(f"{name}: stopping pid {r.pid}")
-            ls.stop(r)
-            rest = ls.survivors(r)
+            rest = ls.stop(r)
             if rest:
                 left[name] = rest
                 continue
@@ -621,12 +608,12 @@ def _purge(directory: Path, state: Mapping[str, Any]) -> list[str]:
             if link.is_symlink():
                 link.unlink()
         purged.append("postgres")
-    for name, files in (
+    for name, names in (
         ("temporal", ("temporal.db", "temporal.db-wal", "temporal.db-shm")),
         ("otlp", ("traces.jsonl",)),
     ):
         removed = False
-        for f in files:
+        for f in names:
             with contextlib.suppress(FileNotFoundError):
                 (directory / f).unlink()
                 removed = True
@@ -825,7 +812,7 @@ def _docker_down(directory: Path, root: Path, state: Mapping[str, Any], purge: b
 def _recorded_alive(state: Mapping[str, Any]) -> bool:
     if state.get("mode") == "docker":
         return True
-    return any(ls.survivors(running_of(e)) for e in state.get("services", {}).values())
+    return any(ls.survivors(ls.Running.from_dict(e)) for e in state.get("services", {}).values())
 
 
 def _module_exists(name: str) -> bool:

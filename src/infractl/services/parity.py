@@ -9,7 +9,6 @@ such a cloud gets, and the report says it was not validated against the provider
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,7 +80,7 @@ def check(
     contracts: dict[str, Contract],
     *,
     schema: dict[str, bool],
-    fmt: Callable[[Path], tuple[list[str], list[str]]] | None,
+    fmt: Callable[[Path], tuple[list[Path], list[str]]] | None,
 ) -> tuple[ParityReport, Bindings]:
     """Every stack of every cloud against its contract, and the bindings read on the way (the page renders them).
     `fmt(dir)` -> (unformatted files, syntax errors) runs on the stacks and modules of the clouds the schema cannot
@@ -311,7 +310,7 @@ def _read(project: Project, stack_dir: Path) -> _StackSource:
 
 
 def _fmt(
-    project: Project, cloud: str, contracts: dict[str, Contract], fmt: Callable[[Path], tuple[list[str], list[str]]]
+    project: Project, cloud: str, contracts: dict[str, Contract], fmt: Callable[[Path], tuple[list[Path], list[str]]]
 ) -> list[Violation]:
     out: list[Violation] = []
     seen: set[Path] = set()
@@ -324,8 +323,7 @@ def _fmt(
                 continue
             seen.add(directory)
             unformatted, errors = fmt(directory)
-            for path in unformatted:
-                full = Path(os.path.normpath(project.root / path))  # terraform prints it relative to its -chdir
+            for full in unformatted:
                 out.append(
                     Violation(
                         cloud=cloud,

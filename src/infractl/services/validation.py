@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -102,7 +103,7 @@ class _Validation:
         real = Path(os.path.realpath(path))
         return self.ctx.project.rel(real)
 
-    @property
+    @functools.cached_property
     def deployed_clouds(self) -> set[str]:
         """The clouds of the environments validated: their stacks are planned; other clouds' are checked statically
         and their findings are named "<cloud>/<stack>"."""
@@ -256,9 +257,7 @@ class _Validation:
 
         for directory in tfsource.module_dirs(stack_dir):
             unformatted, errors = runner.fmt_check(directory)
-            for path in unformatted:
-                # terraform prints the paths relative to its -chdir (the stack folder), also for module folders
-                full = Path(os.path.normpath(stack_dir / path))
+            for full in unformatted:
                 add("unformatted", "not in canonical format: run `terraform fmt` on it", self.rel(full))
             if errors:
                 where = _ON_LINE.search("\n".join(errors))
