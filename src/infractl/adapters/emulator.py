@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from infractl.adapters.localservices import free_port, tail_file
 from infractl.errors import ExternalToolError
 
 HOST = "127.0.0.1"
@@ -107,7 +107,7 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
         if proc.poll() is not None:
             raise ExternalToolError(
                 f"the emulator exited with {proc.returncode} while starting",
-                details=_tail(p["log"]),
+                details=tail_file(p["log"], 15),
                 hint=f"see {p['log']}",
             )
         if _responds(url, str(p["ca"])):
@@ -117,7 +117,7 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
         time.sleep(0.2)
     _terminate(proc.pid)
     raise ExternalToolError(
-        f"the emulator did not answer on {url} within {START_TIMEOUT_S:.0f} s", details=_tail(p["log"])
+        f"the emulator did not answer on {url} within {START_TIMEOUT_S:.0f} s", details=tail_file(p["log"], 15)
     )
 
 
@@ -134,12 +134,6 @@ def stop(data_dir: Path) -> bool:
         _terminate(pid)
     p["state"].unlink(missing_ok=True)
     return was_running
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _alive(pid: int | None) -> bool:
@@ -180,13 +174,6 @@ def _terminate(pid: int) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-
-
-def _tail(path: Path, n: int = 15) -> list[str]:
-    try:
-        return path.read_text(errors="replace").splitlines()[-n:]
-    except OSError:
-        return []
 
 
 def _make_certificates(ca_path: Path, cert_path: Path, key_path: Path) -> None:

@@ -11,8 +11,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold red", "stopped": "yellow", "completed": "dim"}
-
 
 def _project():
     return context().project
@@ -24,37 +22,6 @@ def _reporter():
 
     plain = ui.PlainProgress()
     return lambda message: plain.note(message) if message else None
-
-
-def _print_status(result, *, title: str) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from infractl.cli import ui
-
-    console = ui.out()
-    if result.mode == "none" or not result.services:
-        console.print("the dev stack is not running", markup=False)
-        return
-    table = Table(title=f"{title} ({result.mode})", title_justify="left")
-    columns = ["service", "health", "pid", "address", "url"]
-    show_action = any(s.action for s in result.services)
-    if show_action:
-        columns.insert(2, "action")
-    for col in columns:
-        table.add_column(col, justify="right" if col == "pid" else "left")
-    for s in result.services:
-        row = [s.name, f"[{HEALTH_STYLE.get(s.health, '')}]{s.health}[/]"]
-        if show_action:
-            row.append(s.action or "")
-        row += [str(s.pid or ""), s.address or "", escape(s.url or "")]
-        table.add_row(*row)
-    console.print(table)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}")
-    if result.mode == "native":
-        console.print(f"[dim]logs: {escape(result.work_dir)}/<service>.log (infractl dev logs SERVICE)[/]")
-        console.print("[dim]environment: infractl dev env (add --show-secrets for the root token)[/]")
 
 
 @app.command()
@@ -90,7 +57,7 @@ def up(
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
         return
-    _print_status(result, title="dev stack up")
+    ui.print_dev_status(result, title="dev stack up")
 
 
 @app.command()
@@ -130,7 +97,7 @@ def status(as_json: bool = json_option()) -> None:
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
     else:
-        _print_status(result, title="dev stack")
+        ui.print_dev_status(result, title="dev stack")
     if result.services and not result.healthy:
         raise typer.Exit(int(ExitCode.FAILURE))
 
@@ -142,8 +109,7 @@ def logs(
     lines: int = typer.Option(50, "--lines", "-n", min=0, help="How many of the last lines to show."),
 ) -> None:
     """Print the services' logs (each line prefixed with its service when showing several)."""
-    import sys
-
+    from infractl.cli import ui
     from infractl.services import devstack
 
     project = _project()
@@ -153,7 +119,7 @@ def logs(
 
         argv = devstack.docker_logs_argv(project.root, service, lines, follow)
         try:
-            process.run(argv, cwd=project.root, on_line=lambda line: print(line, flush=True))
+            process.run(argv, cwd=project.root, on_line=ui.print_raw)
         except KeyboardInterrupt:
             return
         return
@@ -161,16 +127,14 @@ def logs(
     width = max((len(n) for n in files), default=0)
 
     def emit(name: str, line: str) -> None:
-        sys.stdout.write(f"{name:<{width}} | {line}\n" if service is None else f"{line}\n")
+        ui.print_raw(f"{name:<{width}} | {line}" if service is None else line)
 
     for name, line in devstack.tail(files, lines):
         emit(name, line)
-    sys.stdout.flush()
     if follow:
         try:
             for name, line in devstack.follow(files):
                 emit(name, line)
-                sys.stdout.flush()
         except KeyboardInterrupt:
             return
 
@@ -195,6 +159,6 @@ def env_(
         ui.print_json(result.model_dump(mode="json"))
         return
     for key, value in result.variables.items():
-        print(f"export {key}={shlex.quote(value)}")
+        ui.print_raw(f"export {key}={shlex.quote(value)}")
     if result.masked:
         ui.err().print(f"[dim]masked: {', '.join(result.masked)} (add --show-secrets)[/]")

@@ -34,6 +34,12 @@ def interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def print_raw(line: str) -> None:
+    """One line on stdout exactly as given (log and `export` lines): no markup, no wrapping; flushed."""
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
@@ -325,3 +331,33 @@ def parity_summary(report: Any) -> str:
     if unvalidated:
         text += f" [yellow]({', '.join(unvalidated)}: not validated against the provider schema)[/]"
     return text
+
+
+DEV_HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold red", "stopped": "yellow", "completed": "dim"}
+
+
+def print_dev_status(result: Any, *, title: str) -> None:
+    """`infractl dev up` / `status`: a row per service (health coloured), then notes and where the logs are."""
+    console = out()
+    if result.mode == "none" or not result.services:
+        console.print("the dev stack is not running", markup=False)
+        return
+    table = Table(title=f"{title} ({result.mode})", title_justify="left")
+    columns = ["service", "health", "pid", "address", "url"]
+    show_action = any(s.action for s in result.services)
+    if show_action:
+        columns.insert(2, "action")
+    for col in columns:
+        table.add_column(col, justify="right" if col == "pid" else "left")
+    for s in result.services:
+        row = [s.name, f"[{DEV_HEALTH_STYLE.get(s.health, '')}]{s.health}[/]"]
+        if show_action:
+            row.append(s.action or "")
+        row += [str(s.pid or ""), s.address or "", escape(s.url or "")]
+        table.add_row(*row)
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    if result.mode == "native":
+        console.print(f"[dim]logs: {escape(result.work_dir)}/<service>.log (infractl dev logs SERVICE)[/]")
+        console.print("[dim]environment: infractl dev env (add --show-secrets for the root token)[/]")
