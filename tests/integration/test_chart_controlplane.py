@@ -53,8 +53,14 @@ def render(chart: str, vals: dict) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[tuple[str, str], list[dict]]:
-    return {(c, e): render(c, values(c, e)) for c, e in CASES}
+def rendered(rendered_env) -> dict[tuple[str, str], list[dict]]:
+    """The objects `infractl render` wrote per (chart, env), hooks included."""
+    return {
+        (c.chart, e): [d for d in yaml.safe_load_all(Path(c.manifest).read_text()) if d]
+        for e in ENVS
+        for c in rendered_env(e).charts
+        if c.chart in CHARTS
+    }
 
 
 @pytest.fixture(scope="module")

@@ -357,6 +357,11 @@ def _temporal(env: Environment, base: dict, replicas: int, shown: str) -> dict:
         "web": {"replicas": replicas},
         "highAvailability": _ha(replicas >= 2),
         "networkPolicy": {
+            # the chart writes its DNS rule itself (its schema Job too): the same peer as everyone's DNS_RULE
+            "dns": {
+                "namespace": DNS_PEER["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                "podLabels": DNS_PEER["podSelector"]["matchLabels"],
+            },
             "egress": [_database(env)],
             # The frontend's clients: the control plane and every tier C tenant's workers.
             "frontendIngress": [_namespace_peer(ns) for ns in _client_namespaces(env)],
