@@ -133,3 +133,41 @@ def test_installed_moto_is_the_version_the_patches_were_tested_with():
     assert moto.__version__ == TESTED_MOTO
     pyproject = (__import__("pathlib").Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert f'"moto[server]=={TESTED_MOTO}"' in pyproject
+
+
+def test_server_calls_run_one_at_a_time():
+    """The server patch lets one request in at a time and hands back the whole body; unwrapped, two threads are in
+    the app together (so the measure below can fail)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from infractl.adapters.emulator_patches.server import serialized
+
+    inside = {"now": 0, "most": 0}
+    guard = threading.Lock()
+
+    def app(self, environ, start_response):  # a moto app whose body is rendered while iterating
+        with guard:
+            inside["now"] += 1
+            inside["most"] = max(inside["most"], inside["now"])
+        time.sleep(0.05)
+
+        def body():
+            yield b"<ok"
+            time.sleep(0.02)
+            yield b"/>"
+            with guard:
+                inside["now"] -= 1
+
+        return body()
+
+    def most_at_once(handler) -> int:
+        inside.update(now=0, most=0)
+        with ThreadPoolExecutor(4) as pool:
+            bodies = list(pool.map(lambda _: b"".join(handler(None, {}, None)), range(8)))
+        assert bodies == [b"<ok/>"] * 8
+        return inside["most"]
+
+    assert most_at_once(app) > 1
+    assert most_at_once(serialized(app)) == 1

@@ -436,3 +436,32 @@ def test_an_account_access_key_works_in_its_account(client):
     assert account(account_access_key("234567890123")) == "234567890123"
     assert account(account_access_key("345678901234")) == "345678901234"
     assert account(emulator.FAKE_ACCESS_KEY) == ACCOUNT
+
+
+# --- The server ----------------------------------------------------------------------------------------------------
+
+
+def test_concurrent_calls_are_atomic(client):
+    """Terraform sends many calls at once: through the serialized server (the race itself is too rare to provoke
+    here; test_emulator_patches.py shows the serialization), keys and aliases created on several threads while
+    others list them all succeed, none is lost, and nothing deadlocks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(n: int) -> list[str]:
+        kms = client("kms")
+        errors = []
+        for i in range(10):
+            try:
+                key = kms.create_key(Description=f"atomic {n}-{i}")["KeyMetadata"]["KeyId"]
+                kms.create_alias(AliasName=f"alias/atomic-{n}-{i}", TargetKeyId=key)
+                kms.list_aliases(Limit=100)
+            except ClientError as exc:
+                errors.append(f"{n}-{i}: {exc}")
+        return errors
+
+    with ThreadPoolExecutor(6) as pool:
+        errors = [e for found in pool.map(work, range(6)) for e in found]
+    assert errors == []
+    kms = client("kms")
+    names = {a["AliasName"] for page in kms.get_paginator("list_aliases").paginate() for a in page["Aliases"]}
+    assert {f"alias/atomic-{n}-{i}" for n in range(6) for i in range(10)} <= names
