@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,18 @@ def emulated(monkeypatch, work_dir, mirror) -> Path:
     monkeypatch.setenv("INFRACTL_PROVIDER_MIRROR", mirror)
     monkeypatch.delenv("CI", raising=False)
     return work_dir
+
+
+def emulator_anomalies(work_dir: Path) -> list[str]:
+    """Requests in the session emulator's request log that a client may have retried after they took effect: an
+    answer of 5xx (or none, the app raised) and any SDK retry (attempt > 1). The log keeps no request values."""
+    log = work_dir / "emulator" / "requests.jsonl"
+    found = []
+    for line in log.read_text().splitlines() if log.is_file() else []:
+        entry = json.loads(line)
+        if entry["status"] >= 500 or entry["status"] == 0 or entry["attempt"] > 1:
+            found.append(line)
+    return found
 
 
 def aws(work_dir: Path, region: str = "eu-west-1") -> AwsTarget:

@@ -47,6 +47,7 @@ def client(tmp_path_factory) -> Iterator[Callable[[str], Any]]:
             config=config,
         )
 
+    make.data_dir = data_dir  # the test of the request log reads it
     try:
         yield make
     finally:
@@ -465,3 +466,23 @@ def test_concurrent_calls_are_atomic(client):
     kms = client("kms")
     names = {a["AliasName"] for page in kms.get_paginator("list_aliases").paginate() for a in page["Aliases"]}
     assert {f"alias/atomic-{n}-{i}" for n in range(6) for i in range(10)} <= names
+
+
+def test_every_request_is_logged_by_operation_without_its_values(client, tmp_path_factory):
+    """The request log (one JSON line a call) names the service, operation, SDK attempt, status and error code, and
+    keeps no value of the request: neither the access key nor any parameter."""
+    iam = client("iam")
+    iam.create_role(RoleName="logged-role-secretname", AssumeRolePolicyDocument="{}")
+    with pytest.raises(ClientError, match="EntityAlreadyExists"):
+        iam.create_role(RoleName="logged-role-secretname", AssumeRolePolicyDocument="{}")
+    client("kms").list_aliases()
+    log = Path(client.data_dir) / "requests.jsonl"
+    text = log.read_text()
+    entries = [json.loads(line) for line in text.splitlines()]
+    creates = [e for e in entries if e["op"] == "CreateRole"]
+    assert [(e["service"], e["status"], e["error"], e["attempt"]) for e in creates[-2:]] == [
+        ("iam", 200, None, 1),
+        ("iam", 409, "EntityAlreadyExists", 1),
+    ]
+    assert any(e["service"] == "kms" and e["op"] == "ListAliases" for e in entries)
+    assert "logged-role-secretname" not in text and emulator.FAKE_ACCESS_KEY not in text

@@ -42,6 +42,7 @@ def _paths(data_dir: Path) -> dict[str, Path]:
     return {
         "state": data_dir / "state.json",
         "log": data_dir / "moto.log",
+        "requests": data_dir / "requests.jsonl",
         "ca": data_dir / "ca.pem",
         "cert": data_dir / "server.pem",
         "key": data_dir / "server-key.pem",
@@ -80,7 +81,12 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
         _make_certificates(p["ca"], p["cert"], p["key"])
     port = port or free_port()
     url = f"https://{HOST}:{port}"
-    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+        PYTHONUNBUFFERED="1",
+        INFRACTL_EMULATOR_REQUEST_LOG=str(p["requests"]),
+    )
     with open(p["log"], "ab") as log:
         proc = subprocess.Popen(
             [

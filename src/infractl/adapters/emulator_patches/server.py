@@ -1,31 +1,151 @@
-"""The server: one API call at a time, as AWS makes each call atomic."""
+"""The server: one API call at a time, as AWS makes each call atomic; every call written to a request log."""
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from infractl.adapters.emulator_patches import replace, wraps
 
 # moto's backends are plain dicts and its server answers each request on its own thread, so two calls at once can
 # interleave (an iteration over a dict another call is growing fails with a 500 after part of the call took effect).
 _CALL = threading.RLock()
+# Where each request is logged as one JSON line (the emulator adapter sets it to <data_dir>/requests.jsonl).
+REQUEST_LOG_ENV = "INFRACTL_EMULATOR_REQUEST_LOG"
+_MAX_FORM_BYTES = 1 << 20  # query-protocol bodies (Action=…) are small; larger bodies are S3 objects
+
+
+def _scope(environ: dict[str, Any]) -> tuple[str, str]:
+    """(service, region) from the SigV4 credential scope (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`); the
+    access key itself is not kept."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    _, found, rest = auth.partition("Credential=")
+    parts = rest.split(",")[0].split("/") if found else []
+    return (parts[3], parts[2]) if len(parts) >= 5 else ("", "")
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    """The operation of a request without keeping any value of it: the JSON protocols' X-Amz-Target, the query
+    protocols' Action (in the query string or a form body, which is buffered and put back), else the REST method
+    and path."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rpartition(".")[2]
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    ctype = environ.get("CONTENT_TYPE", "")
+    if not action and environ.get("REQUEST_METHOD") == "POST" and ctype.startswith("application/x-www-form-urlencoded"):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if 0 < length <= _MAX_FORM_BYTES:
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+    if action:
+        return action[0]
+    return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}"
+
+
+def _attempt(environ: dict[str, Any]) -> int:
+    """The SDK's attempt number (`amz-sdk-request: attempt=2; max=25` on a retry; Go SDK v2 and botocore send it)."""
+    for part in environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "attempt" and value.isdigit():
+            return int(value)
+    return 1
+
+
+class RequestLog:
+    """One JSON line per request: when, how long, which operation, which SDK attempt, the HTTP status and, for an
+    error, its code. Nothing of the request's or response's values is written (no parameters, no bodies)."""
+
+    def __init__(self, path: str) -> None:
+        self._fh = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - open for the server's life
+        self._lock = threading.Lock()
+
+    def write(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, separators=(",", ":")) + "\n"
+        with self._lock:
+            self._fh.write(line)
+
+
+_LOG: dict[str, RequestLog | None] = {}
+
+
+def _request_log() -> RequestLog | None:
+    path = os.environ.get(REQUEST_LOG_ENV)
+    if path not in _LOG:
+        _LOG[path or ""] = RequestLog(path) if path else None
+    return _LOG[path or ""]
+
+
+def _error_code(status: int, body: bytes) -> str | None:
+    """The error's code from an XML (`<Code>X</Code>`) or JSON (`"__type": "X"`) error body."""
+    if status < 400:
+        return None
+    text = body[:4096].decode("utf-8", "replace")
+    start = text.find("<Code>")
+    if start >= 0:
+        return text[start + 6 : text.find("</Code>", start)]
+    try:
+        return str(json.loads(text).get("__type", "")).rpartition("#")[2] or None
+    except (ValueError, AttributeError):
+        return None
 
 
 def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(orig)
     def __call__(self: Any, environ: Any, start_response: Any) -> Any:
         """Gap: moto is not thread-safe under its threaded server. Each request runs alone, its body built inside
-        the lock (moto renders it from backend state)."""
-        with _CALL:
-            body = orig(self, environ, start_response)
-            try:
-                return [bytes(chunk) for chunk in body]
-            finally:
-                close = getattr(body, "close", None)
-                if close is not None:
-                    close()
+        the lock (moto renders it from backend state), and is written to the request log."""
+        log = _request_log()
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(code)
+            return start_response(code, headers, exc_info) if exc_info else start_response(code, headers)
+
+        began = time.time()
+        entry: dict[str, Any] = {}
+        if log is not None and environ:
+            service, region = _scope(environ)
+            entry = {
+                "ts": round(began, 3),
+                "thread": threading.get_ident(),
+                "service": service,
+                "region": region,
+                "op": _operation(environ),
+                "attempt": _attempt(environ),
+                "invocation": environ.get("HTTP_AMZ_SDK_INVOCATION_ID"),
+            }
+        waited = time.time()
+        start = waited
+        chunks: list[bytes] = []
+        try:
+            with _CALL:
+                start = time.time()
+                body = orig(self, environ, recording_start_response if log is not None else start_response)
+                try:
+                    chunks = [bytes(chunk) for chunk in body]
+                finally:
+                    close = getattr(body, "close", None)
+                    if close is not None:
+                        close()
+        finally:
+            if log is not None and entry:
+                code = int(status[0].split()[0]) if status else 0  # 0: the app raised (werkzeug answers 500)
+                entry.update(
+                    status=code,
+                    error=_error_code(code, b"".join(chunks)) if code else "unhandled exception",
+                    wait_ms=round((start - waited) * 1000),
+                    ms=round((time.time() - start) * 1000),
+                )
+                log.write(entry)
+        return chunks
 
     return __call__
 
