@@ -16,9 +16,9 @@ from pathlib import Path
 
 from infractl.adapters import emulator
 from infractl.models.runs import NullProgress
-from infractl.services import deploy, stackgraph
 from infractl.services.context import Context
 from infractl.services.project import find_project
+from infractl.services.stacks import graph, runs
 from infractl.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,8 @@ def raw_run(work: Path, log: Path) -> tuple[float, float]:
     os.environ["INFRACTL_WORK_DIR"] = str(work)
     settings = Settings()
     ctx = Context(project=find_project(ROOT, root=ROOT, work_dir=work), settings=settings, emulate=True)
-    run = deploy._start(ctx, ENV, NullProgress(), parallelism=1)
-    stacks = stackgraph.select(run.manifest, run.env.cloud)
+    run = runs._start(ctx, ENV, NullProgress(), parallelism=1)
+    stacks = graph.select(run.manifest, run.env.cloud)
     apply_s = plan_s = 0.0
     workspaces = []
     for stack in stacks:  # dependency order, sequential

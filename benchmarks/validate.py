@@ -29,10 +29,11 @@ from pathlib import Path
 from infractl.adapters import emulator, files, terraform
 from infractl.adapters.emulator_patches.iam import account_access_key
 from infractl.models.stacks import Stack
-from infractl.services import environments, stackgraph
-from infractl.services.planroot import example_inputs
+from infractl.services import environments
 from infractl.services.project import find_project
-from infractl.services.workspace import emulator_override
+from infractl.services.stacks import graph
+from infractl.services.stacks.workspace import emulator_override
+from infractl.services.validate.planroot import example_inputs
 from infractl.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +107,7 @@ def naive_loop(work: Path, log: Path) -> tuple[float, dict[str, float], dict[tup
     os.environ["INFRACTL_WORK_DIR"] = str(work)
     settings = Settings()
     project = find_project(ROOT, root=ROOT, work_dir=work)
-    manifest = stackgraph.load_manifest(project)
+    manifest = graph.load_manifest(project)
     state = emulator.status(project.emulator_dir)
     binary = terraform.find_binary(settings.terraform_bin)
     cli_config = work / "naive-terraformrc"
@@ -119,7 +120,7 @@ def naive_loop(work: Path, log: Path) -> tuple[float, dict[str, float], dict[tup
     with log.open("a") as out:
         for env_name in environments.names(project):
             env = environments.load(project, env_name)
-            for name in stackgraph.topo_order(manifest):
+            for name in graph.topo_order(manifest):
                 stack = Stack(name=name, spec=manifest.stacks[name])
                 ws = work / "naive" / env_name / name
                 stack_dir = project.terraform_dir / "stacks" / stack.spec.path

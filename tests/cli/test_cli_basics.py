@@ -30,11 +30,11 @@ def test_unknown_stack_is_a_usage_error(invoke, tmp_path, monkeypatch):
     monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path))
     from infractl.errors import UsageError
     from infractl.models.project import Project
-    from infractl.services import stackgraph
+    from infractl.services.stacks import graph
 
-    manifest = stackgraph.load_manifest(Project(root=REPO, work_dir=tmp_path))
+    manifest = graph.load_manifest(Project(root=REPO, work_dir=tmp_path))
     try:
-        stackgraph.select(manifest, "aws", ["nope"])
+        graph.select(manifest, "aws", ["nope"])
     except UsageError as exc:
         assert exc.exit_code == 2
     else:

@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 
 from infractl.models.project import Project
-from infractl.services import render as render_service
+from infractl.services.render import render as render_service
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = Project(root=REPO, work_dir=REPO / ".infractl")

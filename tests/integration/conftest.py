@@ -11,7 +11,7 @@ import pytest
 
 from infractl.adapters import emulator
 from infractl.adapters.aws import AwsTarget
-from infractl.services import render as render_service
+from infractl.services.render import render as render_service
 from tests.conftest import REPO as REPO_ROOT  # noqa: F401 - re-exported for the tests
 from tests.conftest import provider_mirror
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from infractl.models.project import Project
-from infractl.services import render as render_service
+from infractl.services.render import render as render_service
 from tests.integration.charts import ENVS, PROJECT, chart_values, env_values, selects
 
 helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
@@ -321,10 +321,10 @@ def test_every_pod_has_exactly_one_node_group_to_run_on(env, rendered_env):
 def _node_groups_for(env: str) -> dict:
     """The tenant_tiers variable infractl passes to the cluster stack for env (one node group per key)."""
     from infractl.models.stacks import Stack
-    from infractl.services import stackgraph, workspace
+    from infractl.services.stacks import graph, workspace
 
     project = PROJECT
-    stack = Stack(name="cluster", spec=stackgraph.load_manifest(project).stacks["cluster"])
+    stack = Stack(name="cluster", spec=graph.load_manifest(project).stacks["cluster"])
     return workspace.resolve_inputs(stack, env_model(env), {}, manifest_display="stacks.yaml", strict=False)[
         "tenant_tiers"
     ]

@@ -15,7 +15,7 @@ import yaml
 from infractl.adapters import helm
 from infractl.adapters import localservices as ls
 from infractl.models.project import Project
-from infractl.services import render as render_service
+from infractl.services.render import render as render_service
 from tests.kubernetes_fakes import FakeTokenReview, self_signed_pem, service_account_jwt
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")

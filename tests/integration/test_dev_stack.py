@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import localservices as ls
-from infractl.services import devstack
+from infractl.services.dev import devstack
 
 pytestmark = pytest.mark.integration
 

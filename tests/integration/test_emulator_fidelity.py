@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import emulator, process, terraform
-from infractl.services.workspace import emulator_override
+from infractl.services.stacks.workspace import emulator_override
 from tests.integration.conftest import aws
 
 REGION = "eu-west-1"

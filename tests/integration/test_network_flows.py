@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infractl.services import render as render_service
+from infractl.services.render import render as render_service
 from tests.integration.charts import ENVS, env_values, selects
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")

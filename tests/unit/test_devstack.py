@@ -14,7 +14,7 @@ import pytest
 
 from infractl.adapters import localservices as ls
 from infractl.errors import ConfigError, ExternalToolError, UsageError
-from infractl.services import devstack
+from infractl.services.dev import devstack
 
 # --- ports ---------------------------------------------------------------------------------------------------------
 

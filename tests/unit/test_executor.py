@@ -6,7 +6,7 @@ import time
 from infractl.errors import CloudError
 from infractl.models.runs import NullProgress, StackResult
 from infractl.models.stacks import Stack, StackSpec
-from infractl.services.deploy import _each, _Run
+from infractl.services.stacks.runs import _each, _Run
 
 
 def stacks(edges: dict[str, list[str]]) -> list[Stack]:

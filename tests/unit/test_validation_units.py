@@ -17,7 +17,8 @@ from infractl.models.environment import Environment
 from infractl.models.project import Project
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import Cell, CostLine, EnvCost, Finding, ValidationReport
-from infractl.services import changes, planroot, pricing, reports, stackgraph, tagging, tfsource, validation
+from infractl.services.stacks import graph, tfsource
+from infractl.services.validate import changes, planroot, pricing, reports, tagging, validation
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,7 +97,7 @@ def test_the_alias_override_declares_what_the_root_passes():
 
 def test_example_inputs_fill_upstream_outputs_and_name_a_missing_one():
     project = Project(root=REPO, work_dir=REPO / ".infractl")
-    manifest = stackgraph.load_manifest(project)
+    manifest = graph.load_manifest(project)
     prod = env("prod")
     cluster = Stack(name="cluster", spec=manifest.stacks["cluster"])
     inputs = planroot.example_inputs(cluster, prod, manifest, display="stacks.yaml")
@@ -438,7 +439,7 @@ def repo(project: Path) -> Path:
 
 def _affected(project: Path, ref: str = "HEAD") -> dict[str, set[str]]:
     p = Project(root=project, work_dir=project / ".infractl")
-    return changes.affected_cells(p, stackgraph.load_manifest(p), ref, ["dev", "prod", "staging"])
+    return changes.affected_cells(p, graph.load_manifest(p), ref, ["dev", "prod", "staging"])
 
 
 ALL_ENVS = {"dev", "prod", "staging"}
@@ -498,7 +499,7 @@ def engine(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "prod-admin")
     project = Project(root=REPO, work_dir=tmp_path / "work")
     ctx = Context(project=project, settings=Settings(), environ=dict(__import__("os").environ))
-    manifest = stackgraph.load_manifest(project)
+    manifest = graph.load_manifest(project)
     v = validation._Validation(ctx, manifest, {"dev": env()}, NullProgress(), 2, False)
     works = {n: validation._StackWork(Stack(name=n, spec=manifest.stacks[n]), ["dev"]) for n in ("kms", "evidence")}
     return v, works

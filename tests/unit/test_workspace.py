@@ -5,8 +5,9 @@ import pytest
 from infractl.errors import ConfigError, UsageError
 from infractl.models.project import Project
 from infractl.models.stacks import Stack, StackSpec
-from infractl.services import environments, state
-from infractl.services.workspace import EMULATED_SERVICES, emulator_override, resolve_inputs
+from infractl.services import environments
+from infractl.services.stacks import state
+from infractl.services.stacks.workspace import EMULATED_SERVICES, emulator_override, resolve_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = environments.load(Project(root=REPO, work_dir=REPO / ".infractl"), "dev")

@@ -42,7 +42,7 @@ def up(
 ) -> None:
     """Start the dev stack (idempotent: healthy services of an earlier `up` are reused)."""
     from infractl.cli import ui
-    from infractl.services import devstack
+    from infractl.services.dev import devstack
 
     project = _project()
     result = devstack.up(
@@ -69,7 +69,7 @@ def down(
 ) -> None:
     """Stop what `infractl dev up` started, and nothing else. A no-op when nothing runs."""
     from infractl.cli import ui
-    from infractl.services import devstack
+    from infractl.services.dev import devstack
 
     project = _project()
     result = devstack.down(project.work_dir, project.root, purge=purge, progress=_reporter())
@@ -90,7 +90,7 @@ def status(as_json: bool = json_option()) -> None:
     """Show each service's health. Exit 1 when a recorded service is not healthy."""
     from infractl.cli import ui
     from infractl.exit_codes import ExitCode
-    from infractl.services import devstack
+    from infractl.services.dev import devstack
 
     project = _project()
     result = devstack.status(project.work_dir, project.root)
@@ -110,7 +110,7 @@ def logs(
 ) -> None:
     """Print the services' logs (each line prefixed with its service when showing several)."""
     from infractl.cli import ui
-    from infractl.services import devstack
+    from infractl.services.dev import devstack
 
     project = _project()
     work_dir = project.work_dir
@@ -152,7 +152,7 @@ def env_(
     import shlex
 
     from infractl.cli import ui
-    from infractl.services import devstack
+    from infractl.services.dev import devstack
 
     result = devstack.env(_project().work_dir, show_secrets=show_secrets, service=service)
     if as_json:

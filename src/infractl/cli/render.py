@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         """Render every chart (temporal, otel-collector, controlplane) for ENV: schema-checked, lint --strict.
         Images the env does not pin by digest render with an all-zero digest (listed; deploy refuses them)."""
         from infractl.cli import ui
-        from infractl.services import render as service
+        from infractl.services.render import render as service
 
         ctx = context(emulate=emulate)
         outputs = service.state_outputs(ctx, env) if from_state else None
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         import shlex
 
         from infractl.cli import ui
-        from infractl.services import render as service
+        from infractl.services.render import render as service
 
         ctx = context(emulate=emulate)
         result = service.deploy(

@@ -48,10 +48,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Plan every stack in dependency order; saves a plan file per stack with changes."""
         from infractl.cli import ui
-        from infractl.services import deploy
+        from infractl.services.stacks import runs
 
         with ui.progress() as progress:
-            result = deploy.plan(context(emulate=emulate), env, progress, only=stack or None, parallelism=parallelism)
+            result = runs.plan(context(emulate=emulate), env, progress, only=stack or None, parallelism=parallelism)
         _finish(result, as_json, detailed_exitcode=detailed_exitcode)
 
     @app.command()
@@ -65,10 +65,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Apply the saved plans when present (exactly those), else plan and apply every stack."""
         from infractl.cli import ui
-        from infractl.services import deploy
+        from infractl.services.stacks import runs
 
         with ui.progress() as progress:
-            result = deploy.apply(
+            result = runs.apply(
                 context(emulate=emulate), env, progress, confirmer(yes), only=stack or None, parallelism=parallelism
             )
         _finish(result, as_json)
@@ -83,10 +83,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The whole environment in one command: emulator (with --emulate), state backend, every stack."""
         from infractl.cli import ui
-        from infractl.services import deploy
+        from infractl.services.stacks import runs
 
         with ui.progress() as progress:
-            backend, result = deploy.bootstrap(
+            backend, result = runs.bootstrap(
                 context(emulate=emulate), env, progress, confirmer(yes), parallelism=parallelism
             )
         _finish(result, as_json, extra={"state": backend.model_dump(mode="json")})
@@ -102,10 +102,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Destroy every stack in reverse dependency order. Asks per stack unless --yes."""
         from infractl.cli import ui
-        from infractl.services import deploy
+        from infractl.services.stacks import runs
 
         with ui.progress() as progress:
-            result = deploy.destroy(
+            result = runs.destroy(
                 context(emulate=emulate), env, progress, confirmer(yes), only=stack or None, parallelism=parallelism
             )
         _finish(result, as_json)
@@ -122,9 +122,9 @@ def register(app: typer.Typer) -> None:
 
         from infractl.cli import ui
         from infractl.models.runs import NullProgress
-        from infractl.services import deploy
+        from infractl.services.stacks import runs
 
-        values = deploy.output(context(emulate=emulate), env, stack, NullProgress())
+        values = runs.output(context(emulate=emulate), env, stack, NullProgress())
         if as_json:
             ui.print_json(values)
             return

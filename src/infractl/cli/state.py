@@ -19,7 +19,7 @@ def bootstrap(
 ) -> None:
     """Create or converge the state bucket (and lock table). Idempotent."""
     from infractl.cli import ui
-    from infractl.services import state
+    from infractl.services.stacks import state
 
     backend = state.bootstrap(context(emulate=emulate), env)
     if as_json:
@@ -53,9 +53,9 @@ def unlock(
     from infractl.cli.common import confirmer
     from infractl.errors import UsageError
     from infractl.models.runs import NullProgress
-    from infractl.services import deploy
+    from infractl.services.stacks import runs
 
     if not confirmer(yes)(f"release lock {lock_id} of {env}/{stack}? Only if no run holds it"):
         raise UsageError("not released: confirmation declined")
-    deploy.unlock(context(emulate=emulate), env, stack, lock_id, NullProgress())
+    runs.unlock(context(emulate=emulate), env, stack, lock_id, NullProgress())
     ui.out().print(f"released lock {lock_id} of {env}/{stack}", markup=False)

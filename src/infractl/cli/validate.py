@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         Exit 0 when every gate passes, 1 when any fails. docs/validate.md explains the gates.
         """
         from infractl.cli import ui
-        from infractl.services import reports, validation
+        from infractl.services.validate import reports, validation
 
         with ui.progress() as progress:
             report = validation.run(
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Monthly cost per stack and resource from a plan on the local emulator, against the env's budget."""
         from infractl.cli import ui
-        from infractl.services import costing
+        from infractl.services.validate import costing
 
         with ui.progress() as progress:
             result = costing.estimate(context(), env, stack or [], compare, progress=progress, jobs=jobs)

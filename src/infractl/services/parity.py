@@ -28,7 +28,7 @@ from infractl.models.parity import (
     Violation,
 )
 from infractl.models.project import Project
-from infractl.services import tfsource
+from infractl.services.stacks import tfsource
 
 PROVIDERS = {"aws": "hashicorp/aws", "azure": "hashicorp/azurerm", "gcp": "hashicorp/google"}
 DOC = Path("docs") / "parity.md"

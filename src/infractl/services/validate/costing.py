@@ -8,8 +8,9 @@ from pathlib import Path
 from infractl.errors import ConfigError, UsageError
 from infractl.models.runs import Progress
 from infractl.models.validation import CostComparison, CostDelta, EnvCost
-from infractl.services import environments, pricing, validation
+from infractl.services import environments
 from infractl.services.context import Context
+from infractl.services.validate import pricing, validation
 
 
 def estimate(

@@ -18,9 +18,10 @@ from infractl.errors import InfractlError, UsageError
 from infractl.models.environment import Environment
 from infractl.models.runs import Progress, RunResult, StackResult
 from infractl.models.stacks import Manifest, Stack
-from infractl.services import environments, stackgraph, state
+from infractl.services import environments
 from infractl.services.context import Context
-from infractl.services.workspace import Workspace, open_workspace, resolve_inputs
+from infractl.services.stacks import graph, state
+from infractl.services.stacks.workspace import Workspace, open_workspace, resolve_inputs
 
 Confirm = Callable[[str], bool]
 
@@ -90,7 +91,7 @@ def _start(
     ctx: Context, env_name: str, progress: Progress, *, start_emulator: bool = False, parallelism: int = 4
 ) -> _Run:
     env = environments.load(ctx.project, env_name)
-    manifest = stackgraph.load_manifest(ctx.project)
+    manifest = graph.load_manifest(ctx.project)
     target = ctx.aws_target(env, start_emulator=start_emulator)
     account = state.effective_account(ctx, env, target)
     backend = state.describe(env, account, emulated=ctx.emulate)
@@ -309,9 +310,9 @@ def plan(
             plan_file=p.plan_file,
         )
 
-    stacks = stackgraph.select(run.manifest, run.env.cloud, only)
+    stacks = graph.select(run.manifest, run.env.cloud, only)
     # A plan run defines the set of saved plans: none from an earlier run survives to be applied by mistake.
-    for stack in stackgraph.select(run.manifest, run.env.cloud):
+    for stack in graph.select(run.manifest, run.env.cloud):
         _discard_plan(ctx.project.workspace(env_name, stack.name))
     return RunResult(env=env_name, operation="plan", emulated=ctx.emulate, stacks=_each(run, stacks, body))
 
@@ -330,7 +331,7 @@ def apply(
     """Apply in dependency order. Saved plans (from `infractl plan`) are applied exactly, and only they;
     without saved plans every stack is planned and applied."""
     run = _start(ctx, env_name, progress, start_emulator=start_emulator, parallelism=parallelism)
-    stacks = stackgraph.select(run.manifest, run.env.cloud, only)
+    stacks = graph.select(run.manifest, run.env.cloud, only)
     saved = {s.name for s in stacks if ctx.project.workspace(env_name, s.name).joinpath("plan.tfplan").is_file()}
     if operation == "apply" and saved:
         stacks = [s for s in stacks if s.name in saved]
@@ -371,10 +372,10 @@ def destroy(
     declares in `retain_on_destroy` are kept (removed from its state, not deleted) while they hold data: Object Lock
     retention forbids deleting locked evidence."""
     run = _start(ctx, env_name, progress, parallelism=parallelism)
-    selected = stackgraph.select(run.manifest, run.env.cloud, only)
+    selected = graph.select(run.manifest, run.env.cloud, only)
     names = {s.name for s in selected}
     for stack in selected:
-        kept = sorted(stackgraph.dependents(run.manifest, stack.name) - names)
+        kept = sorted(graph.dependents(run.manifest, stack.name) - names)
         if kept:
             raise UsageError(
                 f"stack {', '.join(kept)} depends on {stack.name}: destroying {stack.name} alone would break it",
@@ -430,7 +431,7 @@ def destroy(
 def output(ctx: Context, env_name: str, stack_name: str, progress: Progress) -> dict[str, Any]:
     """A stack's outputs; sensitive values are redacted."""
     run = _start(ctx, env_name, progress)
-    if not stackgraph.select(run.manifest, run.env.cloud, [stack_name]):
+    if not graph.select(run.manifest, run.env.cloud, [stack_name]):
         raise UsageError(f"stack {stack_name} is not a {run.env.cloud} stack: environment {env_name} has none")
     raw = run.outputs_of(stack_name)
     return {name: ("(sensitive)" if item.get("sensitive") else item.get("value")) for name, item in sorted(raw.items())}
@@ -442,7 +443,7 @@ def applied_outputs(
     """The outputs of applied stacks, raw ({name: {value, sensitive, type}}), read from their state."""
     run = _start(ctx, env_name, progress)
     for name in stack_names:
-        if not stackgraph.select(run.manifest, run.env.cloud, [name]):
+        if not graph.select(run.manifest, run.env.cloud, [name]):
             raise UsageError(f"stack {name} is not a {run.env.cloud} stack: environment {env_name} has none")
     return {name: run.outputs_of(name) for name in stack_names}
 
@@ -450,7 +451,7 @@ def applied_outputs(
 def unlock(ctx: Context, env_name: str, stack_name: str, lock_id: str, progress: Progress) -> None:
     """Release a stale state lock (terraform force-unlock)."""
     run = _start(ctx, env_name, progress)
-    stacks = stackgraph.select(run.manifest, run.env.cloud, [stack_name])
+    stacks = graph.select(run.manifest, run.env.cloud, [stack_name])
     if not stacks:
         raise UsageError(
             f"stack {stack_name} is not a {run.env.cloud} stack, so environment {env_name} has no state for it"

@@ -33,9 +33,18 @@ from infractl.models.parity import ParityReport
 from infractl.models.runs import Progress
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import GATES, STATIC_GATES, Cell, EnvCost, Finding, ValidationReport, Waived
-from infractl.services import changes, environments, parity, pricing, stackgraph, tfsource
+from infractl.services import environments, parity
 from infractl.services.context import Context
-from infractl.services.planroot import (
+from infractl.services.stacks import graph, tfsource
+from infractl.services.stacks.workspace import (
+    AWS_ENV_PREFIXES,
+    OVERRIDE_FILE,
+    emulator_override,
+    emulator_settings,
+    hold_workspace,
+)
+from infractl.services.validate import changes, pricing
+from infractl.services.validate.planroot import (
     ALIASES_FILE,
     ROOT_DIR,
     aliases_override,
@@ -45,14 +54,7 @@ from infractl.services.planroot import (
     lift_providers,
     split_plan,
 )
-from infractl.services.tagging import tag_findings
-from infractl.services.workspace import (
-    AWS_ENV_PREFIXES,
-    OVERRIDE_FILE,
-    emulator_override,
-    emulator_settings,
-    hold_workspace,
-)
+from infractl.services.validate.tagging import tag_findings
 
 _FIRST_STEP = re.compile(r"(?<![\w.])module\.([A-Za-z0-9_-]+)")  # module.<name> not preceded by another step
 _ON_LINE = re.compile(r"\bon (\S+\.tf(?:\.json)?) line (\d+)")  # where Terraform's text diagnostics point
@@ -673,7 +675,7 @@ def select_cells(
     changed_since: str | None,
 ) -> dict[str, list[str]]:
     """stack -> envs to validate, in dependency order."""
-    order = stackgraph.topo_order(manifest)
+    order = graph.topo_order(manifest)
     for name in stack_names:
         if name not in manifest.stacks:
             raise UsageError(f"unknown stack {name!r}", hint=f"stacks: {', '.join(order)}")
@@ -696,7 +698,7 @@ def run(
     gates: tuple[str, ...] = GATES,
 ) -> ValidationReport:
     started = time.monotonic()
-    manifest = stackgraph.load_manifest(ctx.project)
+    manifest = graph.load_manifest(ctx.project)
     known = environments.names(ctx.project)
     if not known:
         raise ConfigError(f"{ctx.project.rel(ctx.project.environments_dir)}: no environment files (<name>.yaml)")

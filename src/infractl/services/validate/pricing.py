@@ -16,7 +16,7 @@ from infractl.adapters import files
 from infractl.models.environment import Environment
 from infractl.models.project import Project
 from infractl.models.validation import CostLine, EnvCost, Finding
-from infractl.services import tfsource
+from infractl.services.stacks import tfsource
 
 CATALOG = Path("pricing") / "aws.yaml"
 

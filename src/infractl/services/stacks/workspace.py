@@ -16,7 +16,7 @@ from infractl.errors import ConfigError, UsageError
 from infractl.models.environment import Environment
 from infractl.models.stacks import Stack
 from infractl.services.context import Context
-from infractl.services.state import StateBackend, backend_config
+from infractl.services.stacks.state import StateBackend, backend_config
 
 OVERRIDE_FILE = "zz_infractl_emulator_override.tf"
 # Every AWS service the stacks may call; all go to the one emulator endpoint.

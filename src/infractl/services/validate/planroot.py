@@ -19,8 +19,8 @@ from infractl.adapters import hcl
 from infractl.errors import ConfigError
 from infractl.models.environment import Environment
 from infractl.models.stacks import Manifest, Stack
-from infractl.services.state import describe
-from infractl.services.workspace import resolve_inputs
+from infractl.services.stacks.state import describe
+from infractl.services.stacks.workspace import resolve_inputs
 
 ROOT_DIR = "_infractl_plan_root"  # the generated root module, beside the staged stacks
 ALIASES_FILE = "zz_infractl_aliases_override.tf"

@@ -14,7 +14,7 @@ from pathlib import Path
 from infractl.adapters import git
 from infractl.models.project import Project
 from infractl.models.stacks import Manifest
-from infractl.services import stackgraph, tfsource
+from infractl.services.stacks import graph, tfsource
 
 EVERYTHING = ("terraform/stacks/stacks.yaml", "pricing/")
 
@@ -54,7 +54,7 @@ def affected_cells(project: Project, manifest: Manifest, ref: str, envs: list[st
             or any(r.startswith(tuple(folders)) and _terraform(r) for r in rel)
         )
         if own:
-            for dependent in [name, *stackgraph.dependents(manifest, name)]:
+            for dependent in [name, *graph.dependents(manifest, name)]:
                 affected.setdefault(dependent, set()).update(envs)
         elif env_changes:
             affected.setdefault(name, set()).update(env_changes)

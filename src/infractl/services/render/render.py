@@ -224,7 +224,7 @@ def deploy(
     context = None if dry_run else helm.current_kube_context()
     built = values_for(project, env_name, outputs)
     if not dry_run:
-        # Fail before rendering anything when there is nothing (or nothing safe) to deploy.
+        # Fail before rendering anything when there is nothing (or nothing safe) to runs.
         unpinned = built.unpinned
         if unpinned:
             shown = project.rel(project.env_file(env_name))
@@ -301,9 +301,9 @@ STATE_STACKS = sorted({stack for (stack, _), _, _ in STATE_VALUES})
 def state_outputs(ctx: Context, env_name: str) -> dict[str, dict[str, Any]]:
     """The outputs STATE_VALUES needs, from the env's applied stacks (the emulator's state with --emulate)."""
     from infractl.models.runs import NullProgress
-    from infractl.services import deploy
+    from infractl.services.stacks import runs
 
-    return deploy.applied_outputs(ctx, env_name, STATE_STACKS, NullProgress())
+    return runs.applied_outputs(ctx, env_name, STATE_STACKS, NullProgress())
 
 
 def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any]] | None = None) -> EnvValues:

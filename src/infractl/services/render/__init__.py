@@ -1,0 +1,1 @@
+"""`infractl render` and `infractl deploy`: chart values from the env model, Helm renders, and deploys."""
