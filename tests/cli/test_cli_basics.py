@@ -80,3 +80,27 @@ def test_bad_setting_variable_is_a_config_error(invoke, monkeypatch):
     monkeypatch.setenv("INFRACTL_EMULATE", "maybe")
     result = invoke("env", "list", root=REPO, code=3)
     assert result.stderr.startswith("error: environment variable INFRACTL_EMULATE: Input should be a valid boolean")
+
+
+def test_infractl_variables_are_read_by_settings_alone(invoke, monkeypatch, tmp_path):
+    """INFRACTL_ROOT and INFRACTL_EMULATE reach every command through Settings (one loader): the root is found with
+    no --root, and emulate mode is on with no --emulate (the emulator of this empty work folder is not running)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFRACTL_ROOT", str(REPO))
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
+    assert "dev" in invoke("env", "list").stdout
+    monkeypatch.setenv("INFRACTL_EMULATE", "true")
+    result = invoke("output", "dev", "data", code=1)
+    assert "the local AWS emulator is not running" in result.stderr
+
+    import typer
+
+    from infractl.cli.main import app
+
+    def envvars(command) -> set[str]:
+        found = {v for p in command.params for v in ([p.envvar] if isinstance(p.envvar, str) else p.envvar or [])}
+        for sub in getattr(command, "commands", {}).values():
+            found |= envvars(sub)
+        return found
+
+    assert envvars(typer.main.get_command(app)) & {"INFRACTL_ROOT", "INFRACTL_EMULATE", "INFRACTL_WORK_DIR"} == set()

@@ -105,3 +105,28 @@ def test_saved_plans_are_applied_exactly_and_refused_when_stale(invoke, emulated
     assert [(s["stack"], s["status"]) for s in followup["stacks"]] == [("a", "up-to-date"), ("b", "applied")]
     invoke("plan", "staging", "--emulate", "--detailed-exitcode", root=project, code=0)
     invoke("destroy", "staging", "--emulate", "--yes", root=project)
+
+
+def test_bootstrap_loads_the_env_and_asks_sts_once(invoke, emulated, project, monkeypatch):
+    """One command resolves its environment once: one read of the env file, one GetCallerIdentity, for the state
+    backend and every stack alike."""
+    from infractl.adapters import aws as aws_adapter
+    from infractl.services import environments
+
+    two_stacks(project)
+    calls = {"load": 0, "sts": 0}
+    load, caller = environments.load, aws_adapter.caller_account
+
+    def counted_load(*args, **kwargs):
+        calls["load"] += 1
+        return load(*args, **kwargs)
+
+    def counted_caller(*args, **kwargs):
+        calls["sts"] += 1
+        return caller(*args, **kwargs)
+
+    monkeypatch.setattr(environments, "load", counted_load)
+    monkeypatch.setattr(aws_adapter, "caller_account", counted_caller)
+    result = json.loads(invoke("bootstrap", "staging", "--emulate", "--yes", "--json", root=project).stdout)
+    assert [(s["stack"], s["status"]) for s in result["stacks"]] == [("a", "applied"), ("b", "applied")]
+    assert calls == {"load": 1, "sts": 1}

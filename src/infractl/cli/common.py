@@ -12,7 +12,9 @@ import typer
 if TYPE_CHECKING:
     from infractl.services.context import Context
 
-EMULATE_HELP = "Target the local AWS emulator (moto server on loopback) instead of the cloud."
+EMULATE_HELP = (
+    "Target the local AWS emulator (moto server on loopback) instead of the cloud. Default: INFRACTL_EMULATE."
+)
 JSON_HELP = "Print the result as JSON on stdout, nothing else."
 
 
@@ -26,7 +28,8 @@ GLOBALS = Globals()
 
 
 def emulate_option() -> bool:
-    return typer.Option(False, "--emulate", envvar="INFRACTL_EMULATE", help=EMULATE_HELP)
+    # INFRACTL_EMULATE is read by Settings (the one loader of INFRACTL_* variables), not by Typer.
+    return typer.Option(False, "--emulate", help=EMULATE_HELP)
 
 
 def json_option() -> bool:

@@ -42,8 +42,7 @@ def _globals(
     root: Path = typer.Option(
         None,
         "--root",
-        envvar="INFRACTL_ROOT",
-        help="Project root (default: nearest folder holding environments/).",
+        help="Project root (default: INFRACTL_ROOT, else the nearest folder holding environments/).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of internal errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),

@@ -18,7 +18,6 @@ from infractl.errors import InfractlError, UsageError
 from infractl.models.environment import Environment
 from infractl.models.runs import Progress, RunResult, StackResult
 from infractl.models.stacks import Manifest, Stack
-from infractl.services import environments
 from infractl.services.context import Context
 from infractl.services.stacks import graph, state
 from infractl.services.stacks.workspace import Workspace, open_workspace, resolve_inputs
@@ -88,14 +87,13 @@ class _Run:
 
 
 def _start(
-    ctx: Context, env_name: str, progress: Progress, *, start_emulator: bool = False, parallelism: int = 4
+    ctx: Context, env_name: str, progress: Progress, *, target: state.Target | None = None, parallelism: int = 4
 ) -> _Run:
-    env = environments.load(ctx.project, env_name)
+    """What a run needs, resolved once: the env and its account (unless the caller resolved them), the manifest."""
+    target = target or state.resolve(ctx, env_name)
     manifest = graph.load_manifest(ctx.project)
-    target = ctx.aws_target(env, start_emulator=start_emulator)
-    account = state.effective_account(ctx, env, target)
-    backend = state.describe(env, account, emulated=ctx.emulate)
-    return _Run(ctx, env, manifest, backend, progress, parallelism=max(1, parallelism))
+    backend = state.describe(target.env, target.account, emulated=ctx.emulate)
+    return _Run(ctx, target.env, manifest, backend, progress, parallelism=max(1, parallelism))
 
 
 def _each(
@@ -325,12 +323,12 @@ def apply(
     *,
     only: list[str] | None = None,
     operation: str = "apply",
-    start_emulator: bool = False,
+    target: state.Target | None = None,
     parallelism: int = 4,
 ) -> RunResult:
     """Apply in dependency order. Saved plans (from `infractl plan`) are applied exactly, and only they;
     without saved plans every stack is planned and applied."""
-    run = _start(ctx, env_name, progress, start_emulator=start_emulator, parallelism=parallelism)
+    run = _start(ctx, env_name, progress, target=target, parallelism=parallelism)
     stacks = graph.select(run.manifest, run.env.cloud, only)
     saved = {s.name for s in stacks if ctx.project.workspace(env_name, s.name).joinpath("plan.tfplan").is_file()}
     if operation == "apply" and saved:
@@ -469,10 +467,11 @@ def bootstrap(
     """The one-click: emulator (when emulating) -> state backend -> plan/apply every stack in order.
     Re-running changes nothing; after a failure, re-running continues from the failed stack."""
     progress.note(f"state backend for {env_name}")
-    backend = state.bootstrap(ctx, env_name)
+    target = state.resolve(ctx, env_name, start_emulator=True)  # the env and its account, once for the command
+    backend = state.bootstrap(ctx, env_name, target=target)
     progress.note(
         f"state: s3://{backend.bucket} ({backend.lock} lock)"
         f"{' created or updated' if backend.changed else ' up to date'}"
     )
-    result = apply(ctx, env_name, progress, confirm, operation="bootstrap", parallelism=parallelism)
+    result = apply(ctx, env_name, progress, confirm, operation="bootstrap", target=target, parallelism=parallelism)
     return backend, result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 
 from infractl.adapters import aws
@@ -33,6 +35,22 @@ class StateBackend(BaseModel):
         return any(i.status != "unchanged" for i in self.items)
 
 
+@dataclass(frozen=True)
+class Target:
+    """One environment resolved once per command: its model, where its API calls go, and the account they reach."""
+
+    env: Environment
+    aws: aws.AwsTarget
+    account: str
+
+
+def resolve(ctx: Context, env_name: str, *, start_emulator: bool = False) -> Target:
+    """Load the environment and check the credentials against it (one STS call)."""
+    env = environments.load(ctx.project, env_name)
+    target = ctx.aws_target(env, start_emulator=start_emulator)
+    return Target(env=env, aws=target, account=effective_account(ctx, env, target))
+
+
 def effective_account(ctx: Context, env: Environment, target: aws.AwsTarget) -> str:
     """The account the run targets: the emulator's own, or the env's after checking the credentials match it."""
     account = aws.caller_account(target)
@@ -58,21 +76,21 @@ def describe(env: Environment, account: str, *, emulated: bool) -> StateBackend:
     )
 
 
-def bootstrap(ctx: Context, env_name: str) -> StateBackend:
-    """Create or converge the state bucket and lock table. Idempotent: a second run reports every item unchanged."""
-    env = environments.load(ctx.project, env_name)
-    target = ctx.aws_target(env, start_emulator=True)
-    account = effective_account(ctx, env, target)
-    backend = describe(env, account, emulated=ctx.emulate)
+def bootstrap(ctx: Context, env_name: str, *, target: Target | None = None) -> StateBackend:
+    """Create or converge the state bucket and lock table. Idempotent: a second run reports every item unchanged.
+    A caller that resolved the env already passes its target (the env is loaded and STS asked once a command)."""
+    target = target or resolve(ctx, env_name, start_emulator=True)
+    env = target.env
+    backend = describe(env, target.account, emulated=ctx.emulate)
     items = aws.ensure_state_bucket(
-        target,
+        target.aws,
         backend.bucket,
         kms_key_id=env.state.kms_key_id,
         noncurrent_days=env.state.noncurrent_version_days,
         tags=env.tags,
     )
     if backend.lock_table:
-        items += aws.ensure_lock_table(target, backend.lock_table, tags=env.tags)
+        items += aws.ensure_lock_table(target.aws, backend.lock_table, tags=env.tags)
     return backend.model_copy(update={"items": [StateItem(name=n, status=s) for n, s in items]})
 
 
