@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from infractl.adapters import process
 from infractl.errors import CommandError, ExternalToolError, StateLockedError
+from infractl.models.runs import Event
 
 # Variables never passed to Terraform: TF_LOG* can print secrets, TF_VAR_* would bypass the environment model.
 DROPPED_ENV_PREFIXES = (
@@ -221,15 +222,6 @@ class ApplyResult(BaseModel):
     add: int = 0
     change: int = 0
     destroy: int = 0
-
-
-@dataclass(frozen=True)
-class Event:
-    """One line of Terraform's machine-readable output, made readable."""
-
-    level: str  # info | warn | error
-    message: str
-    kind: str = ""
 
 
 @dataclass

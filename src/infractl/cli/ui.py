@@ -12,8 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from infractl.adapters.terraform import Event
-from infractl.models.runs import RunResult, StackResult
+from infractl.models.runs import Event, RunResult, StackResult
 
 
 def _console(stream) -> Console:

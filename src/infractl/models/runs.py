@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, computed_field
 
-from infractl.adapters.terraform import Event
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a tool's machine-readable output (Terraform's -json lines), made readable."""
+
+    level: str  # info | warn | error
+    message: str
+    kind: str = ""
+
 
 StackStatus = Literal["up-to-date", "changes", "applied", "destroyed", "failed", "not-reached"]
 

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from infractl.adapters import hcl
 from infractl.errors import ConfigError
+from infractl.models.docs import DocResult
 from infractl.models.project import Project
 
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
-
-
-class DocResult(BaseModel):
-    folder: str
-    status: str  # unchanged | updated | stale
-    inputs: int
-    outputs: int
 
 
 def folders(project: Project) -> list[Path]:

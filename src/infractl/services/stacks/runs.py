@@ -18,6 +18,7 @@ from infractl.errors import InfractlError, UsageError
 from infractl.models.environment import Environment
 from infractl.models.runs import Progress, RunResult, StackResult
 from infractl.models.stacks import Manifest, Stack
+from infractl.models.state import StateBackend
 from infractl.services.context import Context
 from infractl.services.stacks import graph, state
 from infractl.services.stacks.workspace import Workspace, open_workspace, resolve_inputs
@@ -32,7 +33,7 @@ class _Run:
     ctx: Context
     env: Environment
     manifest: Manifest
-    backend: state.StateBackend
+    backend: StateBackend
     progress: Progress
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     parallelism: int = 4
@@ -463,7 +464,7 @@ def unlock(ctx: Context, env_name: str, stack_name: str, lock_id: str, progress:
 
 def bootstrap(
     ctx: Context, env_name: str, progress: Progress, confirm: Confirm, *, parallelism: int = 4
-) -> tuple[state.StateBackend, RunResult]:
+) -> tuple[StateBackend, RunResult]:
     """The one-click: emulator (when emulating) -> state backend -> plan/apply every stack in order.
     Re-running changes nothing; after a failure, re-running continues from the failed stack."""
     progress.note(f"state backend for {env_name}")

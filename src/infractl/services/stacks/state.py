@@ -4,35 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from infractl.adapters import aws
 from infractl.errors import CloudError
 from infractl.models.environment import Environment
+from infractl.models.state import StateBackend, StateItem
 from infractl.services import environments
 from infractl.services.context import Context
-
-
-class StateItem(BaseModel):
-    name: str
-    status: str  # created | updated | unchanged
-
-
-class StateBackend(BaseModel):
-    env: str
-    emulated: bool
-    account: str
-    region: str
-    bucket: str
-    lock: str  # s3 (use_lockfile) | dynamodb
-    lock_table: str | None = None
-    kms_key_id: str | None = None
-    key_pattern: str
-    items: list[StateItem] = []
-
-    @property
-    def changed(self) -> bool:
-        return any(i.status != "unchanged" for i in self.items)
 
 
 @dataclass(frozen=True)
