@@ -18,15 +18,16 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+# One registration style: each cli module has a module-level `app`; a group gets a name, top-level commands do not.
+app.add_typer(stacks.app)
+app.add_typer(docs.app)
+app.add_typer(parity.app)
+validate.register(app)
+render.register(app)
 app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(dev.app, name="dev")
-stacks.register(app)
-docs.register(app)
-parity.register(app)
-validate.register(app)
-render.register(app)
 
 
 def _version(value: bool) -> None:
