@@ -1,51 +1,8 @@
-{{/* Chart name, truncated to the 63 characters of a DNS label. */}}
-{{- define "controlplane.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/* Release-qualified name; the release name alone when it already contains the chart name. */}}
-{{- define "controlplane.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/* Component-aware name: (dict "root" $ "component" "api") -> <fullname>-api */}}
-{{- define "controlplane.componentName" -}}
-{{- printf "%s-%s" (include "controlplane.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "controlplane.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/* Selector labels (stable, never helm.sh/chart): (dict "root" $ "component" "api") */}}
-{{- define "controlplane.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "controlplane.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-{{- end }}
-
-{{/* The full app.kubernetes.io/* label set: (dict "root" $ "component" "api") */}}
-{{- define "controlplane.labels" -}}
-helm.sh/chart: {{ include "controlplane.chart" .root }}
-{{ include "controlplane.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/part-of: controlplane
-{{- end }}
-
-{{/* An image reference by digest only: repository@sha256:... (the schema refuses a tag). */}}
-{{- define "controlplane.image" -}}
-{{- printf "%s@%s" .repository .digest }}
-{{- end }}
+{{/*
+controlplane's own snippets. Names, labels, the image reference and the restricted securityContexts come from the
+library chart helm/common (charts/common): common.names.{fullname,component}, common.labels.{standard,matchLabels},
+common.images.digestRef, common.securityContext.{pod,container}.
+*/}}
 
 {{/* The Vault Kubernetes auth role of a component: <rolePrefix>-<suffix> */}}
 {{- define "controlplane.vaultRole" -}}
@@ -55,28 +12,6 @@ app.kubernetes.io/part-of: controlplane
 {{/* Namespace of a dedicated (tier C) tenant. */}}
 {{- define "controlplane.tenantNamespace" -}}
 {{- printf "%s%s" .root.Values.dedicatedTenants.namespacePrefix .tenant | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "controlplane.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .Values.securityContext.runAsUser }}
-runAsGroup: {{ .Values.securityContext.runAsGroup }}
-fsGroup: {{ .Values.securityContext.runAsGroup }}
-seccompProfile:
-  type: RuntimeDefault
-{{- end }}
-
-{{- define "controlplane.containerSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .Values.securityContext.runAsUser }}
-runAsGroup: {{ .Values.securityContext.runAsGroup }}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-privileged: false
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
 {{- end }}
 
 {{/*
@@ -184,7 +119,7 @@ metadata:
   name: {{ .name }}
   namespace: {{ .namespace }}
   labels:
-    {{- include "controlplane.labels" $ctx | nindent 4 }}
+    {{- include "common.labels.standard" $ctx | nindent 4 }}
     controlplane.infractl.io/tier: {{ .tier }}
     {{- with .tenant }}
     controlplane.infractl.io/tenant: {{ . }}
@@ -196,7 +131,7 @@ spec:
   revisionHistoryLimit: 5
   selector:
     matchLabels:
-      {{- include "controlplane.selectorLabels" $ctx | nindent 6 }}
+      {{- include "common.labels.matchLabels" $ctx | nindent 6 }}
       controlplane.infractl.io/tier: {{ .tier }}
       {{- with .tenant }}
       controlplane.infractl.io/tenant: {{ . }}
@@ -204,7 +139,7 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "controlplane.labels" $ctx | nindent 8 }}
+        {{- include "common.labels.standard" $ctx | nindent 8 }}
         controlplane.infractl.io/tier: {{ .tier }}
         {{- with .tenant }}
         controlplane.infractl.io/tenant: {{ . }}
@@ -215,7 +150,7 @@ spec:
       enableServiceLinks: false
       terminationGracePeriodSeconds: {{ $root.Values.worker.terminationGracePeriodSeconds }}
       securityContext:
-        {{- include "controlplane.podSecurityContext" $root | nindent 8 }}
+        {{- include "common.securityContext.pod" $root.Values.securityContext | nindent 8 }}
       nodeSelector:
         node.infractl.io/pool: tenant
         node.infractl.io/tier: {{ .tier }}
@@ -230,17 +165,18 @@ spec:
           whenUnsatisfiable: ScheduleAnyway
           labelSelector:
             matchLabels:
-              {{- include "controlplane.selectorLabels" $ctx | nindent 14 }}
+              {{- include "common.labels.matchLabels" $ctx | nindent 14 }}
               controlplane.infractl.io/tier: {{ .tier }}
       containers:
         - name: worker
-          image: {{ include "controlplane.image" $root.Values.image.worker }}
+          image: {{ include "common.images.digestRef" $root.Values.image.worker }}
           imagePullPolicy: Always
           command: ["python", "-m", "controlplane.worker"]
           env:
             {{- include "controlplane.env" (dict "root" $root "service" "controlplane-worker" "role" .role "taskQueue" $taskQueue "namespace" .namespace "tenant" (default "" .tenant)) | nindent 12 }}
           securityContext:
-            {{- include "controlplane.containerSecurityContext" $root | nindent 12 }}
+            {{- include "common.securityContext.container" $root.Values.securityContext | nindent 12 }}
+            privileged: false
           startupProbe:
             exec:
               command: {{ include "controlplane.workerProbeCommand" $root }}
@@ -272,12 +208,12 @@ metadata:
   name: {{ .name }}
   namespace: {{ .namespace }}
   labels:
-    {{- include "controlplane.labels" $ctx | nindent 4 }}
+    {{- include "common.labels.standard" $ctx | nindent 4 }}
 spec:
   maxUnavailable: {{ $pool.pdb.maxUnavailable }}
   selector:
     matchLabels:
-      {{- include "controlplane.selectorLabels" $ctx | nindent 6 }}
+      {{- include "common.labels.matchLabels" $ctx | nindent 6 }}
       controlplane.infractl.io/tier: {{ .tier }}
       {{- with .tenant }}
       controlplane.infractl.io/tenant: {{ . }}
@@ -290,7 +226,7 @@ metadata:
   name: {{ .name }}
   namespace: {{ .namespace }}
   labels:
-    {{- include "controlplane.labels" $ctx | nindent 4 }}
+    {{- include "common.labels.standard" $ctx | nindent 4 }}
 spec:
   scaleTargetRef:
     apiVersion: apps/v1
