@@ -1,82 +1,44 @@
-{{/* Chart name, truncated to the 63 characters of a DNS label. */}}
-{{- define "controlplane.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/* Release-qualified name; the release name alone when it already contains the chart name. */}}
-{{- define "controlplane.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/* Component-aware name: (dict "root" $ "component" "api") -> <fullname>-api */}}
-{{- define "controlplane.componentName" -}}
-{{- printf "%s-%s" (include "controlplane.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "controlplane.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/* Selector labels (stable, never helm.sh/chart): (dict "root" $ "component" "api") */}}
-{{- define "controlplane.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "controlplane.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-{{- end }}
-
-{{/* The full app.kubernetes.io/* label set: (dict "root" $ "component" "api") */}}
-{{- define "controlplane.labels" -}}
-helm.sh/chart: {{ include "controlplane.chart" .root }}
-{{ include "controlplane.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/part-of: controlplane
-{{- end }}
-
-{{/* An image reference by digest only: repository@sha256:... (the schema refuses a tag). */}}
-{{- define "controlplane.image" -}}
-{{- printf "%s@%s" .repository .digest }}
-{{- end }}
+{{/*
+controlplane's own snippets. Names, labels, the image reference and the restricted securityContexts come from the
+library chart helm/common (charts/common): common.names.{fullname,component}, common.labels.{standard,matchLabels},
+common.images.digestRef, common.securityContext.{pod,container}. The workloads are in workloads.yaml.
+*/}}
 
 {{/* The Vault Kubernetes auth role of a component: <rolePrefix>-<suffix> */}}
 {{- define "controlplane.vaultRole" -}}
 {{- printf "%s-%s" .root.Values.vault.rolePrefix .suffix | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Namespace of a dedicated (tier C) tenant. */}}
+{{/* Namespace of a dedicated (tier C) tenant: (dict "root" $ "tenant" "acme") */}}
 {{- define "controlplane.tenantNamespace" -}}
 {{- printf "%s%s" .root.Values.dedicatedTenants.namespacePrefix .tenant | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{- define "controlplane.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .Values.securityContext.runAsUser }}
-runAsGroup: {{ .Values.securityContext.runAsGroup }}
-fsGroup: {{ .Values.securityContext.runAsGroup }}
-seccompProfile:
-  type: RuntimeDefault
+{{/* Name of a tier C tenant's worker Deployment and ServiceAccount, <fullname>-worker-<tenant>: (dict "root" $ "tenant" "acme") */}}
+{{- define "controlplane.tenantWorkerName" -}}
+{{- printf "%s-%s" (include "common.names.component" (dict "root" .root "component" "worker")) .tenant | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{- define "controlplane.containerSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .Values.securityContext.runAsUser }}
-runAsGroup: {{ .Values.securityContext.runAsGroup }}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-privileged: false
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
+{{/* A workload's selector labels: common.labels.matchLabels, plus its tier and tenant when set (a workloads.yaml entry). */}}
+{{- define "controlplane.workloadSelectorLabels" -}}
+{{ include "common.labels.matchLabels" . }}
+{{- with .tier }}
+controlplane.infractl.io/tier: {{ . }}
+{{- end }}
+{{- with .tenant }}
+controlplane.infractl.io/tenant: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* A workload's labels: common.labels.standard, plus its tier and tenant when set (a workloads.yaml entry). */}}
+{{- define "controlplane.workloadLabels" -}}
+{{ include "common.labels.standard" . }}
+{{- with .tier }}
+controlplane.infractl.io/tier: {{ . }}
+{{- end }}
+{{- with .tenant }}
+controlplane.infractl.io/tenant: {{ . }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -87,7 +49,7 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
 ["python", "-c", "import os, sys; port = int(os.environ['CONTROLPLANE_TEMPORAL_ADDRESS'].rsplit(':', 1)[1]); rows = [line.split() for f in ('/proc/net/tcp', '/proc/net/tcp6') if os.path.exists(f) for line in open(f).read().splitlines()[1:]]; sys.exit(0 if any(int(r[2].rsplit(':', 1)[1], 16) == port and r[3] == '01' for r in rows) else 1)"]
 {{- end }}
 
-{{/* The runtime's environment contract (docs/runtime.md): (dict "root" $ "service" "controlplane-api" "role" "<vault role>" "taskQueue" "q" "tenant" "") */}}
+{{/* The runtime's environment contract (docs/runtime.md): (dict "root" $ "service" "controlplane-api" "role" "<vault role>" "taskQueue" "q" "namespace" "ns" "tenant" "") */}}
 {{- define "controlplane.env" -}}
 {{- $v := .root.Values }}
 - name: CONTROLPLANE_DB_HOST
@@ -165,146 +127,6 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
 - name: vault-ca
   mountPath: /etc/vault-ca
   readOnly: true
-{{- end }}
-{{- end }}
-
-{{/*
-A worker Deployment + PDB + HPA.
-(dict "root" $ "name" "<object name>" "namespace" "ns" "tier" "standard" "tenant" "" "pool" <pool values> "serviceAccount" "sa" "role" "vault role")
-*/}}
-{{- define "controlplane.workerWorkload" -}}
-{{- $root := .root }}
-{{- $pool := .pool }}
-{{- $ctx := dict "root" $root "component" "worker" }}
-{{- $taskQueue := default $root.Values.config.temporal.taskQueue $pool.taskQueue }}
-{{- if .tenant }}{{ $taskQueue = printf "%s-%s" $taskQueue .tenant }}{{ end }}
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .name }}
-  namespace: {{ .namespace }}
-  labels:
-    {{- include "controlplane.labels" $ctx | nindent 4 }}
-    controlplane.infractl.io/tier: {{ .tier }}
-    {{- with .tenant }}
-    controlplane.infractl.io/tenant: {{ . }}
-    {{- end }}
-spec:
-  {{- if not $pool.autoscaling.enabled }}
-  replicas: {{ $pool.replicas }}
-  {{- end }}
-  revisionHistoryLimit: 5
-  selector:
-    matchLabels:
-      {{- include "controlplane.selectorLabels" $ctx | nindent 6 }}
-      controlplane.infractl.io/tier: {{ .tier }}
-      {{- with .tenant }}
-      controlplane.infractl.io/tenant: {{ . }}
-      {{- end }}
-  template:
-    metadata:
-      labels:
-        {{- include "controlplane.labels" $ctx | nindent 8 }}
-        controlplane.infractl.io/tier: {{ .tier }}
-        {{- with .tenant }}
-        controlplane.infractl.io/tenant: {{ . }}
-        {{- end }}
-    spec:
-      serviceAccountName: {{ .serviceAccount }}
-      automountServiceAccountToken: false
-      enableServiceLinks: false
-      terminationGracePeriodSeconds: {{ $root.Values.worker.terminationGracePeriodSeconds }}
-      securityContext:
-        {{- include "controlplane.podSecurityContext" $root | nindent 8 }}
-      nodeSelector:
-        node.infractl.io/pool: tenant
-        node.infractl.io/tier: {{ .tier }}
-      tolerations:
-        - key: tenant-tier
-          operator: Equal
-          value: {{ .tier }}
-          effect: NoSchedule
-      topologySpreadConstraints:
-        - maxSkew: 1
-          topologyKey: topology.kubernetes.io/zone
-          whenUnsatisfiable: ScheduleAnyway
-          labelSelector:
-            matchLabels:
-              {{- include "controlplane.selectorLabels" $ctx | nindent 14 }}
-              controlplane.infractl.io/tier: {{ .tier }}
-      containers:
-        - name: worker
-          image: {{ include "controlplane.image" $root.Values.image.worker }}
-          imagePullPolicy: Always
-          command: ["python", "-m", "controlplane.worker"]
-          env:
-            {{- include "controlplane.env" (dict "root" $root "service" "controlplane-worker" "role" .role "taskQueue" $taskQueue "namespace" .namespace "tenant" (default "" .tenant)) | nindent 12 }}
-          securityContext:
-            {{- include "controlplane.containerSecurityContext" $root | nindent 12 }}
-          startupProbe:
-            exec:
-              command: {{ include "controlplane.workerProbeCommand" $root }}
-            periodSeconds: 5
-            timeoutSeconds: 3
-            failureThreshold: 36
-          readinessProbe:
-            exec:
-              command: {{ include "controlplane.workerProbeCommand" $root }}
-            periodSeconds: 15
-            timeoutSeconds: 3
-            failureThreshold: 2
-          livenessProbe:
-            exec:
-              command: {{ include "controlplane.workerProbeCommand" $root }}
-            periodSeconds: 30
-            timeoutSeconds: 3
-            failureThreshold: 10
-          resources:
-            {{- toYaml $pool.resources | nindent 12 }}
-          volumeMounts:
-            {{- include "controlplane.volumeMounts" $root | nindent 12 }}
-      volumes:
-        {{- include "controlplane.volumes" $root | nindent 8 }}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: {{ .name }}
-  namespace: {{ .namespace }}
-  labels:
-    {{- include "controlplane.labels" $ctx | nindent 4 }}
-spec:
-  maxUnavailable: {{ $pool.pdb.maxUnavailable }}
-  selector:
-    matchLabels:
-      {{- include "controlplane.selectorLabels" $ctx | nindent 6 }}
-      controlplane.infractl.io/tier: {{ .tier }}
-      {{- with .tenant }}
-      controlplane.infractl.io/tenant: {{ . }}
-      {{- end }}
-{{- if $pool.autoscaling.enabled }}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: {{ .name }}
-  namespace: {{ .namespace }}
-  labels:
-    {{- include "controlplane.labels" $ctx | nindent 4 }}
-spec:
-  scaleTargetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: {{ .name }}
-  minReplicas: {{ $pool.autoscaling.minReplicas }}
-  maxReplicas: {{ $pool.autoscaling.maxReplicas }}
-  metrics:
-    - type: Resource
-      resource:
-        name: cpu
-        target:
-          type: Utilization
-          averageUtilization: {{ $pool.autoscaling.targetCPUUtilizationPercentage }}
 {{- end }}
 {{- end }}
 

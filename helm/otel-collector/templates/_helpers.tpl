@@ -1,42 +1,8 @@
-{{- define "otel-collector.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "otel-collector.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/* Component-aware name: (dict "root" $ "component" "gateway") */}}
-{{- define "otel-collector.componentName" -}}
-{{- printf "%s-%s" (include "otel-collector.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "otel-collector.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "otel-collector.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "otel-collector.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-{{- end }}
-
-{{- define "otel-collector.labels" -}}
-helm.sh/chart: {{ include "otel-collector.chart" .root }}
-{{ include "otel-collector.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/part-of: controlplane
-{{- end }}
+{{/*
+otel-collector's own snippets. Names, labels, the image reference and the restricted securityContexts come from the
+library chart helm/common (charts/common): common.names.{fullname,component}, common.labels.{standard,matchLabels},
+common.images.digestRef, common.securityContext.{pod,container}.
+*/}}
 
 {{/*
 The collector configuration. Resource attributes (deployment.environment, k8s.cluster.name, cloud.region,

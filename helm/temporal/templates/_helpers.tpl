@@ -1,103 +1,15 @@
 {{/*
-Chart name, truncated to the 63 characters of a DNS label.
+temporal's own snippets. Names, labels, the image reference and the restricted securityContexts come from the
+library chart helm/common (charts/common): common.names.{fullname,component}, common.labels.{standard,matchLabels,
+release}, common.images.digestRef, common.securityContext.{pod,container}.
 */}}
-{{- define "temporal.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
-Fully qualified app name: <release>-<chart> unless the release name already contains the chart name.
-*/}}
-{{- define "temporal.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-
-{{/*
-Component-aware name. Call with (dict "root" $ "component" "frontend").
-*/}}
-{{- define "temporal.componentName" -}}
-{{- printf "%s-%s" (include "temporal.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{- define "temporal.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
-Selector labels: stable across upgrades, never helm.sh/chart or the version.
-Call with (dict "root" $ "component" "history").
-*/}}
-{{- define "temporal.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "temporal.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-{{- end -}}
-
-{{/*
-The full app.kubernetes.io/* label set. Call with (dict "root" $ "component" "history").
-*/}}
-{{- define "temporal.labels" -}}
-{{ include "temporal.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/part-of: {{ .root.Values.partOf }}
-helm.sh/chart: {{ include "temporal.chart" .root }}
-{{- end -}}
-
-{{/*
-Release-wide selector (all components of this release), used by the NetworkPolicies.
-*/}}
-{{- define "temporal.releaseSelector" -}}
-app.kubernetes.io/name: {{ include "temporal.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-{{- end -}}
-
-{{/*
-An image by digest: <repository>@<digest>. Tags are never used.
-*/}}
-{{- define "temporal.image" -}}
-{{- printf "%s@%s" .repository .digest -}}
-{{- end -}}
 
 {{- define "temporal.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
-{{- default (include "temporal.fullname" .) .Values.serviceAccount.name -}}
+{{- default (include "common.names.fullname" .) .Values.serviceAccount.name -}}
 {{- else -}}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
 {{- end -}}
-{{- end -}}
-
-{{/*
-Restricted container securityContext (Pod Security Standard "restricted").
-*/}}
-{{- define "temporal.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-runAsUser: {{ .Values.podSecurity.runAsUser }}
-runAsGroup: {{ .Values.podSecurity.runAsGroup }}
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
-{{- end -}}
-
-{{- define "temporal.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .Values.podSecurity.runAsUser }}
-runAsGroup: {{ .Values.podSecurity.runAsGroup }}
-fsGroup: {{ .Values.podSecurity.fsGroup }}
-seccompProfile:
-  type: RuntimeDefault
 {{- end -}}
 
 {{/*
@@ -131,13 +43,13 @@ topologySpreadConstraints:
     whenUnsatisfiable: {{ $ha.zoneSpread }}
     labelSelector:
       matchLabels:
-        {{- include "temporal.selectorLabels" . | nindent 8 }}
+        {{- include "common.labels.matchLabels" . | nindent 8 }}
   - maxSkew: 1
     topologyKey: kubernetes.io/hostname
     whenUnsatisfiable: ScheduleAnyway
     labelSelector:
       matchLabels:
-        {{- include "temporal.selectorLabels" . | nindent 8 }}
+        {{- include "common.labels.matchLabels" . | nindent 8 }}
 affinity:
   podAntiAffinity:
     {{- if eq $ha.nodeAntiAffinity "required" }}
@@ -145,7 +57,7 @@ affinity:
       - topologyKey: kubernetes.io/hostname
         labelSelector:
           matchLabels:
-            {{- include "temporal.selectorLabels" . | nindent 12 }}
+            {{- include "common.labels.matchLabels" . | nindent 12 }}
     {{- else }}
     preferredDuringSchedulingIgnoredDuringExecution:
       - weight: 100
@@ -153,7 +65,7 @@ affinity:
           topologyKey: kubernetes.io/hostname
           labelSelector:
             matchLabels:
-              {{- include "temporal.selectorLabels" . | nindent 14 }}
+              {{- include "common.labels.matchLabels" . | nindent 14 }}
     {{- end }}
 {{- end -}}
 
