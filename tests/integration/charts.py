@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 
 from infractl.models.project import Project
-from infractl.services.render import render as render_service
+from infractl.services.render import values as values_service
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = Project(root=REPO, work_dir=REPO / ".infractl")
@@ -16,8 +16,8 @@ ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 
 
 @functools.cache
-def env_values(env: str) -> render_service.EnvValues:
-    return render_service.values_for(PROJECT, env)
+def env_values(env: str) -> values_service.EnvValues:
+    return values_service.values_for(PROJECT, env)
 
 
 def chart_values(chart: str, env: str) -> dict:

@@ -11,6 +11,7 @@ import pytest
 
 from infractl.adapters import emulator
 from infractl.adapters.aws import AwsTarget
+from infractl.models.render import RenderResult
 from infractl.services.render import render as render_service
 from tests.conftest import REPO as REPO_ROOT  # noqa: F401 - re-exported for the tests
 from tests.conftest import provider_mirror
@@ -29,13 +30,13 @@ def mirror() -> str:
 
 
 @pytest.fixture(scope="session")
-def rendered_env(tmp_path_factory) -> Callable[[str], render_service.RenderResult]:
+def rendered_env(tmp_path_factory) -> Callable[[str], RenderResult]:
     """`infractl render <env>` of the committed tree, once per env and session: for tests that only read it."""
     from tests.integration.charts import PROJECT
 
-    done: dict[str, render_service.RenderResult] = {}
+    done: dict[str, RenderResult] = {}
 
-    def get(env: str) -> render_service.RenderResult:
+    def get(env: str) -> RenderResult:
         if env not in done:
             done[env] = render_service.render(PROJECT, env, tmp_path_factory.mktemp(f"render-{env}"))
         return done[env]

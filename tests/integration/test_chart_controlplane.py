@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from infractl.models.project import Project
-from infractl.services.render import render as render_service
+from infractl.services.render import network as network_service
+from infractl.services.render import values as values_service
 from tests.integration.charts import ENVS, PROJECT, chart_values, env_values, selects
 
 helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
@@ -188,7 +189,7 @@ def _expected_egress(chart: str, env: str) -> list[dict]:
                 "ports": _tcp(7233),
             },
             {"to": [_ns("vault", {"app.kubernetes.io/name": "vault"})], "ports": _tcp(8200)},
-            {"to": [{"ipBlock": {"cidr": c}} for c in render_service.S3_CIDRS[model.region]], "ports": _tcp(443)},
+            {"to": [{"ipBlock": {"cidr": c}} for c in network_service.S3_CIDRS[model.region]], "ports": _tcp(443)},
             {"to": [_ns("telemetry", {"app.kubernetes.io/name": "otel-collector"})], "ports": _tcp(4318)},
         ]
     rules = [DNS]
@@ -238,14 +239,14 @@ def test_exporter_outside_the_cluster_needs_egress_cidrs(tmp_path):
     with pytest.raises(
         ConfigError, match=r"environments/dev.yaml: observability.logs\[0\]: endpoint host logs.example"
     ):
-        render_service.values_for(project, "dev")
+        values_service.values_for(project, "dev")
     path.write_text(
         text.replace(
             'config: {endpoint: "https://logs.example.com/otlp"}',
             'config: {endpoint: "https://logs.example.com/otlp"}\n      egress_cidrs: [203.0.113.0/24]',
         )
     )
-    rules = render_service.values_for(project, "dev").charts["otel-collector"]["networkPolicy"]["egress"]
+    rules = values_service.values_for(project, "dev").charts["otel-collector"]["networkPolicy"]["egress"]
     assert next(r for r in rules if r["name"] == "logs-otlphttp") == {
         "name": "logs-otlphttp",
         "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
@@ -527,7 +528,7 @@ def test_applied_outputs_replace_the_ci_layer_endpoints():
         "data": {"address": {"value": "db.internal.example"}, "port": {"value": 6432}},
         "evidence": {"bucket_name": {"value": "evidence-bucket-x"}},
     }
-    built = render_service.values_for(project, "staging", outputs)
+    built = values_service.values_for(project, "staging", outputs)
     database = built.charts["controlplane"]["config"]["database"]
     assert (database["host"], database["port"]) == ("db.internal.example", 6432)
     assert built.charts["controlplane"]["config"]["objectStore"]["evidenceBucket"] == "evidence-bucket-x"
@@ -537,7 +538,7 @@ def test_applied_outputs_replace_the_ci_layer_endpoints():
     )
     del outputs["evidence"]["bucket_name"]
     with pytest.raises(UsageError, match="stack evidence of staging has no output 'bucket_name'"):
-        render_service.values_for(project, "staging", outputs)
+        values_service.values_for(project, "staging", outputs)
 
 
 @pytest.mark.parametrize("env", ENVS)

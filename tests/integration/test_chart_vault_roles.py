@@ -15,7 +15,7 @@ import yaml
 from infractl.adapters import helm
 from infractl.adapters import localservices as ls
 from infractl.models.project import Project
-from infractl.services.render import render as render_service
+from infractl.services.render import values as values_service
 from tests.kubernetes_fakes import FakeTokenReview, self_signed_pem, service_account_jwt
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _roles() -> tuple[str, list[dict]]:
     """(auth mount, roles) from the vault-roles ConfigMap of prod's rendered controlplane chart."""
     project = Project(root=REPO, work_dir=REPO / ".infractl")
-    values = render_service.values_for(project, "prod").charts["controlplane"]
+    values = values_service.values_for(project, "prod").charts["controlplane"]
     templates = helm.render(REPO / "helm" / "controlplane", values, release="controlplane", namespace="controlplane")
     docs = [d for text in templates.values() for d in yaml.safe_load_all(text) if d]
     [cm] = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-vault-roles")]

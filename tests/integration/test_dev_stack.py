@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import localservices as ls
-from infractl.services.dev import devstack
+from infractl.services.dev import contract, devstack, statefile
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ def dev_work(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("INFRACTL_WORK_DIR", str(work))
     monkeypatch.delenv("CI", raising=False)
     yield work
-    state = devstack.load_state(devstack.dev_dir(work))
+    state = statefile.load_state(statefile.dev_dir(work))
     try:
         devstack.down(work, work, purge=True)
     finally:  # last resort: nothing of this test may outlive it
@@ -84,7 +84,7 @@ def test_up_status_reuse_down(invoke, dev_work: Path):
     first = json.loads(invoke("dev", "up", "--no-docker", "--port-offset", str(offset), "--json").stdout)
     assert first["mode"] == "native"
     services = {s["name"]: s for s in first["services"]}
-    assert set(services) == set(devstack.SERVICES)
+    assert set(services) == set(contract.SERVICES)
     assert {s["action"] for s in services.values()} == {"started"}
 
     # the developer's check: the api is ready (every dependency answers)
@@ -94,11 +94,11 @@ def test_up_status_reuse_down(invoke, dev_work: Path):
     assert _get(f"http://{api}/livez")[0] == 200
 
     # status: every service healthy, on the recorded ports, and no secret in the output
-    state = devstack.load_state(devstack.dev_dir(dev_work))
+    state = statefile.load_state(statefile.dev_dir(dev_work))
     status = invoke("dev", "status", "--json").stdout
     data = json.loads(status)
     assert data["healthy"] is True
-    assert {s["name"]: s["health"] for s in data["services"]} == dict.fromkeys(devstack.SERVICES, "healthy")
+    assert {s["name"]: s["health"] for s in data["services"]} == dict.fromkeys(contract.SERVICES, "healthy")
     assert data["ports"]["api"] == int(api.rsplit(":", 1)[1])
     assert state["root_token"] not in status + json.dumps(first)
     assert state["root_token"] not in invoke("dev", "status").stdout
@@ -111,7 +111,7 @@ def test_up_status_reuse_down(invoke, dev_work: Path):
 
     # a second up reuses everything: same pids, nothing restarted
     second = json.loads(invoke("dev", "up", "--no-docker", "--port-offset", str(offset), "--json").stdout)
-    assert {s["name"]: s["action"] for s in second["services"]} == dict.fromkeys(devstack.SERVICES, "reused")
+    assert {s["name"]: s["action"] for s in second["services"]} == dict.fromkeys(contract.SERVICES, "reused")
     assert {s["name"]: s["pid"] for s in second["services"]} == {s["name"]: s["pid"] for s in first["services"]}
     assert _get(f"http://{api}/readyz")[0] == 200
 
@@ -119,7 +119,7 @@ def test_up_status_reuse_down(invoke, dev_work: Path):
     pgids = _pgids(state)
     assert _processes_in_groups(set(pgids.values()))  # sanity: the scan sees them while they run
     down = json.loads(invoke("dev", "down", "--json").stdout)
-    assert sorted(down["stopped"]) == sorted(devstack.SERVICES)
+    assert sorted(down["stopped"]) == sorted(contract.SERVICES)
     assert _processes_in_groups(set(pgids.values())) == []
     for name, entry in state["services"].items():
         assert not ls.is_healthy(ls.Running.from_dict(entry)), name
@@ -152,7 +152,7 @@ def test_a_taken_port_is_named_before_anything_starts(invoke, dev_work: Path):
         result = invoke("dev", "up", "--no-docker", "--no-app", "--port", f"postgres={port}", code=2)
     assert f"postgres: port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr
-    assert devstack.load_state(devstack.dev_dir(dev_work))["services"] == {}
+    assert statefile.load_state(statefile.dev_dir(dev_work))["services"] == {}
 
 
 def test_a_service_that_fails_to_start_is_named_with_its_log_tail(invoke, dev_work: Path, monkeypatch):
@@ -172,7 +172,7 @@ def test_a_service_that_fails_to_start_is_named_with_its_log_tail(invoke, dev_wo
     assert "full log:" in result.stderr and "Traceback" not in result.stderr
     health = {s["name"]: s["health"] for s in json.loads(invoke("dev", "status", "--json", code=1).stdout)["services"]}
     assert health["openbao"] == "stopped" and health["postgres"] == "healthy"
-    state = devstack.load_state(devstack.dev_dir(dev_work))
+    state = statefile.load_state(statefile.dev_dir(dev_work))
     down = json.loads(invoke("dev", "down", "--json").stdout)
     assert "postgres" in down["stopped"]
     assert _processes_in_groups(set(_pgids(state).values())) == []

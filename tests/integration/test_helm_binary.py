@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infractl.services.render import render as render_service
+from infractl.services.render import values as values_service
 from tests.integration.charts import ENVS, env_values
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
@@ -78,7 +78,7 @@ def test_deploy_runs_helm_and_stops_cleanly_at_an_unreachable_cluster(helm_bin, 
     images = {
         name: {"repository": f"registry.example.com/{name}", "digest": "sha256:" + f"{i:x}" * 64}
         for i, name in enumerate(
-            render_service.UPSTREAM_REPOSITORIES | {"controlplane-api": 1, "controlplane-worker": 1}, 1
+            values_service.UPSTREAM_REPOSITORIES | {"controlplane-api": 1, "controlplane-worker": 1}, 1
         )
     }
     prod.write_text(prod.read_text() + yaml.safe_dump({"images": images}))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infractl.services.render import render as render_service
+from infractl.services.render import network as network_service
 from tests.integration.charts import ENVS, env_values, selects
 
 pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
@@ -148,7 +148,7 @@ def env_cluster(request, rendered_env) -> tuple[str, Cluster, dict]:
     ]
     addresses = {
         "database": Address("database", str(vpc.network_address + 4100)),  # an address in the VPC's data subnets
-        "s3": Address("s3", str(next(ipaddress.ip_network(render_service.S3_CIDRS[model.region][0]).hosts()))),
+        "s3": Address("s3", str(next(ipaddress.ip_network(network_service.S3_CIDRS[model.region][0]).hosts()))),
         "internet": Address("internet", "1.1.1.1"),
     }
     return env, Cluster(objects, others), addresses | {"tenants": [t.name for t in model.tenants]}

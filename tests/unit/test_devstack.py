@@ -14,7 +14,8 @@ import pytest
 
 from infractl.adapters import localservices as ls
 from infractl.errors import ConfigError, ExternalToolError, UsageError
-from infractl.services.dev import devstack
+from infractl.models.dev import DevStatus
+from infractl.services.dev import compose, contract, devstack, logs, native, statefile
 
 # --- ports ---------------------------------------------------------------------------------------------------------
 
@@ -25,18 +26,18 @@ def _picker(start: int = 40000):
 
 
 def test_default_ports_when_free():
-    ports, notes = devstack.assign_ports(is_free=lambda p: True, pick_free=_picker())
-    assert ports == devstack.DEFAULT_PORTS
+    ports, notes = contract.assign_ports(is_free=lambda p: True, pick_free=_picker())
+    assert ports == contract.DEFAULT_PORTS
     assert notes == []
 
 
 def test_port_offset_moves_every_port():
-    ports, _ = devstack.assign_ports(offset=10000, is_free=lambda p: True, pick_free=_picker())
-    assert ports == {name: port + 10000 for name, port in devstack.DEFAULT_PORTS.items()}
+    ports, _ = contract.assign_ports(offset=10000, is_free=lambda p: True, pick_free=_picker())
+    assert ports == {name: port + 10000 for name, port in contract.DEFAULT_PORTS.items()}
 
 
 def test_taken_default_falls_back_to_a_free_port_with_a_note():
-    ports, notes = devstack.assign_ports(is_free=lambda p: p != 5432, pick_free=_picker())
+    ports, notes = contract.assign_ports(is_free=lambda p: p != 5432, pick_free=_picker())
     assert ports["postgres"] == 40000
     assert ports["api"] == 8080
     assert notes == ["postgres: port 5432 is taken, using 40000"]
@@ -44,12 +45,12 @@ def test_taken_default_falls_back_to_a_free_port_with_a_note():
 
 def test_fallback_skips_ports_already_assigned():
     picks = iter([40000, 40000, 40001, 40002, 40003, 40004, 40005, 40006, 40007])
-    ports, _ = devstack.assign_ports(is_free=lambda p: False, pick_free=lambda: next(picks))
+    ports, _ = contract.assign_ports(is_free=lambda p: False, pick_free=lambda: next(picks))
     assert len(set(ports.values())) == len(ports)
 
 
 def test_kept_ports_win_and_are_not_handed_out_again():
-    ports, notes = devstack.assign_ports(
+    ports, notes = contract.assign_ports(
         keep={"postgres": 41000, "temporal": 41001, "temporal_ui": 41002},
         is_free=lambda p: p not in (41000, 41001, 41002),
         pick_free=_picker(),
@@ -59,23 +60,23 @@ def test_kept_ports_win_and_are_not_handed_out_again():
 
 
 def test_override_wins_and_a_taken_override_is_a_usage_error():
-    ports, _ = devstack.assign_ports(overrides={"api": 18080}, is_free=lambda p: True, pick_free=_picker())
+    ports, _ = contract.assign_ports(overrides={"api": 18080}, is_free=lambda p: True, pick_free=_picker())
     assert ports["api"] == 18080
     with pytest.raises(UsageError, match="api: port 18080 is already in use"):
-        devstack.assign_ports(overrides={"api": 18080}, is_free=lambda p: p != 18080, pick_free=_picker())
+        contract.assign_ports(overrides={"api": 18080}, is_free=lambda p: p != 18080, pick_free=_picker())
 
 
 def test_unknown_service_and_out_of_range_ports_are_usage_errors():
     with pytest.raises(UsageError, match="unknown service in --port: mysql"):
-        devstack.assign_ports(overrides={"mysql": 3306}, is_free=lambda p: True)
+        contract.assign_ports(overrides={"mysql": 3306}, is_free=lambda p: True)
     with pytest.raises(UsageError, match="out of range"):
-        devstack.assign_ports(offset=60000, is_free=lambda p: True)
+        contract.assign_ports(offset=60000, is_free=lambda p: True)
 
 
 def test_parse_port_overrides():
-    assert devstack.parse_port_overrides(["postgres=15432", " api = 18080"]) == {"postgres": 15432, "api": 18080}
+    assert contract.parse_port_overrides(["postgres=15432", " api = 18080"]) == {"postgres": 15432, "api": 18080}
     with pytest.raises(UsageError, match="SERVICE=PORT"):
-        devstack.parse_port_overrides(["postgres:15432"])
+        contract.parse_port_overrides(["postgres:15432"])
 
 
 # --- the environment contract ----------------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ CONTRACT_KEYS = {
 
 
 def test_env_contract_defaults_match_the_spec():
-    env = devstack.env_contract(devstack.DEFAULT_PORTS, "tok", service="api")
+    env = contract.env_contract(contract.DEFAULT_PORTS, "tok", service="api")
     assert set(env) == CONTRACT_KEYS | {"OTEL_SERVICE_NAME"}
     assert env["CONTROLPLANE_DB_HOST"] == "127.0.0.1" and env["CONTROLPLANE_DB_PORT"] == "5432"
     assert env["CONTROLPLANE_DB_NAME"] == env["CONTROLPLANE_DB_USER"] == "controlplane"
@@ -122,8 +123,8 @@ def test_env_contract_defaults_match_the_spec():
 
 
 def test_env_contract_follows_the_assigned_ports():
-    ports = {name: port + 1 for name, port in devstack.DEFAULT_PORTS.items()}
-    env = devstack.env_contract(ports, "tok")
+    ports = {name: port + 1 for name, port in contract.DEFAULT_PORTS.items()}
+    env = contract.env_contract(ports, "tok")
     assert env["CONTROLPLANE_DB_PORT"] == "5433"
     assert env["CONTROLPLANE_TEMPORAL_ADDRESS"] == "127.0.0.1:7234"
     assert env["CONTROLPLANE_S3_ENDPOINT_URL"] == "http://127.0.0.1:9001"
@@ -134,17 +135,17 @@ def test_env_contract_follows_the_assigned_ports():
 
 
 def test_mask_hides_the_token_unless_asked():
-    env = devstack.env_contract(devstack.DEFAULT_PORTS, "s3cr3t-token")
-    shown, masked = devstack.mask(env)
-    assert shown["VAULT_TOKEN"] == devstack.MASK and masked == ["VAULT_TOKEN"]
+    env = contract.env_contract(contract.DEFAULT_PORTS, "s3cr3t-token")
+    shown, masked = contract.mask(env)
+    assert shown["VAULT_TOKEN"] == contract.MASK and masked == ["VAULT_TOKEN"]
     assert "s3cr3t-token" not in json.dumps(shown)
-    shown, masked = devstack.mask(env, show_secrets=True)
+    shown, masked = contract.mask(env, show_secrets=True)
     assert shown["VAULT_TOKEN"] == "s3cr3t-token" and masked == []
 
 
 def test_process_env_drops_stale_variables_and_adds_the_contract():
     base = {"PATH": "/bin", "CONTROLPLANE_DB_PASSWORD": "x", "AWS_SECRET_ACCESS_KEY": "y", "VAULT_TOKEN": "old"}
-    env = devstack.process_env({"VAULT_TOKEN": "new", "CONTROLPLANE_DB_PORT": "5432"}, base)
+    env = contract.process_env({"VAULT_TOKEN": "new", "CONTROLPLANE_DB_PORT": "5432"}, base)
     assert env["PATH"] == "/bin" and env["VAULT_TOKEN"] == "new" and env["CONTROLPLANE_DB_PORT"] == "5432"
     assert "CONTROLPLANE_DB_PASSWORD" not in env and "AWS_SECRET_ACCESS_KEY" not in env
     assert "127.0.0.1" in env["NO_PROXY"] and env["PYTHONUNBUFFERED"] == "1"
@@ -155,23 +156,23 @@ def test_process_env_drops_stale_variables_and_adds_the_contract():
 
 def test_state_round_trip_is_private(tmp_path: Path):
     r = ls.Running("s3", 123, "127.0.0.1", 9000, tmp_path / "s3.log", {"health": "http", "started": "42"})
-    state = {**devstack.empty_state(), "mode": "native", "services": {"s3": devstack.record(r)}}
-    devstack.save_state(tmp_path, state)
-    path = devstack.state_path(tmp_path)
+    state = {**statefile.empty_state(), "mode": "native", "services": {"s3": statefile.record(r)}}
+    statefile.save_state(tmp_path, state)
+    path = statefile.state_path(tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    loaded = devstack.load_state(tmp_path)
+    loaded = statefile.load_state(tmp_path)
     assert ls.Running.from_dict(loaded["services"]["s3"]) == r
     assert loaded["services"]["s3"]["started_by_us"] is True
 
 
 def test_missing_state_is_empty_and_a_corrupt_one_is_a_config_error(tmp_path: Path):
-    assert devstack.load_state(tmp_path) == devstack.empty_state()
-    devstack.state_path(tmp_path).write_text("{not json")
+    assert statefile.load_state(tmp_path) == statefile.empty_state()
+    statefile.state_path(tmp_path).write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
-        devstack.load_state(tmp_path)
-    devstack.state_path(tmp_path).write_text('{"version": 99}')
+        statefile.load_state(tmp_path)
+    statefile.state_path(tmp_path).write_text('{"version": 99}')
     with pytest.raises(ConfigError, match="unknown state format"):
-        devstack.load_state(tmp_path)
+        statefile.load_state(tmp_path)
 
 
 def test_running_round_trips_through_json(tmp_path: Path):
@@ -182,7 +183,7 @@ def test_running_round_trips_through_json(tmp_path: Path):
 
 def test_status_never_shows_a_token(tmp_path: Path):
     r = ls.Running("openbao", 7, "127.0.0.1", 8200, tmp_path / "l", {"root_token": "t0k", "addr": "http://x"})
-    assert devstack.public_details(r) == {"addr": "http://x"}
+    assert native.public_details(r) == {"addr": "http://x"}
 
 
 # --- mode and compose ------------------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def test_choose_mode():
 
 
 def test_compose_argv(tmp_path: Path):
-    assert devstack.compose_base_argv(["docker", "compose"], tmp_path) == [
+    assert compose.compose_base_argv(["docker", "compose"], tmp_path) == [
         "docker",
         "compose",
         "-f",
@@ -225,14 +226,14 @@ ROW_SEED = {"Service": "seed", "Name": "cp-seed-1", "State": "exited", "ExitCode
 def test_parse_compose_ps(as_lines: bool):
     rows = [ROW_API, ROW_PG, ROW_MIGRATE, ROW_SEED]
     text = "\n".join(json.dumps(r) for r in rows) if as_lines else json.dumps(rows)
-    items = {s.name: s for s in devstack.parse_compose_ps(text)}
+    items = {s.name: s for s in compose.parse_compose_ps(text)}
     assert items["api"].health == "healthy" and items["api"].address == "127.0.0.1:8080"
     assert items["postgres"].health == "unhealthy"
     assert items["migrate"].health == "completed"
     assert items["seed"].health == "stopped"
-    done = devstack.DevStatus(mode="docker", work_dir="w", services=[items["api"], items["migrate"]])
+    done = DevStatus(mode="docker", work_dir="w", services=[items["api"], items["migrate"]])
     assert done.healthy
-    assert devstack.parse_compose_ps("") == []
+    assert compose.parse_compose_ps("") == []
 
 
 # --- commands with nothing running ---------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_cli_with_nothing_running(invoke, monkeypatch, tmp_path: Path):
 def test_log_tail_strips_colour_codes(tmp_path: Path):
     log = tmp_path / "s3.log"
     log.write_text('one\n\x1b[31m\x1b[1mPUT /b HTTP/1.1\x1b[0m" 409\n')
-    assert list(devstack.tail({"s3": log}, 1)) == [("s3", 'PUT /b HTTP/1.1" 409')]
+    assert list(logs.tail({"s3": log}, 1)) == [("s3", 'PUT /b HTTP/1.1" 409')]
 
 
 # --- the launcher, on tiny processes -----------------------------------------------------------------------------

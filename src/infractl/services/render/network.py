@@ -1,0 +1,147 @@
+"""The network rules render writes into the charts' NetworkPolicies: the peers (DNS, the ingress controller, a
+namespace, the collector), the control plane's egress allowlist, the collector's egress to its exporters' backends,
+and the namespaces whose pods may call Temporal and the collector (docs/render.md).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from infractl.errors import ConfigError
+from infractl.models.environment import Environment, Exporter
+from infractl.services.render.charts import NAMESPACE
+
+DNS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+DNS_RULE = {
+    "name": "dns",
+    "to": [DNS_PEER],
+    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+}
+VAULT_NAMESPACE = "vault"
+TENANT_NAMESPACE_PREFIX = "tenant-"  # tier C tenant "acme" runs in namespace tenant-acme
+# S3 in each region, reached through the VPC gateway endpoint: the S3 prefixes of AWS ip-ranges.json for the region
+# (refresh from https://ip-ranges.amazonaws.com/ip-ranges.json when AWS adds some).
+S3_CIDRS = {"eu-west-1": ["52.218.0.0/17", "3.5.64.0/21", "3.5.72.0/23", "52.92.0.0/17"]}
+# The cluster's ingress controller: the only peer that reaches the api and the Temporal web UI from outside.
+INGRESS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+}
+# Temporal's Prometheus endpoints: the headless Services of its servers (helm/temporal/templates/server.yaml).
+TEMPORAL_METRICS_PORT = 9090
+TEMPORAL_METRICS_DNS = [
+    f"temporal-{svc}.temporal.svc.cluster.local" for svc in ("frontend-headless", "history", "matching", "worker")
+]
+# The in-cluster endpoint of an OTel exporter: <service>.<namespace>.svc[.cluster.local].
+IN_CLUSTER_HOST = re.compile(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.(?P<ns>[a-z0-9]([a-z0-9-]*[a-z0-9])?)\.svc(\.cluster\.local)?$"
+)
+
+
+def egress_allowlist(env: Environment) -> list[dict]:
+    """The controlplane pods' egress allowlist: DNS, the database (the VPC CIDR), Temporal, Vault, the object store,
+    the OTel Collector. Nothing else leaves a pod."""
+    s3 = S3_CIDRS.get(env.region)
+    if s3 is None:
+        raise ConfigError(
+            f"region {env.region}: no S3 address ranges known for the object-store egress rule",
+            hint="add the region's S3 prefixes to S3_CIDRS in src/infractl/services/render/network.py",
+        )
+    temporal_frontend = {"app.kubernetes.io/name": "temporal", "app.kubernetes.io/component": "frontend"}
+    return [
+        DNS_RULE,
+        database_rule(env, name="database"),
+        _in_cluster("temporal", NAMESPACE["temporal"], temporal_frontend, 7233),
+        _in_cluster("vault", VAULT_NAMESPACE, {"app.kubernetes.io/name": "vault"}, 8200),
+        {
+            "name": "object-store",
+            "to": [{"ipBlock": {"cidr": c}} for c in s3],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        },
+        _in_cluster("otel-collector", NAMESPACE["otel-collector"], {"app.kubernetes.io/name": "otel-collector"}, 4318),
+    ]
+
+
+def exporter_egress(env: Environment, shown: str) -> list[dict]:
+    """The collector's egress to its backends, one rule per exporter: an in-cluster endpoint allows its namespace
+    on its port; anything else allows the exporter's egress_cidrs (required then). The debug exporter sends nothing."""
+    rules: list[dict] = []
+    for signal in ("traces", "metrics", "logs"):
+        for i, exporter in enumerate(getattr(env.observability, signal)):
+            if exporter.type == "debug":
+                continue
+            where = f"observability.{signal}[{i}]"
+            host, port = _endpoint(exporter, where, shown)
+            match = IN_CLUSTER_HOST.match(host or "")
+            if exporter.egress_cidrs:
+                peers = [{"ipBlock": {"cidr": c}} for c in exporter.egress_cidrs]
+            elif match:
+                peers = [namespace_peer(match["ns"])]
+            else:
+                what = f"endpoint host {host}" if host else f"the {exporter.type} exporter (no config.endpoint)"
+                raise ConfigError(
+                    f"{shown}: {where}: {what} is outside the cluster, and egress_cidrs is empty",
+                    hint=f"list the backend's addresses in {where}.egress_cidrs (a NetworkPolicy cannot name a host),"
+                    " or use an in-cluster endpoint <service>.<namespace>.svc:<port>",
+                )
+            name = f"{signal}-{exporter.type}" + (f"-{i}" if i else "")
+            ports = [{"port": p, "protocol": "TCP"} for p in (exporter.egress_ports or [port])]
+            rules.append({"name": name, "to": peers, "ports": ports})
+    return rules
+
+
+def _endpoint(exporter: Exporter, where: str, shown: str) -> tuple[str | None, int]:
+    """(host, port) of an exporter's config.endpoint: `host:port` (gRPC) or a URL (port from the scheme if absent).
+    No endpoint: the cloud's API over HTTPS."""
+    endpoint = exporter.config.get("endpoint")
+    if endpoint is None:
+        return None, 443
+    text = str(endpoint)
+    parts = urlsplit(text if "://" in text else f"grpc://{text}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None  # type: ignore[assignment]
+    if parts is None or not parts.hostname or (port is None and parts.scheme not in ("http", "https")):
+        raise ConfigError(
+            f"{shown}: {where}.config.endpoint: {text!r} is not host:port or an http(s) URL",
+            hint="e.g. tempo-distributor.observability.svc:4317 or https://backend.example.com/otlp",
+        )
+    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def scrape_egress(env: Environment) -> list[dict]:
+    if not env.observability.metrics:
+        return []
+    pods = {"app.kubernetes.io/name": "temporal"}
+    return [_in_cluster("temporal-metrics", NAMESPACE["temporal"], pods, TEMPORAL_METRICS_PORT)]
+
+
+def client_namespaces(env: Environment) -> list[str]:
+    """The namespaces whose pods call Temporal and the collector: the control plane's and each tier C tenant's."""
+    return [NAMESPACE["controlplane"], *(f"{TENANT_NAMESPACE_PREFIX}{t.name}" for t in env.tenants)]
+
+
+def database_rule(env: Environment, name: str = "postgres") -> dict:
+    return {"name": name, "to": [{"ipBlock": {"cidr": env.network.cidr}}], "ports": [{"port": 5432, "protocol": "TCP"}]}
+
+
+def namespace_peer(namespace: str) -> dict:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def collector_peer() -> dict:
+    return {
+        **namespace_peer(NAMESPACE["otel-collector"]),
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "otel-collector"}},
+    }
+
+
+def _in_cluster(name: str, namespace: str, pod_labels: dict[str, str], port: int) -> dict:
+    peer = {**namespace_peer(namespace), "podSelector": {"matchLabels": pod_labels}}
+    return {"name": name, "to": [peer], "ports": [{"port": port, "protocol": "TCP"}]}

@@ -1,0 +1,309 @@
+"""Each chart's values for one environment, built from the env model (docs/render.md).
+
+Values per chart, later layers win (dicts merged key by key, lists replaced whole):
+  1. helm/<chart>/values.yaml                  the chart's defaults (Helm merges them itself)
+  2. helm/<chart>/ci/<env>-values.yaml         what the env model does not hold: endpoints only known after apply
+                                               (database host, evidence bucket), Vault address, resources
+  3. values from environments/<env>.yaml       everything else: name, region, replicas/HA, worker pools per tenant
+                                               tier, tier C tenants, exporters, every egress/ingress rule, images
+  4. with --from-state, the applied stacks' outputs (STATE_VALUES)
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from infractl.adapters import files
+from infractl.errors import ConfigError, UsageError
+from infractl.models.environment import Environment
+from infractl.models.project import Project
+from infractl.services import environments
+from infractl.services.render.capacity import check_system_capacity
+from infractl.services.render.charts import CHARTS, NAMESPACE, ChartSpec, chart_path, service_host
+from infractl.services.render.network import (
+    DNS_PEER,
+    DNS_RULE,
+    INGRESS_PEER,
+    TEMPORAL_METRICS_DNS,
+    TEMPORAL_METRICS_PORT,
+    TENANT_NAMESPACE_PREFIX,
+    client_namespaces,
+    collector_peer,
+    database_rule,
+    egress_allowlist,
+    exporter_egress,
+    namespace_peer,
+    scrape_egress,
+)
+
+# Where an image comes from when the env model does not pin it: public upstream images, and our own images in the
+# env account's registry. An unpinned image renders with UNPINNED, a digest no registry serves: such a manifest
+# can never start a container, and `deploy` refuses it.
+UPSTREAM_REPOSITORIES = {
+    "temporal-server": "temporalio/server",
+    "temporal-admin-tools": "temporalio/admin-tools",
+    "temporal-ui": "temporalio/ui",
+    "postgres": "postgres",
+    "otel-collector": "otel/opentelemetry-collector-contrib",
+}
+UNPINNED = "sha256:" + "0" * 64
+# The platform's pods (Temporal, the collector, the api) run on the system node group of the cluster stack:
+# labelled node.infractl.io/pool=system, tainted CriticalAddonsOnly=true:NoSchedule (terraform/modules/aws/eks).
+SYSTEM_NODE_SELECTOR = {"node.infractl.io/pool": "system"}
+SYSTEM_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+
+
+@dataclass(frozen=True)
+class EnvValues:
+    """Every chart's values for one environment, and what the build had to say about them."""
+
+    env: Environment
+    charts: dict[str, dict[str, Any]]  # chart name -> values (ci layer + env model layer)
+    unpinned: list[str]
+    notes: list[str]
+
+
+# What --from-state takes from the applied stacks: (stack, output) -> where it goes in which chart's values.
+STATE_VALUES = (
+    (("data", "address"), "controlplane", ("config", "database", "host")),
+    (("data", "port"), "controlplane", ("config", "database", "port")),
+    (("evidence", "bucket_name"), "controlplane", ("config", "objectStore", "evidenceBucket")),
+    (("data", "address"), "temporal", ("persistence", "host")),
+    (("data", "port"), "temporal", ("persistence", "port")),
+)
+STATE_STACKS = sorted({stack for (stack, _), _, _ in STATE_VALUES})
+
+
+def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any]] | None = None) -> EnvValues:
+    """Every chart's values for env_name: the ci layer overlaid with what the env model decides, then (when given)
+    the applied stacks' outputs ({stack: {output: {value, ...}}}, see STATE_VALUES)."""
+    env = environments.load(project, env_name)
+    shown = project.rel(project.env_file(env_name))
+    notes: list[str] = []
+    images, unpinned = _images(env, shown)
+    if unpinned:
+        notes.append(
+            f"{env.name}: not pinned by digest, rendered with {UNPINNED[:15]}… (deploy refuses): {', '.join(unpinned)}"
+        )
+    replicas = _replicas(env, shown)
+    charts: dict[str, dict[str, Any]] = {}
+    for spec in CHARTS:
+        chart_path(project, spec.name)
+        base = _ci_values(project, spec, env.name)
+        for image, path in spec.images.items():
+            _set(base, path, images[image])
+        overlay = {"temporal": _temporal, "otel-collector": _otel, "controlplane": _controlplane}[spec.name]
+        charts[spec.name] = _merge(base, overlay(env, base, replicas, shown))
+    check_system_capacity(env.name, _cluster(env).get("system_node_group") or {}, charts, shown, notes)
+    if outputs is not None:
+        for (stack, output), chart, path in STATE_VALUES:
+            item = (outputs.get(stack) or {}).get(output)
+            if item is None or item.get("value") in (None, ""):
+                raise UsageError(
+                    f"--from-state: stack {stack} of {env_name} has no output {output!r} in its state",
+                    hint=f"apply it first: infractl apply {env_name} --stack {stack}",
+                )
+            _set(charts[chart], path, item["value"])
+        notes.append(f"{env.name}: database endpoint and evidence bucket from the state of: {', '.join(STATE_STACKS)}")
+    return EnvValues(env=env, charts=charts, unpinned=unpinned, notes=notes)
+
+
+def _ci_values(project: Project, spec: ChartSpec, env_name: str) -> dict[str, Any]:
+    ci = project.root / "helm" / spec.name / "ci" / f"{env_name}-values.yaml"
+    base = (files.read_yaml(ci, display=project.rel(ci)) if ci.is_file() else None) or {}
+    if not isinstance(base, dict):
+        raise ConfigError(f"{project.rel(ci)}: expected a mapping at the top level")
+    return copy.deepcopy(base)
+
+
+def _temporal(env: Environment, base: dict, replicas: int, shown: str) -> dict:
+    server = {svc: {"replicas": replicas} for svc in ("frontend", "history", "matching", "worker")}
+    return {
+        "nodeSelector": SYSTEM_NODE_SELECTOR,
+        "tolerations": SYSTEM_TOLERATIONS,
+        "server": server,
+        "web": {"replicas": replicas},
+        "highAvailability": _ha(replicas >= 2),
+        "networkPolicy": {
+            # the chart writes its DNS rule itself (its schema Job too): the same peer as everyone's DNS_RULE
+            "dns": {
+                "namespace": DNS_PEER["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                "podLabels": DNS_PEER["podSelector"]["matchLabels"],
+            },
+            "egress": [database_rule(env)],
+            # The frontend's clients: the control plane and every tier C tenant's workers.
+            "frontendIngress": [namespace_peer(ns) for ns in client_namespaces(env)],
+            "metricsIngress": [collector_peer()],
+            "webIngress": [INGRESS_PEER],
+        },
+    }
+
+
+def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
+    autoscaling = base.get("autoscaling") or {}
+    pipelines = {
+        signal: {"exporters": [{"type": e.type, "config": e.config} for e in getattr(env.observability, signal)]}
+        for signal in ("traces", "metrics", "logs")
+    }
+    return {
+        "nodeSelector": SYSTEM_NODE_SELECTOR,
+        "tolerations": SYSTEM_TOLERATIONS,
+        "replicas": replicas,
+        "autoscaling": {"minReplicas": replicas, "maxReplicas": max(int(autoscaling.get("maxReplicas", 1)), replicas)},
+        # One resource on every signal: the three correlate on these.
+        "resourceAttributes": {
+            "deployment.environment": env.name,
+            "service.namespace": NAMESPACE["controlplane"],
+            "cloud.provider": env.cloud,
+            "cloud.region": env.region,
+            "k8s.cluster.name": env.name,  # the cluster stack names the cluster after the env
+        },
+        "pipelines": pipelines,
+        # Temporal's servers expose Prometheus metrics only: the collector scrapes them into the metrics pipeline.
+        "scrape": [{"job": "temporal", "dnsNames": TEMPORAL_METRICS_DNS, "port": TEMPORAL_METRICS_PORT}]
+        if env.observability.metrics
+        else [],
+        "networkPolicy": {
+            "ingressFrom": [namespace_peer(ns) for ns in client_namespaces(env)],
+            "egress": [DNS_RULE, *exporter_egress(env, shown), *scrape_egress(env)],
+        },
+    }
+
+
+def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> dict:
+    api_scaling = (base.get("api") or {}).get("autoscaling") or {}
+    return {
+        "environment": env.name,
+        "config": {
+            "temporal": {"address": f"{service_host('temporal', 'frontend')}:7233"},
+            "objectStore": {"region": env.region},
+            "otel": {"endpoint": f"http://{service_host('otel-collector')}:4318"},
+        },
+        "api": {
+            "nodeSelector": SYSTEM_NODE_SELECTOR,
+            "tolerations": SYSTEM_TOLERATIONS,
+            "ingressFrom": [INGRESS_PEER],
+            "replicas": replicas,
+            "autoscaling": {
+                "minReplicas": replicas,
+                "maxReplicas": max(int(api_scaling.get("maxReplicas", 1)), replicas),
+            },
+        },
+        "workerPools": _worker_pools(env, base.get("workerPools") or [], shown),
+        "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env, shown)},
+        "networkPolicy": {"egress": egress_allowlist(env)},
+    }
+
+
+def _worker_pools(env: Environment, base_pools: list[dict], shown: str) -> list[dict]:
+    """One shared pool per tenant tier (stacks.cluster.tenant_tiers), scaled with its node group (_scaled).
+    Resources and PDB come from the ci pool of the same tier (else the first)."""
+    tiers = _cluster(env).get("tenant_tiers") or {}
+    if not isinstance(tiers, dict):
+        raise ConfigError(f"{shown}: stacks.cluster.tenant_tiers: expected a mapping of tier name to node group")
+    by_tier = {p.get("tier"): p for p in base_pools if isinstance(p, dict)}
+    pools = []
+    for tier, group in tiers.items():
+        pool = copy.deepcopy(by_tier.get(tier) or (base_pools[0] if base_pools else {}))
+        where = f"stacks.cluster.tenant_tiers.{tier}"
+        pool.update(tier=tier, **_scaled(group, pool.get("autoscaling") or {}, where, shown))
+        pool.setdefault("pdb", {"maxUnavailable": 1})
+        pools.append(pool)
+    return pools
+
+
+def _dedicated_tenants(env: Environment, shown: str) -> list[dict]:
+    """Tier C tenants: each on its own node group (tier c-<name>, env.tenant_node_groups), scaled like a pool."""
+    return [
+        {"name": t.name, "tier": t.tier, **_scaled(t.node_group.model_dump(), {}, f"tenants.{t.name}", shown)}
+        for t in env.tenants
+    ]
+
+
+def _scaled(group: Any, base: dict, where: str, shown: str) -> dict:
+    """Workers on a node group: replicas = its desired nodes (at least 1), autoscaling up to its max size."""
+    group = group if isinstance(group, dict) else {}
+    desired = max(1, _int(group.get("desired_size", 1), f"{where}.desired_size", shown))
+    maximum = max(_int(group.get("max_size", desired), f"{where}.max_size", shown), desired)
+    autoscaling = {
+        "enabled": True,
+        "minReplicas": desired,
+        "maxReplicas": maximum,
+        "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
+    }
+    return {"replicas": desired, "autoscaling": autoscaling}
+
+
+def _replicas(env: Environment, shown: str) -> int:
+    """Replicas of every HA service: one per AZ, capped by the system node group's desired size (required
+    anti-affinity puts one per node). HA (hard zone spread, required anti-affinity) from 2 replicas up."""
+    group = _cluster(env).get("system_node_group") or {}
+    desired = _int(group.get("desired_size", 1), "stacks.cluster.system_node_group.desired_size", shown)
+    return max(1, min(env.network.az_count, desired))
+
+
+def _ha(ha: bool) -> dict:
+    if ha:
+        return {"zoneSpread": "DoNotSchedule", "nodeAntiAffinity": "required"}
+    return {"zoneSpread": "ScheduleAnyway", "nodeAntiAffinity": "preferred"}
+
+
+def _images(env: Environment, shown: str) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """{image: {repository, digest}} for every image the charts run, and the names the env model does not pin."""
+    pinned = {k: v.model_dump() for k, v in (env.images or {}).items()}
+    images: dict[str, dict[str, str]] = {}
+    unpinned: list[str] = []
+    for name in (name for spec in CHARTS for name in spec.images):
+        if name in pinned:
+            images[name] = pinned[name]
+            continue
+        unpinned.append(name)
+        images[name] = {"repository": _default_repository(env, name, shown), "digest": UNPINNED}
+    return images, unpinned
+
+
+def _default_repository(env: Environment, image: str, shown: str) -> str:
+    if image in UPSTREAM_REPOSITORIES:
+        return UPSTREAM_REPOSITORIES[image]
+    if env.cloud == "aws":  # our images: the env account's ECR
+        return f"{env.account}.dkr.ecr.{env.region}.amazonaws.com/{image}"
+    raise ConfigError(
+        f"{shown}: images.{image}: not pinned, and there is no default {env.cloud} registry for it",
+        hint=f"add images.{image}: {{repository, digest: sha256:…}}",
+    )
+
+
+def kube_version_for(env: Environment) -> str | None:
+    """The Kubernetes version `helm lint` checks against: v<stacks.cluster.kubernetes_version>.0, if set."""
+    version = _cluster(env).get("kubernetes_version")
+    return f"v{version}.0" if isinstance(version, str) and version.count(".") == 1 else None
+
+
+def _cluster(env: Environment) -> dict[str, Any]:
+    cluster = env.stacks.get("cluster") or {}
+    return cluster if isinstance(cluster, dict) else {}
+
+
+def _int(value: Any, field: str, shown: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{shown}: {field}: expected an integer, got {value!r}", hint=f"fix {shown}")
+    return value
+
+
+def _merge(base: dict, overlay: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _set(values: dict, path: tuple[str, ...], value: Any) -> None:
+    node = values
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = copy.deepcopy(value)
