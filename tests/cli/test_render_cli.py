@@ -201,3 +201,34 @@ def test_an_unwritable_out_is_a_usage_error(invoke, root, tmp_path):
     result = invoke("render", "dev", "--out", str(blocker), root=root, code=2)
     assert f"--out {blocker}: cannot write" in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_render_stderr_holds_only_infractl_notes(tmp_path):
+    """The Helm SDK's own notes about the charts/common links to the library chart (it writes them to fd 2 itself)
+    do not reach the user; infractl's notes do."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    done = subprocess.run(
+        [sys.executable, "-m", "infractl", "--root", str(REPO), "render", "dev", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith(("note:", "  ")) for line in lines), done.stderr
+
+
+def test_the_sdk_filter_passes_on_everything_but_its_link_notes(capfd):
+    import os
+
+    from infractl.adapters import helm
+
+    with helm._filtered_stderr():
+        os.write(2, b"2026/12/06 INFO found symbolic link in path. Contents of linked file included\n")
+        os.write(2, b"panic: something the SDK really says\n")
+    err = capfd.readouterr().err
+    assert "panic: something the SDK really says" in err and "symbolic link" not in err

@@ -3,10 +3,13 @@ stays fast), and the `helm` binary for deploys. Renders and lints with no cluste
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,31 @@ from infractl.errors import ConfigError, ExternalToolError
 SDK_HINT = "pip install helm-python-sdk (listed in the devtools extra: pip install -e '.[devtools]')"
 # "- at '/api/replicas': got string, want integer" in Helm's schema error.
 _SCHEMA_LINE = re.compile(r"^-\s*at\s+'(?P<path>[^']*)':\s*(?P<msg>.*)$")
+
+
+# The SDK logs through Go's default logger straight to file descriptor 2, one line per chart load and subchart:
+# "found symbolic link in path" for every charts/common link to the library chart (helm/common/README.md).
+_SDK_NOISE = ("found symbolic link in path",)
+
+
+@contextlib.contextmanager
+def _filtered_stderr() -> Iterator[None]:
+    """Hold what the SDK writes to fd 2 during the call, then pass on every line but the known notes above: nothing
+    else is hidden, only delayed until the call returns."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not any(note in line for note in _SDK_NOISE):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def _sdk() -> Any:
@@ -33,16 +61,17 @@ def render(chart_dir: Path, values: dict[str, Any], *, release: str, namespace: 
     """
     helm = _sdk()
     name = chart_dir.name
-    try:
-        chart = helm.Chart.load(str(chart_dir))
-    except helm.HelmError as exc:
-        raise ExternalToolError(f"chart {name}: cannot load {chart_dir}: {exc}") from None
-    try:
-        out = chart.render(values, name=release, namespace=namespace, is_install=True)
-    except helm.HelmError as exc:
-        raise _values_error(name, str(exc)) from None
-    finally:
-        chart.close()
+    with _filtered_stderr():
+        try:
+            chart = helm.Chart.load(str(chart_dir))
+        except helm.HelmError as exc:
+            raise ExternalToolError(f"chart {name}: cannot load {chart_dir}: {exc}") from None
+        try:
+            out = chart.render(values, name=release, namespace=namespace, is_install=True)
+        except helm.HelmError as exc:
+            raise _values_error(name, str(exc)) from None
+        finally:
+            chart.close()
     return {path: text for path, text in sorted(out.items()) if not path.endswith("NOTES.txt")}
 
 
@@ -50,7 +79,8 @@ def lint(chart_dir: Path, values: dict[str, Any], *, namespace: str, kube_versio
     """`helm lint --strict` with these values: the warnings and errors as `path: message` lines (empty = clean)."""
     helm = _sdk()
     try:
-        report = helm.lint(str(chart_dir), values, strict=True, namespace=namespace, kube_version=kube_version)
+        with _filtered_stderr():
+            report = helm.lint(str(chart_dir), values, strict=True, namespace=namespace, kube_version=kube_version)
     except helm.HelmError as exc:
         raise _values_error(chart_dir.name, str(exc)) from None
     lines = [f"{m['path']}: {m['error']}" for m in report.get("messages", []) if m.get("severity", 0) >= 2]
