@@ -62,15 +62,24 @@ def emulated(monkeypatch, work_dir, mirror) -> Path:
     return work_dir
 
 
-def emulator_anomalies(work_dir: Path) -> list[str]:
-    """Requests in the session emulator's request log that a client may have retried after they took effect: an
-    answer of 5xx (or none, the app raised) and any SDK retry (attempt > 1). The log keeps no request values."""
+def emulator_requests(work_dir: Path) -> list[dict]:
+    """The session emulator's request log: one entry a request (operation, SDK attempt, status; no values)."""
     log = work_dir / "emulator" / "requests.jsonl"
-    found = []
-    for line in log.read_text().splitlines() if log.is_file() else []:
-        entry = json.loads(line)
-        if entry["status"] >= 500 or entry["status"] == 0 or entry["attempt"] > 1:
-            found.append(line)
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+
+
+def emulator_anomalies(work_dir: Path) -> list[dict]:
+    """Requests that could have changed something twice or half: an answer of 5xx (or none: the app raised), and a
+    call run more than once (the same SDK invocation executed again instead of answered from its first run)."""
+    found, ran = [], set()
+    for entry in emulator_requests(work_dir):
+        if entry["status"] >= 500 or entry["status"] == 0:
+            found.append(entry)
+        invocation = entry.get("invocation")
+        if invocation and not entry.get("replayed"):
+            if invocation in ran and entry["op"].split()[0] not in ("GET", "HEAD"):
+                found.append(entry)
+            ran.add(invocation)
     return found
 
 

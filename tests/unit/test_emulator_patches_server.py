@@ -486,3 +486,30 @@ def test_every_request_is_logged_by_operation_without_its_values(client, tmp_pat
     ]
     assert any(e["service"] == "kms" and e["op"] == "ListAliases" for e in entries)
     assert "logged-role-secretname" not in text and emulator.FAKE_ACCESS_KEY not in text
+
+
+def test_a_retried_call_that_already_ran_gets_its_answer_again(client):
+    """The SDK sends a call again (same invocation id, attempt 2) when it did not get the answer in time. The call
+    ran already: the emulator answers the retry with that answer instead of running it twice (which turned one
+    CreateRole into EntityAlreadyExists). A new call of the same kind still runs."""
+    import ssl
+    import urllib.request
+
+    iam = client("iam")
+    sent = []
+    iam.meta.events.register("before-send.iam.CreateRole", lambda request, **_: sent.append(request))
+    created = iam.create_role(RoleName="retried-role", AssumeRolePolicyDocument="{}")["Role"]["RoleId"]
+    first = sent[0]
+    headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in first.headers.items()}
+    headers["amz-sdk-request"] = "attempt=2; max=3"
+    body = first.body.encode() if isinstance(first.body, str) else first.body
+    retry = urllib.request.Request(first.url, data=body, headers=headers, method="POST")
+    context = ssl.create_default_context(cafile=str(Path(client.data_dir) / "ca.pem"))
+    with urllib.request.urlopen(retry, context=context, timeout=15) as resp:
+        assert resp.status == 200 and created in resp.read().decode()
+
+    with pytest.raises(ClientError, match="EntityAlreadyExists"):  # a new call (new invocation id) runs
+        iam.create_role(RoleName="retried-role", AssumeRolePolicyDocument="{}")
+    entries = [json.loads(line) for line in (Path(client.data_dir) / "requests.jsonl").read_text().splitlines()]
+    tried = [(e["attempt"], e["status"], e["replayed"]) for e in entries if e["op"] == "CreateRole"][-3:]
+    assert tried == [(1, 200, False), (2, 200, True), (1, 409, False)]

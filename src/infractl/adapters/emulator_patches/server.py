@@ -1,4 +1,5 @@
-"""The server: one API call at a time, as AWS makes each call atomic; every call written to a request log."""
+"""The server: one API call at a time, as AWS makes each call atomic; a retried call answered once; every call
+written to a request log."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -97,16 +99,44 @@ def _error_code(status: int, body: bytes) -> str | None:
         return None
 
 
+class _Answers:
+    """The answers to the latest mutating calls, by the SDK's invocation id (the same on every attempt of one call).
+
+    AWS answers a call once; an emulator starved of CPU may answer after the client gave up on the connection (or
+    the answer may be lost on it), and the SDK then sends the call again. Executing it twice turns one `CreateRole`
+    into `EntityAlreadyExists` (the old intermittent failures). A retry whose call already ran gets that call's
+    answer again instead. Reads (GET, HEAD) are not kept: running them twice changes nothing."""
+
+    def __init__(self, size: int = 4096, max_body: int = 1 << 20) -> None:
+        self._kept: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
+        self._size, self._max_body = size, max_body
+
+    def get(self, invocation: str | None) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        return self._kept.get(invocation) if invocation else None
+
+    def keep(self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        if not invocation or environ.get("REQUEST_METHOD") in ("GET", "HEAD") or len(body) > self._max_body:
+            return
+        self._kept[invocation] = (status, list(headers), body)
+        while len(self._kept) > self._size:
+            self._kept.popitem(last=False)
+
+
+_ANSWERS = _Answers()
+
+
 def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(orig)
     def __call__(self: Any, environ: Any, start_response: Any) -> Any:
-        """Gap: moto is not thread-safe under its threaded server. Each request runs alone, its body built inside
-        the lock (moto renders it from backend state), and is written to the request log."""
+        """Gap: moto is not thread-safe under its threaded server, and runs a retried call again. Each request runs
+        alone, its body built inside the lock (moto renders it from backend state); a retry of a call that already
+        ran gets its answer again (_Answers); every request is written to the request log."""
         log = _request_log()
-        status: list[str] = []
+        answer: list[Any] = []  # [status, headers] as the app set them
 
         def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
-            status.append(code)
+            answer[:] = [code, headers]
             return start_response(code, headers, exc_info) if exc_info else start_response(code, headers)
 
         began = time.time()
@@ -122,26 +152,35 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
                 "attempt": _attempt(environ),
                 "invocation": environ.get("HTTP_AMZ_SDK_INVOCATION_ID"),
             }
-        waited = time.time()
-        start = waited
+        start = began
         chunks: list[bytes] = []
+        replayed = False
         try:
             with _CALL:
                 start = time.time()
-                body = orig(self, environ, recording_start_response if log is not None else start_response)
-                try:
-                    chunks = [bytes(chunk) for chunk in body]
-                finally:
-                    close = getattr(body, "close", None)
-                    if close is not None:
-                        close()
+                kept = _ANSWERS.get(environ.get("HTTP_AMZ_SDK_INVOCATION_ID")) if environ else None
+                if kept is not None:
+                    replayed = True
+                    recording_start_response(kept[0], list(kept[1]))
+                    chunks = [kept[2]]
+                else:
+                    body = orig(self, environ, recording_start_response)
+                    try:
+                        chunks = [bytes(chunk) for chunk in body]
+                    finally:
+                        close = getattr(body, "close", None)
+                        if close is not None:
+                            close()
+                    if answer and environ:
+                        _ANSWERS.keep(environ, answer[0], answer[1], b"".join(chunks))
         finally:
             if log is not None and entry:
-                code = int(status[0].split()[0]) if status else 0  # 0: the app raised (werkzeug answers 500)
+                code = int(answer[0].split()[0]) if answer else 0  # 0: the app raised (werkzeug answers 500)
                 entry.update(
                     status=code,
                     error=_error_code(code, b"".join(chunks)) if code else "unhandled exception",
-                    wait_ms=round((start - waited) * 1000),
+                    replayed=replayed,
+                    wait_ms=round((start - began) * 1000),
                     ms=round((time.time() - start) * 1000),
                 )
                 log.write(entry)
