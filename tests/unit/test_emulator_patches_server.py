@@ -513,3 +513,30 @@ def test_a_retried_call_that_already_ran_gets_its_answer_again(client):
     entries = [json.loads(line) for line in (Path(client.data_dir) / "requests.jsonl").read_text().splitlines()]
     tried = [(e["attempt"], e["status"], e["replayed"]) for e in entries if e["op"] == "CreateRole"][-3:]
     assert tried == [(1, 200, False), (2, 200, True), (1, 409, False)]
+
+
+def test_a_client_slow_to_greet_does_not_stall_the_others(client):
+    """A connection that never sends its TLS greeting (a Terraform provider descheduled on a busy machine) holds only
+    its own thread: other clients are answered at once, instead of waiting in the accept loop until their own
+    handshake timeouts make the SDKs retry."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(client("sts").meta.endpoint_url)
+    quick = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=3)
+    silent = [socket.create_connection((url.hostname, url.port)) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # the server has accepted them by now
+        sts = boto3.client(
+            "sts",
+            region_name=REGION,
+            endpoint_url=client("sts").meta.endpoint_url,
+            verify=str(Path(client.data_dir) / "ca.pem"),
+            aws_access_key_id=emulator.FAKE_ACCESS_KEY,
+            aws_secret_access_key=emulator.FAKE_SECRET_KEY,
+            config=quick,
+        )
+        assert sts.get_caller_identity()["Account"] == ACCOUNT
+    finally:
+        for sock in silent:
+            sock.close()

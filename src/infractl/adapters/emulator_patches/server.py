@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -189,7 +190,30 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
     return __call__
 
 
+class _HandshakeOnFirstRead(ssl.SSLContext):
+    """A server context whose sockets do the TLS handshake on their first read, in the connection's own thread."""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["do_handshake_on_connect"] = False
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def lazy_handshake(orig: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(orig)
+    def load_ssl_context(cert_file: str, pkey_file: str | None = None, protocol: int | None = None) -> Any:
+        """Gap: werkzeug's server does each TLS handshake in its accept loop, so one client slow to greet (a
+        Terraform provider descheduled on a busy machine) stalls every new connection until the SDKs' handshake
+        timeouts fire and they retry. Here each connection's handshake runs in its own thread."""
+        ctx = _HandshakeOnFirstRead(protocol if protocol is not None else ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert_file, pkey_file)
+        return ctx
+
+    return load_ssl_context
+
+
 def apply() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from werkzeug import serving
 
     replace(DomainDispatcherApplication, "__call__", serialized)
+    replace(serving, "load_ssl_context", lazy_handshake)
