@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,7 +74,13 @@ def _values_error(chart: str, text: str) -> ConfigError | ExternalToolError:
 
 
 def binary() -> str | None:
-    return shutil.which("helm")
+    """The helm binary on PATH, or None."""
+    from infractl.adapters import process
+
+    try:
+        return process.find_binary("helm")
+    except ExternalToolError:
+        return None
 
 
 def current_kube_context(kubeconfig: str | None = None) -> str | None:
