@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infractl.adapters import checkov, helm, process, terraform
+from infractl.adapters import checkov, docker, helm, postgres, process, terraform
 from infractl.errors import CommandError, ExternalToolError
 
 PY = sys.executable
@@ -37,6 +37,13 @@ def test_run_past_its_timeout_kills_the_command_and_names_it():
     assert info.value.message.startswith(Path(PY).name)
     assert info.value.returncode == -signal.SIGKILL
     assert "slow" in info.value.details
+
+
+def test_a_timeout_also_kills_what_the_command_started():
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="timed out"):
+        process.run(["sh", "-c", "sleep 30; echo never"], timeout=1)  # sleep holds the output pipe
+    assert time.monotonic() - started < 15
 
 
 def test_probe_is_true_only_for_exit_zero_within_the_timeout(tmp_path: Path):
@@ -199,3 +206,33 @@ def test_tail_file_returns_the_last_lines(tmp_path: Path):
     assert process.tail_file(log, 2) == ["line 98", "line 99"]
     assert process.tail_file(log, 0) == []
     assert process.tail_file(tmp_path / "missing.log") == []
+
+
+def _script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(("body", "expected"), [("exit 0", True), ("exit 1", False), ("sleep 30", False)])
+def test_the_docker_engine_probe_is_bounded(tmp_path: Path, monkeypatch, body: str, expected: bool):
+    _script(tmp_path / "bin" / "docker", body)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    started = time.monotonic()
+    assert docker.engine_available(timeout=1) is expected
+    assert time.monotonic() - started < 15
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker client at all
+    assert docker.engine_available(timeout=1) is False
+
+
+def test_the_postgres_probe_asks_pg_isready_from_the_server_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert postgres.ready("127.0.0.1", 1, None) is None  # no pg_isready: the caller falls back to TCP
+    args = tmp_path / "args"
+    _script(tmp_path / "pgbin" / "pg_isready", f'echo "$@" > {args}; exit 0')
+    assert postgres.ready("127.0.0.1", 5433, str(tmp_path / "pgbin")) is True
+    assert args.read_text().split()[:4] == ["-q", "-h", "127.0.0.1", "-p"]
+    _script(tmp_path / "pgbin" / "pg_isready", "exit 2")
+    assert postgres.ready("127.0.0.1", 5433, str(tmp_path / "pgbin")) is False

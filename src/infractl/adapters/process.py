@@ -48,9 +48,10 @@ def run(
 ) -> Completed:
     """Run argv; stream stdout lines to on_line when given; raise CommandError on an exit code not in ok_codes.
 
-    stderr is collected and its tail carried by the error. With a timeout (seconds) the child is killed when it
-    runs longer and a CommandError says it timed out. On Ctrl-C the child (same process group) receives SIGINT
-    too; we wait for it to stop cleanly before re-raising, so Terraform can release its lock.
+    stderr is collected and its tail carried by the error. With a timeout (seconds) the command runs in its own
+    process group, which is killed when it runs longer, and a CommandError says it timed out. Without one, on
+    Ctrl-C the child (same process group) receives SIGINT too; we wait for it to stop cleanly before re-raising,
+    so Terraform can release its lock.
     """
     argv = [str(a) for a in argv]
     try:
@@ -63,6 +64,8 @@ def run(
             stderr=subprocess.PIPE,
             text=True,
             bufsize=1,
+            # bounded: its own process group, so a timeout kills what it started too (they hold our pipes)
+            start_new_session=timeout is not None,
         )
     except FileNotFoundError as exc:
         raise ExternalToolError(f"{argv[0]} not found", hint=f"install {argv[0]} or put it on PATH") from exc
@@ -72,8 +75,8 @@ def run(
 
     def _kill_on_timeout() -> None:
         timed_out.set()
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
     timer = threading.Timer(timeout, _kill_on_timeout) if timeout is not None else None
     try:
@@ -98,8 +101,8 @@ def run(
         t.join()
     except KeyboardInterrupt:
         # The terminal already sent SIGINT to the child (same process group); a second one would make Terraform
-        # exit at once without releasing its lock, so only wait for it.
-        _stop(proc, signal_first=False)
+        # exit at once without releasing its lock, so only wait for it. A bounded command has its own group.
+        _stop(proc, signal_first=timeout is not None)
         raise
     except BaseException:
         _stop(proc, signal_first=True)
