@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +36,11 @@ class Result:
 
 
 def find_binary(root: Path, configured: str | None) -> str:
-    candidates = [configured] if configured else [str(root / TOOL_VENV / "bin" / "checkov"), "checkov"]
-    for name in candidates:
-        found = shutil.which(name) if os.sep not in name else (name if os.access(name, os.X_OK) else None)
-        if found:
-            return found
-    raise ExternalToolError(
-        "checkov not found",
+    """INFRACTL_CHECKOV_BIN when set, else the project's tool venv (<root>/.tools/checkov/bin), else PATH."""
+    return process.find_binary(
+        "checkov",
+        configured=configured,
+        extra_dirs=[root / TOOL_VENV / "bin"],
         hint="run `make tools` (it installs checkov into .tools/checkov) or set INFRACTL_CHECKOV_BIN",
     )
 

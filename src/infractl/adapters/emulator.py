@@ -3,28 +3,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import signal
-import ssl
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from infractl.adapters.localservices import free_port, tail_file
-from infractl.errors import ExternalToolError
+from infractl.adapters import localservices as ls
+from infractl.adapters import process
 
 HOST = "127.0.0.1"
 FAKE_ACCESS_KEY = "infractl-emulator"
 FAKE_SECRET_KEY = "infractl-emulator"
 START_TIMEOUT_S = 30.0
+SERVICE = "moto"  # its log is <data_dir>/moto.log, its pid file <data_dir>/moto.pid
 
 
 class EmulatorState(BaseModel):
@@ -52,26 +46,26 @@ def _paths(data_dir: Path) -> dict[str, Path]:
 def status(data_dir: Path) -> EmulatorState:
     p = _paths(data_dir)
     base = {"data_dir": str(data_dir), "log_file": str(p["log"])}
-    try:
-        saved = json.loads(p["state"].read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return EmulatorState(running=False, **base)
-    pid, url = saved.get("pid"), saved.get("url")
-    if not (_alive(pid) and _responds(url, str(p["ca"]))):
+    r = _recorded(data_dir)
+    if r is None or not ls.is_healthy(r):
         return EmulatorState(running=False, **base)
     return EmulatorState(
         running=True,
-        pid=pid,
-        port=saved.get("port"),
-        url=url,
+        pid=r.pid,
+        port=r.port,
+        url=r.extra.get("url"),
         ca_file=str(p["ca"]),
-        started_at=saved.get("started_at"),
+        started_at=r.extra.get("started_at"),
         **base,
     )
 
 
 def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bool]:
-    """Start the emulator unless it runs already. Returns (state, started_now)."""
+    """Start the emulator unless it runs already. Returns (state, started_now).
+
+    It runs on the dev stack's supervisor (localservices.start_process: its own session, so it outlives this
+    process; output appended to moto.log) and counts as started once it answers over TLS verified with ca.pem.
+    """
     current = status(data_dir)
     if current.running:
         return current, False
@@ -79,7 +73,7 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
     p = _paths(data_dir)
     if not (p["ca"].is_file() and p["cert"].is_file() and p["key"].is_file()):
         _make_certificates(p["ca"], p["cert"], p["key"])
-    port = port or free_port()
+    port = port or ls.free_port()
     url = f"https://{HOST}:{port}"
     env = dict(
         os.environ,
@@ -87,99 +81,68 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
         PYTHONUNBUFFERED="1",
         INFRACTL_EMULATOR_REQUEST_LOG=str(p["requests"]),
     )
-    with open(p["log"], "ab") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "infractl.adapters.emulator_server",
-                "-H",
-                HOST,
-                "-p",
-                str(port),
-                "-c",
-                str(p["cert"]),
-                "-k",
-                str(p["key"]),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ExternalToolError(
-                f"the emulator exited with {proc.returncode} while starting",
-                details=tail_file(p["log"], 15),
-                hint=f"see {p['log']}",
-            )
-        if _responds(url, str(p["ca"])):
-            started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            p["state"].write_text(json.dumps({"pid": proc.pid, "port": port, "url": url, "started_at": started}))
-            return status(data_dir), True
-        time.sleep(0.2)
-    _terminate(proc.pid)
-    raise ExternalToolError(
-        f"the emulator did not answer on {url} within {START_TIMEOUT_S:.0f} s", details=tail_file(p["log"], 15)
-    )
+    argv = [
+        sys.executable,
+        "-m",
+        "infractl.adapters.emulator_server",
+        "-H",
+        HOST,
+        "-p",
+        str(port),
+        "-c",
+        str(p["cert"]),
+        "-k",
+        str(p["key"]),
+    ]
+    extra = {
+        "url": url,
+        "ca_file": str(p["ca"]),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    # the moto API answers 200 without touching the backends (the data dump would be slow to fetch)
+    r = ls.start_process(SERVICE, argv, env, data_dir, port, f"{url}/moto-api/", wait=START_TIMEOUT_S, extra=extra)
+    p["state"].write_text(json.dumps(r.to_dict()))
+    return status(data_dir), True
 
 
 def stop(data_dir: Path) -> bool:
     """Stop the emulator; False when it was not running. Its in-memory data is gone afterwards."""
     p = _paths(data_dir)
-    try:
-        saved = json.loads(p["state"].read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    r = _recorded(data_dir)
+    if r is None:
         return False
-    pid = saved.get("pid")
-    was_running = _alive(pid)
-    if was_running:
-        _terminate(pid)
+    was_running = process.is_running(r.handle)
+    ls.stop(r, timeout=5)
     p["state"].unlink(missing_ok=True)
     return was_running
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
+def _recorded(data_dir: Path) -> ls.Running | None:
+    """The emulator's service record in state.json (a `localservices.Running`), or None when there is none.
+
+    A state.json of an older infractl ({pid, port, url, started_at}) still reads, so that emulator can be stopped.
+    """
+    p = _paths(data_dir)
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:  # a zombie child of this process counts as dead
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _responds(url: str | None, ca_file: str) -> bool:
-    if not url:
-        return False
-    ctx = ssl.create_default_context(cafile=ca_file)
-    try:  # any HTTP answer over verified TLS means it is up (the data dump would be slow to fetch)
-        with urllib.request.urlopen(f"{url}/moto-api/", context=ctx, timeout=5) as resp:
-            return resp.status < 500
-    except urllib.error.HTTPError as exc:
-        return exc.code < 500
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _terminate(pid: int) -> None:
+        saved = json.loads(p["state"].read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if not isinstance(saved, dict) or not saved.get("pid"):
+        return None
+    if "name" not in saved:
+        url = str(saved.get("url") or "")
+        saved = {
+            "name": SERVICE,
+            "pid": saved["pid"],
+            "port": saved.get("port") or 0,
+            "log": str(p["log"]),
+            "extra": {"health": "http", "health_url": f"{url}/moto-api/", "ca_file": str(p["ca"]), "url": url}
+            | ({"started_at": saved["started_at"]} if saved.get("started_at") else {}),
+        }
     try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(50):
-        if not _alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+        return ls.Running.from_dict(saved)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _make_certificates(ca_path: Path, cert_path: Path, key_path: Path) -> None:

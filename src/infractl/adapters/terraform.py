@@ -408,10 +408,9 @@ def parse_lock_info(text: str) -> dict[str, str] | None:
 
 
 def find_binary(name: str) -> str:
-    found = shutil.which(name) if os.sep not in name else (name if os.access(name, os.X_OK) else None)
-    if not found:
-        raise ExternalToolError(
-            f"terraform binary {name!r} not found",
-            hint="install Terraform >= 1.9 and put it on PATH, or set INFRACTL_TERRAFORM_BIN",
-        )
-    return found
+    """The configured Terraform (INFRACTL_TERRAFORM_BIN: a path, or a name on PATH; default `terraform`)."""
+    return process.find_binary(
+        "terraform",
+        configured=name,
+        hint="install Terraform >= 1.9 and put it on PATH, or set INFRACTL_TERRAFORM_BIN",
+    )

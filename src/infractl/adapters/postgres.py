@@ -1,0 +1,165 @@
+"""PostgreSQL's server binaries for the local services: where they are, the data folder (initdb on first use, a
+private $TMPDIR fallback when root's `postgres` user cannot reach it), the server's argv, its readiness probe
+(`pg_isready`) and `pg_ctl stop`. Every program runs through `process`; `localservices.start_postgres` starts it."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from infractl.adapters import process
+from infractl.errors import CommandError, ExternalToolError
+
+ADMIN_USER = "postgres"
+BIN_CANDIDATES = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
+FALLBACK_ROOT = Path(tempfile.gettempdir()) / "infractl-postgres"
+
+
+def find_bindir() -> Path:
+    """The folder holding `postgres` and `initdb`: the one of pg_ctl/initdb on PATH, else a Debian default."""
+    candidates = []
+    for tool in ("pg_ctl", "initdb"):
+        with contextlib.suppress(ExternalToolError):
+            candidates.append(Path(process.find_binary(tool)).resolve().parent)
+            break
+    candidates += [Path(c) for c in BIN_CANDIDATES]
+    for c in candidates:
+        if (c / "postgres").is_file() and (c / "initdb").is_file():
+            return c
+    raise ExternalToolError(
+        "PostgreSQL server binaries (postgres, initdb) not found",
+        hint="install them, e.g. apt-get install postgresql-15, or put their folder on PATH",
+    )
+
+
+def server_argv(bindir: Path, data: Path, host: str, port: int, *, as_root: bool) -> list[str]:
+    """The server on host:port only (no Unix socket), tuned for throwaway data (no fsync)."""
+    argv = [
+        str(bindir / "postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port),
+        "-c",
+        f"listen_addresses={host}",
+        "-c",
+        "unix_socket_directories=",
+        "-c",
+        "fsync=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "synchronous_commit=off",
+    ]
+    return ["runuser", "-u", ADMIN_USER, "--", *argv] if as_root else argv
+
+
+def data_dir(base: Path, as_root: bool) -> Path:
+    """<base>/postgres-data, or a private folder under $TMPDIR when the postgres user cannot reach base."""
+    data = base / "postgres-data"
+    if not as_root or _user_can_traverse(ADMIN_USER, base):
+        if as_root:
+            data.mkdir(mode=0o700, exist_ok=True)
+            shutil.chown(data, ADMIN_USER, ADMIN_USER)
+        else:
+            data.mkdir(mode=0o700, exist_ok=True)
+        return data
+    _sweep_fallback_dirs()
+    FALLBACK_ROOT.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(FALLBACK_ROOT, 0o711)
+    holder = FALLBACK_ROOT / hashlib.sha256(str(base).encode()).hexdigest()[:16]
+    holder.mkdir(mode=0o711, exist_ok=True)
+    (holder / "origin").write_text(str(base) + "\n")
+    data = holder / "data"
+    data.mkdir(mode=0o700, exist_ok=True)
+    shutil.chown(data, ADMIN_USER, ADMIN_USER)
+    link = base / "postgres-data"
+    if not link.exists() and not link.is_symlink():
+        link.symlink_to(data)
+    return data
+
+
+def remove_data(data: Path) -> None:
+    """Delete a data folder infractl made (<base>/postgres-data or the $TMPDIR fallback); others are left alone."""
+    if data.name in ("postgres-data", "data") and (data / "PG_VERSION").is_file():
+        shutil.rmtree(data, ignore_errors=True)
+        if data.parent.parent == FALLBACK_ROOT:
+            shutil.rmtree(data.parent, ignore_errors=True)
+
+
+def _sweep_fallback_dirs() -> None:
+    """Remove fallback data folders whose base folder is gone (old pytest folders), unless a server still uses them."""
+    if not FALLBACK_ROOT.is_dir():
+        return
+    for holder in FALLBACK_ROOT.iterdir():
+        try:
+            origin = Path((holder / "origin").read_text().strip())
+        except OSError:
+            continue
+        if origin.exists() or (holder / "data" / "postmaster.pid").exists():
+            continue
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _user_can_traverse(user: str, path: Path) -> bool:
+    try:
+        process.run(["runuser", "-u", user, "--", "test", "-x", str(path)])
+    except ExternalToolError:
+        return False
+    return True
+
+
+def initdb(bindir: Path, data: Path, as_root: bool) -> None:
+    """A new cluster in data: admin role `postgres` trusted on loopback, every other role by password."""
+    argv = [
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "--no-sync",
+        "-U",
+        ADMIN_USER,
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]
+    if as_root:
+        argv = ["runuser", "-u", ADMIN_USER, "--", *argv]
+    try:
+        process.run(argv, env=process.clean_env(drop_prefixes=("PG",)))
+    except CommandError as exc:
+        raise ExternalToolError(f"postgres: initdb of {data} failed", details=exc.details) from None
+    hba = data / "pg_hba.conf"
+    hba.write_text(
+        "# written by infractl: the admin role trusts loopback, every other role needs its password\n"
+        "local   all   all                    trust\n"
+        f"host    all   {ADMIN_USER}   127.0.0.1/32   trust\n"
+        "host    all   all        127.0.0.1/32   scram-sha-256\n"
+    )
+    if as_root:
+        shutil.chown(hba, ADMIN_USER, ADMIN_USER)
+    os.chmod(hba, 0o600)
+
+
+def ready(host: str, port: int, bindir: str | None) -> bool | None:
+    """`pg_isready` (from bindir, else PATH) within 5 s; None when there is no pg_isready to ask."""
+    try:
+        tool = process.find_binary("pg_isready", extra_dirs=[bindir] if bindir else [])
+    except ExternalToolError:
+        return None
+    argv = [tool, "-q", "-h", host, "-p", str(port), "-U", ADMIN_USER, "-d", "postgres", "-t", "2"]
+    return process.probe(argv, timeout=5)
+
+
+def ctl_stop(bindir: str, data: str, run_as: str, timeout: float) -> None:
+    """`pg_ctl stop -m fast` (as run_as when given); quiet when the server is not running or does not stop in time."""
+    argv = [str(Path(bindir) / "pg_ctl"), "stop", "-D", data, "-m", "fast", "-w", "-t", str(max(1, int(timeout)))]
+    if run_as:
+        argv = ["runuser", "-u", run_as, "--", *argv]
+    with contextlib.suppress(ExternalToolError):  # not running or timed out: the caller's signals finish the job
+        process.run(argv)
