@@ -104,3 +104,21 @@ def test_infractl_variables_are_read_by_settings_alone(invoke, monkeypatch, tmp_
         return found
 
     assert envvars(typer.main.get_command(app)) & {"INFRACTL_ROOT", "INFRACTL_EMULATE", "INFRACTL_WORK_DIR"} == set()
+
+
+def test_emulator_start_status_stop(invoke, monkeypatch, tmp_path):
+    """`infractl emulator start|status|stop --json`: idempotent start, status, stop; a second stop has nothing to do."""
+    import json
+
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
+    started = json.loads(invoke("emulator", "start", "--json", root=REPO).stdout)
+    try:
+        assert started["running"] and started["url"].startswith("https://127.0.0.1:")
+        again = invoke("emulator", "start", root=REPO).stdout
+        assert again.startswith(f"emulator already running: {started['url']}")
+        assert json.loads(invoke("emulator", "status", "--json", root=REPO).stdout)["pid"] == started["pid"]
+    finally:
+        stopped = invoke("emulator", "stop", root=REPO).stdout
+    assert stopped.startswith("emulator stopped")
+    assert json.loads(invoke("emulator", "status", "--json", root=REPO).stdout)["running"] is False
+    assert invoke("emulator", "stop", root=REPO).stdout.startswith("emulator was not running")

@@ -115,13 +115,7 @@ def logs(
     project = _project()
     work_dir = project.work_dir
     if devstack.mode_of(work_dir) == "docker":
-        from infractl.adapters import process
-
-        argv = devstack.docker_logs_argv(project.root, service, lines, follow)
-        try:
-            process.run(argv, cwd=project.root, on_line=ui.print_raw)
-        except KeyboardInterrupt:
-            return
+        devstack.docker_logs(project.root, service, lines, follow, ui.print_raw)
         return
     files = devstack.log_files(work_dir, service)
     width = max((len(n) for n in files), default=0)

@@ -26,26 +26,25 @@ def start(
     as_json: bool = json_option(),
 ) -> None:
     """Start the emulator (idempotent: an emulator already running is reused)."""
-    from infractl.adapters import emulator
+    from infractl.services import emulator
 
-    state, started = emulator.start(context().project.emulator_dir, port=port)
+    state, started = emulator.start(context(), port=port)
     _print(state, as_json, "started" if started else "already running")
 
 
 @app.command()
 def stop(as_json: bool = json_option()) -> None:
     """Stop the emulator. Its data lives in memory and is gone afterwards."""
-    from infractl.adapters import emulator
+    from infractl.services import emulator
 
-    directory = context().project.emulator_dir
-    was_running = emulator.stop(directory)
-    _print(emulator.status(directory), as_json, "stopped" if was_running else "was not running")
+    state, was_running = emulator.stop(context())
+    _print(state, as_json, "stopped" if was_running else "was not running")
 
 
 @app.command()
 def status(as_json: bool = json_option()) -> None:
     """Show whether the emulator runs, and where."""
-    from infractl.adapters import emulator
+    from infractl.services import emulator
 
-    state = emulator.status(context().project.emulator_dir)
+    state = emulator.status(context())
     _print(state, as_json, "running" if state.running else "not running")

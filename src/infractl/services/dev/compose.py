@@ -5,7 +5,7 @@ published ports and the environment contract (docs/dev.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,14 @@ def docker_logs_argv(root: Path, service: str | None, lines: int, follow_: bool)
     if service:
         argv.append(service)
     return argv
+
+
+def stream_logs(root: Path, service: str | None, lines: int, follow_: bool, on_line: Callable[[str], None]) -> None:
+    """Run `docker compose logs`, each line to on_line; with follow_, until the user stops it (Ctrl-C)."""
+    try:
+        process.run(docker_logs_argv(root, service, lines, follow_), cwd=root, on_line=on_line)
+    except KeyboardInterrupt:
+        return
 
 
 def up(directory: Path, root: Path, state: dict[str, Any], progress: Progress) -> DevStatus:

@@ -17,7 +17,7 @@ from infractl.adapters import localservices as ls
 from infractl.errors import ExternalToolError, UsageError
 from infractl.models.dev import DevStatus, DownResult, EnvContract, Progress
 from infractl.services.dev import compose, native
-from infractl.services.dev.compose import docker_logs_argv
+from infractl.services.dev.compose import stream_logs as docker_logs
 from infractl.services.dev.contract import env_contract, mask, parse_port_overrides
 from infractl.services.dev.logs import follow, log_files, tail
 from infractl.services.dev.statefile import dev_dir, empty_state, load_state, locked, private_dir, recorded_alive
@@ -26,7 +26,7 @@ from infractl.services.dev.statefile import dev_dir, empty_state, load_state, lo
 # finds every entry point here; each is defined (and documented) in its own module.
 __all__ = [
     "choose_mode",
-    "docker_logs_argv",
+    "docker_logs",
     "down",
     "env",
     "follow",
