@@ -97,19 +97,16 @@ class RunState:
         }
         if self.ca_file:
             extra.update(SSL_CERT_FILE=self.ca_file, AWS_CA_BUNDLE=self.ca_file)
-        env = terraform.child_env(
+        return workspace.runner(
             self.ctx.environ,
+            terraform_bin=self.ctx.settings.terraform_bin,
             cli_config=self.ctx.cli_config_path,
-            data_dir=ws_dir / "data",
-            extra=extra,
-            drop_prefixes=workspace.AWS_ENV_PREFIXES,
-        )
-        return terraform.Runner(
-            binary=terraform.find_binary(self.ctx.settings.terraform_bin),
             chdir=chdir,
-            env=env,
+            data_dir=ws_dir / "data",
             label=label,
             on_event=lambda e: self.progress.stack_event(shown, e),
+            extra=extra,
+            emulated=True,
         )
 
 
