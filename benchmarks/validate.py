@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from infractl.adapters import emulator, files, terraform
-from infractl.adapters.emulator_patches.iam import account_access_key
+from infractl.adapters.emulator_accounts import account_access_key
 from infractl.models.stacks import Stack
 from infractl.services import environments
 from infractl.services.project import find_project

@@ -18,7 +18,7 @@ from infractl.models.project import Project
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import Cell, CostLine, EnvCost, Finding, ValidationReport
 from infractl.services.stacks import graph, tfsource
-from infractl.services.validate import changes, planroot, pricing, reports, tagging, validation
+from infractl.services.validate import changes, placement, planroot, pricing, reports, runstate, security, tagging
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -341,10 +341,10 @@ def test_a_source_finding_the_plans_evaluated_in_every_env_is_superseded():
     )
     key = (("network",), "managed", "aws_cloudwatch_log_group", "flow_log")
     seen = {("network", "dev", "CKV_AWS_338", key)}
-    assert not validation.superseded(f, ["dev", "prod"], seen)
+    assert not security.superseded(f, ["dev", "prod"], seen)
     seen.add(("network", "prod", "CKV_AWS_338", key))
-    assert validation.superseded(f, ["dev", "prod"], seen)
-    assert not validation.superseded(f, [], seen)
+    assert security.superseded(f, ["dev", "prod"], seen)
+    assert not security.superseded(f, [], seen)
 
 
 def test_checkov_output_is_read_whatever_its_shape(tmp_path):
@@ -490,7 +490,7 @@ def test_committed_changes_count_from_the_merge_base(repo):
 # ---------------------------------------------------------------- attribution, placement, isolation
 @pytest.fixture
 def engine(tmp_path, monkeypatch):
-    """A _Validation over the repository's stacks (nothing is run)."""
+    """A RunState over the repository's stacks (nothing is run)."""
     from infractl.models.runs import NullProgress
     from infractl.services.context import Context
     from infractl.settings import Settings
@@ -500,8 +500,8 @@ def engine(tmp_path, monkeypatch):
     project = Project(root=REPO, work_dir=tmp_path / "work")
     ctx = Context(project=project, settings=Settings(), environ=dict(__import__("os").environ))
     manifest = graph.load_manifest(project)
-    v = validation._Validation(ctx, manifest, {"dev": env()}, NullProgress(), 2, False)
-    works = {n: validation._StackWork(Stack(name=n, spec=manifest.stacks[n]), ["dev"]) for n in ("kms", "evidence")}
+    v = runstate.RunState(ctx, manifest, {"dev": env()}, NullProgress(), 2, False)
+    works = {n: runstate.StackWork(Stack(name=n, spec=manifest.stacks[n]), ["dev"]) for n in ("kms", "evidence")}
     return v, works
 
 
@@ -510,27 +510,29 @@ def test_an_error_belongs_to_the_stack_its_address_starts_in_not_a_nested_module
     both = list(works.values())
     root = tmp_path / "src" / "_infractl_plan_root"
     nested = {"severity": "error", "summary": "x", "address": "module.evidence.module.kms.aws_kms_key.this"}
-    assert [w.stack.name for w in v._owners(nested, both, root)] == ["evidence"]
+    assert [w.stack.name for w in placement.owners(v, nested, both, root)] == ["evidence"]
     in_text = {"severity": "error", "summary": "bad", "detail": "with module.evidence.module.kms.aws_kms_key.this"}
-    assert [w.stack.name for w in v._owners(in_text, both, root)] == ["evidence"]
+    assert [w.stack.name for w in placement.owners(v, in_text, both, root)] == ["evidence"]
     stack_file = {"severity": "error", "summary": "x", "range": {"filename": "../stacks/aws/kms/main.tf"}}
-    assert [w.stack.name for w in v._owners(stack_file, both, root)] == ["kms"]
+    assert [w.stack.name for w in placement.owners(v, stack_file, both, root)] == ["kms"]
     module_file = {
         "severity": "error",
         "summary": "x",
         "range": {"filename": str(REPO / "terraform/modules/aws/kms/main.tf")},
     }
-    assert sorted(w.stack.name for w in v._owners(module_file, both, root)) == ["evidence", "kms"]  # both use it
-    assert v._owners({"severity": "error", "summary": "provider failed"}, both, root) == []
+    # both use it
+    assert sorted(w.stack.name for w in placement.owners(v, module_file, both, root)) == ["evidence", "kms"]
+    assert placement.owners(v, {"severity": "error", "summary": "provider failed"}, both, root) == []
 
 
 def test_every_finding_gets_a_file_for_code_scanning(engine):
     v, _ = engine
-    placed = v.place(Finding(gate="plan", rule="terraform-error", stack="kms", env="dev", message="m"))
+    placed = placement.place(v, Finding(gate="plan", rule="terraform-error", stack="kms", env="dev", message="m"))
     assert placed.file == "terraform/stacks/aws/kms/main.tf"
-    env_wide = v.place(Finding(gate="plan", rule="terraform-error", stack="*", env="prod", message="m"))
+    env_wide = placement.place(v, Finding(gate="plan", rule="terraform-error", stack="*", env="prod", message="m"))
     assert env_wide.file == "environments/prod.yaml"
-    located = v.place(
+    located = placement.place(
+        v,
         Finding(
             gate="tags",
             rule="required-tags",
@@ -538,14 +540,14 @@ def test_every_finding_gets_a_file_for_code_scanning(engine):
             env="dev",
             message="m",
             address="module.rds.aws_db_instance.this",
-        )
+        ),
     )
     assert located.file == "terraform/modules/aws/rds/main.tf" and located.line > 1
 
 
 def test_terraform_for_validate_sees_no_aws_setup_of_this_machine(engine, tmp_path):
     v, _ = engine
-    child = v._runner(tmp_path, tmp_path, ("dev", "kms"), "kms").env
+    child = v.runner(tmp_path, tmp_path, ("dev", "kms"), "kms").env
     assert not {k for k in child if k.startswith("AWS_")} - {
         "AWS_CONFIG_FILE",
         "AWS_SHARED_CREDENTIALS_FILE",

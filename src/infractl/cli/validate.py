@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         Exit 0 when every gate passes, 1 when any fails. docs/validate.md explains the gates.
         """
         from infractl.cli import ui
-        from infractl.services.validate import reports, validation
+        from infractl.services.validate import reports
+        from infractl.services.validate import run as validation
 
         with ui.progress() as progress:
             report = validation.run(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infractl.adapters import files, hcl, terraform
+from infractl.adapters import files, hcl
 from infractl.errors import ConfigError
 from infractl.models.parity import (
     CLOUDS,
@@ -28,7 +28,7 @@ from infractl.models.parity import (
     Violation,
 )
 from infractl.models.project import Project
-from infractl.services.stacks import tfsource
+from infractl.services.stacks import tfsource, workspace
 
 PROVIDERS = {"aws": "hashicorp/aws", "azure": "hashicorp/azurerm", "gcp": "hashicorp/google"}
 DOC = Path("docs") / "parity.md"
@@ -349,12 +349,14 @@ def _fmt(
     return out
 
 
-def fmt_runner(project: Project, environ: dict[str, str], terraform_bin: str | None, cli_config: Path):
+def fmt_runner(project: Project, environ: dict[str, str], terraform_bin: str, cli_config: Path):
     """`terraform fmt -check` of one folder, needing no provider."""
-    runner = terraform.Runner(
-        binary=terraform.find_binary(terraform_bin),
+    runner = workspace.runner(
+        environ,
+        terraform_bin=terraform_bin,
+        cli_config=cli_config,
         chdir=project.root,
-        env=terraform.child_env(environ, cli_config=cli_config, data_dir=project.work_dir / "parity" / "data"),
+        data_dir=project.work_dir / "parity" / "data",
         label=("-", "parity"),
     )
     return runner.fmt_check
@@ -478,7 +480,7 @@ def run(
     project: Project,
     *,
     environ: dict[str, str],
-    terraform_bin: str | None,
+    terraform_bin: str,
     cli_config: Path,
     write: bool,
     with_fmt: bool = True,

@@ -8,17 +8,12 @@ the default account 123456789012. infractl gives each environment's provider the
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from infractl.adapters.emulator_accounts import ACCOUNT_KEY, account_access_key
 from infractl.adapters.emulator_patches import replace, wraps
 
-ACCOUNT_KEY = re.compile(r"INFRACTL(\d{12})")
-
-
-def account_access_key(account_id: str) -> str:
-    """The emulator access key that works in `account_id`."""
-    return f"INFRACTL{account_id}"
+__all__ = ["ACCOUNT_KEY", "account_access_key", "apply"]
 
 
 def apply() -> None:

@@ -1,11 +1,12 @@
-"""One (env, stack) workspace: staged sources, generated inputs and backend config, a Terraform runner."""
+"""One (env, stack) workspace: staged sources, generated inputs and backend config, a Terraform runner; and
+`runner`, the one place any service builds a Terraform runner (workspaces, `infractl validate`, parity's fmt)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,31 @@ class Workspace:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def runner(
+    environ: Mapping[str, str],
+    *,
+    terraform_bin: str,
+    cli_config: Path,
+    chdir: Path,
+    data_dir: Path,
+    label: tuple[str, str],
+    on_event: Callable[[terraform.Event], None] | None = None,
+    extra: Mapping[str, str] | None = None,
+    emulated: bool = False,
+) -> terraform.Runner:
+    """A Terraform runner in `chdir`: the binary `terraform_bin` names, a child environment built from `environ`
+    (this CLI config, its own data dir, `extra` on top), and with `emulated` no AWS_* variable of this machine."""
+    env = terraform.child_env(
+        environ,
+        cli_config=cli_config,
+        data_dir=data_dir,
+        extra=extra,
+        drop_prefixes=AWS_ENV_PREFIXES if emulated else (),
+    )
+    events = {"on_event": on_event} if on_event is not None else {}
+    return terraform.Runner(binary=terraform.find_binary(terraform_bin), chdir=chdir, env=env, label=label, **events)
 
 
 def emulator_settings(url: str, access_key: str = FAKE_ACCESS_KEY) -> str:
@@ -201,21 +227,18 @@ def open_workspace(
         files.write_private(backend_file, backend_config(backend, stack.name, emulator_url=emulator_url))
         inputs_file = ws_dir / "inputs.tfvars.json"
         files.write_json(inputs_file, inputs)
-        child = terraform.child_env(
+        tf = runner(
             ctx.environ,
+            terraform_bin=ctx.settings.terraform_bin,
             cli_config=ctx.cli_config_path,
-            data_dir=ws_dir / "data",
-            extra=extra_env,
-            drop_prefixes=AWS_ENV_PREFIXES if ctx.emulate else (),
-        )
-        runner = terraform.Runner(
-            binary=terraform.find_binary(ctx.settings.terraform_bin),
             chdir=chdir,
-            env=child,
+            data_dir=ws_dir / "data",
             label=(env.name, stack.name),
             on_event=on_event,
+            extra=extra_env,
+            emulated=ctx.emulate,
         )
-        return Workspace(env.name, stack.name, ws_dir, runner, backend_file, inputs_file, fd)
+        return Workspace(env.name, stack.name, ws_dir, tf, backend_file, inputs_file, fd)
     except BaseException:
         os.close(fd)
         raise

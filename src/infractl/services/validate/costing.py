@@ -1,16 +1,18 @@
-"""`infractl cost ENV [--compare ENV2|PLANFILE]`: the env's monthly cost per stack and resource, and a difference."""
+"""`infractl cost ENV [--compare ENV2|PLANFILE]`: the env's monthly cost per stack and resource, and a difference.
+The plans come from a validate run (run.py) limited to the fmt, validate, plan and cost gates; pricing.py prices them.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from infractl.errors import ConfigError, UsageError
+from infractl.errors import ConfigError, ExternalToolError, UsageError
 from infractl.models.runs import Progress
-from infractl.models.validation import CostComparison, CostDelta, EnvCost
+from infractl.models.validation import CostComparison, CostDelta, EnvCost, Finding
 from infractl.services import environments
 from infractl.services.context import Context
-from infractl.services.validate import pricing, validation
+from infractl.services.validate import pricing, run
 
 
 def estimate(
@@ -21,7 +23,7 @@ def estimate(
     if compare and plan_file is None and compare not in names:
         raise UsageError(f"--compare {compare}: neither an environment nor a plan JSON file")
     envs = [env] + ([compare] if compare and plan_file is None and compare != env else [])
-    costs, _ = validation.plans_for_cost(ctx, envs, stacks, progress, jobs)
+    costs, _ = plans_for_cost(ctx, envs, stacks, progress, jobs)
     result = CostComparison(env=costs[env])
     if plan_file is not None:
         label = stacks[0] if len(stacks) == 1 else "plan-file"
@@ -34,6 +36,31 @@ def estimate(
     if result.other is not None:
         result.differences = differences(result.env, result.other)
     return result
+
+
+def plans_for_cost(
+    ctx: Context, env_names: list[str], stacks: list[str], progress: Progress, jobs: int
+) -> tuple[dict[str, EnvCost], list[Finding]]:
+    """`infractl cost`: plan the envs (no security gate) and price them."""
+    report = run.run(
+        ctx,
+        envs=env_names,
+        stacks=stacks,
+        changed_since=None,
+        jobs=jobs,
+        fail_fast=False,
+        progress=progress,
+        gates=("fmt", "validate", "plan", "cost"),
+    )
+    blocking = [f for f in report.findings if f.gate in ("validate", "plan")]
+    if blocking:
+        first = blocking[0]
+        raise ExternalToolError(
+            f"cannot estimate: {first.gate} failed for {first.stack}{'/' + first.env if first.env else ''}",
+            details=[f"{f.stack}: {f.message}" for f in blocking[:10]],
+            hint="run `infractl validate` for the full report",
+        )
+    return report.costs, report.findings
 
 
 def _plan_file(value: str) -> tuple[Path, dict] | None:

@@ -10,39 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from infractl.adapters import files
 from infractl.models.environment import Environment
+from infractl.models.pricing import Catalog, RegionPrices
 from infractl.models.project import Project
 from infractl.models.validation import CostLine, EnvCost, Finding
 from infractl.services.stacks import tfsource
 
 CATALOG = Path("pricing") / "aws.yaml"
-
-
-class RegionPrices(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    hourly: dict[str, float] = Field(default_factory=dict)
-    monthly: dict[str, float] = Field(default_factory=dict)
-    ec2_hourly: dict[str, float] = Field(default_factory=dict)
-    ebs_gb_month: dict[str, float] = Field(default_factory=dict)
-    rds_hourly: dict[str, float] = Field(default_factory=dict)
-    rds_storage_gb_month: dict[str, float] = Field(default_factory=dict)
-
-
-class Catalog(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: str
-    currency: str = "USD"
-    prices_as_of: str = ""
-    hours_per_month: float = Field(default=730, gt=0)
-    free: list[str] = Field(default_factory=list)
-    usage_only: dict[str, str] = Field(default_factory=dict)
-    regions: dict[str, RegionPrices]
-    file: str = ""
 
 
 def load_catalog(project: Project) -> Catalog:
