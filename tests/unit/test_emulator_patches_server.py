@@ -418,7 +418,7 @@ def test_tls_only_bucket_policy_allows_requests_over_tls(client):
 def test_an_account_access_key_works_in_its_account(client):
     """INFRACTL<12 digits> names the account (validate plans staging and prod in their own accounts); any other
     key stays in moto's default account."""
-    from infractl.adapters.emulator_patches.iam import account_access_key
+    from infractl.adapters.emulator_accounts import account_access_key
 
     sts = client("sts")
     endpoint, verify = sts.meta.endpoint_url, sts._endpoint.http_session._verify

@@ -22,7 +22,7 @@ app = typer.Typer(
 app.add_typer(stacks.app)
 app.add_typer(docs.app)
 app.add_typer(parity.app)
-validate.register(app)
+app.add_typer(validate.app)
 app.add_typer(render.app)
 app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")

@@ -22,64 +22,66 @@ def _jobs_option() -> int:
     )
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def validate(
-        env: list[str] = typer.Option(None, "--env", "-e", help="Only this environment (repeatable; default all)."),
-        stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable; default all)."),
-        changed_since: str = typer.Option(
-            None, "--changed-since", help="Only stacks changed since this git ref (and their dependents)."
-        ),
-        report_dir: Path = typer.Option(
-            None, "--report-dir", help="Write validate.json, validate.junit.xml and validate.sarif here."
-        ),
-        fail_fast: bool = typer.Option(False, "--fail-fast", help="Start nothing new after the first failure."),
-        jobs: int = _jobs_option(),
-        as_json: bool = json_option(),
-    ) -> None:
-        """fmt, init and validate per stack; a plan per env on the local emulator; security, tags and cost gates.
+app = typer.Typer()  # top-level commands: main adds this app without a group name
 
-        Exit 0 when every gate passes, 1 when any fails. docs/validate.md explains the gates.
-        """
-        from infractl.cli import ui
-        from infractl.services.validate import reports
-        from infractl.services.validate import run as validation
 
-        with ui.progress() as progress:
-            report = validation.run(
-                context(),
-                envs=env or [],
-                stacks=stack or [],
-                changed_since=changed_since,
-                jobs=jobs,
-                fail_fast=fail_fast,
-                progress=progress,
-            )
-        written = reports.write(report, report_dir) if report_dir is not None else []
-        if as_json:
-            ui.print_json(report.model_dump(mode="json"))
-        else:
-            ui.print_validation(report, written)
-        if not report.ok:
-            raise typer.Exit(ExitCode.FAILURE)
+@app.command()
+def validate(
+    env: list[str] = typer.Option(None, "--env", "-e", help="Only this environment (repeatable; default all)."),
+    stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable; default all)."),
+    changed_since: str = typer.Option(
+        None, "--changed-since", help="Only stacks changed since this git ref (and their dependents)."
+    ),
+    report_dir: Path = typer.Option(
+        None, "--report-dir", help="Write validate.json, validate.junit.xml and validate.sarif here."
+    ),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Start nothing new after the first failure."),
+    jobs: int = _jobs_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """fmt, init and validate per stack; a plan per env on the local emulator; security, tags and cost gates.
 
-    @app.command()
-    def cost(
-        env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
-        stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable)."),
-        compare: str = typer.Option(
-            None, "--compare", help="Another environment, or a plan JSON file (`terraform show -json` output)."
-        ),
-        jobs: int = _jobs_option(),
-        as_json: bool = json_option(),
-    ) -> None:
-        """Monthly cost per stack and resource from a plan on the local emulator, against the env's budget."""
-        from infractl.cli import ui
-        from infractl.services.validate import costing
+    Exit 0 when every gate passes, 1 when any fails. docs/validate.md explains the gates.
+    """
+    from infractl.cli import ui
+    from infractl.services.validate import reports, run
 
-        with ui.progress() as progress:
-            result = costing.estimate(context(), env, stack or [], compare, progress=progress, jobs=jobs)
-        if as_json:
-            ui.print_json(result.model_dump(mode="json"))
-        else:
-            ui.print_cost(result)
+    with ui.progress() as progress:
+        report = run.run(
+            context(),
+            envs=env or [],
+            stacks=stack or [],
+            changed_since=changed_since,
+            jobs=jobs,
+            fail_fast=fail_fast,
+            progress=progress,
+        )
+    written = reports.write(report, report_dir) if report_dir is not None else []
+    if as_json:
+        ui.print_json(report.model_dump(mode="json"))
+    else:
+        ui.print_validation(report, written)
+    if not report.ok:
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+@app.command()
+def cost(
+    env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
+    stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable)."),
+    compare: str = typer.Option(
+        None, "--compare", help="Another environment, or a plan JSON file (`terraform show -json` output)."
+    ),
+    jobs: int = _jobs_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """Monthly cost per stack and resource from a plan on the local emulator, against the env's budget."""
+    from infractl.cli import ui
+    from infractl.services.validate import costing
+
+    with ui.progress() as progress:
+        result = costing.estimate(context(), env, stack or [], compare, progress=progress, jobs=jobs)
+    if as_json:
+        ui.print_json(result.model_dump(mode="json"))
+    else:
+        ui.print_cost(result)

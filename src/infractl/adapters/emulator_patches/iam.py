@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from infractl.adapters.emulator_accounts import ACCOUNT_KEY, account_access_key
+from infractl.adapters.emulator_accounts import ACCOUNT_KEY
 from infractl.adapters.emulator_patches import replace, wraps
 
-__all__ = ["ACCOUNT_KEY", "account_access_key", "apply"]
+__all__ = ["apply"]
 
 
 def apply() -> None:

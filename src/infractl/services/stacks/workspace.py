@@ -15,9 +15,11 @@ from infractl.adapters import files, terraform
 from infractl.adapters.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from infractl.errors import ConfigError, UsageError
 from infractl.models.environment import Environment
+from infractl.models.runs import Event
 from infractl.models.stacks import Stack
+from infractl.models.state import StateBackend
 from infractl.services.context import Context
-from infractl.services.stacks.state import StateBackend, backend_config
+from infractl.services.stacks.state import backend_config
 
 OVERRIDE_FILE = "zz_infractl_emulator_override.tf"
 # Every AWS service the stacks may call; all go to the one emulator endpoint.
@@ -81,7 +83,7 @@ def runner(
     chdir: Path,
     data_dir: Path,
     label: tuple[str, str],
-    on_event: Callable[[terraform.Event], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
     extra: Mapping[str, str] | None = None,
     emulated: bool = False,
 ) -> terraform.Runner:
@@ -199,7 +201,7 @@ def open_workspace(
     stack: Stack,
     backend: StateBackend,
     inputs: dict[str, Any],
-    on_event: Callable[[terraform.Event], None],
+    on_event: Callable[[Event], None],
 ) -> Workspace:
     """Stage the stack, write inputs and backend config, and hold this machine's lock on the workspace."""
     project = ctx.project
