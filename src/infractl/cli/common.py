@@ -37,36 +37,9 @@ def json_option() -> bool:
 
 
 def context(*, emulate: bool = False) -> Context:
-    from infractl.services.context import Context
-    from infractl.services.project import find_project
-    from infractl.settings import Settings
+    from infractl.services.context import build
 
-    settings = _settings(Settings)
-    root = GLOBALS.root or settings.root
-    project = find_project(Path.cwd(), root=root, work_dir=settings.work_dir)
-    local = project.work_dir / "settings.env"
-    if local.is_file():  # machine-local defaults (e.g. the provider mirror `make` found); variables win
-        settings = _settings(Settings, _env_file=local)
-    return Context(project=project, settings=settings, emulate=emulate or settings.emulate)
-
-
-def _settings(cls, **kwargs):
-    """Settings from INFRACTL_* variables; a bad value is a config error naming the variable."""
-    from pydantic import ValidationError
-
-    from infractl.adapters.files import validation_line
-    from infractl.errors import ConfigError
-
-    try:
-        return cls(**kwargs)
-    except ValidationError as exc:
-        lines = [
-            validation_line(f"environment variable INFRACTL_{str(e['loc'][0]).upper()}", {**e, "loc": ()}).replace(
-                ": (top level): ", ": "
-            )
-            for e in exc.errors()
-        ]
-        raise ConfigError(lines[0], details=lines[1:], hint="fix or unset the variable") from None
+    return build(root=GLOBALS.root, emulate=emulate)
 
 
 def confirmer(yes: bool):

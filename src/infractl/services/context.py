@@ -60,3 +60,35 @@ class Context:
     @property
     def plugin_cache(self) -> Path:
         return self.settings.plugin_cache_dir or (self.project.work_dir / "plugin-cache")
+
+
+def load_settings(env_file: Path | None = None) -> Settings:
+    """The one loader of INFRACTL_* variables (and of a machine-local settings.env, which variables override); a bad
+    value is a ConfigError naming the variable."""
+    from pydantic import ValidationError
+
+    from infractl.adapters.files import validation_line
+
+    try:
+        return Settings(_env_file=env_file) if env_file else Settings()
+    except ValidationError as exc:
+        lines = [
+            validation_line(f"environment variable INFRACTL_{str(e['loc'][0]).upper()}", {**e, "loc": ()}).replace(
+                ": (top level): ", ": "
+            )
+            for e in exc.errors()
+        ]
+        raise ConfigError(lines[0], details=lines[1:], hint="fix or unset the variable") from None
+
+
+def build(*, root: Path | None = None, emulate: bool = False) -> Context:
+    """The context of one command: settings, the project (--root, else INFRACTL_ROOT, else found from the working
+    folder), emulate mode (--emulate or INFRACTL_EMULATE)."""
+    from infractl.services.project import find_project
+
+    settings = load_settings()
+    project = find_project(Path.cwd(), root=root or settings.root, work_dir=settings.work_dir)
+    local = project.work_dir / "settings.env"
+    if local.is_file():  # machine-local defaults (e.g. the provider mirror `make` found); variables win
+        settings = load_settings(local)
+    return Context(project=project, settings=settings, emulate=emulate or settings.emulate)
