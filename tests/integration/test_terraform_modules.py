@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import process, terraform
-from infractl.services import parity
+from infractl.services.parity import check as parity
 from tests.conftest import REPO
 
 # Only the clouds whose provider this machine has (aws): azurerm and google cannot be installed, so the azure and

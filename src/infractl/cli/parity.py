@@ -23,7 +23,7 @@ def parity(
     docs/parity.md is the matrix; docs/validate.md#parity explains the checks.
     """
     from infractl.cli import ui
-    from infractl.services import parity as service
+    from infractl.services.parity import run as service
 
     ctx = context()
     report = service.run(

@@ -15,7 +15,8 @@ from infractl.adapters import files, terraform
 from infractl.errors import InfractlError
 from infractl.models.parity import ParityReport
 from infractl.models.validation import Finding
-from infractl.services import parity
+from infractl.services.parity import matrix as parity_matrix
+from infractl.services.parity import run as parity
 from infractl.services.stacks import tfsource
 from infractl.services.stacks.workspace import hold_workspace
 from infractl.services.validate.placement import ON_LINE, diag_finding, owners, tool_finding
@@ -179,7 +180,7 @@ def run_parity(v: RunState, works: list[StackWork]) -> tuple[ParityReport, list[
                 stack="*",
                 env=None,
                 message="docs/parity.md differs from what `infractl parity` generates: run it, commit the result",
-                file=str(parity.DOC),
+                file=str(parity_matrix.DOC),
             )
         )
     for work in works:
