@@ -1,7 +1,7 @@
 """The static gates, once per stack whatever the number of envs: `terraform fmt -check` (the stack and every local
 module it uses); `init -backend=false` + `validate` of all stacks in one Terraform run, each error going to the
 stacks whose files hold it (when that cannot be told, each stack is validated on its own, as its own root module);
-and the parity contract check of every cloud's stacks (services/parity.py), as findings.
+and the parity contract check of every cloud's stacks (services/parity/), as findings.
 """
 
 from __future__ import annotations
