@@ -11,7 +11,8 @@ Without an engine (always runs):
 - hadolint passes both Dockerfiles; their structure holds (shared stages, non-root fixed UID in the last stage,
   BASE_IMAGE pinned by digest, HEALTHCHECK, OCI labels, no package manager or compiler in the last stage).
 
-With an engine (skipped, with the reason, when none can be had within the time box):
+With an engine (a failure, with the reason and the measured phases, when none can be had: every part of it installs
+and runs on this machine; only a machine without root and without the packages skips, saying so):
 `apt-get install docker.io` (idempotent), a private dockerd (own socket, data and exec roots, no bridge, no iptables
 rules: nothing to clean up on the host but its folder), a Debian bookworm base image made with debootstrap and
 `docker import` (no registry can be reached; the root filesystem is cached in .infractl/images/), the wheels built on
@@ -478,7 +479,9 @@ def test_dockerignore_is_an_allowlist():
 
 # --- with an engine: build both images, run the api container ----------------------------------------------------
 
-BUDGET_S = 240.0  # the whole engine tier, cold; CI runs everything in 20 minutes
+# A bound against a hang, not a speed test: the tier took 240 s cold on an idle machine and 146 s of that was
+# debootstrap, which doubles on a loaded one. A tier that does not finish in time fails with its measured phases.
+BUDGET_S = 1200.0
 CACHE = Path(os.environ.get("INFRACTL_IMAGES_CACHE", REPO / ".infractl" / "images"))
 WHEELHOUSE = REPO / ".infractl" / "images" / "wheelhouse"  # inside the build context (.dockerignore allows it)
 BASE_TAG = "localhost/infractl-python-base:bookworm"
@@ -496,10 +499,10 @@ class Budget:
         return self.seconds - (time.monotonic() - self.start)
 
     def run(self, phase: str, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        """Run one timed phase; skip the tier when it would overrun the budget."""
+        """Run one timed phase; fail the tier when it would overrun the budget."""
         left = self.remaining()
         if left <= 5:
-            self.skip(f"no time left for {phase}")
+            self.fail(f"no time left for {phase}")
         t0 = time.monotonic()
         try:
             done = subprocess.run(
@@ -507,13 +510,14 @@ class Budget:
             )
         except subprocess.TimeoutExpired:
             self.timings[phase] = round(time.monotonic() - t0, 1)
-            self.skip(f"{phase} did not finish within the budget")
+            self.fail(f"{phase} did not finish within the budget")
         self.timings[phase] = self.timings.get(phase, 0) + round(time.monotonic() - t0, 1)
         return done
 
-    def skip(self, why: str) -> None:
+    def fail(self, why: str) -> None:
+        """The engine could not be had or did not finish: a failure (no silent skips where it can run here)."""
         self.save()
-        pytest.skip(f"image build tier skipped: {why} ({BUDGET_S:.0f} s budget; measured: {self.timings})")
+        pytest.fail(f"image build tier failed: {why} ({BUDGET_S:.0f} s bound; measured: {self.timings})")
 
     def save(self) -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -556,7 +560,7 @@ def _ensure_packages(budget: Budget) -> None:
         budget.run("apt_update", ["apt-get", "update", "-q"], env=env)
         done = budget.run("apt_install_docker", ["apt-get", "install", "-y", "-q", *missing], env=env)
     if done.returncode != 0:
-        budget.skip(f"apt-get install {' '.join(missing)} failed: {_tail(done.stdout + done.stderr, 5)}")
+        budget.fail(f"apt-get install {' '.join(missing)} failed: {_tail(done.stdout + done.stderr, 5)}")
 
 
 def _mounts_under(path: Path) -> list[str]:
@@ -572,7 +576,7 @@ def engine() -> Iterator[Engine]:
     _ensure_packages(budget)
     dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
     if not Path(dockerd).exists() or not Path(DOCKER_CLI).exists():
-        budget.skip("dockerd or the docker CLI is missing after installing docker.io")
+        budget.fail("dockerd or the docker CLI is missing after installing docker.io")
     root = Path(tempfile.mkdtemp(prefix="infractl-dockerd-", dir="/tmp"))
     sock = root / "docker.sock"
     log = (root / "dockerd.log").open("w")
@@ -590,7 +594,7 @@ def engine() -> Iterator[Engine]:
     try:
         while True:
             if proc.poll() is not None:
-                budget.skip(f"dockerd exited ({proc.returncode}): {_tail((root / 'dockerd.log').read_text(), 5)}")
+                budget.fail(f"dockerd exited ({proc.returncode}): {_tail((root / 'dockerd.log').read_text(), 5)}")
             ready = subprocess.run(
                 [DOCKER_CLI, "version", "--format", "{{.Server.Version}}"],
                 env=env, capture_output=True, text=True, check=False,
@@ -598,7 +602,7 @@ def engine() -> Iterator[Engine]:
             if ready.returncode == 0:
                 break
             if time.monotonic() - t0 > 30:
-                budget.skip(f"dockerd did not answer in 30 s: {_tail((root / 'dockerd.log').read_text(), 5)}")
+                budget.fail(f"dockerd did not answer in 30 s: {_tail((root / 'dockerd.log').read_text(), 5)}")
             time.sleep(0.3)
         budget.timings["dockerd_start"] = round(time.monotonic() - t0, 1)
         yield Engine(env, budget)
@@ -638,7 +642,7 @@ def base_image(engine: Engine) -> str:
                  "http://deb.debian.org/debian"],
             )  # fmt: skip
             if done.returncode != 0:
-                budget.skip(f"debootstrap failed: {_tail(done.stdout + done.stderr, 5)}")
+                budget.fail(f"debootstrap failed: {_tail(done.stdout + done.stderr, 5)}")
             partial = tarball.with_suffix(".partial")
             excludes = ["./proc", "./sys", "./dev", "./var/cache/apt/archives", "./var/lib/apt/lists",
                         "./usr/share/doc", "./usr/share/man", "./usr/share/locale"]  # fmt: skip
@@ -666,7 +670,7 @@ def wheelhouse(engine: Engine) -> Path:
          "--find-links", str(WHEELHOUSE), "hatchling", f"{REPO}[runtime]"],
     )  # fmt: skip
     if done.returncode != 0:
-        engine.budget.skip(f"pip wheel on the host failed (no package index?): {_tail(done.stderr, 5)}")
+        engine.budget.fail(f"pip wheel on the host failed (no package index?): {_tail(done.stderr, 5)}")
     for own in WHEELHOUSE.glob("infractl-*.whl"):
         own.unlink()
     return WHEELHOUSE
