@@ -68,6 +68,13 @@ def emulator_requests(work_dir: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
 
 
+def is_read(op: str) -> bool:
+    """A call that changes nothing when run twice: REST GET/HEAD, the POST protocols' Describe/Get/List…"""
+    from infractl.adapters.emulator_patches.server import READ_PREFIXES
+
+    return op.split()[0] in ("GET", "HEAD") or op.startswith(READ_PREFIXES)
+
+
 def emulator_anomalies(work_dir: Path) -> list[dict]:
     """Requests that could have changed something twice or half: an answer of 5xx (or none: the app raised), and a
     call run more than once (the same SDK invocation executed again instead of answered from its first run)."""
@@ -77,7 +84,7 @@ def emulator_anomalies(work_dir: Path) -> list[dict]:
             found.append(entry)
         invocation = entry.get("invocation")
         if invocation and not entry.get("replayed"):
-            if invocation in ran and entry["op"].split()[0] not in ("GET", "HEAD"):
+            if invocation in ran and not is_read(entry["op"]):
                 found.append(entry)
             ran.add(invocation)
     return found

@@ -171,3 +171,48 @@ def test_server_calls_run_one_at_a_time():
 
     assert most_at_once(app) > 1
     assert most_at_once(serialized(app)) == 1
+
+
+def test_the_health_probe_waits_behind_no_call():
+    """A long call holds the server's lock; the emulator's health probe (GET /moto-api/) is answered meanwhile, so a
+    busy emulator never looks dead (which would make `start` launch a second one)."""
+    import threading
+    import time
+
+    from infractl.adapters.emulator_patches.server import serialized
+
+    release = threading.Event()
+
+    def app(self, environ, start_response):
+        start_response("200 OK", [])
+        if environ.get("PATH_INFO") == "/slow":
+            release.wait(5)
+        return [b"ok"]
+
+    handler = serialized(app)
+    slow = threading.Thread(
+        target=handler, args=(None, {"REQUEST_METHOD": "POST", "PATH_INFO": "/slow"}, lambda *a: None)
+    )
+    slow.start()
+    time.sleep(0.1)  # the slow call holds the lock now
+    began = time.monotonic()
+    assert handler(None, {"REQUEST_METHOD": "GET", "PATH_INFO": "/moto-api/"}, lambda *a: None) == [b"ok"]
+    assert time.monotonic() - began < 1
+    release.set()
+    slow.join()
+
+
+def test_only_successful_answers_of_mutating_calls_are_kept():
+    from infractl.adapters.emulator_patches.server import _Answers
+
+    answers = _Answers()
+
+    def env(invocation: str, method: str = "POST") -> dict:
+        return {"HTTP_AMZ_SDK_INVOCATION_ID": invocation, "REQUEST_METHOD": method}
+
+    answers.keep(env("a"), "CreateRole", "200 OK", [], b"<created/>")
+    answers.keep(env("b"), "CreateRole", "500 INTERNAL SERVER ERROR", [], b"<oops/>")
+    answers.keep(env("c"), "DescribeVpcs", "200 OK", [], b"<vpcs/>")
+    answers.keep(env("d", "GET"), "GET ?tagging", "200 OK", [], b"<tags/>")
+    assert answers.get("a") == ("200 OK", [], b"<created/>")
+    assert [answers.get(i) for i in "bcd"] == [None, None, None]

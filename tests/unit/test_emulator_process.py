@@ -61,3 +61,28 @@ def test_a_missing_or_corrupt_state_file_means_not_running(tmp_path: Path):
     (tmp_path / "state.json").write_text("{not json")
     assert not emulator.status(tmp_path).running
     assert emulator.stop(tmp_path) is False
+
+
+def test_start_never_launches_a_second_emulator_over_a_live_slow_one(tmp_path, monkeypatch):
+    """An emulator that is alive but does not answer (stopped here with SIGSTOP; a busy machine in life) is waited
+    for, not replaced: a second one would orphan the first one's in-memory data."""
+    import os
+    import signal
+
+    import pytest
+
+    from infractl.adapters import emulator
+    from infractl.errors import ExternalToolError
+
+    state, _ = emulator.start(tmp_path / "emu")
+    monkeypatch.setattr(emulator, "START_TIMEOUT_S", 2.0)
+    os.kill(state.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(ExternalToolError):
+            emulator.start(tmp_path / "emu")
+        assert json.loads((tmp_path / "emu" / "state.json").read_text())["pid"] == state.pid
+    finally:
+        os.kill(state.pid, signal.SIGCONT)
+    again, started = emulator.start(tmp_path / "emu")
+    assert (again.pid, started) == (state.pid, False)
+    emulator.stop(tmp_path / "emu")

@@ -18,6 +18,7 @@ HOST = "127.0.0.1"
 FAKE_ACCESS_KEY = "infractl-emulator"
 FAKE_SECRET_KEY = "infractl-emulator"
 START_TIMEOUT_S = 30.0
+HEALTH_TIMEOUT_S = 5.0  # its health check waits behind no call (emulator_patches.server), but the machine may be busy
 SERVICE = "moto"  # its log is <data_dir>/moto.log, its pid file <data_dir>/moto.pid
 
 
@@ -69,6 +70,11 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
     current = status(data_dir)
     if current.running:
         return current, False
+    recorded = _recorded(data_dir)
+    if recorded is not None and process.is_running(recorded.handle):
+        # alive but slow to answer (a busy machine): wait for it; a second emulator would orphan this one's data
+        ls.wait_healthy(recorded, START_TIMEOUT_S)
+        return status(data_dir), False
     data_dir.mkdir(parents=True, exist_ok=True)
     p = _paths(data_dir)
     if not (p["ca"].is_file() and p["cert"].is_file() and p["key"].is_file()):
@@ -98,6 +104,7 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
         "url": url,
         "ca_file": str(p["ca"]),
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "health_timeout": HEALTH_TIMEOUT_S,
     }
     # the moto API answers 200 without touching the backends (the data dump would be slow to fetch)
     r = ls.start_process(SERVICE, argv, env, data_dir, port, f"{url}/moto-api/", wait=START_TIMEOUT_S, extra=extra)

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,16 @@ _SCHEMA_LINE = re.compile(r"^-\s*at\s+'(?P<path>[^']*)':\s*(?P<msg>.*)$")
 _SDK_NOISE = ("found symbolic link in path",)
 
 
+_STDERR_SWAP = threading.Lock()  # fd 2 is the process's: one swap at a time
+
+
 @contextlib.contextmanager
 def _filtered_stderr() -> Iterator[None]:
     """Hold what the SDK writes to fd 2 during the call, then pass on every line but the known notes above: nothing
     else is hidden, only delayed until the call returns."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
+    with _STDERR_SWAP, tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        saved = os.dup(2)
         os.dup2(held.fileno(), 2)
         try:
             yield

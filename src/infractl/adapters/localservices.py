@@ -24,13 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from infractl.adapters import docker, postgres, process
-from infractl.adapters.process import LOG_TAIL_LINES, tail_file
 
 HOST = "127.0.0.1"
 DEFAULT_WAIT_S = 30.0
 PG_ADMIN_USER = postgres.ADMIN_USER
-PG_BIN_CANDIDATES = postgres.BIN_CANDIDATES
-FALLBACK_PG_ROOT = postgres.FALLBACK_ROOT
 # the dev stack's Docker mode asks these through this module
 docker_engine_available = docker.engine_available
 compose_command = docker.compose_command
@@ -253,13 +250,17 @@ def start_otlp_receiver(base: Path, port: int, *, wait: float | None = DEFAULT_W
 # --- health ------------------------------------------------------------------------------------------------------
 
 
+HTTP_PROBE_TIMEOUT_S = 2.0  # a service may ask for longer: extra["health_timeout"]
+
+
 def is_healthy(r: Running) -> bool:
     """The process (the very one started, not a recycled pid) is alive and its probe answers."""
     if not _same_process(r):
         return False
     kind = r.extra.get("health", "tcp" if r.port else "pid")
     if kind == "http":
-        return _http_ok(r.extra.get("health_url") or r.url, r.extra.get("ca_file") or None)
+        timeout = float(r.extra.get("health_timeout") or HTTP_PROBE_TIMEOUT_S)
+        return _http_ok(r.extra.get("health_url") or r.url, r.extra.get("ca_file") or None, timeout=timeout)
     if kind == "pg":
         return _pg_ready(r)
     if kind == "tcp":
@@ -271,10 +272,6 @@ def wait_healthy(r: Running, timeout: float) -> None:
     """Block until r is healthy; raise ExternalToolError naming the service and its log tail when it exits or
     does not become healthy within timeout seconds."""
     process.wait_ready(r.handle, lambda: is_healthy(r), timeout, name=r.name, log=r.log, where=f"port {r.port}")
-
-
-def log_tail(r: Running, lines: int = LOG_TAIL_LINES) -> list[str]:
-    return tail_file(r.log, lines)
 
 
 # --- stop --------------------------------------------------------------------------------------------------------
@@ -356,7 +353,7 @@ def _pg_ready(r: Running) -> bool:
     return _tcp_open(r.host, r.port) if ready is None else ready
 
 
-def _http_ok(url: str, ca_file: str | None = None) -> bool:
+def _http_ok(url: str, ca_file: str | None = None, *, timeout: float = 2.0) -> bool:
     handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]  # loopback: never via a proxy
     if ca_file:
         try:
@@ -365,7 +362,7 @@ def _http_ok(url: str, ca_file: str | None = None) -> bool:
             return False
     opener = urllib.request.build_opener(*handlers)
     try:
-        with opener.open(url, timeout=2) as resp:
+        with opener.open(url, timeout=timeout) as resp:
             return 200 <= resp.status < 300
     except urllib.error.HTTPError:
         return False

@@ -74,6 +74,8 @@ def run(
     timed_out = threading.Event()
 
     def _kill_on_timeout() -> None:
+        if proc.poll() is not None:  # it finished just as the timer fired: not a timeout
+            return
         timed_out.set()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -123,7 +125,7 @@ def probe(argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None 
     """True when argv exits 0 within timeout seconds; False when it fails, hangs or cannot be started."""
     try:
         run(argv, env=env, timeout=timeout)
-    except ExternalToolError:
+    except (ExternalToolError, OSError):  # OSError: found but not startable (permissions, a broken interpreter)
         return False
     return True
 

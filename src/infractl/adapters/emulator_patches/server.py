@@ -3,6 +3,7 @@ written to a request log."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -12,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from infractl.adapters.emulator_patches import replace, wraps
 
@@ -36,7 +37,7 @@ def _scope(environ: dict[str, Any]) -> tuple[str, str]:
 def _operation(environ: dict[str, Any]) -> str:
     """The operation of a request without keeping any value of it: the JSON protocols' X-Amz-Target, the query
     protocols' Action (in the query string or a form body, which is buffered and put back), else the REST method
-    and path."""
+    and the names of its query parameters (`PUT ?tagging`): the path holds names (buckets, keys) and is left out."""
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target.rpartition(".")[2]
@@ -50,7 +51,8 @@ def _operation(environ: dict[str, Any]) -> str:
             action = parse_qs(body.decode("utf-8", "replace")).get("Action")
     if action:
         return action[0]
-    return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}"
+    names = sorted({name for name, _ in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)})
+    return f"{environ.get('REQUEST_METHOD')} {'?' + '&'.join(names) if names else '/'}"
 
 
 def _attempt(environ: dict[str, Any]) -> int:
@@ -77,13 +79,15 @@ class RequestLog:
 
 
 _LOG: dict[str, RequestLog | None] = {}
+_LOG_OPEN = threading.Lock()
 
 
 def _request_log() -> RequestLog | None:
-    path = os.environ.get(REQUEST_LOG_ENV)
-    if path not in _LOG:
-        _LOG[path or ""] = RequestLog(path) if path else None
-    return _LOG[path or ""]
+    path = os.environ.get(REQUEST_LOG_ENV) or ""
+    with _LOG_OPEN:  # the first requests arrive together: one file handle
+        if path not in _LOG:
+            _LOG[path] = RequestLog(path) if path else None
+        return _LOG[path]
 
 
 def _error_code(status: int, body: bytes) -> str | None:
@@ -93,7 +97,8 @@ def _error_code(status: int, body: bytes) -> str | None:
     text = body[:4096].decode("utf-8", "replace")
     start = text.find("<Code>")
     if start >= 0:
-        return text[start + 6 : text.find("</Code>", start)]
+        end = text.find("</Code>", start)
+        return text[start + 6 : end] if 0 <= end - start - 6 <= 128 else None
     try:
         return str(json.loads(text).get("__type", "")).rpartition("#")[2] or None
     except (ValueError, AttributeError):
@@ -106,7 +111,8 @@ class _Answers:
     AWS answers a call once; an emulator starved of CPU may answer after the client gave up on the connection (or
     the answer may be lost on it), and the SDK then sends the call again. Executing it twice turns one `CreateRole`
     into `EntityAlreadyExists` (the old intermittent failures). A retry whose call already ran gets that call's
-    answer again instead. Reads (GET, HEAD) are not kept: running them twice changes nothing."""
+    answer again instead. Reads (GET and HEAD, and the Describe/Get/List… operations of the POST protocols) and answers
+    of 5xx are not kept: running a read twice changes nothing, and a call that failed must run again."""
 
     def __init__(self, size: int = 4096, max_body: int = 1 << 20) -> None:
         self._kept: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
@@ -115,9 +121,12 @@ class _Answers:
     def get(self, invocation: str | None) -> tuple[str, list[tuple[str, str]], bytes] | None:
         return self._kept.get(invocation) if invocation else None
 
-    def keep(self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+    def keep(self, environ: dict[str, Any], op: str, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Keep a mutating call's answer unless it failed on the server's side (5xx: the retry must run again)."""
         invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
-        if not invocation or environ.get("REQUEST_METHOD") in ("GET", "HEAD") or len(body) > self._max_body:
+        if not invocation or len(body) > self._max_body or not status[:1].isdigit() or int(status[:3]) >= 500:
+            return
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") or op.startswith(READ_PREFIXES):
             return
         self._kept[invocation] = (status, list(headers), body)
         while len(self._kept) > self._size:
@@ -125,6 +134,8 @@ class _Answers:
 
 
 _ANSWERS = _Answers()
+READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Check")  # reads of the POST protocols
+HEALTH_PATH = "/moto-api/"  # the emulator's health probe: moto's dashboard, which reads no backend
 
 
 def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -141,6 +152,8 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
             return start_response(code, headers, exc_info) if exc_info else start_response(code, headers)
 
         began = time.time()
+        op = _operation(environ) if environ else ""
+        health = bool(environ) and environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == HEALTH_PATH
         entry: dict[str, Any] = {}
         if log is not None and environ:
             service, region = _scope(environ)
@@ -149,7 +162,7 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
                 "thread": threading.get_ident(),
                 "service": service,
                 "region": region,
-                "op": _operation(environ),
+                "op": op,
                 "attempt": _attempt(environ),
                 "invocation": environ.get("HTTP_AMZ_SDK_INVOCATION_ID"),
             }
@@ -157,7 +170,7 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
         chunks: list[bytes] = []
         replayed = False
         try:
-            with _CALL:
+            with contextlib.nullcontext() if health else _CALL:  # the health probe waits behind no call
                 start = time.time()
                 kept = _ANSWERS.get(environ.get("HTTP_AMZ_SDK_INVOCATION_ID")) if environ else None
                 if kept is not None:
@@ -173,7 +186,7 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
                         if close is not None:
                             close()
                     if answer and environ:
-                        _ANSWERS.keep(environ, answer[0], answer[1], b"".join(chunks))
+                        _ANSWERS.keep(environ, op, answer[0], answer[1], b"".join(chunks))
         finally:
             if log is not None and entry:
                 code = int(answer[0].split()[0]) if answer else 0  # 0: the app raised (werkzeug answers 500)

@@ -63,7 +63,7 @@ def up(directory: Path, root: Path, state: dict[str, Any], progress: Progress) -
     except CommandError as exc:
         raise ExternalToolError(
             f"docker compose up failed (exit {exc.returncode})",
-            details=exc.details[-ls.LOG_TAIL_LINES :],
+            details=exc.details[-process.LOG_TAIL_LINES :],
             hint="see `infractl dev logs SERVICE`; stop with `infractl dev down`",
         ) from None
     return status(directory, root, state)

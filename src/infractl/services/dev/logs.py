@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from infractl.adapters import localservices as ls
+from infractl.adapters import process
 from infractl.errors import UsageError
 from infractl.services.dev.contract import SERVICES, STEP_LOGS
 from infractl.services.dev.statefile import dev_dir, load_state
@@ -41,7 +41,7 @@ def plain(line: str) -> str:
 
 def tail(files: Mapping[str, Path], lines: int) -> Iterator[tuple[str, str]]:
     for name, path in files.items():
-        for line in ls.tail_file(path, lines):
+        for line in process.tail_file(path, lines):
             yield name, plain(line)
 
 

@@ -186,7 +186,7 @@ def _step(
         _append(log, exc.stderr_tail)
         raise ExternalToolError(
             f"{name} failed: python -m {module} exited with {exc.returncode}",
-            details=exc.details[-ls.LOG_TAIL_LINES :],
+            details=exc.details[-process.LOG_TAIL_LINES :],
             hint=f"full log: {log}",
         ) from None
     _append(log, "\n".join(filter(None, [done.stdout, done.stderr])))
