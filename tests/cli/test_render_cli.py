@@ -7,10 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
+import helm_python  # noqa: F401 - the Helm SDK (devtools extra, installed by make): missing is a failure
 import pytest
 import yaml
-
-pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 
 REPO = Path(__file__).resolve().parents[2]
 ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))

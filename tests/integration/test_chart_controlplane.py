@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helm_python as helm
 import pytest
 import yaml
 
@@ -20,8 +21,6 @@ from infractl.models.project import Project
 from infractl.services.render import network as network_service
 from infractl.services.render import values as values_service
 from tests.integration.charts import ENVS, PROJECT, chart_values, env_values, selects
-
-helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = {"controlplane": REPO / "helm/controlplane", "otel-collector": REPO / "helm/otel-collector"}

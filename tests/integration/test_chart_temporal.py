@@ -17,13 +17,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import helm_python as helm
+import kubernetes_validate
 import pytest
 import yaml
 
 from tests.integration.charts import ENVS, chart_values, selects
-
-helm = pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
-kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate")
 
 pytestmark = pytest.mark.integration
 

@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import helm_python  # noqa: F401 - installed by make: missing is a failure, never a skip
+import hvac
 import pytest
 import yaml
 
@@ -18,8 +20,6 @@ from infractl.models.project import Project
 from infractl.services.render import values as values_service
 from tests.kubernetes_fakes import FakeTokenReview, self_signed_pem, service_account_jwt
 
-pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
-hvac = pytest.importorskip("hvac")
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]

@@ -77,7 +77,7 @@ def _processes_in_groups(pgids: set[int]) -> list[str]:
 def test_up_status_reuse_down(invoke, dev_work: Path):
     missing = _missing_runtime()
     if missing:
-        pytest.skip(f"the control plane runtime is not installed yet: {', '.join(missing)}")
+        pytest.fail(f"the control plane runtime is not installed (make install does it): {', '.join(missing)}")
     started = time.monotonic()
     offset = random.randrange(20000, 40000, 10)  # away from the defaults a developer's own stack holds
 

@@ -552,7 +552,7 @@ def _ensure_packages(budget: Budget) -> None:
     if not missing:
         budget.timings["apt_install_docker"] = 0.0
         return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
+    if (os.geteuid() != 0 or not shutil.which("apt-get")) and os.environ.get("CI") != "true":
         pytest.skip(f"image build tier skipped: {', '.join(missing)} not installed and apt-get needs root")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     done = budget.run("apt_install_docker", ["apt-get", "install", "-y", "-q", *missing], env=env)

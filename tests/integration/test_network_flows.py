@@ -10,13 +10,13 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import helm_python  # noqa: F401 - installed by make: missing is a failure, never a skip
 import pytest
 import yaml
 
 from infractl.services.render import network as network_service
 from tests.integration.charts import ENVS, env_values, selects
 
-pytest.importorskip("helm_python", reason="pip install helm-python-sdk")
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
