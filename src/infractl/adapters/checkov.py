@@ -35,13 +35,17 @@ class Result:
     guideline: str = ""
 
 
-def find_binary(root: Path, configured: str | None) -> str:
-    """INFRACTL_CHECKOV_BIN when set, else the project's tool venv (<root>/.tools/checkov/bin), else PATH."""
+def find_binary(root: Path, configured: str | None, *, home: Path | None = None) -> str:
+    """INFRACTL_CHECKOV_BIN when set, else the project's tool venv (<root>/.tools/checkov/bin), else the one of the
+    infractl checkout running (`home`: a project of its own, e.g. an infrastructure repo passed with --root, has
+    none), else PATH."""
+    dirs = [root / TOOL_VENV / "bin"] + ([home / TOOL_VENV / "bin"] if home is not None and home != root else [])
     return process.find_binary(
         "checkov",
         configured=configured,
-        extra_dirs=[root / TOOL_VENV / "bin"],
-        hint="run `make tools` (it installs checkov into .tools/checkov) or set INFRACTL_CHECKOV_BIN",
+        extra_dirs=dirs,
+        hint="run `make tools` in the infractl checkout (it installs checkov into .tools/checkov), put checkov on"
+        " PATH, or set INFRACTL_CHECKOV_BIN",
     )
 
 

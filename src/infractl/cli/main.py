@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli import common, dev, docs, emulator, env, parity, render, stacks, state, validate
+from infractl.cli import common, dev, docs, emulator, env, init, parity, render, stacks, state, validate
 from infractl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # One registration style: each cli module has a module-level `app`; a group gets a name, top-level commands do not.
+app.add_typer(init.app)
 app.add_typer(stacks.app)
 app.add_typer(docs.app)
 app.add_typer(parity.app)

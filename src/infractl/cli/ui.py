@@ -276,6 +276,15 @@ def print_cost(result: Any) -> None:
         console.print(diff)
 
 
+def print_init(result: Any) -> None:
+    console = out()
+    for rel in result.created:
+        console.print(f"[green]created[/] {escape(rel)}", highlight=False)
+    for rel in result.kept:
+        console.print(f"[dim]kept[/] {escape(rel)} [dim](exists)[/]", highlight=False)
+    console.print(f"project {escape(result.root)}: {len(result.created)} created, {len(result.kept)} kept", highlight=False)
+
+
 PARITY_STYLE = {"same": "green", "differs": "yellow", "missing": "magenta", "violated": "bold red"}
 
 
@@ -306,6 +315,8 @@ def print_parity(report: Any) -> None:
         console.print(
             f"[bold red]FAIL[/] {escape(f'{v.rule}: {v.message}')} [dim]({escape(where)})[/]", highlight=False
         )
+    for note in report.notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False)
     if report.docs == "stale":
         console.print("[bold red]FAIL[/] docs/parity.md is stale: run `infractl parity` and commit the result")
     elif report.docs:

@@ -87,12 +87,22 @@ class CloudCheck(BaseModel):
     checks: list[str]  # what was checked here
 
 
+class UncheckedStack(BaseModel):
+    """A stack of terraform/stacks/stacks.yaml that parity does not check, and why."""
+
+    stack: str
+    cloud: str
+    reason: Literal["no-contract", "single-cloud"]  # no contract file | declared `parity: single-cloud`
+
+
 class ParityReport(BaseModel):
     clouds: list[CloudCheck]
     stacks: list[str]
     cells: list[ParityCell]
     violations: list[Violation]
-    docs: str = ""  # docs/parity.md: unchanged | updated | stale | not-checked
+    docs: str = ""  # docs/parity.md: unchanged | updated | stale | not-checked (no contracts)
+    unchecked: list[UncheckedStack] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # what was not checked, one line each, for people
 
     @computed_field  # type: ignore[prop-decorator]
     @property

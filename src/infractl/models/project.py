@@ -6,6 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def install_root() -> Path | None:
+    """The infractl checkout this code runs from (<checkout>/src/infractl/models/project.py): a project that has no
+    price catalog or checkov of its own uses the checkout's (pricing/aws.yaml, .tools/checkov made by `make tools`).
+    None when infractl runs from an installed package."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "infractl").is_dir() else None
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path

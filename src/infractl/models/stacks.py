@@ -28,6 +28,9 @@ class StackSpec(BaseModel):
     # against an empty emulator without applying its upstream stacks. Strings may use {account}, {region},
     # {dr_region} and {env}. Every output a downstream stack reads needs one.
     example_outputs: dict[str, Any] = Field(default_factory=dict)
+    # `infractl parity` holds a stack to terraform/contracts/<name>.yaml; single-cloud declares it has none on
+    # purpose (it is listed as not checked, not reported as missing a contract)
+    parity: Literal["contract", "single-cloud"] = "contract"
 
     @field_validator("inputs")
     @classmethod

@@ -25,9 +25,11 @@ from infractl.models.parity import (
     InputSpec,
     ParityCell,
     ParityReport,
+    UncheckedStack,
     Violation,
 )
 from infractl.models.project import Project
+from infractl.models.stacks import Manifest
 from infractl.services.stacks import tfsource, workspace
 
 PROVIDERS = {"aws": "hashicorp/aws", "azure": "hashicorp/azurerm", "gcp": "hashicorp/google"}
@@ -49,6 +51,8 @@ def contracts_dir(project: Project) -> Path:
 
 
 def load_contracts(project: Project) -> dict[str, Contract]:
+    """terraform/contracts/<stack>.yaml; none (no folder, or an empty one) is an empty dict: parity then checks
+    nothing and says so (a project of its own need not have contracts)."""
     folder = contracts_dir(project)
     found: dict[str, Contract] = {}
     for path in sorted(folder.glob("*.yaml")):
@@ -59,9 +63,51 @@ def load_contracts(project: Project) -> dict[str, Contract]:
                 f"{shown}: stack: {contract.stack!r} differs from the file name", hint=f"stack: {path.stem}"
             )
         found[contract.stack] = contract
-    if not found:
-        raise ConfigError(f"{project.rel(folder)}: no contracts (<stack>.yaml)")
     return found
+
+
+def unchecked(
+    project: Project, contracts: dict[str, Contract], manifest: Manifest | None
+) -> tuple[list[UncheckedStack], list[Violation], list[str]]:
+    """The stacks of stacks.yaml that no contract covers: declared `parity: single-cloud`, or not (a note telling
+    how to check it or declare it); a stack declared single-cloud that has a contract is a violation. And the
+    notes for people, one line each."""
+    notes: list[str] = []
+    if not contracts:
+        notes.append(
+            f"no contracts ({project.rel(contracts_dir(project))}/<stack>.yaml): parity not checked"
+            " (docs/stacks.md: a stack on several clouds gets a contract)"
+        )
+    if manifest is None:
+        return [], [], notes
+    shown = project.rel(project.manifest_path)
+    skipped: list[UncheckedStack] = []
+    violations: list[Violation] = []
+    for name, spec in manifest.stacks.items():
+        if spec.parity == "single-cloud":
+            if name in contracts:
+                violations.append(
+                    Violation(
+                        cloud=spec.cloud,
+                        stack=name,
+                        field="parity",
+                        rule="single-cloud-with-contract",
+                        message=f"{spec.cloud}/{name}: declared `parity: single-cloud` in {shown} but"
+                        f" terraform/contracts/{name}.yaml exists: remove one of them",
+                        file=shown,
+                    )
+                )
+                continue
+            skipped.append(UncheckedStack(stack=name, cloud=spec.cloud, reason="single-cloud"))
+            notes.append(f"{spec.cloud}/{name}: single-cloud ({shown}): parity not checked")
+        elif name not in contracts:
+            skipped.append(UncheckedStack(stack=name, cloud=spec.cloud, reason="no-contract"))
+            if contracts:  # with no contracts at all, the one note above says it
+                notes.append(
+                    f"{spec.cloud}/{name}: no contract terraform/contracts/{name}.yaml: parity not checked"
+                    f" (add one, or declare `parity: single-cloud` under stacks.{name} in {shown})"
+                )
+    return skipped, violations, notes
 
 
 def schema_validated() -> dict[str, bool]:
@@ -81,6 +127,7 @@ def check(
     *,
     schema: dict[str, bool],
     fmt: Callable[[Path], tuple[list[Path], list[str]]] | None,
+    manifest: Manifest | None = None,
 ) -> tuple[ParityReport, Bindings]:
     """Every stack of every cloud against its contract, and the bindings read on the way (the page renders them).
     `fmt(dir)` -> (unformatted files, syntax errors) runs on the stacks and modules of the clouds the schema cannot
@@ -108,7 +155,11 @@ def check(
             "checkov static scan (`infractl validate`)",
         ],
     }
+    skipped, declared, notes = unchecked(project, contracts, manifest)
+    violations += declared
     report = ParityReport(
+        unchecked=skipped,
+        notes=notes,
         clouds=[
             CloudCheck(cloud=c, schema_validated=schema.get(c, False), checks=checks[schema.get(c, False)])
             for c in CLOUDS

@@ -9,6 +9,7 @@ from infractl.models.parity import ParityReport
 from infractl.models.project import Project
 from infractl.services.parity.check import check, fmt_runner, load_contracts, schema_validated
 from infractl.services.parity.matrix import sync_doc
+from infractl.services.stacks import graph
 
 
 def run(
@@ -24,5 +25,8 @@ def run(
     schema = schema_validated()
     fmt = fmt_runner(project, environ, terraform_bin, cli_config) if with_fmt else None
     contracts = load_contracts(project)
-    report, bindings = check(project, contracts, schema=schema, fmt=fmt)
+    manifest = graph.load_manifest(project) if project.manifest_path.is_file() else None
+    report, bindings = check(project, contracts, schema=schema, fmt=fmt, manifest=manifest)
+    if not contracts:  # nothing to render: the report's note says parity was not checked
+        return report.model_copy(update={"docs": "not-checked"})
     return sync_doc(project, contracts, bindings, report, write=write)

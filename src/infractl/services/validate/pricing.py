@@ -13,15 +13,25 @@ from typing import Any
 from infractl.adapters import files
 from infractl.models.environment import Environment
 from infractl.models.pricing import Catalog, RegionPrices
-from infractl.models.project import Project
+from infractl.models.project import Project, install_root
 from infractl.models.validation import CostLine, EnvCost, Finding
 from infractl.services.stacks import tfsource
 
 CATALOG = Path("pricing") / "aws.yaml"
 
 
-def load_catalog(project: Project) -> Catalog:
+def catalog_path(project: Project) -> Path:
+    """The project's own pricing/aws.yaml, else the one of the infractl checkout running (a project of its own need
+    not copy it)."""
     path = project.root / CATALOG
+    home = install_root()
+    if not path.is_file() and home is not None and (home / CATALOG).is_file():
+        return home / CATALOG
+    return path
+
+
+def load_catalog(project: Project) -> Catalog:
+    path = catalog_path(project)
     shown = project.rel(path)
     catalog = files.validate(Catalog, files.read_yaml(path, display=shown), display=shown)
     return catalog.model_copy(update={"file": shown})

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from infractl.adapters import checkov, emulator, files, terraform
 from infractl.errors import ConfigError, UsageError
+from infractl.models.project import install_root
 from infractl.models.runs import Progress
 from infractl.models.stacks import Manifest, Stack
 from infractl.models.validation import GATES, STATIC_GATES, Cell, EnvCost, Finding, ValidationReport, Waived
@@ -83,7 +84,7 @@ def run(
         progress.note(f"no {'/'.join(sorted(deployed))} stack changed since {changed_since}: parity and checkov only")
         return _static_only(v, ctx, gates, env_names, changed_since, started)
     if "security" in gates:
-        checkov_bin = checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin)
+        checkov_bin = checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin, home=install_root())
     with _emulator(ctx, progress) as (url, ca_file):
         v.emulator_url, v.ca_file = url, ca_file
         files.write_private(
@@ -110,6 +111,8 @@ def run(
                 source, waived = source_future.result()
             if parity_future is not None:
                 parity_report, parity_findings = parity_future.result()
+                for note in parity_report.notes:
+                    progress.note(f"parity: {note}")
         found_security = source
         if "security" in gates and not v.stop.is_set():
             plan_findings, plan_waived, evaluated = security.plan_scan(v, works, checkov_bin)
@@ -154,9 +157,12 @@ def _static_only(
 ) -> ValidationReport:
     """A change touching only contracts or the other clouds' code: the parity check and the checkov source scan."""
     parity_report, findings = static.run_parity(v, []) if "parity" in gates else (None, [])
+    for note in parity_report.notes if parity_report else []:
+        v.progress.note(f"parity: {note}")
     waived: list[Waived] = []
     if "security" in gates:
-        source, waived = security.source_scan(v, [], checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin))
+        binary = checkov.find_binary(ctx.project.root, ctx.settings.checkov_bin, home=install_root())
+        source, waived = security.source_scan(v, [], binary)
         findings += source
     return ValidationReport(
         envs=env_names,

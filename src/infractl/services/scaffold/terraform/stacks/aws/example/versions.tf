@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.9, < 2.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+
+  # Partial configuration: infractl passes bucket, key, region and locking settings at init.
+  backend "s3" {}
+}
