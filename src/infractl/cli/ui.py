@@ -282,7 +282,9 @@ def print_init(result: Any) -> None:
         console.print(f"[green]created[/] {escape(rel)}", highlight=False)
     for rel in result.kept:
         console.print(f"[dim]kept[/] {escape(rel)} [dim](exists)[/]", highlight=False)
-    console.print(f"project {escape(result.root)}: {len(result.created)} created, {len(result.kept)} kept", highlight=False)
+    console.print(
+        f"project {escape(result.root)}: {len(result.created)} created, {len(result.kept)} kept", highlight=False
+    )
 
 
 PARITY_STYLE = {"same": "green", "differs": "yellow", "missing": "magenta", "violated": "bold red"}
