@@ -115,6 +115,16 @@ def read_blocks(text: str, kind: str) -> list[Block]:
     return found
 
 
+def read_locals(text: str) -> dict[str, str]:
+    """The attributes of every `locals { ... }` block of a file: name -> expression as written."""
+    text = _strip_comments(text)
+    found: dict[str, str] = {}
+    for m in re.finditer(r"^\s*locals\s*\{", text, re.M):
+        end = _match_close(text, m.end())
+        found.update(_top_level_attributes(text[m.end() : end - 1]))
+    return found
+
+
 def block_bodies(text: str, kind: str) -> tuple[list[tuple[str, str]], str]:
     """Every `<kind> "<name>" { ... }` block as (name, body between the braces, comments removed), and the rest of
     the file with those blocks cut out (whitespace only when the file holds nothing else)."""

@@ -257,6 +257,8 @@ def print_cost(result: Any) -> None:
     console.print(f"  {'total':<10} {env.total_usd:>12,.2f}  (budget {env.budget_usd:,.2f})")
     if env.unpriced:
         console.print(f"[bold red]{len(env.unpriced)} unpriced resource(s), not counted:[/] {', '.join(env.unpriced)}")
+    for note in [*env.notes, *(result.other.notes if result.other is not None else [])]:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False)
     if result.other is not None:
         console.print(
             f"\ncompared with {result.other_name}: total {result.other.total_usd:,.2f}"

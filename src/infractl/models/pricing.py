@@ -19,6 +19,8 @@ class RegionPrices(BaseModel):
     ebs_gb_month: dict[str, float] = Field(default_factory=dict)
     rds_hourly: dict[str, float] = Field(default_factory=dict)
     rds_storage_gb_month: dict[str, float] = Field(default_factory=dict)
+    # aws_vpc_endpoint by vpc_endpoint_type (Interface, GatewayLoadBalancer): per AZ (ENI) and hour; Gateway is free
+    vpc_endpoint_hourly: dict[str, float] = Field(default_factory=dict)
 
 
 class Catalog(BaseModel):

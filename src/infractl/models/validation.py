@@ -46,6 +46,8 @@ class CostLine(BaseModel):
     type: str
     monthly_usd: float | None  # None: unpriced (never counted as zero)
     basis: str  # how the figure was made, or why there is none
+    region: str = ""  # the region it was priced in
+    region_unknown: str = ""  # why the provider's region could not be told (then the env's region was assumed)
 
 
 class EnvCost(BaseModel):
@@ -54,6 +56,7 @@ class EnvCost(BaseModel):
     budget_usd: float
     lines: list[CostLine]
     complete: bool  # every stack of the env was planned (else the total is a lower bound)
+    notes: list[str] = []  # what a reader must know of the figures (e.g. how a plan file's resources were attributed)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

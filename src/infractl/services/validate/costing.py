@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from infractl.errors import ConfigError, ExternalToolError, UsageError
 from infractl.models.runs import Progress
+from infractl.models.stacks import Manifest
 from infractl.models.validation import CostComparison, CostDelta, EnvCost, Finding
 from infractl.services import environments
 from infractl.services.context import Context
+from infractl.services.stacks import graph
 from infractl.services.validate import pricing, run
+from infractl.services.validate.planroot import split_plan
 
 
 def estimate(
@@ -26,10 +30,18 @@ def estimate(
     costs, _ = plans_for_cost(ctx, envs, stacks, progress, jobs)
     result = CostComparison(env=costs[env])
     if plan_file is not None:
-        label = stacks[0] if len(stacks) == 1 else "plan-file"
+        manifest = graph.load_manifest(ctx.project)
+        parts, note = attribute(plan_file[1], manifest, costs[env], stacks)
         other = pricing.estimate(
-            pricing.load_catalog(ctx.project), environments.load(ctx.project, env), {label: plan_file[1]}, False
+            pricing.load_catalog(ctx.project),
+            environments.load(ctx.project, env),
+            parts,
+            False,
+            sources={
+                s: ctx.project.terraform_dir / "stacks" / manifest.stacks[s].path for s in parts if s in manifest.stacks
+            },
         )
+        other = other.model_copy(update={"notes": [f"{plan_file[0]}: {note}", *other.notes]})
         result = CostComparison(env=costs[env], other_name=str(plan_file[0]), other=other)
     elif compare:
         result = CostComparison(env=costs[env], other_name=compare, other=costs[compare])
@@ -77,6 +89,47 @@ def _plan_file(value: str) -> tuple[Path, dict] | None:
     if not isinstance(doc, dict) or "resource_changes" not in doc:
         raise ConfigError(f"{value}: resource_changes: missing; not the output of `terraform show -json PLAN`")
     return path, doc
+
+
+UNATTRIBUTED = "plan-file"
+
+
+def attribute(
+    doc: dict[str, Any], manifest: Manifest, env_cost: EnvCost, only: list[str]
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """A plan file cut into the stacks it belongs to, and how that was told. A plan of infractl's generated root
+    (`module.<stack>.*` only, no variables of its own) is split per stack; any other plan is one stack's: the stack
+    whose inputs are the plan's variables and whose resources (as the env's plan has them) it holds. When no stack
+    fits, or several fit alike, its resources are shown under "plan-file", never under a stack they are not of."""
+    managed = [rc.get("address", "") for rc in doc.get("resource_changes", []) if rc.get("mode") == "managed"]
+    calls = {a.split(".")[1] for a in managed if a.startswith("module.")}
+    if (
+        managed
+        and not doc.get("variables")
+        and all(a.startswith("module.") for a in managed)
+        and calls <= set(manifest.stacks)
+    ):
+        return {s: split_plan(doc, s) for s in sorted(calls)}, f"a plan of stacks {', '.join(sorted(calls))}"
+    variables = set(doc.get("variables", {}))
+    addresses = set(managed)
+    scores: dict[str, tuple[int, float]] = {}
+    for name, spec in manifest.stacks.items():
+        held = {line.address for line in env_cost.lines if line.stack == name}
+        inputs = set(spec.inputs)
+        overlap = len(inputs & variables) / len(inputs | variables) if inputs | variables else 0.0
+        scores[name] = (len(addresses & held), overlap)
+    best = max(scores.values(), default=(0, 0.0))
+    fits = [n for n, score in scores.items() if score == best]
+    if best != (0, 0.0) and len(fits) > 1:
+        fits = [n for n in fits if n in only] or fits
+    if best == (0, 0.0) or len(fits) != 1:
+        why = (
+            "no stack's inputs or resources match it"
+            if best == (0, 0.0)
+            else f"stacks {', '.join(fits)} match it alike"
+        )
+        return {UNATTRIBUTED: doc}, f"{why}: shown as {UNATTRIBUTED!r}"
+    return {fits[0]: doc}, f"the plan of stack {fits[0]} (its inputs and resources)"
 
 
 def differences(a: EnvCost, b: EnvCost) -> list[CostDelta]:

@@ -7,10 +7,12 @@ listed, never counted as zero, and it fails the cost gate until the catalog pric
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infractl.adapters import files
+from infractl.adapters import files, hcl
 from infractl.models.environment import Environment
 from infractl.models.pricing import Catalog, RegionPrices
 from infractl.models.project import Project, install_root
@@ -38,6 +40,15 @@ def load_catalog(project: Project) -> Catalog:
 
 
 # ---------------------------------------------------------------- which region a resource lives in
+@dataclass(frozen=True)
+class Region:
+    """The region a resource is priced in; `unknown` says why it could not be told (then `name` is the env's
+    region, assumed)."""
+
+    name: str
+    unknown: str = ""
+
+
 def _config_node(plan: dict[str, Any], module_address: str | None) -> dict[str, Any]:
     node = plan.get("configuration", {}).get("root_module", {})
     parsed = tfsource.parse_address(f"{module_address}.x.y") if module_address else None
@@ -46,13 +57,12 @@ def _config_node(plan: dict[str, Any], module_address: str | None) -> dict[str, 
     return node
 
 
-def resource_region(plan: dict[str, Any], rc: dict[str, Any], default: str) -> str:
-    """The region of the provider configuration a resource uses (e.g. the DR alias), else the env's region."""
+def _provider_key(plan: dict[str, Any], rc: dict[str, Any]) -> str | None:
     parsed = tfsource.parse_address(rc["address"])
     if parsed is None:
-        return default
+        return None
     node = _config_node(plan, rc.get("module_address"))
-    key = next(
+    return next(
         (
             r.get("provider_config_key")
             for r in node.get("resources", [])
@@ -60,20 +70,98 @@ def resource_region(plan: dict[str, Any], rc: dict[str, Any], default: str) -> s
         ),
         None,
     )
-    provider = plan.get("configuration", {}).get("provider_config", {}).get(key or "", {})
-    region = provider.get("expressions", {}).get("region", {})
-    if "constant_value" in region:
-        return str(region["constant_value"])
-    for ref in region.get("references", []):
-        if ref.startswith("var."):
-            value = plan.get("variables", {}).get(ref[4:], {}).get("value")
-            if isinstance(value, str):
-                return value
-    return default
+
+
+def _literal(expr: str | None) -> str | None:
+    """The value of a quoted string without template sequences, else None."""
+    if expr and expr.startswith('"') and expr.endswith('"') and "${" not in expr:
+        value = hcl.string_value(expr)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _module_sources(source: Path | None, modules: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """(variable defaults, locals) of a module of the stack, as written in its .tf files."""
+    directory = tfsource.module_dir_of(source, modules) if source is not None else None
+    defaults: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for tf in sorted(directory.glob("*.tf")) if directory is not None else []:
+        text = tf.read_text(encoding="utf-8")
+        try:
+            for block in hcl.read_blocks(text, "variable"):
+                if "default" in block.attributes:
+                    defaults[block.name] = block.attributes["default"]
+            found.update(hcl.read_locals(text))
+        except ValueError:  # does not parse: fmt and validate say where
+            continue
+    return defaults, found
+
+
+def _variable(plan: dict[str, Any], modules: tuple[str, ...], name: str, defaults: dict[str, str]) -> str | None:
+    """A variable's value: the plan's (the root's values, a module call's constant arguments), else a literal
+    default in the module's source."""
+    if not modules:
+        value = plan.get("variables", {}).get(name, {}).get("value")
+        if isinstance(value, str):
+            return value
+    else:
+        parent = _config_node(plan, ".".join(f"module.{m}" for m in modules[:-1]) or None)
+        call = parent.get("module_calls", {}).get(modules[-1], {})
+        expr = call.get("expressions", {}).get(name, {})
+        if isinstance(expr.get("constant_value"), str):
+            return expr["constant_value"]
+        if expr:  # the caller passes a computed value: the default does not apply
+            return None
+    return _literal(defaults.get(name))
+
+
+def provider_region(plan: dict[str, Any], key: str | None, default: str, source: Path | None) -> Region:
+    """The region of one provider configuration of a stack's plan: a literal, a variable (the plan's value or a
+    literal default) or a local with a literal value (or a variable), read from the stack's sources; anything else is
+    unknown and the env's region `default` is assumed."""
+    provider = plan.get("configuration", {}).get("provider_config", {}).get(key or "")
+    if provider is None:
+        return Region(default)  # no configuration of its own in the plan: the env's provider
+    shown = f"provider {key}"
+    expr = provider.get("expressions", {}).get("region")
+    if expr is None:
+        return Region(default, f"{shown} sets no region (it would come from the runner's AWS settings)")
+    if "constant_value" in expr:
+        return Region(str(expr["constant_value"]))
+    refs = [r for r in expr.get("references", []) if r.count(".") == 1]  # var.x, local.x (not var.x.y)
+    if len(refs) != 1 or not refs[0].startswith(("var.", "local.")):
+        return Region(default, f"{shown}: region is computed ({', '.join(expr.get('references', [])) or '?'})")
+    parsed = tfsource.parse_address(f"{provider.get('module_address')}.x.y") if provider.get("module_address") else None
+    modules = parsed.modules if parsed else ()
+    defaults, found = _module_sources(source, modules)
+    kind, name = refs[0].split(".")
+    if kind == "local":
+        if source is None:
+            return Region(default, f"{shown}: region = {refs[0]} (the stack's sources are not at hand)")
+        if name not in found:
+            return Region(default, f"{shown}: region = {refs[0]}, not found in the module's locals")
+        value = _literal(found[name])
+        inner = re.fullmatch(r"var\.([A-Za-z0-9_-]+)", found[name])
+        if value is None and inner:
+            value = _variable(plan, modules, inner.group(1), defaults)
+        if value is None:
+            return Region(default, f"{shown}: region = {refs[0]} = {found[name]}, not a literal")
+        return Region(value)
+    value = _variable(plan, modules, name, defaults)
+    if value is None:
+        return Region(default, f"{shown}: region = {refs[0]} has no literal value in the plan or the sources")
+    return Region(value)
+
+
+def resource_region(plan: dict[str, Any], rc: dict[str, Any], default: str, source: Path | None = None) -> Region:
+    """The region of the provider configuration a resource uses (e.g. the DR alias), else the env's region."""
+    return provider_region(plan, _provider_key(plan, rc), default, source)
 
 
 # ---------------------------------------------------------------- pricing rules
-def _price(catalog: Catalog, region: str, rc: dict[str, Any], plan: dict[str, Any]) -> tuple[float | None, str]:
+def _price(
+    catalog: Catalog, region: str, rc: dict[str, Any], plan: dict[str, Any], azs: int
+) -> tuple[float | None, str]:
     kind = rc["type"]
     after = rc.get("change", {}).get("after") or {}
     hours = catalog.hours_per_month
@@ -81,6 +169,8 @@ def _price(catalog: Catalog, region: str, rc: dict[str, Any], plan: dict[str, An
         return 0.0, "no charge of its own"
     if kind in catalog.usage_only:
         return 0.0, f"usage-based ({catalog.usage_only[kind]}): not estimated"
+    if kind == "aws_vpc_endpoint" and (after.get("vpc_endpoint_type") or "Gateway") == "Gateway":
+        return 0.0, "gateway endpoint (S3, DynamoDB): no charge"
     prices = catalog.regions.get(region)
     if prices is None:
         return None, f"no prices for region {region} in the catalog"
@@ -92,7 +182,31 @@ def _price(catalog: Catalog, region: str, rc: dict[str, Any], plan: dict[str, An
         return _rds(prices, after, hours)
     if kind == "aws_eks_node_group":
         return _node_group(prices, rc, plan, hours)
+    if kind == "aws_vpc_endpoint":
+        return _endpoint(prices, rc, hours, azs)
+    if kind == "aws_vpc_endpoint_subnet_association":  # one more AZ (ENI) of an interface endpoint
+        hourly = prices.vpc_endpoint_hourly.get("Interface")
+        if hourly is None:
+            return None, "no price for Interface VPC endpoints in the catalog"
+        return hourly * hours, f"one more AZ of an interface endpoint: {hourly}/h + per GB processed (usage)"
     return None, f"no price for {kind} in the catalog"
+
+
+def _endpoint(prices: RegionPrices, rc: dict[str, Any], hours: float, azs: int) -> tuple[float | None, str]:
+    """Interface (and Gateway Load Balancer) endpoints: an ENI per subnet (AZ), each billed by the hour, plus data
+    processed per GB (usage). The subnets are often created in the same plan: then their number is unknown and the
+    env's AZ count is assumed, and said."""
+    kind = (rc["change"].get("after") or {}).get("vpc_endpoint_type")
+    hourly = prices.vpc_endpoint_hourly.get(str(kind))
+    if hourly is None:
+        return None, f"no price for {kind} VPC endpoints in the catalog"
+    after = rc["change"].get("after") or {}
+    subnets = after.get("subnet_ids")
+    if isinstance(subnets, list) and subnets:
+        count, how = len(subnets), f"{len(subnets)} subnet(s)"
+    else:
+        count, how = azs, f"subnets unknown at plan time: {azs} AZ(s) (network.az_count) assumed"
+    return hourly * hours * count, f"{kind} endpoint {hourly}/h x {how} + per GB processed (usage)"
 
 
 def _rds(prices: RegionPrices, after: dict[str, Any], hours: float) -> tuple[float | None, str]:
@@ -146,18 +260,31 @@ def _node_disk(rc: dict[str, Any], plan: dict[str, Any]) -> tuple[int, str]:
     return 0, "gp3"
 
 
-def estimate(catalog: Catalog, env: Environment, plans: dict[str, dict[str, Any]], complete: bool) -> EnvCost:
-    """The monthly cost of creating every resource of these stacks' plans (stack -> plan JSON)."""
+def estimate(
+    catalog: Catalog,
+    env: Environment,
+    plans: dict[str, dict[str, Any]],
+    complete: bool,
+    sources: dict[str, Path] | None = None,
+) -> EnvCost:
+    """The monthly cost of creating every resource of these stacks' plans (stack -> plan JSON); `sources` (stack ->
+    its folder) lets a provider's region be read from the stack's locals and variable defaults."""
     lines = []
     for stack, plan in plans.items():
+        regions: dict[str | None, Region] = {}
         for rc in plan.get("resource_changes", []):
             actions = rc.get("change", {}).get("actions", [])
             if rc.get("mode") != "managed" or not ({"create", "update", "no-op"} & set(actions)):
                 continue
-            region = resource_region(plan, rc, env.region)
-            monthly, basis = _price(catalog, region, rc, plan)
-            if region != env.region:
-                basis = f"{basis} ({region})"
+            key = _provider_key(plan, rc)
+            if key not in regions:
+                regions[key] = provider_region(plan, key, env.region, (sources or {}).get(stack))
+            region = regions[key]
+            monthly, basis = _price(catalog, region.name, rc, plan, env.network.az_count)
+            if region.unknown:
+                basis = f"{basis} (region unknown: priced at {region.name}, the env's region)"
+            elif region.name != env.region:
+                basis = f"{basis} ({region.name})"
             lines.append(
                 CostLine(
                     stack=stack,
@@ -165,6 +292,8 @@ def estimate(catalog: Catalog, env: Environment, plans: dict[str, dict[str, Any]
                     type=rc["type"],
                     monthly_usd=None if monthly is None else round(monthly, 2),
                     basis=basis,
+                    region=region.name,
+                    region_unknown=region.unknown,
                 )
             )
     return EnvCost(
@@ -189,6 +318,23 @@ def findings(cost: EnvCost, catalog: Catalog) -> list[Finding]:
         for line in cost.lines
         if line.monthly_usd is None
     ]
+    unknown: dict[tuple[str, str], list[str]] = {}
+    for line in cost.lines:
+        if line.region_unknown:
+            unknown.setdefault((line.stack, line.region_unknown), []).append(line.address)
+    for (stack, why), addresses in unknown.items():
+        found.append(
+            Finding(
+                gate="cost",
+                rule="region-unknown",
+                stack=stack,
+                env=cost.env,
+                address=addresses[0],
+                message=f"{why}: {len(addresses)} resource(s) priced at {cost.env}'s region"
+                f" {next(x.region for x in cost.lines if x.stack == stack and x.region_unknown == why)} (assumed);"
+                " give the provider a literal region, or a variable or local with a literal value",
+            )
+        )
     if cost.total_usd > cost.budget_usd:
         scope = "" if cost.complete else " (planned stacks only: the full environment costs more)"
         found.append(

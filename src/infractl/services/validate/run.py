@@ -132,7 +132,11 @@ def run(
                 continue
             complete = set(planned) == set(manifest.stacks)
             costs[env_name] = pricing.estimate(
-                catalog, loaded[env_name], {s: json.loads(p.read_text()) for s, p in planned.items()}, complete
+                catalog,
+                loaded[env_name],
+                {s: json.loads(p.read_text()) for s, p in planned.items()},
+                complete,
+                sources={s: v.stack_dir(Stack(name=s, spec=manifest.stacks[s])) for s in planned},
             )
             findings += pricing.findings(costs[env_name], catalog)
     findings = [place(v, f) for f in findings]
