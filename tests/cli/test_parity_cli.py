@@ -157,3 +157,63 @@ def test_a_broken_contract_is_a_config_error(invoke, tree):
 )
 def test_types_compare_by_meaning_not_spelling(a, b, same):
     assert (canonical_type(a) == canonical_type(b)) is same
+
+
+# ---------------------------------------------------------------- stacks without a contract
+EXTRA_STACK = """
+  extra:
+    cloud: aws
+    path: aws/extra
+    description: a user's own stack
+    inputs:
+      region: env.region
+"""
+
+
+def _add_stack(tree: Path, declaration: str = "") -> None:
+    (tree / "terraform/stacks/aws/extra").mkdir()
+    (tree / "terraform/stacks/aws/extra/main.tf").write_text('variable "region" {\n  type = string\n}\n')
+    manifest = tree / "terraform/stacks/stacks.yaml"
+    manifest.write_text(manifest.read_text() + EXTRA_STACK + declaration)
+
+
+def test_a_stack_without_a_contract_is_named_as_not_checked(invoke, tree):
+    _add_stack(tree)
+    result = invoke("parity", "--check", "--json", root=tree)
+    report = _report(result)
+    assert report["ok"] is True and report["violations"] == []
+    assert report["unchecked"] == [{"stack": "extra", "cloud": "aws", "reason": "no-contract"}]
+    [note] = report["notes"]
+    assert "aws/extra: no contract terraform/contracts/extra.yaml: parity not checked" in note
+    assert "parity: single-cloud" in note
+    text = invoke("parity", "--check", root=tree).stdout
+    assert "aws/extra: no contract" in " ".join(text.split())
+
+
+def test_a_stack_declared_single_cloud_is_listed_as_such_and_a_contract_contradicts_it(invoke, tree):
+    _add_stack(tree, "    parity: single-cloud\n")
+    report = _report(invoke("parity", "--check", "--json", root=tree))
+    assert report["ok"] is True
+    assert report["unchecked"] == [{"stack": "extra", "cloud": "aws", "reason": "single-cloud"}]
+    assert report["notes"] == ["aws/extra: single-cloud (terraform/stacks/stacks.yaml): parity not checked"]
+    # a stack with a contract declared single-cloud: one of the two is wrong
+    manifest = tree / "terraform/stacks/stacks.yaml"
+    _edit(manifest, "    path: aws/finops\n", "    path: aws/finops\n    parity: single-cloud\n")
+    report = _report(invoke("parity", "--check", "--json", code=1, root=tree))
+    [v] = _violations(report, rule="single-cloud-with-contract")
+    assert (v["stack"], v["field"], v["file"]) == ("finops", "parity", "terraform/stacks/stacks.yaml")
+
+
+def test_a_bad_parity_declaration_names_the_field(invoke, tree):
+    _add_stack(tree, "    parity: sometimes\n")
+    result = invoke("parity", "--check", code=3, root=tree)
+    assert "terraform/stacks/stacks.yaml" in result.stderr and "stacks.extra.parity" in result.stderr
+
+
+def test_a_project_without_contracts_is_not_checked_and_needs_no_parity_page(invoke, tmp_path):
+    invoke("init", str(tmp_path / "own"))
+    report = _report(invoke("parity", "--check", "--json", root=tmp_path / "own"))
+    assert report["ok"] is True and report["docs"] == "not-checked" and report["cells"] == []
+    assert report["notes"][0].startswith("no contracts (terraform/contracts/<stack>.yaml): parity not checked")
+    assert report["unchecked"] == [{"stack": "example", "cloud": "aws", "reason": "single-cloud"}]
+    assert not (tmp_path / "own" / "docs").exists()  # nothing written without contracts

@@ -39,7 +39,7 @@ def init(directory: Path) -> InitResult:
                 break
             if parent.exists() and not (parent.is_dir() if parent != target else parent.is_file()):
                 raise UsageError(
-                    f"{root / rel}: exists and is not a {'file' if parent == target else 'folder'}",
+                    f"{parent}: exists and is not a {'file' if parent == target else 'folder'}",
                     hint="move it away, or init another folder",
                 )
     created, kept = [], []

@@ -183,7 +183,7 @@ def _price(
     if kind == "aws_eks_node_group":
         return _node_group(prices, rc, plan, hours)
     if kind == "aws_vpc_endpoint":
-        return _endpoint(prices, rc, hours, azs)
+        return _endpoint(prices, rc, plan, hours, azs)
     if kind == "aws_vpc_endpoint_subnet_association":  # one more AZ (ENI) of an interface endpoint
         hourly = prices.vpc_endpoint_hourly.get("Interface")
         if hourly is None:
@@ -192,7 +192,36 @@ def _price(
     return None, f"no price for {kind} in the catalog"
 
 
-def _endpoint(prices: RegionPrices, rc: dict[str, Any], hours: float, azs: int) -> tuple[float | None, str]:
+def _planned_subnets(plan: dict[str, Any], rc: dict[str, Any]) -> int:
+    """How many subnets an endpoint's subnet_ids name when they are created in the same plan: the instances of the
+    aws_subnet resources it references in its own module (0 when it references anything else)."""
+    parsed = tfsource.parse_address(rc["address"])
+    node = _config_node(plan, rc.get("module_address"))
+    config = next(
+        (
+            r
+            for r in node.get("resources", [])
+            if parsed and (r.get("type"), r.get("name")) == (parsed.type, parsed.name)
+        ),
+        {},
+    )
+    refs = {r for r in config.get("expressions", {}).get("subnet_ids", {}).get("references", []) if r.count(".") == 1}
+    if not refs or any(not r.startswith("aws_subnet.") for r in refs):
+        return 0
+    names = {r.split(".")[1] for r in refs}
+    return sum(
+        1
+        for other in plan.get("resource_changes", [])
+        if other.get("type") == "aws_subnet"
+        and other.get("module_address") == rc.get("module_address")
+        and other.get("name") in names
+        and {"create", "update", "no-op"} & set(other.get("change", {}).get("actions", []))
+    )
+
+
+def _endpoint(
+    prices: RegionPrices, rc: dict[str, Any], plan: dict[str, Any], hours: float, azs: int
+) -> tuple[float | None, str]:
     """Interface (and Gateway Load Balancer) endpoints: an ENI per subnet (AZ), each billed by the hour, plus data
     processed per GB (usage). The subnets are often created in the same plan: then their number is unknown and the
     env's AZ count is assumed, and said."""
@@ -202,8 +231,11 @@ def _endpoint(prices: RegionPrices, rc: dict[str, Any], hours: float, azs: int) 
         return None, f"no price for {kind} VPC endpoints in the catalog"
     after = rc["change"].get("after") or {}
     subnets = after.get("subnet_ids")
+    planned = _planned_subnets(plan, rc)
     if isinstance(subnets, list) and subnets:
         count, how = len(subnets), f"{len(subnets)} subnet(s)"
+    elif planned:
+        count, how = planned, f"{planned} subnet(s) planned with it"
     else:
         count, how = azs, f"subnets unknown at plan time: {azs} AZ(s) (network.az_count) assumed"
     return hourly * hours * count, f"{kind} endpoint {hourly}/h x {how} + per GB processed (usage)"
