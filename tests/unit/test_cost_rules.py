@@ -17,6 +17,7 @@ from infractl.services.stacks import tfsource
 from infractl.services.validate import costing, planroot, pricing
 
 REPO = Path(__file__).resolve().parents[2]
+STACKS = REPO / "terraform" / "stacks"
 
 
 def env(name: str = "dev") -> Environment:
@@ -164,9 +165,16 @@ def test_a_stack_plan_file_is_attributed_to_its_stack_whatever_stack_was_asked_f
         "resource_changes": [_change("module.rds.aws_db_instance.this", {}, "module.rds")],
     }
     planned = _env_cost(("kms", 'module.kms.aws_kms_key.this["logs"]'))  # `cost dev --stack kms`
-    parts, note = costing.attribute(doc, manifest, planned, ["kms"])
+    parts, note = costing.attribute(doc, manifest, planned, STACKS)
     assert list(parts) == ["data"] and "stack data" in note
-    parts, _ = costing.attribute(doc, manifest, _env_cost(), [])
+    # stacks with the same inputs are told apart by the resources their sources declare
+    same_inputs = manifest.model_copy(
+        update={
+            "stacks": {n: s.model_copy(update={"inputs": {"region": "env.region"}}) for n, s in manifest.stacks.items()}
+        }
+    )
+    doc["variables"] = {"region": {"value": "eu-west-1"}}
+    parts, _ = costing.attribute(doc, same_inputs, _env_cost(), STACKS)
     assert list(parts) == ["data"]
 
 
@@ -178,13 +186,13 @@ def test_a_plan_of_the_generated_root_is_split_per_stack_and_an_unknown_plan_is_
             _change("module.finops.aws_budgets_budget.this", {}, "module.finops"),
         ],
     }
-    parts, note = costing.attribute(root, manifest, _env_cost(), [])
+    parts, note = costing.attribute(root, manifest, _env_cost(), STACKS)
     assert set(parts) == {"kms", "finops"} and "kms" in note
     assert parts["kms"]["resource_changes"][0]["address"] == "module.kms.aws_kms_key.this"
     assert parts["kms"] == planroot.split_plan(root, "kms")
     stranger = {"variables": {"zone": {"value": "z"}}, "resource_changes": [_change("aws_sqs_queue.q", {})]}
-    parts, note = costing.attribute(stranger, manifest, _env_cost(("kms", "x.y")), ["kms"])
-    assert list(parts) == [costing.UNATTRIBUTED] and "no stack's inputs or resources match it" in note
+    parts, note = costing.attribute(stranger, manifest, _env_cost(("kms", "x.y")), STACKS)
+    assert list(parts) == [costing.UNATTRIBUTED] and "no stack's sources, inputs or resources match it" in note
 
 
 # ---------------------------------------------------------------- (d) what public VPC, KMS and S3 modules create

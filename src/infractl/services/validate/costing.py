@@ -14,7 +14,7 @@ from infractl.models.stacks import Manifest
 from infractl.models.validation import CostComparison, CostDelta, EnvCost, Finding
 from infractl.services import environments
 from infractl.services.context import Context
-from infractl.services.stacks import graph
+from infractl.services.stacks import graph, tfsource
 from infractl.services.validate import pricing, run
 from infractl.services.validate.planroot import split_plan
 
@@ -31,7 +31,7 @@ def estimate(
     result = CostComparison(env=costs[env])
     if plan_file is not None:
         manifest = graph.load_manifest(ctx.project)
-        parts, note = attribute(plan_file[1], manifest, costs[env], stacks)
+        parts, note = attribute(plan_file[1], manifest, costs[env], ctx.project.terraform_dir / "stacks")
         other = pricing.estimate(
             pricing.load_catalog(ctx.project),
             environments.load(ctx.project, env),
@@ -95,12 +95,13 @@ UNATTRIBUTED = "plan-file"
 
 
 def attribute(
-    doc: dict[str, Any], manifest: Manifest, env_cost: EnvCost, only: list[str]
+    doc: dict[str, Any], manifest: Manifest, env_cost: EnvCost, stacks_dir: Path
 ) -> tuple[dict[str, dict[str, Any]], str]:
     """A plan file cut into the stacks it belongs to, and how that was told. A plan of infractl's generated root
     (`module.<stack>.*` only, no variables of its own) is split per stack; any other plan is one stack's: the stack
-    whose inputs are the plan's variables and whose resources (as the env's plan has them) it holds. When no stack
-    fits, or several fit alike, its resources are shown under "plan-file", never under a stack they are not of."""
+    whose sources declare its resources, then whose inputs are its variables, then whose resources the env's plan
+    holds. When no stack fits, or several fit alike, its resources are shown under "plan-file", never under a stack
+    they are not of (nor under the one `--stack` asked for)."""
     managed = [rc.get("address", "") for rc in doc.get("resource_changes", []) if rc.get("mode") == "managed"]
     calls = {a.split(".")[1] for a in managed if a.startswith("module.")}
     if (
@@ -112,24 +113,24 @@ def attribute(
         return {s: split_plan(doc, s) for s in sorted(calls)}, f"a plan of stacks {', '.join(sorted(calls))}"
     variables = set(doc.get("variables", {}))
     addresses = set(managed)
-    scores: dict[str, tuple[int, float]] = {}
+    scores: dict[str, tuple[int, float, int]] = {}
     for name, spec in manifest.stacks.items():
-        held = {line.address for line in env_cost.lines if line.stack == name}
+        stack_dir = stacks_dir / spec.path
+        declared = sum(1 for a in addresses if stack_dir.is_dir() and tfsource.locate(stack_dir, a)[0] is not None)
         inputs = set(spec.inputs)
         overlap = len(inputs & variables) / len(inputs | variables) if inputs | variables else 0.0
-        scores[name] = (len(addresses & held), overlap)
-    best = max(scores.values(), default=(0, 0.0))
+        held = {line.address for line in env_cost.lines if line.stack == name}
+        scores[name] = (declared, round(overlap, 6), len(addresses & held))
+    best = max(scores.values(), default=(0, 0.0, 0))
     fits = [n for n, score in scores.items() if score == best]
-    if best != (0, 0.0) and len(fits) > 1:
-        fits = [n for n in fits if n in only] or fits
-    if best == (0, 0.0) or len(fits) != 1:
+    if best == (0, 0.0, 0) or len(fits) != 1:
         why = (
-            "no stack's inputs or resources match it"
-            if best == (0, 0.0)
+            "no stack's sources, inputs or resources match it"
+            if best == (0, 0.0, 0)
             else f"stacks {', '.join(fits)} match it alike"
         )
         return {UNATTRIBUTED: doc}, f"{why}: shown as {UNATTRIBUTED!r}"
-    return {fits[0]: doc}, f"the plan of stack {fits[0]} (its inputs and resources)"
+    return {fits[0]: doc}, f"the plan of stack {fits[0]} (its sources declare its resources)"
 
 
 def differences(a: EnvCost, b: EnvCost) -> list[CostDelta]:
