@@ -36,6 +36,7 @@ from controlplane.models import (
 from controlplane.ports import IdGenerator, ObjectStore, RunStore, SecretStore, WorkflowStarter
 from controlplane.readiness import check_all
 from controlplane.settings import Settings
+from controlplane.strictjson import StrictJSONRoute
 from controlplane.telemetry import instruments, tracer
 from controlplane.workflows import RunInput, workflow_id
 
@@ -132,7 +133,7 @@ class RequestMetrics:
 
 # ---------------------------------------------------------------- routes
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)  # every JSON body is parsed strictly (strictjson.py)
 
 
 @router.get("/livez", response_model=Liveness, tags=["health"], summary="The process is alive")
@@ -161,13 +162,20 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.status == "ready" else 503)
 
 
+_PROBLEM_400 = "The body is not strict JSON (RFC 8259 in UTF-8): NaN/Infinity, duplicate keys, lone surrogates, …"
+
+
 @router.post(
     "/v1/tenants/{tenant}/runs",
     status_code=202,
     response_model=RunAccepted,
     tags=["runs"],
     summary="Start a run: records it, stores its evidence, announces it through the outbox",
-    responses={413: {"model": Problem}, 503: {"model": Problem, "description": "The workflow engine is unavailable"}},
+    responses={
+        400: {"model": Problem, "description": _PROBLEM_400},
+        413: {"model": Problem},
+        503: {"model": Problem, "description": "The workflow engine is unavailable"},
+    },
 )
 async def start_run(tenant: TenantPath, body: StartRunRequest, request: Request, response: Response) -> RunAccepted:
     deps = _deps(request)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -46,6 +46,37 @@ def _workflows_started_between(stack, start: datetime, end: datetime) -> list[st
         return sorted([wf.id async for wf in client.list_workflows(query)])
 
     return asyncio.run(ids())
+
+
+# ---------------------------------------------------------------- strict JSON
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (rb'{"evidence": {"control": "\ud800"}}', "lone surrogate \\ud800 in the string at /evidence/control"),
+        (b'{"evidence": {"score": NaN}}', "NaN is not a JSON number"),
+        (b'{"evidence": {"score": Infinity}}', "Infinity is not a JSON number"),
+        (b'{"evidence": {"score": -Infinity}}', "-Infinity is not a JSON number"),
+        (b'{"evidence": {"result": "pass", "result": "fail"}}', 'duplicate key "result" in an object'),
+    ],
+    ids=["lone-surrogate", "nan", "infinity", "minus-infinity", "duplicate-key"],
+)
+def test_a_body_that_is_not_strict_json_is_400_and_reaches_neither_the_worker_nor_the_database(stack, raw, reason):
+    started_at = datetime.now(UTC)  # the server stamps StartTime after this
+    with stack.client() as client:
+        refused = client.post(RUNS, content=raw, headers={"content-type": "application/json"})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["detail"].startswith(f"invalid JSON body: {reason}")
+        # a valid run after it: once it is visible, anything the refused body had started would be too
+        good = client.post(RUNS, json={"evidence": {"after": reason}})
+        assert good.status_code == 202
+        stack.wait_run(client, good.json()["links"]["self"])
+    ended_at = datetime.now(UTC) + timedelta(seconds=1)
+    assert _wait(
+        lambda: _workflows_started_between(stack, started_at, ended_at), 10, "the valid run in Temporal's visibility"
+    ) == [good.json()["workflow_id"]]
+    assert stack.sql("SELECT count(*) FROM runs WHERE created_at >= %s", (started_at,)) == [(1,)]
 
 
 # ---------------------------------------------------------------- permanent activity errors

@@ -216,3 +216,44 @@ def test_an_unwired_app_says_so():
     assert client.get("/livez").status_code == 200
     response = client.get("/readyz")
     assert response.status_code == 503 and "not wired" in response.json()["detail"]
+
+
+# ---------------------------------------------------------------- strict JSON (on fakes)
+
+RUNS = "/v1/tenants/acme/runs"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"evidence": {"a": "\\ud800"}}', "lone surrogate \\ud800 in the string at /evidence/a"),
+        (b'{"evidence": {"\\udc00x": 1}}', "lone surrogate \\udc00 in the key"),
+        (b'{"evidence": {"a": ["ok", "\\udfff"]}}', "at /evidence/a/1"),
+        (b'{"evidence": {"a": NaN}}', "NaN is not a JSON number"),
+        (b'{"evidence": {"a": Infinity}}', "Infinity is not a JSON number"),
+        (b'{"evidence": {"a": -Infinity}}', "-Infinity is not a JSON number"),
+        (b'{"evidence": {"a": 1e999}}', "number 1e999 is out of range"),
+        (b'{"evidence": {"a": 1, "a": 2}}', 'duplicate key "a"'),
+        (b'{"kind": "evidence", "kind": "other"}', 'duplicate key "kind"'),
+        (b'{"evidence": {"a": "\xff"}}', "not UTF-8 (byte 0xff at offset 20)"),
+        (b"[" * 5000 + b"]" * 5000, "nested deeper than 64 levels"),
+        (b'{"evidence": ' + b'{"a": ' * 70 + b"1" + b"}" * 71, "nested deeper than 64 levels at /evidence/a/a"),
+        (b'{"evidence": {"a": 1}', "Expecting ',' delimiter at line 1 column 22"),
+    ],
+)
+def test_a_body_that_is_not_strict_json_is_400_with_one_reason_and_starts_nothing(api, raw, reason):
+    client, deps = api
+    response = client.request("POST", RUNS, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("invalid JSON body: ") and reason in detail
+    assert deps.workflows.started == []
+
+
+def test_valid_unicode_and_big_numbers_pass(api):
+    client, deps = api
+    raw = '{"evidence": {"emoji": "\\ud83d\\ude00 \u00e9", "n": 1.5e300, "i": 12345678901234567890}}'.encode()
+    response = client.request("POST", RUNS, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 202, response.text
+    ((_, payload),) = deps.workflows.started
+    assert payload.evidence == {"emoji": "\U0001f600 \u00e9", "n": 1.5e300, "i": 12345678901234567890}

@@ -27,7 +27,7 @@ def test_document_describes_the_api():
         "/v1/tenants/{tenant}/runs/{run_id}",
     }
     post = spec["paths"]["/v1/tenants/{tenant}/runs"]["post"]
-    assert set(post["responses"]) >= {"202", "413", "422", "503"}
+    assert set(post["responses"]) >= {"202", "400", "413", "422", "503"}
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
 
 
