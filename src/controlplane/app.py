@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry.trace import Status, StatusCode
 
 from controlplane import __version__
+from controlplane.bodylimit import BodyLimit
 from controlplane.errors import DependencyError
 from controlplane.models import (
     TENANT_PATTERN,
@@ -42,7 +42,7 @@ from controlplane.workflows import RunInput, workflow_id
 
 log = logging.getLogger(__name__)
 
-MAX_EVIDENCE_BYTES = 256 * 1024  # the evidence travels in the workflow input (Temporal's payload limit is 2 MiB)
+MAX_BODY_BYTES = Settings.model_fields["max_body_bytes"].default  # when create_app() gets no settings
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug: lower-case letters, digits, '-'")]
 
 # workflow execution status (Temporal) -> run status, for runs not recorded in the database yet
@@ -173,7 +173,7 @@ _PROBLEM_400 = "The body is not strict JSON (RFC 8259 in UTF-8): NaN/Infinity, d
     summary="Start a run: records it, stores its evidence, announces it through the outbox",
     responses={
         400: {"model": Problem, "description": _PROBLEM_400},
-        413: {"model": Problem},
+        413: {"model": Problem, "description": "The body exceeds CONTROLPLANE_MAX_BODY_BYTES (refused unread)"},
         503: {"model": Problem, "description": "The workflow engine is unavailable"},
     },
 )
@@ -182,8 +182,6 @@ async def start_run(tenant: TenantPath, body: StartRunRequest, request: Request,
     with tracer().start_as_current_span(
         "StartRun", attributes={"controlplane.command": "StartRun", "controlplane.tenant": tenant}
     ) as span:
-        if len(json.dumps(body.evidence, default=str)) > MAX_EVIDENCE_BYTES:
-            raise HTTPException(413, f"evidence larger than {MAX_EVIDENCE_BYTES} bytes")
         run_id = deps.ids.new()
         wf_id = workflow_id(tenant, str(run_id))
         span.set_attribute("controlplane.run_id", str(run_id))
@@ -273,7 +271,10 @@ def create_app(
     *,
     deps: ApiDeps | None = None,
     instrument: bool = True,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
+    limit = max_body_bytes or (settings.max_body_bytes if settings is not None else MAX_BODY_BYTES)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         wired = deps
@@ -294,6 +295,7 @@ def create_app(
     )
     app.state.deps = deps
     app.include_router(router)
+    app.add_middleware(BodyLimit, limit=limit)  # before parsing: a larger Content-Length is refused unread
     app.add_middleware(RequestMetrics)
     if instrument:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -7,8 +7,12 @@ The live server is uvicorn in the test process; the requests come over real sock
 from __future__ import annotations
 
 import asyncio
+import json
+import select
+import socket
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -77,6 +81,73 @@ def test_a_body_that_is_not_strict_json_is_400_and_reaches_neither_the_worker_no
         lambda: _workflows_started_between(stack, started_at, ended_at), 10, "the valid run in Temporal's visibility"
     ) == [good.json()["workflow_id"]]
     assert stack.sql("SELECT count(*) FROM runs WHERE created_at >= %s", (started_at,)) == [(1,)]
+
+
+# ---------------------------------------------------------------- body limit
+
+
+def _connect(stack) -> socket.socket:
+    url = urlsplit(stack.api_url)
+    return socket.create_connection((url.hostname, url.port), timeout=10)
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read the response until the server closes the connection; its status, headers and body."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:  # closed with our unread body in its buffer: the answer arrived before
+            break
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+LIMIT = 256 * 1024  # CONTROLPLANE_MAX_BODY_BYTES' default (the stack does not set it)
+
+
+def test_a_content_length_over_the_limit_is_refused_413_without_reading_the_body(stack):
+    limit = LIMIT
+    # Content-Length over the limit and no body at all: the answer comes without the body ever being sent
+    with _connect(stack) as sock:
+        sock.sendall(
+            f"POST {RUNS} HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {100 * limit}\r\n\r\n".encode()
+        )
+        status, headers, body = _answer(sock)  # returns only because the server closed the connection
+    assert status == 413 and headers["connection"] == "close"
+    assert json.loads(body) == {"detail": f"request body larger than {limit} bytes (CONTROLPLANE_MAX_BODY_BYTES)"}
+
+
+def test_a_chunked_body_is_cut_off_413_at_the_limit_while_it_is_read(stack):
+    limit = LIMIT
+    # chunked, no Content-Length, never terminated: the server answers once it has read past the limit
+    sent = 0
+    with _connect(stack) as sock:
+        sock.sendall(
+            f"POST {RUNS} HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        chunk = b'{"evidence": {"blob": "' + b"x" * 16_000
+        while sent < 4 * limit and not select.select([sock], [], [], 0)[0]:  # stop once the answer is there
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+            chunk = b"x" * 16_000
+        status, headers, body = _answer(sock)
+    assert status == 413 and headers["connection"] == "close"
+    assert json.loads(body)["detail"].startswith("request body larger than")
+    assert sent > limit  # it was the size that was refused, not the syntax
+
+    with stack.client() as client:  # the API still serves
+        assert client.post(RUNS, json={"evidence": {"blob": "x" * (limit // 2)}}).status_code == 202
 
 
 # ---------------------------------------------------------------- permanent activity errors

@@ -257,3 +257,27 @@ def test_valid_unicode_and_big_numbers_pass(api):
     assert response.status_code == 202, response.text
     ((_, payload),) = deps.workflows.started
     assert payload.evidence == {"emoji": "\U0001f600 \u00e9", "n": 1.5e300, "i": 12345678901234567890}
+
+
+def test_a_body_over_the_limit_is_413_and_a_chunked_one_is_cut_off_while_read():
+    workflows = FakeWorkflows()
+    deps = ApiDeps(FakeStore(), workflows, Probe(), Probe(), UUIDv7Generator())
+    client = Client(create_app(deps=deps, instrument=False, max_body_bytes=4096))
+    declared = client.post(RUNS, json={"evidence": {"blob": "x" * 5000}})
+    assert declared.status_code == 413
+    assert declared.json() == {"detail": "request body larger than 4096 bytes (CONTROLPLANE_MAX_BODY_BYTES)"}
+    assert declared.headers["connection"] == "close"
+
+    pulled: list[int] = []
+
+    async def chunks():  # no Content-Length: httpx streams it; 100 chunks of 1 KiB offered
+        yield b'{"evidence": {"blob": "'
+        for n in range(100):
+            pulled.append(n)
+            yield b"x" * 1024
+
+    streamed = client.request("POST", RUNS, content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and streamed.headers["connection"] == "close"
+    assert len(pulled) <= 5  # read up to the limit, not to the end
+    assert client.post(RUNS, json={"evidence": {"blob": "x" * 4000}}).status_code == 202
+    assert len(workflows.started) == 1
