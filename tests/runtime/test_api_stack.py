@@ -10,7 +10,10 @@ import asyncio
 import json
 import select
 import socket
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -50,6 +53,83 @@ def _workflows_started_between(stack, start: datetime, end: datetime) -> list[st
         return sorted([wf.id async for wf in client.list_workflows(query)])
 
     return asyncio.run(ids())
+
+
+# ---------------------------------------------------------------- Idempotency-Key
+
+
+def test_twenty_concurrent_posts_with_one_idempotency_key_create_exactly_one_run(stack):
+    key = f"burst-{uuid.uuid4()}"
+    body = {"kind": "evidence", "evidence": {"burst": key}}
+    n = 20
+    barrier = threading.Barrier(n)
+
+    def post(_: int):
+        with stack.client() as client:  # one connection per thread
+            client.get("/livez")  # connected before the barrier: the POSTs leave together
+            barrier.wait(30)
+            return client.post(RUNS, json=body, headers={"Idempotency-Key": key})
+
+    started_at = datetime.now(UTC)  # the server stamps StartTime after this
+    with ThreadPoolExecutor(n) as pool:
+        responses = list(pool.map(post, range(n)))
+    ended_at = datetime.now(UTC) + timedelta(seconds=1)
+
+    assert [r.status_code for r in responses] == [202] * n, [r.text for r in responses if r.status_code != 202]
+    answers = {json.dumps(r.json(), sort_keys=True) for r in responses}
+    assert len(answers) == 1, f"{len(answers)} different runs for one key"
+    assert {r.headers["location"] for r in responses} == {responses[0].json()["links"]["self"]}
+    replayed = sorted(r.headers.get("idempotent-replayed", "first") for r in responses)
+    assert replayed == ["first"] + ["true"] * (n - 1)
+
+    accepted = responses[0].json()
+    with stack.client() as client:
+        stack.wait_run(client, accepted["links"]["self"])
+    run_id = accepted["run_id"]
+    assert stack.sql("SELECT count(*) FROM runs WHERE id = %s", (run_id,)) == [(1,)]
+    assert stack.sql(
+        "SELECT run_id::text, started_at IS NOT NULL, expires_at - created_at FROM idempotency_keys"
+        " WHERE tenant = 'acme' AND key = %s",
+        (key,),
+    ) == [(run_id, True, timedelta(days=1))]
+    # the workflow engine got exactly one workflow out of the burst
+    assert _wait(
+        lambda: _workflows_started_between(stack, started_at, ended_at), 10, "the run in Temporal's visibility"
+    ) == [accepted["workflow_id"]]
+
+
+def test_an_idempotency_key_is_bound_to_its_body_per_tenant_until_it_expires(stack):
+    key = f"bound-{uuid.uuid4()}"
+    first_body, other_body = {"evidence": {"v": 1}}, {"evidence": {"v": 2}}
+    with stack.client() as client:
+        first = client.post(RUNS, json=first_body, headers={"Idempotency-Key": key})
+        assert first.status_code == 202, first.text
+
+        reused = client.post(RUNS, json=other_body, headers={"Idempotency-Key": key})
+        assert reused.status_code == 422
+        (error,) = reused.json()["detail"]
+        assert error["type"] == "idempotency_key_reused" and error["loc"] == ["header", "Idempotency-Key"]
+        assert key in error["msg"] and "different request body" in error["msg"]
+
+        # the same key of another tenant is another key
+        beta = client.post("/v1/tenants/beta/runs", json=other_body, headers={"Idempotency-Key": key})
+        assert beta.status_code == 202 and "idempotent-replayed" not in beta.headers
+        assert beta.json()["run_id"] != first.json()["run_id"]
+
+        # once expired, the key is free: it binds to the new request (and expired records are purged)
+        stack.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = %s", (key,))
+        stale = f"stale-{uuid.uuid4()}"
+        stack.sql(
+            "INSERT INTO idempotency_keys (tenant, key, request_sha256, run_id, requested_at, expires_at)"
+            " VALUES ('acme', %s, 'x', %s, now(), now() - interval '1 hour')",
+            (stale, uuid.uuid4()),
+        )
+        renewed = client.post(RUNS, json=other_body, headers={"Idempotency-Key": key})
+        assert renewed.status_code == 202 and "idempotent-replayed" not in renewed.headers
+        assert renewed.json()["run_id"] not in {first.json()["run_id"], beta.json()["run_id"]}
+        assert stack.sql("SELECT count(*) FROM idempotency_keys WHERE key = %s", (stale,)) == [(0,)]
+        for done in (first, beta, renewed):
+            stack.wait_run(client, done.json()["links"]["self"])
 
 
 # ---------------------------------------------------------------- strict JSON
