@@ -68,3 +68,14 @@ def test_root_from_environment_variable(invoke, project, monkeypatch, tmp_path):
     invoke("env", "list", code=3)  # no environments/ above tmp_path
     monkeypatch.setenv("INFRACTL_ROOT", str(project))
     assert "dev" in invoke("env", "list").stdout
+
+
+def test_error_text_is_not_read_as_markup(invoke, project):
+    """A pattern holding `[a-z0-9]` is reported whole (Rich markup would eat it as a tag)."""
+    path = project / "environments" / "dev.yaml"
+    path.write_text(path.read_text().replace("  lock: s3 ", "  bucket: UPPER_case\n  lock: s3 "))
+    result = invoke("env", "show", "dev", root=project, code=3)
+    assert result.stderr.splitlines()[0] == (
+        "error: environments/dev.yaml: state.bucket: String should match pattern"
+        " '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' (got 'UPPER_case')"
+    )

@@ -155,4 +155,4 @@ def env_(
     for key, value in result.variables.items():
         ui.print_raw(f"export {key}={shlex.quote(value)}")
     if result.masked:
-        ui.err().print(f"[dim]masked: {', '.join(result.masked)} (add --show-secrets)[/]")
+        ui.err().print(ui.styled(f"masked: {', '.join(result.masked)} (add --show-secrets)", "dim"))
