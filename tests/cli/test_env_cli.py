@@ -79,3 +79,11 @@ def test_error_text_is_not_read_as_markup(invoke, project):
         "error: environments/dev.yaml: state.bucket: String should match pattern"
         " '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' (got 'UPPER_case')"
     )
+
+
+def test_duplicate_key_in_an_env_file_exits_3_naming_file_and_line(invoke, project):
+    path = project / "environments" / "dev.yaml"
+    path.write_text(path.read_text().replace("region: eu-west-1\n", "region: eu-west-1\nregion: us-east-1\n", 1))
+    result = invoke("env", "show", "dev", root=project, code=3)
+    assert result.stderr.startswith("error: environments/dev.yaml:7:1: duplicate key 'region' (first at line 6)")
+    assert result.stdout == ""
