@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,8 +43,7 @@ def test_wrong_field_type_exits_3_with_one_line(invoke, project):
     result = invoke("env", "show", "dev", root=project, code=3)
     error_lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
     assert error_lines == [
-        "error: environments/dev.yaml: network.az_count: Input should be a valid integer,"
-        " unable to parse string as an integer (got 'two')"
+        "error: environments/dev.yaml: network.az_count: Input should be a valid integer (got 'two')"
     ]
     assert "Traceback" not in result.stderr and result.stdout == ""
 
@@ -86,4 +86,32 @@ def test_duplicate_key_in_an_env_file_exits_3_naming_file_and_line(invoke, proje
     path.write_text(path.read_text().replace("region: eu-west-1\n", "region: eu-west-1\nregion: us-east-1\n", 1))
     result = invoke("env", "show", "dev", root=project, code=3)
     assert result.stderr.startswith("error: environments/dev.yaml:7:1: duplicate key 'region' (first at line 6)")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            'account: "123456789012"',
+            'account: "' + "".join(chr(0x0660 + int(c)) for c in "123456789012") + '"',
+            "account",
+        ),
+        ("region: eu-west-1", 'region: "eu-west-1\\n"', "region"),
+        ("region: eu-west-1", "region: eu-moon-1", "region"),
+        ("az_count: 2", "az_count: true", "network.az_count"),
+        ("monthly_usd: 1500", "monthly_usd: .inf", "budget.monthly_usd"),
+        ("allocated_storage_gib: 20", "allocated_storage_gib: .nan", "stacks.data"),
+        ("  owner: platform-team", "  owner: platform-team\n  'aws:owner': x", "tags"),
+        ("  owner: platform-team", "  owner: platform;team", "tags"),
+        ("  lock: s3 ", "  dynamodb_table: lock table\n  lock: s3 ", "state.dynamodb_table"),
+    ],
+)
+def test_strict_model_exits_3_naming_file_and_field(invoke, project, old, new, field):
+    path = project / "environments" / "dev.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = invoke("env", "show", "dev", root=project, code=3)
+    assert result.stderr.startswith(f"error: environments/dev.yaml: {field}: "), result.stderr
     assert result.stdout == ""
