@@ -115,3 +115,41 @@ def test_strict_model_exits_3_naming_file_and_field(invoke, project, old, new, f
     result = invoke("env", "show", "dev", root=project, code=3)
     assert result.stderr.startswith(f"error: environments/dev.yaml: {field}: "), result.stderr
     assert result.stdout == ""
+
+
+def test_env_names_are_refused_before_any_file_outside_environments_is_touched(invoke, project, monkeypatch):
+    """`env show ../../evil` names environments/../../evil.yaml: refused by its name (exit 2), and that file (here
+    with a marker, two folders up) is never opened nor even looked at."""
+    import builtins
+    import io
+    import os
+
+    evil = project.parent / "evil.yaml"
+    evil.write_text("name: evil  # MARKER-7f3a\n")
+    touched: list[str] = []
+
+    def spy(real):
+        def wrapper(file, *args, **kwargs):
+            if isinstance(file, str | bytes | os.PathLike):
+                touched.append(os.path.realpath(os.fsdecode(file)))
+            return real(file, *args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(builtins, "open", spy(builtins.open))
+    monkeypatch.setattr(io, "open", spy(io.open))
+    monkeypatch.setattr(os, "stat", spy(os.stat))
+    for name in ("../../evil", "[/]", "dev/../../../evil", "dev\n"):
+        result = invoke("env", "show", name, root=project, code=2)
+        assert result.stderr.startswith(f"error: {name!r} is not an environment name"), result.stderr
+        assert "MARKER" not in result.stderr + result.stdout
+    assert str(evil) not in touched
+    assert touched, "the spies saw no file access at all"
+    monkeypatch.undo()
+    assert invoke("env", "show", "dev", root=project).stdout  # a valid name still loads
+
+
+def test_a_badly_named_env_file_fails_env_list(invoke, project):
+    (project / "environments" / "Bad Name.yaml").write_text("name: bad\n")
+    result = invoke("env", "list", root=project, code=3)
+    assert result.stderr.startswith("error: environments/Bad Name.yaml: file name is not an environment name")
