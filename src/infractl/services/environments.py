@@ -13,9 +13,18 @@ from infractl.models.project import Project
 NAME_RULE = "1-16 lowercase letters, digits or hyphens, starting with a letter"
 
 
-def names(project: Project) -> list[str]:
-    """The environments: environments/<name>.yaml files (a file whose stem is not an env name is not one)."""
+def _known(project: Project) -> list[str]:
     return sorted(p.stem for p in project.environments_dir.glob("*.yaml") if NAME.fullmatch(p.stem))
+
+
+def names(project: Project) -> list[str]:
+    """Every environment: the environments/<name>.yaml files. A YAML file there whose name is not an environment
+    name is a ConfigError (not skipped without a word)."""
+    odd = sorted(p.name for p in project.environments_dir.glob("*.yaml") if not NAME.fullmatch(p.stem))
+    if odd:
+        lines = [f"{project.rel(project.environments_dir / n)}: file name is not an environment name" for n in odd]
+        raise ConfigError(lines[0], details=lines[1:], hint=f"rename it to <name>.yaml: {NAME_RULE}")
+    return _known(project)
 
 
 def env_path(project: Project, name: str) -> Path:
@@ -24,7 +33,7 @@ def env_path(project: Project, name: str) -> Path:
     if not NAME.fullmatch(name):
         raise UsageError(
             f"{name!r} is not an environment name: use {NAME_RULE}",
-            hint=f"known environments: {', '.join(names(project)) or 'none'}",
+            hint=f"known environments: {', '.join(_known(project)) or 'none'}",
         )
     return project.env_file(name)
 
@@ -33,7 +42,7 @@ def load(project: Project, name: str) -> Environment:
     path = env_path(project, name)
     shown = project.rel(path)
     if not path.is_file():
-        known = ", ".join(names(project)) or "none"
+        known = ", ".join(_known(project)) or "none"
         raise ConfigError(f"{shown}: no environment named {name!r}", hint=f"known environments: {known}")
     data = files.read_yaml(path, display=shown)
     env = files.validate(Environment, data, display=shown)
@@ -46,15 +55,6 @@ def load(project: Project, name: str) -> Environment:
 
 
 def list_all(project: Project) -> list[EnvironmentSummary]:
-    odd = sorted(p.name for p in project.environments_dir.glob("*.yaml") if not NAME.fullmatch(p.stem))
-    if odd:
-        raise ConfigError(
-            f"{project.rel(project.environments_dir / odd[0])}: file name is not an environment name",
-            details=[
-                f"{project.rel(project.environments_dir / n)}: file name is not an environment name" for n in odd[1:]
-            ],
-            hint=f"rename it to <name>.yaml: {NAME_RULE}",
-        )
     out = []
     for name in names(project):
         env = load(project, name)
