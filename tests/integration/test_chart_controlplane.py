@@ -190,6 +190,7 @@ def _expected_egress(chart: str, env: str) -> list[dict]:
             {"to": [_ns("vault", {"app.kubernetes.io/name": "vault"})], "ports": _tcp(8200)},
             {"to": [{"ipBlock": {"cidr": c}} for c in network_service.S3_CIDRS[model.region]], "ports": _tcp(443)},
             {"to": [_ns("telemetry", {"app.kubernetes.io/name": "otel-collector"})], "ports": _tcp(4318)},
+            *({"to": [{"ipBlock": {"cidr": r.cidr}}], "ports": _tcp(*r.ports)} for r in model.network.egress_allowlist),
         ]
     rules = [DNS]
     for signal in ("traces", "metrics", "logs"):
@@ -218,7 +219,9 @@ def test_egress_allowlist_equals_the_env_model(rendered, chart, env):
         assert np["spec"]["egress"] == allow, np["metadata"]["name"]
     if chart == "controlplane":
         names = [e["name"] for e in values(chart, env)["networkPolicy"]["egress"]]
-        assert names == ["dns", "database", "temporal", "vault", "object-store", "otel-collector"]
+        allowlisted = [f"allowlist-{i}" for i in range(len(env_model(env).network.egress_allowlist))]
+        assert allowlisted, f"{env}: the env model allowlists no egress: this test proves nothing for it"
+        assert names == ["dns", "database", "temporal", "vault", "object-store", "otel-collector", *allowlisted]
 
 
 def test_exporter_outside_the_cluster_needs_egress_cidrs(tmp_path):

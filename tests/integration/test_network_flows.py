@@ -151,7 +151,11 @@ def env_cluster(request, rendered_env) -> tuple[str, Cluster, dict]:
         "s3": Address("s3", str(next(ipaddress.ip_network(network_service.S3_CIDRS[model.region][0]).hosts()))),
         "internet": Address("internet", "1.1.1.1"),
     }
-    return env, Cluster(objects, others), addresses | {"tenants": [t.name for t in model.tenants]}
+    allowlist = [
+        (Address(rule.description, str(next(ipaddress.ip_network(rule.cidr).hosts()))), rule.ports)
+        for rule in model.network.egress_allowlist
+    ]
+    return env, Cluster(objects, others), addresses | {"tenants": [t.name for t in model.tenants], "allowlist": allowlist}
 
 
 def _workers(cluster: Cluster) -> list[Pod]:
@@ -179,6 +183,9 @@ def test_the_flows_the_platform_needs_are_allowed(env_cluster):
         assert c.can(client, vault, 8200), where
         assert c.can(client, at["s3"], 443), where
         assert c.can(client, collector, 4318), where
+        for address, ports in at["allowlist"]:  # the env model's network.egress_allowlist, on its ports only
+            assert all(c.can(client, address, p) for p in ports), (where, address)
+            assert not c.can(client, address, max(ports) + 1), (where, address)
     # Temporal's own traffic: gRPC and membership between its services, the database, and the schema Job.
     for a in ("temporal-frontend", "temporal-history", "temporal-matching", "temporal-worker"):
         for b, port in (("temporal-history", 7234), ("temporal-matching", 7235), ("temporal-frontend", 7233)):

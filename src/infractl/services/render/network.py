@@ -44,7 +44,8 @@ IN_CLUSTER_HOST = re.compile(
 
 def egress_allowlist(env: Environment) -> list[dict]:
     """The controlplane pods' egress allowlist: DNS, the database (the VPC CIDR), Temporal, Vault, the object store,
-    the OTel Collector. Nothing else leaves a pod."""
+    the OTel Collector, and the env model's `network.egress_allowlist` (one rule `allowlist-<i>` per entry, its CIDR
+    on its TCP ports). Nothing else leaves a pod."""
     s3 = S3_CIDRS.get(env.region)
     if s3 is None:
         raise ConfigError(
@@ -63,6 +64,14 @@ def egress_allowlist(env: Environment) -> list[dict]:
             "ports": [{"port": 443, "protocol": "TCP"}],
         },
         _in_cluster("otel-collector", NAMESPACE["otel-collector"], {"app.kubernetes.io/name": "otel-collector"}, 4318),
+        *(
+            {
+                "name": f"allowlist-{i}",
+                "to": [{"ipBlock": {"cidr": str(rule.cidr)}}],
+                "ports": [{"port": port, "protocol": "TCP"} for port in rule.ports],
+            }
+            for i, rule in enumerate(env.network.egress_allowlist)
+        ),
     ]
 
 
