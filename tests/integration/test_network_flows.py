@@ -155,7 +155,11 @@ def env_cluster(request, rendered_env) -> tuple[str, Cluster, dict]:
         (Address(rule.description, str(next(ipaddress.ip_network(rule.cidr).hosts()))), rule.ports)
         for rule in model.network.egress_allowlist
     ]
-    return env, Cluster(objects, others), addresses | {"tenants": [t.name for t in model.tenants], "allowlist": allowlist}
+    return (
+        env,
+        Cluster(objects, others),
+        addresses | {"tenants": [t.name for t in model.tenants], "allowlist": allowlist},
+    )
 
 
 def _workers(cluster: Cluster) -> list[Pod]:
