@@ -432,7 +432,18 @@ def output(ctx: Context, env_name: str, stack_name: str, progress: Progress) -> 
     run = _start(ctx, env_name, progress)
     if not graph.select(run.manifest, run.env.cloud, [stack_name]):
         raise UsageError(f"stack {stack_name} is not a {run.env.cloud} stack: environment {env_name} has none")
-    raw = run.outputs_of(stack_name)
+    ws = run.open(Stack(name=stack_name, spec=run.manifest.stacks[stack_name]), strict_inputs=False)
+    try:
+        raw = ws.runner.output()
+        if not raw and not ws.runner.state_resources():
+            emulate = " --emulate" if ctx.emulate else ""
+            raise UsageError(
+                f"stack {stack_name} is not applied in {env_name}: its state holds no resources and no outputs"
+                " (never applied, or destroyed)",
+                hint=f"apply it first: infractl apply {env_name} --stack {stack_name}{emulate}",
+            )
+    finally:
+        ws.release()
     return {name: ("(sensitive)" if item.get("sensitive") else item.get("value")) for name, item in sorted(raw.items())}
 
 
