@@ -79,7 +79,6 @@ def test_child_env_forces_automation_and_drops_secret_leaks(tmp_path):
     assert "AWS_PROFILE" in tf.child_env(base, cli_config=tmp_path / "rc", data_dir=tmp_path / "d")
 
 
-
 def test_child_env_is_an_allowlist(tmp_path):
     """Only what Terraform and the aws provider need reaches Terraform: tokens and unknown variables never do."""
     base = {
@@ -122,7 +121,11 @@ def test_child_env_is_an_allowlist(tmp_path):
     assert all(env[k] == base[k] for k in passed)
     # emulating: no AWS_* of this machine at all; infractl's own extra values (the emulator CA) still go through
     emulated = tf.child_env(
-        base, cli_config=tmp_path / "rc", data_dir=tmp_path / "d", drop_prefixes=("AWS_",), extra={"AWS_CA_BUNDLE": "ca"}
+        base,
+        cli_config=tmp_path / "rc",
+        data_dir=tmp_path / "d",
+        drop_prefixes=("AWS_",),
+        extra={"AWS_CA_BUNDLE": "ca"},
     )
     assert {k for k in emulated if k.startswith("AWS_")} == {"AWS_CA_BUNDLE"}
 

@@ -17,85 +17,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from infractl.adapters import process
+from infractl.adapters.terraform_env import allowed_env
 from infractl.errors import CommandError, ExternalToolError, StateLockedError
 from infractl.models.runs import Event
 
-# Terraform's child environment is an allowlist: only what Terraform, its providers and the processes they start
-# (local-exec) need. Anything else (VAULT_TOKEN, GITHUB_TOKEN, TF_TOKEN_*, TF_VAR_*, TF_LOG*, a variable nobody
-# knows) never reaches it. docs/stacks.md lists them.
-ALLOWED_ENV = frozenset(
-    {
-        # the process basics
-        "PATH",
-        "HOME",
-        "USER",
-        "LOGNAME",
-        "SHELL",
-        "TMPDIR",
-        "TMP",
-        "TEMP",
-        "TZ",
-        "LANG",
-        "LANGUAGE",
-        # proxies (Go reads both spellings)
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "all_proxy",
-        # TLS trust
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        # Terraform's plugin cache (infractl sets TF_CLI_CONFIG_FILE and TF_DATA_DIR itself)
-        "TF_PLUGIN_CACHE_DIR",
-        "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
-        # the aws provider and the S3 backend: credentials, profiles, region, endpoints, retries
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "AWS_SDK_LOAD_CONFIG",
-        "AWS_CA_BUNDLE",
-        "AWS_ROLE_ARN",
-        "AWS_ROLE_SESSION_NAME",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-        "AWS_EC2_METADATA_DISABLED",
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-        "AWS_STS_REGIONAL_ENDPOINTS",
-        "AWS_USE_FIPS_ENDPOINT",
-        "AWS_USE_DUALSTACK_ENDPOINT",
-        "AWS_MAX_ATTEMPTS",
-        "AWS_RETRY_MODE",
-        "AWS_ENDPOINT_URL",
-    }
-)
-# Families allowed by prefix: locale categories, per-service endpoint overrides.
-ALLOWED_ENV_PREFIXES = ("LC_", "AWS_ENDPOINT_URL_")
-# Never passed, whatever a caller's `extra` or prefix list says: TF_LOG* can print secrets, TF_VAR_* would bypass
-# the environment model, TF_TOKEN_* are registry credentials.
-DROPPED_ENV_PREFIXES = (
-    "TF_LOG",
-    "TF_VAR_",
-    "TF_CLI_ARGS",
-    "TF_WORKSPACE",
-    "TF_DATA_DIR",
-    "TF_CLI_CONFIG_FILE",
-    "TF_TOKEN_",
-)
 STAGE_SKIP = {".terraform", "terraform.tfstate", "terraform.tfstate.backup", ".terraform.lock.hcl"}
 
 
@@ -200,15 +125,6 @@ def cli_config_text(*, mirror: Path | None, plugin_cache: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def allowed_env(base: Mapping[str, str]) -> dict[str, str]:
-    """The variables of base that may reach Terraform (ALLOWED_ENV and ALLOWED_ENV_PREFIXES, nothing else)."""
-    return {
-        k: v
-        for k, v in base.items()
-        if (k in ALLOWED_ENV or k.startswith(ALLOWED_ENV_PREFIXES)) and not k.startswith(DROPPED_ENV_PREFIXES)
-    }
-
-
 def child_env(
     base: Mapping[str, str],
     *,
@@ -302,6 +218,11 @@ class ApplyResult(BaseModel):
     destroy: int = 0
 
 
+# An `apply_complete` message's hook action -> the count it adds to (a replacement is a delete and a create;
+# data source reads count as nothing). The same counts as Terraform's closing change_summary.
+APPLIED_ACTIONS = {"create": "add", "update": "change", "delete": "destroy"}
+
+
 @dataclass
 class Runner:
     """Runs the terraform binary for one (env, stack) workspace."""
@@ -312,6 +233,7 @@ class Runner:
     label: tuple[str, str]  # (env, stack) for messages
     on_event: Callable[[Event], None] = lambda e: None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    applied: ApplyResult = field(default_factory=lambda: ApplyResult())  # what the current/last apply did so far
 
     def _run(self, args: list[str], *, ok_codes: tuple[int, ...] = (0,), stream: bool = True) -> process.Completed:
         self.diagnostics = []
@@ -338,9 +260,14 @@ class Runner:
         )
 
     def apply(self, opts: ApplyOptions) -> ApplyResult:
+        """Apply; `self.applied` counts what Terraform really did as it happens (one `apply_complete` message per
+        resource), so a failed or interrupted apply still tells what it added, changed and destroyed."""
         self._summary = {}
         self._destroyed = []
+        self.applied = ApplyResult()
         self._run(build_apply_args(opts))
+        if not self._summary:
+            return self.applied.model_copy()
         return ApplyResult(
             add=self._summary.get("add", 0),
             change=self._summary.get("change", 0),
@@ -431,9 +358,14 @@ class Runner:
             if kind == "planned_change" and change.get("action") in ("delete", "replace"):
                 self._destroyed.append(change.get("resource", {}).get("addr", "?"))
             self.on_event(Event("info", msg.get("@message", ""), kind))
+        elif kind == "apply_complete":
+            action = (msg.get("hook") or {}).get("action")
+            counter = APPLIED_ACTIONS.get(action or "")
+            if counter:
+                setattr(self.applied, counter, getattr(self.applied, counter) + 1)
+            self.on_event(Event("info", msg.get("@message", ""), kind))
         elif kind in (
             "apply_start",
-            "apply_complete",
             "apply_errored",
             "apply_progress",
             "refresh_start",
