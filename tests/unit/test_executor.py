@@ -6,7 +6,7 @@ import time
 from infractl.errors import CloudError
 from infractl.models.runs import NullProgress, StackResult
 from infractl.models.stacks import Stack, StackSpec
-from infractl.services.stacks.executor import each, Run
+from infractl.services.stacks.executor import Run, each
 
 
 def stacks(edges: dict[str, list[str]]) -> list[Stack]:

@@ -78,7 +78,11 @@ def test_sigint_to_our_pid_stops_running_commands_and_reports_every_stack(tmp_pa
     monkeypatch.setattr(interrupts, "GRACE_S", 30.0)
     seen: list[str] = []
     results = run_until_interrupted(script(tmp_path, "graceful", GRACEFUL), seen)
-    assert [(r.stack, r.status) for r in results] == [("quick", "applied"), ("slow", "stopped"), ("after", "not-started")]
+    assert [(r.stack, r.status) for r in results] == [
+        ("quick", "applied"),
+        ("slow", "stopped"),
+        ("after", "not-started"),
+    ]
     assert "stopping" in seen  # the command got the forwarded SIGINT and stopped on its own
     slow = results[1]
     assert "stopped cleanly" in slow.error and slow.exit_code == 130 and "state unlock" not in (slow.hint or "")
@@ -105,7 +109,7 @@ def test_nothing_starts_during_an_interrupt(tmp_path):
     def worker() -> None:
         try:
             process.run(script(tmp_path, "graceful", GRACEFUL), on_line=lambda line: ready.set())
-        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+        except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=worker)

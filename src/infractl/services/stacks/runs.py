@@ -17,7 +17,7 @@ from infractl.models.stacks import Stack
 from infractl.models.state import StateBackend
 from infractl.services.context import Context
 from infractl.services.stacks import graph, state
-from infractl.services.stacks.executor import each, Run, start
+from infractl.services.stacks.executor import Run, each, start
 from infractl.services.stacks.workspace import Workspace
 
 Confirm = Callable[[str], bool]
