@@ -138,8 +138,10 @@ def _retained(run: Run, ws: Workspace, stack: Stack) -> tuple[list[str], list[st
 def _apply_planned(run: Run, ws: Workspace, p: terraform.PlanResult) -> StackResult:
     run.progress.stack_started(ws.stack, "apply")
     run.appliers[ws.stack] = ws.runner
-    applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
-    _discard_plan(ws.dir)
+    try:
+        applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
+    finally:
+        _discard_plan(ws.dir)  # applied, or stale once an apply began: never applied again
     run.outputs[ws.stack] = ws.runner.output()
     return StackResult(
         stack=ws.stack,
