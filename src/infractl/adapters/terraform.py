@@ -32,6 +32,7 @@ class PlanOptions:
     destroy: bool = False
     lock_timeout: str = "0s"
     refresh: bool = True
+    lock: bool = True  # False: a read-only look that must work while a killed run's lock is still held
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def build_init_args(*, backend_config: Path | None = None, backend: bool = True)
 
 
 def build_plan_args(opts: PlanOptions) -> list[str]:
-    args = ["plan", "-json", "-input=false", "-detailed-exitcode", f"-lock-timeout={opts.lock_timeout}"]
+    args = ["plan", "-json", "-input=false", "-detailed-exitcode"]
+    args.append(f"-lock-timeout={opts.lock_timeout}" if opts.lock else "-lock=false")
     if opts.destroy:
         args.append("-destroy")
     if not opts.refresh:

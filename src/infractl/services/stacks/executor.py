@@ -4,6 +4,7 @@ turns failures and interrupts into per-stack results (interrupts.py)."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from infractl.models.state import StateBackend
 from infractl.services.context import Context
 from infractl.services.stacks import graph, interrupts, state
 from infractl.services.stacks.workspace import Workspace, open_workspace, resolve_inputs
+
+# Import blocks `infractl state recover --write` left in a stack's workspace (recover.py), and their staged name.
+RECOVER_IMPORTS = "recover-imports.tf"
+RECOVER_STAGED = "zz_infractl_recover_imports.tf"
 
 
 @dataclass
@@ -64,6 +69,9 @@ class Run:
             on_event=lambda e: self.progress.stack_event(stack.name, e),
         )
         try:
+            recovered = ws.dir / RECOVER_IMPORTS
+            if recovered.is_file():
+                shutil.copyfile(recovered, ws.runner.chdir / RECOVER_STAGED)
             self.progress.stack_started(stack.name, "init")
             with self._init_lock:
                 ws.runner.init(backend_config=ws.backend_file)

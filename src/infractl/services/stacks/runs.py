@@ -17,7 +17,7 @@ from infractl.models.stacks import Stack
 from infractl.models.state import StateBackend
 from infractl.services.context import Context
 from infractl.services.stacks import graph, state
-from infractl.services.stacks.executor import Run, each, start
+from infractl.services.stacks.executor import RECOVER_IMPORTS, Run, each, start
 from infractl.services.stacks.workspace import Workspace
 
 Confirm = Callable[[str], bool]
@@ -142,6 +142,7 @@ def _apply_planned(run: Run, ws: Workspace, p: terraform.PlanResult) -> StackRes
         applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
     finally:
         _discard_plan(ws.dir)  # applied, or stale once an apply began: never applied again
+    (ws.dir / RECOVER_IMPORTS).unlink(missing_ok=True)  # what `state recover` found is imported now
     run.outputs[ws.stack] = ws.runner.output()
     return StackResult(
         stack=ws.stack,
