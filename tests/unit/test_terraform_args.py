@@ -223,3 +223,19 @@ def test_provider_aliases_with_nested_blocks(tmp_path):
         'provider "aws" {\n  assume_role {\n    role_arn = "x"\n  }\n}\n'
     )
     assert tf.provider_aliases(tmp_path, "aws") == ["east", None]
+
+
+def test_a_read_only_plan_takes_no_lock():
+    assert "-lock=false" in tf.build_plan_args(tf.PlanOptions(lock=False))
+    assert not [a for a in tf.build_plan_args(tf.PlanOptions(lock=False)) if a.startswith("-lock-timeout")]
+    assert "-lock=false" not in tf.build_plan_args(tf.PlanOptions())
+
+
+def test_the_runner_counts_what_an_apply_did_before_it_failed(tmp_path):
+    """apply_complete messages count as they arrive (replacements as a delete and a create; reads not at all)."""
+    import json
+
+    runner = tf.Runner(binary="terraform", chdir=tmp_path, env={}, label=("dev", "data"))
+    for action in ("create", "create", "update", "delete", "create", "read"):
+        runner._line(json.dumps({"type": "apply_complete", "hook": {"action": action}, "@message": "x"}))
+    assert (runner.applied.add, runner.applied.change, runner.applied.destroy) == (3, 1, 1)
