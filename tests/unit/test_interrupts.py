@@ -45,7 +45,7 @@ def stacks(edges: dict[str, list[str]]) -> list[Stack]:
     return [Stack(name=n, spec=StackSpec(cloud="aws", path=n, depends_on=d)) for n, d in edges.items()]
 
 
-def run_until_interrupted(argv: list[str], seen: list[str]) -> list[StackResult]:
+def run_until_interrupted(argv: list[str], seen: list[str], sig: int = signal.SIGINT) -> list[StackResult]:
     """quick finishes; slow runs argv and, once it is ready, SIGINT goes to this process's pid alone (the main
     thread waits in the executor); after depends on slow."""
 
@@ -55,7 +55,7 @@ def run_until_interrupted(argv: list[str], seen: list[str]) -> list[StackResult]
             def on_line(line: str) -> None:
                 seen.append(line)
                 if line.startswith("ready"):
-                    os.kill(os.getpid(), signal.SIGINT)
+                    os.kill(os.getpid(), sig)
 
             process.run(argv, on_line=on_line)
         return StackResult(stack=stack.name, status="applied")
@@ -126,3 +126,17 @@ def test_nothing_starts_during_an_interrupt(tmp_path):
     finally:
         process.accept_commands()
     assert process.run(["true"]).returncode == 0
+
+
+def test_sigterm_during_a_run_is_handled_like_sigint(tmp_path, monkeypatch):
+    monkeypatch.setattr(interrupts, "GRACE_S", 30.0)
+    before = signal.getsignal(signal.SIGTERM)
+    seen: list[str] = []
+    results = run_until_interrupted(script(tmp_path, "graceful", GRACEFUL), seen, signal.SIGTERM)
+    assert [(r.stack, r.status) for r in results] == [
+        ("quick", "applied"),
+        ("slow", "stopped"),
+        ("after", "not-started"),
+    ]
+    assert "stopping" in seen
+    assert signal.getsignal(signal.SIGTERM) == before  # only during the run

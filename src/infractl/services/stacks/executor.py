@@ -161,7 +161,10 @@ def each(
         run.progress.stack_finished(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=run.parallelism, thread_name_prefix="stack") as pool:
+    with (
+        interrupts.sigterm_as_interrupt(),
+        ThreadPoolExecutor(max_workers=run.parallelism, thread_name_prefix="stack") as pool,
+    ):
         try:
             while True:
                 started = {n for n, _ in running.values()}

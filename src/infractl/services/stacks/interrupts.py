@@ -9,6 +9,12 @@ lock released), waits up to process.INTERRUPT_GRACE_S, then kills what is left. 
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
 from infractl.adapters import process
 from infractl.models.runs import Progress, StackResult
 
@@ -69,3 +75,22 @@ def stopped(
         hint=f"run it again to continue: infractl apply {env_name} --stack {stack}{flag}",
         exit_code=130,
     )
+
+
+def _as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """During a stack run, SIGTERM (what a CI runner or a process supervisor sends before SIGKILL) is handled like
+    SIGINT: Terraform gets its graceful stop instead of losing its output pipe. Only the main thread handles
+    signals; elsewhere this changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _as_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
