@@ -133,10 +133,10 @@ def test_bootstrap_loads_the_env_and_asks_sts_once(invoke, emulated, project, mo
 
 
 def test_output_of_a_stack_not_applied_says_so(invoke, emulated, project):
-    two_stacks(project)
-    invoke("state", "bootstrap", "staging", "--emulate", root=project)
-    refused = invoke("output", "staging", "a", "--emulate", "--json", root=project, code=2)
+    two_stacks(project)  # no other test applies them in dev
+    invoke("state", "bootstrap", "dev", "--emulate", root=project)
+    refused = invoke("output", "dev", "a", "--emulate", "--json", root=project, code=2)
     assert refused.stdout == ""
-    assert "error: stack a is not applied in staging: its state holds no resources" in refused.stderr
-    assert "hint: apply it first: infractl apply staging --stack a --emulate" in refused.stderr
+    assert "error: stack a is not applied in dev: its state holds no resources" in refused.stderr
+    assert "hint: apply it first: infractl apply dev --stack a --emulate" in refused.stderr
     assert "Traceback" not in refused.stderr
