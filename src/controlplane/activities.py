@@ -6,19 +6,27 @@
   same bytes to the same key.
 - complete_run / fail_run: UPDATE ... WHERE status = 'running', and only when a row changed, the outbox event;
   the workflow-completion counter counts transitions, not attempts.
+
+Errors are transient unless they come from the input: an unreachable database, object store or secrets backend is
+retried (with backoff, for up to an hour), while an input the activity can never process (a string that is not
+valid Unicode, a malformed id, a value PostgreSQL refuses) raises a non-retryable ApplicationError of type
+PERMANENT_ERROR, and the workflow takes its failure path at once with that reason (docs/runtime.md#failures).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 
+import psycopg
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from controlplane.models import EventType, NewRun, OutboxEvent, RunStatus, StoredObject
 from controlplane.ports import IdGenerator, ObjectStore, RunStore
@@ -26,6 +34,7 @@ from controlplane.telemetry import instruments
 from controlplane.workflows import (
     COMPLETE_RUN,
     FAIL_RUN,
+    PERMANENT_ERROR,
     RECORD_RUN,
     STORE_EVIDENCE,
     EvidenceRef,
@@ -39,6 +48,23 @@ log = logging.getLogger(__name__)
 
 # Test seam: called after an activity's transaction committed, with the activity name and attempt number.
 AfterCommit = Callable[[str, int], Awaitable[None] | None]
+
+
+# What retrying cannot fix: the input itself is wrong. ValueError covers UnicodeEncodeError (a lone surrogate),
+# malformed ids and timestamps; DataError and IntegrityError are values PostgreSQL refuses. Connection errors
+# (psycopg.OperationalError), timeouts and DependencyError (object store, secrets backend) stay retryable.
+PERMANENT = (ValueError, TypeError, RecursionError, psycopg.DataError, psycopg.IntegrityError)
+
+
+@contextlib.contextmanager
+def permanent_errors(name: str) -> Iterator[None]:
+    """Turn an input error into a non-retryable ApplicationError naming the activity and the cause."""
+    try:
+        yield
+    except PERMANENT as exc:
+        reason = f"{name}: {type(exc).__name__}: {exc}"[:500]
+        log.warning("activity %s failed permanently (not retried): %s", name, reason)
+        raise ApplicationError(reason, type=PERMANENT_ERROR, non_retryable=True) from exc
 
 
 def _traceparent() -> str | None:
@@ -91,17 +117,23 @@ class RunActivities:
     @activity.defn(name=RECORD_RUN)
     async def record_run(self, inp: RecordRunInput) -> bool:
         _annotate(inp.tenant, inp.run_id)
-        run_id = uuid.UUID(inp.run_id)
-        event = OutboxEvent(
-            id=self.ids.new(),
-            event_type=EventType.RUN_RECORDED.value,
-            tenant=inp.tenant,
-            aggregate_id=run_id,
-            payload={"run_id": inp.run_id, "tenant": inp.tenant, "kind": inp.kind, "requested_at": inp.requested_at},
-            traceparent=_traceparent(),
-        )
-        run = NewRun(run_id, inp.tenant, inp.kind, inp.workflow_id, datetime.fromisoformat(inp.requested_at))
-        created = await self.store.record_run(run, event)
+        with permanent_errors(RECORD_RUN):
+            run_id = uuid.UUID(inp.run_id)
+            event = OutboxEvent(
+                id=self.ids.new(),
+                event_type=EventType.RUN_RECORDED.value,
+                tenant=inp.tenant,
+                aggregate_id=run_id,
+                payload={
+                    "run_id": inp.run_id,
+                    "tenant": inp.tenant,
+                    "kind": inp.kind,
+                    "requested_at": inp.requested_at,
+                },
+                traceparent=_traceparent(),
+            )
+            run = NewRun(run_id, inp.tenant, inp.kind, inp.workflow_id, datetime.fromisoformat(inp.requested_at))
+            created = await self.store.record_run(run, event)
         if not created:
             log.info("run %s already recorded (attempt %s): nothing written", inp.run_id, _attempt())
         await self._committed(RECORD_RUN)
@@ -110,9 +142,11 @@ class RunActivities:
     @activity.defn(name=STORE_EVIDENCE)
     async def store_evidence(self, inp: StoreEvidenceInput) -> EvidenceRef:
         _annotate(inp.tenant, inp.run_id)
-        stored = await self.objects.put(
+        with permanent_errors(STORE_EVIDENCE):
+            document = evidence_document(inp)
+        stored = await self.objects.put(  # DependencyError (the object store is away): retried
             evidence_key(inp.tenant, inp.run_id),
-            evidence_document(inp),
+            document,
             content_type="application/json",
             metadata={"tenant": inp.tenant, "run-id": inp.run_id},
         )
@@ -129,23 +163,24 @@ class RunActivities:
 
     async def _finish(self, inp: FinishRunInput, status: RunStatus, event_type: EventType, name: str) -> bool:
         _annotate(inp.tenant, inp.run_id)
-        run_id = uuid.UUID(inp.run_id)
-        payload: dict[str, object] = {"run_id": inp.run_id, "tenant": inp.tenant, "status": status.value}
-        evidence = None
-        if inp.evidence is not None:
-            payload |= {"evidence_key": inp.evidence.key, "evidence_sha256": inp.evidence.sha256}
-            evidence = StoredObject(inp.evidence.bucket, inp.evidence.key, inp.evidence.sha256, inp.evidence.size)
-        if inp.error:
-            payload["error"] = inp.error
-        event = OutboxEvent(
-            id=self.ids.new(),
-            event_type=event_type.value,
-            tenant=inp.tenant,
-            aggregate_id=run_id,
-            payload=payload,
-            traceparent=_traceparent(),
-        )
-        changed = await self.store.finish_run(inp.tenant, run_id, status, event, evidence=evidence, error=inp.error)
+        with permanent_errors(name):
+            run_id = uuid.UUID(inp.run_id)
+            payload: dict[str, object] = {"run_id": inp.run_id, "tenant": inp.tenant, "status": status.value}
+            evidence = None
+            if inp.evidence is not None:
+                payload |= {"evidence_key": inp.evidence.key, "evidence_sha256": inp.evidence.sha256}
+                evidence = StoredObject(inp.evidence.bucket, inp.evidence.key, inp.evidence.sha256, inp.evidence.size)
+            if inp.error:
+                payload["error"] = inp.error
+            event = OutboxEvent(
+                id=self.ids.new(),
+                event_type=event_type.value,
+                tenant=inp.tenant,
+                aggregate_id=run_id,
+                payload=payload,
+                traceparent=_traceparent(),
+            )
+            changed = await self.store.finish_run(inp.tenant, run_id, status, event, evidence=evidence, error=inp.error)
         if changed:
             instruments().workflow_completions.add(1, {"outcome": status.value})
         await self._committed(name)

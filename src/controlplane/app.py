@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -16,14 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import Status, StatusCode
 
-from controlplane import __version__
+from controlplane import __version__, idempotency
+from controlplane.bodylimit import BodyLimit
 from controlplane.errors import DependencyError
 from controlplane.models import (
     TENANT_PATTERN,
+    KeyClaim,
     Links,
     Liveness,
     Problem,
@@ -33,16 +34,21 @@ from controlplane.models import (
     RunView,
     StartRunRequest,
 )
-from controlplane.ports import IdGenerator, ObjectStore, RunStore, SecretStore, WorkflowStarter
+from controlplane.ports import IdempotencyKeys, IdGenerator, ObjectStore, RunStore, SecretStore, WorkflowStarter
 from controlplane.readiness import check_all
 from controlplane.settings import Settings
+from controlplane.strictjson import StrictJSONRoute
 from controlplane.telemetry import instruments, tracer
 from controlplane.workflows import RunInput, workflow_id
 
 log = logging.getLogger(__name__)
 
-MAX_EVIDENCE_BYTES = 256 * 1024  # the evidence travels in the workflow input (Temporal's payload limit is 2 MiB)
+MAX_BODY_BYTES = Settings.model_fields["max_body_bytes"].default  # when create_app() gets no settings
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug: lower-case letters, digits, '-'")]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN, description=idempotency.HEADER_DESCRIPTION),
+]
 
 # workflow execution status (Temporal) -> run status, for runs not recorded in the database yet
 _WORKFLOW_STATUS = {
@@ -63,6 +69,8 @@ class ApiDeps:
     objects: ObjectStore
     secrets: SecretStore
     ids: IdGenerator
+    keys: IdempotencyKeys | None = None  # None: a request with an Idempotency-Key is refused (503)
+    key_ttl_seconds: float = 86_400.0
     ready_timeout: float = 2.0
     retry_initial_seconds: float = 0.5
     close: Callable[[], Awaitable[None]] | None = None
@@ -81,6 +89,8 @@ async def build_deps(settings: Settings) -> ApiDeps:
         objects=components.objects,
         secrets=components.secrets,
         ids=components.ids,
+        keys=components.keys,
+        key_ttl_seconds=settings.idempotency_key_ttl,
         ready_timeout=settings.ready_timeout,
         retry_initial_seconds=settings.activity_initial_retry,
         close=components.close,
@@ -132,7 +142,7 @@ class RequestMetrics:
 
 # ---------------------------------------------------------------- routes
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)  # every JSON body is parsed strictly (strictjson.py)
 
 
 @router.get("/livez", response_model=Liveness, tags=["health"], summary="The process is alive")
@@ -161,43 +171,105 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.status == "ready" else 503)
 
 
+_PROBLEM_400 = "The body is not strict JSON (RFC 8259 in UTF-8): NaN/Infinity, duplicate keys, lone surrogates, …"
+
+
 @router.post(
     "/v1/tenants/{tenant}/runs",
     status_code=202,
     response_model=RunAccepted,
     tags=["runs"],
     summary="Start a run: records it, stores its evidence, announces it through the outbox",
-    responses={413: {"model": Problem}, 503: {"model": Problem, "description": "The workflow engine is unavailable"}},
+    responses={
+        202: {
+            "description": "The run is started (or, for a replayed Idempotency-Key, was started by the first request)",
+            "headers": {
+                "Location": {"description": "The run's URL", "schema": {"type": "string"}},
+                idempotency.REPLAYED_HEADER: {
+                    "description": "`true` when this answer repeats the run of an earlier request with the same key",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
+            },
+        },
+        400: {"model": Problem, "description": _PROBLEM_400},
+        413: {"model": Problem, "description": "The body exceeds CONTROLPLANE_MAX_BODY_BYTES (refused unread)"},
+        422: {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+            "description": "Not a valid request, or an Idempotency-Key already used with another body "
+            "(`type` `idempotency_key_reused`)",
+        },
+        503: {"model": Problem, "description": "The workflow engine (or, with a key, the database) is unavailable"},
+    },
 )
-async def start_run(tenant: TenantPath, body: StartRunRequest, request: Request, response: Response) -> RunAccepted:
+async def start_run(
+    tenant: TenantPath,
+    body: StartRunRequest,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RunAccepted:
     deps = _deps(request)
     with tracer().start_as_current_span(
         "StartRun", attributes={"controlplane.command": "StartRun", "controlplane.tenant": tenant}
     ) as span:
-        if len(json.dumps(body.evidence, default=str)) > MAX_EVIDENCE_BYTES:
-            raise HTTPException(413, f"evidence larger than {MAX_EVIDENCE_BYTES} bytes")
-        run_id = deps.ids.new()
+        run_id, requested_at = deps.ids.new(), datetime.now(UTC)
+        replayed = started = False
+        if idempotency_key is not None:
+            claim = await _claim(deps, tenant, idempotency_key, body, run_id, requested_at)
+            if claim.request_sha256 != idempotency.fingerprint(body):
+                span.set_status(Status(StatusCode.ERROR, "idempotency key reused with another body"))
+                raise idempotency.reused(idempotency_key)
+            run_id, requested_at = claim.run_id, claim.requested_at.astimezone(UTC)
+            replayed, started = not claim.created, claim.started
+            span.set_attribute("controlplane.idempotency.replayed", replayed)
         wf_id = workflow_id(tenant, str(run_id))
         span.set_attribute("controlplane.run_id", str(run_id))
-        payload = RunInput(
-            run_id=str(run_id),
-            tenant=tenant,
-            kind=body.kind,
-            requested_at=datetime.now(UTC).isoformat(),
-            evidence=body.evidence,
-            retry_initial_seconds=deps.retry_initial_seconds,
-        )
-        try:
-            await deps.workflows.start_run(wf_id, payload)
-        except DependencyError as exc:
-            span.set_status(Status(StatusCode.ERROR, "workflow engine unavailable"))
-            raise HTTPException(503, exc.message) from None
-        instruments().runs_started.add(1, {"controlplane.kind": body.kind})
+        if not started:  # a replay whose first request has not started the workflow (yet) starts it: same id, once
+            payload = RunInput(
+                run_id=str(run_id),
+                tenant=tenant,
+                kind=body.kind,
+                requested_at=requested_at.isoformat(),
+                evidence=body.evidence,
+                retry_initial_seconds=deps.retry_initial_seconds,
+            )
+            try:
+                created = await deps.workflows.start_run(wf_id, payload)
+            except DependencyError as exc:
+                span.set_status(Status(StatusCode.ERROR, "workflow engine unavailable"))
+                raise HTTPException(503, exc.message) from None
+            if idempotency_key is not None:
+                await _mark_started(deps, tenant, idempotency_key)
+            if created:
+                instruments().runs_started.add(1, {"controlplane.kind": body.kind})
         location = f"/v1/tenants/{tenant}/runs/{run_id}"
         response.headers["Location"] = location
+        if replayed:
+            response.headers[idempotency.REPLAYED_HEADER] = "true"
         return RunAccepted(
             run_id=run_id, tenant=tenant, workflow_id=wf_id, status=RunStatus.PENDING, links=Links(self=location)
         )
+
+
+async def _claim(
+    deps: ApiDeps, tenant: str, key: str, body: StartRunRequest, run_id: uuid.UUID, requested_at: datetime
+) -> KeyClaim:
+    if deps.keys is None:
+        raise HTTPException(503, f"this API has no store for {idempotency.HEADER}")
+    try:
+        return await deps.keys.claim(
+            tenant, key, idempotency.fingerprint(body), run_id, requested_at, deps.key_ttl_seconds
+        )
+    except Exception as exc:  # nothing is started when the key cannot be checked
+        log.warning("idempotency key claim failed: %s", type(exc).__name__)
+        raise HTTPException(503, f"database unavailable: {idempotency.HEADER} not checked, nothing started") from None
+
+
+async def _mark_started(deps: ApiDeps, tenant: str, key: str) -> None:
+    try:
+        await deps.keys.mark_started(tenant, key)  # type: ignore[union-attr]  # claimed before
+    except Exception as exc:  # the workflow is started; a replay will find it by its id instead
+        log.warning("idempotency key: recording the start failed: %s", type(exc).__name__)
 
 
 @router.get(
@@ -265,7 +337,10 @@ def create_app(
     *,
     deps: ApiDeps | None = None,
     instrument: bool = True,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
+    limit = max_body_bytes or (settings.max_body_bytes if settings is not None else MAX_BODY_BYTES)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         wired = deps
@@ -286,6 +361,7 @@ def create_app(
     )
     app.state.deps = deps
     app.include_router(router)
+    app.add_middleware(BodyLimit, limit=limit)  # before parsing: a larger Content-Length is refused unread
     app.add_middleware(RequestMetrics)
     if instrument:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

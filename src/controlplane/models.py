@@ -80,6 +80,17 @@ class StoredObject:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """The Idempotency-Key record that holds a key: the run it names and the request it was first used with."""
+
+    run_id: uuid.UUID
+    requested_at: datetime
+    request_sha256: str
+    created: bool  # True: this claim made the record (the first request); False: a replay
+    started: bool  # the run's workflow was started
+
+
 # ---------------------------------------------------------------- API bodies
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from controlplane.models import NewRun, OutboxEvent, RunRecord, RunStatus, StoredObject
+from controlplane.models import KeyClaim, NewRun, OutboxEvent, RunRecord, RunStatus, StoredObject
 
 
 @runtime_checkable
@@ -44,6 +45,29 @@ class RunStore(Protocol):
 
     async def ping(self) -> None:
         """Raise when the store cannot answer."""
+        ...
+
+
+@runtime_checkable
+class IdempotencyKeys(Protocol):
+    """Idempotency-Key records of POST /runs, unique per (tenant, key), each valid until its expiry."""
+
+    async def claim(
+        self,
+        tenant: str,
+        key: str,
+        request_sha256: str,
+        run_id: uuid.UUID,
+        requested_at: datetime,
+        ttl_seconds: float,
+    ) -> KeyClaim:
+        """Bind the key to this request and run id unless a live record holds it; the record that holds it now.
+
+        Race-free: of any number of concurrent claims of one key, exactly one gets `created=True`."""
+        ...
+
+    async def mark_started(self, tenant: str, key: str) -> None:
+        """Record that the key's workflow is started (replays then answer without asking the workflow engine)."""
         ...
 
 
@@ -94,7 +118,9 @@ class SecretStore(Protocol):
 class WorkflowStarter(Protocol):
     """The API's view of the workflow engine."""
 
-    async def start_run(self, workflow_id: str, payload: object) -> None: ...
+    async def start_run(self, workflow_id: str, payload: object) -> bool:
+        """Start the workflow; False (and nothing started) when a workflow with this id exists already."""
+        ...
 
     async def describe(self, workflow_id: str) -> str | None:
         """The workflow's status name (RUNNING, COMPLETED, FAILED, ...) or None when there is no such workflow."""

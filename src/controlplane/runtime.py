@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
-from controlplane.adapters.postgres import PostgresRunStore, make_pool
+from controlplane.adapters.postgres import PostgresIdempotencyKeys, PostgresRunStore, make_pool
 from controlplane.adapters.s3 import S3ObjectStore, credential_source
 from controlplane.adapters.vault import VaultSecretStore
 from controlplane.ids import UUIDv7Generator
@@ -21,6 +21,7 @@ class Components:
     secrets: VaultSecretStore
     pool: AsyncConnectionPool
     store: PostgresRunStore
+    keys: PostgresIdempotencyKeys
     objects: S3ObjectStore
     ids: UUIDv7Generator
 
@@ -44,6 +45,7 @@ def build(settings: Settings, *, application_name: str) -> Components:
         secrets=secrets,
         pool=pool,
         store=PostgresRunStore(pool),
+        keys=PostgresIdempotencyKeys(pool),
         objects=S3ObjectStore(settings, credential_source(settings, secrets.read)),
         ids=UUIDv7Generator(),
     )

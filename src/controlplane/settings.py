@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535)
     ready_timeout: float = Field(2.0, gt=0)  # per dependency, /readyz
+    # request bodies, refused (413) before parsing; at most 512 KiB: the evidence travels in the workflow input, which
+    # Temporal caps at 2 MiB, and its JSON encoding (ASCII escapes) can be 3 times the UTF-8 body
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=512 * 1024)
+    idempotency_key_ttl: float = Field(86_400.0, ge=60)  # seconds an Idempotency-Key stays bound to its run
 
     # Worker
     relay_interval: float = Field(0.5, gt=0)  # seconds between outbox polls when idle

@@ -20,6 +20,8 @@ RECORD_RUN = "record_run"
 STORE_EVIDENCE = "store_evidence"
 COMPLETE_RUN = "complete_run"
 FAIL_RUN = "fail_run"
+# The ApplicationError type of an activity's permanent failure (bad input): not retried, the run fails at once.
+PERMANENT_ERROR = "PermanentError"
 
 
 def workflow_id(tenant: str, run_id: str) -> str:
@@ -100,6 +102,8 @@ class RunWorkflow:
                 initial_interval=timedelta(seconds=inp.retry_initial_seconds),
                 backoff_coefficient=2.0,
                 maximum_interval=timedelta(seconds=30),
+                # activities raise it non-retryable themselves; named here too, for a raiser that forgets the flag
+                non_retryable_error_types=[PERMANENT_ERROR],
             ),
         }
         wf_id = workflow.info().workflow_id
@@ -124,7 +128,8 @@ class RunWorkflow:
             )
         except ActivityError as err:
             self._stage = "failing"
-            reason = str(err.cause or err)[:500]
+            # the reason is stored (text and jsonb columns): no NUL, no lone surrogate, whatever the cause said
+            reason = str(err.cause or err)[:500].replace("\x00", "").encode("utf-8", "backslashreplace").decode()
             await workflow.execute_activity(
                 FAIL_RUN, FinishRunInput(inp.run_id, inp.tenant, error=reason), result_type=bool, **options
             )

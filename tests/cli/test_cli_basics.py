@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -122,3 +124,47 @@ def test_emulator_start_status_stop(invoke, monkeypatch, tmp_path):
     assert stopped.startswith("emulator stopped")
     assert json.loads(invoke("emulator", "status", "--json", root=REPO).stdout)["running"] is False
     assert invoke("emulator", "stop", root=REPO).stdout.startswith("emulator was not running")
+
+
+def test_ports_out_of_range_are_usage_errors(invoke, monkeypatch, tmp_path):
+    """`emulator start --port 99999` must not say "started" (nor `status` "running"): exit 2, nothing started."""
+    import json
+
+    from infractl.adapters import emulator
+
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
+    try:
+        for port in ("99999", "0", "-1", "65536"):
+            result = invoke("emulator", "start", "--port", port, root=REPO, code=2)
+            assert "Invalid value for '--port'" in result.stderr
+        assert json.loads(invoke("emulator", "status", "--json", root=REPO).stdout)["running"] is False
+        assert "Invalid value for '--port-offset'" in invoke("dev", "up", "--port-offset", "70000", code=2).stderr
+    finally:
+        emulator.stop(tmp_path / "work" / "emulator")
+
+
+@pytest.mark.parametrize("flags", [("--docker", "--no-docker"), ("--no-docker", "--docker"), ("--app", "--no-app")])
+def test_contradicting_flags_are_usage_errors(invoke, monkeypatch, tmp_path, flags):
+    from infractl.services.dev import devstack
+
+    started = []
+    monkeypatch.setattr(devstack, "up", lambda *a, **k: started.append(k))
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
+    result = invoke("dev", "up", *flags, root=REPO, code=2)
+    name = flags[0].removeprefix("--").removeprefix("no-")
+    assert f"Invalid value for --{name} / --no-{name}: they contradict each other" in result.stderr
+    assert started == []
+
+
+def test_one_flag_of_a_pair_still_chooses(invoke, monkeypatch, tmp_path):
+    from infractl.models.dev import DevStatus
+    from infractl.services.dev import devstack
+
+    seen = []
+    monkeypatch.setattr(
+        devstack, "up", lambda *a, **k: seen.append(k) or DevStatus(mode="none", work_dir=str(tmp_path))
+    )
+    monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
+    for flags in ((), ("--docker",), ("--no-docker", "--no-app"), ("--app",)):
+        invoke("dev", "up", "--json", *flags, root=REPO)
+    assert [(k["docker"], k["with_app"]) for k in seen] == [(None, True), (True, True), (False, False), (None, True)]

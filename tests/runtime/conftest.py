@@ -3,7 +3,7 @@ free loopback ports, started through infractl.adapters.localservices (the launch
 (uvicorn in a thread) and the worker (asyncio loop in a thread) run inside this long-lived test process, so the
 Temporal clients never live in a short process (temporalio/sdk-python#300, /work/shared/ENVIRONMENT.md).
 
-Only tests/runtime/test_stack.py asks for `stack`: the unit tests of this folder start nothing.
+Only tests/runtime/test_stack.py and test_api_stack.py ask for `stack`: the unit tests of this folder start nothing.
 """
 
 from __future__ import annotations

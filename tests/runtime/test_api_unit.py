@@ -12,7 +12,7 @@ import pytest
 from controlplane.app import ApiDeps, create_app
 from controlplane.errors import DependencyError
 from controlplane.ids import UUIDv7Generator
-from controlplane.models import RunRecord, RunStatus
+from controlplane.models import KeyClaim, RunRecord, RunStatus
 from controlplane.workflows import RunInput
 
 
@@ -46,8 +46,11 @@ class FakeWorkflows:
     async def start_run(self, workflow_id, payload):
         if self.down:
             raise DependencyError("workflow engine refused to start it: unavailable")
+        if workflow_id in self.status:  # the id is taken (Temporal's REJECT_DUPLICATE)
+            return False
         self.started.append((workflow_id, payload))
         self.status[workflow_id] = "RUNNING"
+        return True
 
     async def describe(self, workflow_id):
         if self.down:
@@ -96,14 +99,35 @@ class Client:
     def get(self, path: str) -> httpx.Response:
         return self.request("GET", path)
 
-    def post(self, path: str, json=None) -> httpx.Response:
-        return self.request("POST", path, json=json)
+    def post(self, path: str, json=None, **kwargs) -> httpx.Response:
+        return self.request("POST", path, json=json, **kwargs)
+
+
+class FakeKeys:
+    """IdempotencyKeys in memory (the PostgreSQL one is tested against the real database in test_api_stack.py)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], KeyClaim] = {}
+        self.down = False
+
+    async def claim(self, tenant, key, request_sha256, run_id, requested_at, ttl_seconds):
+        if self.down:
+            raise ConnectionError("db down")
+        held = self.records.get((tenant, key))
+        if held is not None:
+            return held
+        self.records[(tenant, key)] = KeyClaim(run_id, requested_at, request_sha256, created=False, started=False)
+        return KeyClaim(run_id, requested_at, request_sha256, created=True, started=False)
+
+    async def mark_started(self, tenant, key):
+        held = self.records[(tenant, key)]
+        self.records[(tenant, key)] = KeyClaim(held.run_id, held.requested_at, held.request_sha256, False, True)
 
 
 @pytest.fixture
 def api():
     store, workflows, objects, secrets = FakeStore(), FakeWorkflows(), Probe(), Probe()
-    deps = ApiDeps(store, workflows, objects, secrets, UUIDv7Generator(), ready_timeout=0.3)
+    deps = ApiDeps(store, workflows, objects, secrets, UUIDv7Generator(), keys=FakeKeys(), ready_timeout=0.3)
     return Client(create_app(deps=deps, instrument=False)), deps
 
 
@@ -216,3 +240,126 @@ def test_an_unwired_app_says_so():
     assert client.get("/livez").status_code == 200
     response = client.get("/readyz")
     assert response.status_code == 503 and "not wired" in response.json()["detail"]
+
+
+# ---------------------------------------------------------------- Idempotency-Key (on fakes)
+
+RUNS = "/v1/tenants/acme/runs"
+
+
+def _key(value: str) -> dict[str, dict[str, str]]:
+    return {"headers": {"Idempotency-Key": value}}
+
+
+def test_a_replayed_idempotency_key_answers_the_first_run_and_starts_nothing(api):
+    client, deps = api
+    first = client.post(RUNS, json={"evidence": {"a": 1, "b": 2}}, **_key("k-1"))
+    again = client.post(RUNS, json={"evidence": {"b": 2, "a": 1}}, **_key("k-1"))  # same body, other key order
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json()
+    assert first.headers["location"] == again.headers["location"]
+    assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
+    assert len(deps.workflows.started) == 1
+
+
+def test_an_idempotency_key_with_another_body_is_422_and_keys_are_per_tenant(api):
+    client, deps = api
+    assert client.post(RUNS, json={"evidence": {"a": 1}}, **_key("k-2")).status_code == 202
+    reused = client.post(RUNS, json={"evidence": {"a": 2}}, **_key("k-2"))
+    assert reused.status_code == 422
+    (error,) = reused.json()["detail"]
+    assert error["type"] == "idempotency_key_reused" and error["loc"] == ["header", "Idempotency-Key"]
+    assert "already used with a different request body" in error["msg"]
+    other = client.post("/v1/tenants/other/runs", json={"evidence": {"a": 2}}, **_key("k-2"))
+    assert other.status_code == 202 and "idempotent-replayed" not in other.headers
+    assert len(deps.workflows.started) == 2
+
+
+@pytest.mark.parametrize("key", ["", "with space", "é".encode(), "tab\t", "x" * 256])
+def test_a_malformed_idempotency_key_is_422(api, key):
+    client, deps = api
+    response = client.post(RUNS, json={}, **_key(key))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert deps.workflows.started == []
+
+
+def test_a_key_whose_first_request_failed_starts_the_run_on_replay_and_a_down_key_store_starts_nothing(api):
+    client, deps = api
+    deps.workflows.down = True
+    failed = client.post(RUNS, json={"evidence": {"n": 1}}, **_key("k-3"))
+    assert failed.status_code == 503
+    deps.workflows.down = False
+    replay = client.post(RUNS, json={"evidence": {"n": 1}}, **_key("k-3"))
+    assert replay.status_code == 202 and replay.headers["idempotent-replayed"] == "true"
+    ((wf_id, payload),) = deps.workflows.started
+    assert wf_id == replay.json()["workflow_id"] and payload.run_id == replay.json()["run_id"]
+    assert deps.keys.records[("acme", "k-3")].started
+
+    deps.keys.down = True
+    down = client.post(RUNS, json={"evidence": {"n": 2}}, **_key("k-4"))
+    assert down.status_code == 503 and "Idempotency-Key not checked" in down.json()["detail"]
+    assert len(deps.workflows.started) == 1
+
+
+# ---------------------------------------------------------------- strict JSON and the body limit (on fakes)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"evidence": {"a": "\\ud800"}}', "lone surrogate \\ud800 in the string at /evidence/a"),
+        (b'{"evidence": {"\\udc00x": 1}}', "lone surrogate \\udc00 in the key"),
+        (b'{"evidence": {"a": ["ok", "\\udfff"]}}', "at /evidence/a/1"),
+        (b'{"evidence": {"a": NaN}}', "NaN is not a JSON number"),
+        (b'{"evidence": {"a": Infinity}}', "Infinity is not a JSON number"),
+        (b'{"evidence": {"a": -Infinity}}', "-Infinity is not a JSON number"),
+        (b'{"evidence": {"a": 1e999}}', "number 1e999 is out of range"),
+        (b'{"evidence": {"a": 1, "a": 2}}', 'duplicate key "a"'),
+        (b'{"kind": "evidence", "kind": "other"}', 'duplicate key "kind"'),
+        (b'{"evidence": {"a": "\xff"}}', "not UTF-8 (byte 0xff at offset 20)"),
+        (b"[" * 5000 + b"]" * 5000, "nested deeper than 64 levels"),
+        (b'{"evidence": ' + b'{"a": ' * 70 + b"1" + b"}" * 71, "nested deeper than 64 levels at /evidence/a/a"),
+        (b'{"evidence": {"a": 1}', "Expecting ',' delimiter at line 1 column 22"),
+    ],
+)
+def test_a_body_that_is_not_strict_json_is_400_with_one_reason_and_starts_nothing(api, raw, reason):
+    client, deps = api
+    response = client.request("POST", RUNS, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("invalid JSON body: ") and reason in detail
+    assert deps.workflows.started == []
+
+
+def test_valid_unicode_and_big_numbers_pass(api):
+    client, deps = api
+    raw = '{"evidence": {"emoji": "\\ud83d\\ude00 \u00e9", "n": 1.5e300, "i": 12345678901234567890}}'.encode()
+    response = client.request("POST", RUNS, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 202, response.text
+    ((_, payload),) = deps.workflows.started
+    assert payload.evidence == {"emoji": "\U0001f600 \u00e9", "n": 1.5e300, "i": 12345678901234567890}
+
+
+def test_a_body_over_the_limit_is_413_and_a_chunked_one_is_cut_off_while_read():
+    workflows = FakeWorkflows()
+    deps = ApiDeps(FakeStore(), workflows, Probe(), Probe(), UUIDv7Generator(), keys=FakeKeys())
+    client = Client(create_app(deps=deps, instrument=False, max_body_bytes=4096))
+    declared = client.post(RUNS, json={"evidence": {"blob": "x" * 5000}})
+    assert declared.status_code == 413
+    assert declared.json() == {"detail": "request body larger than 4096 bytes (CONTROLPLANE_MAX_BODY_BYTES)"}
+    assert declared.headers["connection"] == "close"
+
+    pulled: list[int] = []
+
+    async def chunks():  # no Content-Length: httpx streams it; 100 chunks of 1 KiB offered
+        yield b'{"evidence": {"blob": "'
+        for n in range(100):
+            pulled.append(n)
+            yield b"x" * 1024
+
+    streamed = client.request("POST", RUNS, content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and streamed.headers["connection"] == "close"
+    assert len(pulled) <= 5  # read up to the limit, not to the end
+    assert client.post(RUNS, json={"evidence": {"blob": "x" * 4000}}).status_code == 202
+    assert len(workflows.started) == 1

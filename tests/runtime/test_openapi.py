@@ -27,7 +27,13 @@ def test_document_describes_the_api():
         "/v1/tenants/{tenant}/runs/{run_id}",
     }
     post = spec["paths"]["/v1/tenants/{tenant}/runs"]["post"]
-    assert set(post["responses"]) >= {"202", "413", "422", "503"}
+    assert set(post["responses"]) >= {"202", "400", "413", "422", "503"}
+    (key,) = [p for p in post["parameters"] if p["in"] == "header"]
+    assert key["name"] == "Idempotency-Key" and not key["required"]
+    assert "422" in key["description"] and "Idempotent-Replayed" in key["description"]
+    assert set(post["responses"]["202"]["headers"]) == {"Location", "Idempotent-Replayed"}
+    assert "idempotency_key_reused" in post["responses"]["422"]["description"]
+    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("HTTPValidationError")
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
 
 

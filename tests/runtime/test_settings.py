@@ -111,3 +111,13 @@ def test_pool_bounds():
     with pytest.raises(SettingsError, match="invalid runtime settings") as err:
         load_settings(TOKEN | {"CONTROLPLANE_DB_POOL_MIN": "5", "CONTROLPLANE_DB_POOL_MAX": "3"})
     assert "must not exceed" in err.value.render()
+
+
+def test_request_limits_have_safe_defaults_and_bounds():
+    s = load_settings(TOKEN)
+    assert (s.max_body_bytes, s.idempotency_key_ttl) == (256 * 1024, 86_400.0)
+    assert env_name("max_body_bytes") == "CONTROLPLANE_MAX_BODY_BYTES"
+    assert env_name("idempotency_key_ttl") == "CONTROLPLANE_IDEMPOTENCY_KEY_TTL"
+    with pytest.raises(SettingsError) as err:  # beyond what a workflow input can carry
+        load_settings(TOKEN | {"CONTROLPLANE_MAX_BODY_BYTES": str(4 * 1024 * 1024)})
+    assert "CONTROLPLANE_MAX_BODY_BYTES: Input should be less than or equal to 524288" in err.value.render()

@@ -8,6 +8,9 @@ from infractl.models.project import Project
 from infractl.services import environments
 
 REPO = Path(__file__).resolve().parents[2]
+# Digits that `\d` matches but an AWS account ID never has.
+ARABIC_INDIC_ACCOUNT = "".join(chr(0x0660 + int(c)) for c in "123456789012")
+FULLWIDTH_ACCOUNT = "".join(chr(0xFF10 + int(c)) for c in "123456789012")
 
 
 def _project(root: Path) -> Project:
@@ -81,6 +84,58 @@ def _error_lines(project: Project, env: str) -> list[str]:
             "network.egress_allowlist.0.ports.0",
             "less than or equal to 65535",
         ),
+        # strict: ASCII digits, whole-string matches, real regions, no coercion, finite numbers (issue 14)
+        (lambda d: d.__setitem__("account", ARABIC_INDIC_ACCOUNT), "account", "12 digits"),
+        (lambda d: d.__setitem__("account", FULLWIDTH_ACCOUNT), "account", "12 digits"),
+        (lambda d: d.__setitem__("account", "123456789012\n"), "account", "12 digits"),
+        (lambda d: d.__setitem__("region", "eu-west-1\n"), "region", "not an AWS region"),
+        (lambda d: d.__setitem__("region", "eu-moon-1"), "region", "not an AWS region"),
+        (lambda d: d.__setitem__("dr_region", "xx-east-9"), "dr_region", "not an AWS region"),
+        (lambda d: d.__setitem__("dr_region", "cn-north-1"), "dr_region", "partition aws-cn"),
+        (lambda d: d.__setitem__("name", "dev\n"), "name", "lowercase letters"),
+        (lambda d: d["network"].__setitem__("az_count", True), "network.az_count", "valid integer (got True)"),
+        (lambda d: d["network"].__setitem__("az_count", 2.0), "network.az_count", "valid integer"),
+        (lambda d: d["approval"].__setitem__("required", "yes"), "approval.required", "valid boolean"),
+        (lambda d: d["budget"].__setitem__("monthly_usd", float("inf")), "budget.monthly_usd", "finite number"),
+        (lambda d: d["budget"].__setitem__("monthly_usd", float("nan")), "budget.monthly_usd", "finite number"),
+        (
+            lambda d: d["stacks"]["data"].__setitem__("allocated_storage_gib", float("inf")),
+            "stacks.data",
+            "allocated_storage_gib: inf is not a finite number",
+        ),
+        (
+            lambda d: d["observability"]["traces"][0]["config"].__setitem__("timeout", [float("nan")]),
+            "observability.traces.0.config",
+            "timeout.0: nan is not a finite number",
+        ),
+        # AWS tag rules: key 1-128, value 0-256, letters/numbers/separators and _.:/=+-@, no aws: prefix, <= 50
+        (lambda d: d["tags"].__setitem__("k" * 129, "v"), "tags", "longer than 128"),
+        (lambda d: d["tags"].__setitem__("team", "v" * 257), "tags", "longer than 256"),
+        (lambda d: d["tags"].__setitem__("team", "a;b"), "tags", "character(s) ';'"),
+        (lambda d: d["tags"].__setitem__("team\n", "a"), "tags", "character(s) '\\n'"),
+        (lambda d: d["tags"].__setitem__("AWS:team", "a"), "tags", "reserves"),
+        (lambda d: d["tags"].update({f"t{i}": "x" for i in range(47)}), "tags", "at most 50"),
+        # AWS identifiers
+        (lambda d: d["state"].__setitem__("dynamodb_table", "a b"), "state.dynamodb_table", "should match pattern"),
+        (lambda d: d["state"].__setitem__("dynamodb_table", "ab"), "state.dynamodb_table", "should match pattern"),
+        (lambda d: d["state"].__setitem__("bucket", "my..bucket"), "state.bucket", "adjacent periods"),
+        (lambda d: d["state"].__setitem__("bucket", "10.1.2.3"), "state.bucket", "IP address"),
+        (lambda d: d["state"].__setitem__("bucket", "xn--state"), "state.bucket", "'xn--'"),
+        (lambda d: d["state"].__setitem__("bucket", "state-s3alias"), "state.bucket", "'-s3alias'"),
+        (lambda d: d["state"].__setitem__("kms_key_id", "my key"), "state.kms_key_id", "not a KMS key"),
+        (
+            lambda d: d.__setitem__(
+                "tenants",
+                [
+                    {
+                        "name": "acme",
+                        "node_group": {**d["stacks"]["cluster"]["system_node_group"], "instance_types": ["t3"]},
+                    }
+                ],
+            ),
+            "tenants.0.node_group.instance_types.0",
+            "should match pattern",
+        ),
     ],
 )
 def test_broken_field_is_named_with_file_and_problem(project, mutate, field, words):
@@ -146,3 +201,34 @@ def test_a_tenant_listed_twice_is_refused(project):
 
     _edit(project, "dev", twice)
     assert "tenants: listed twice: acme" in _error_lines(_project(project), "dev")[0]
+
+
+@pytest.mark.parametrize(
+    "kms_key_id",
+    [
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/infractl-state",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:eu-west-1:123456789012:alias/infractl-state",
+    ],
+)
+def test_every_kms_key_form_is_accepted(project, kms_key_id):
+    _edit(project, "dev", lambda d: d["state"].update(kms_key_id=kms_key_id, bucket="my-state", dynamodb_table="t.1"))
+    env = environments.load(_project(project), "dev")
+    assert env.state.kms_key_id == kms_key_id and env.state_bucket() == "my-state"
+
+
+def test_unicode_letters_and_spaces_are_valid_tag_text(project):
+    _edit(project, "dev", lambda d: d["tags"].__setitem__("équipe", "plateforme Tōkyō 東京 + ops@x"))
+    assert environments.load(_project(project), "dev").tags["équipe"] == "plateforme Tōkyō 東京 + ops@x"
+
+
+def test_regions_come_from_botocore_partitions():
+    from infractl.models.environment import aws_regions
+
+    regions = aws_regions()
+    assert (
+        regions["eu-west-1"] == "aws" and regions["cn-north-1"] == "aws-cn" and regions["us-gov-west-1"] == "aws-us-gov"
+    )
+    assert "aws-global" not in regions

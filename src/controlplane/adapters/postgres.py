@@ -12,13 +12,14 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from controlplane.models import NewRun, OutboxEvent, RunRecord, RunStatus, StoredObject
+from controlplane.models import KeyClaim, NewRun, OutboxEvent, RunRecord, RunStatus, StoredObject
 from controlplane.ports import EventSink
 from controlplane.settings import Settings
 
@@ -141,6 +142,72 @@ class PostgresRunStore:
     async def ping(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("SELECT 1")
+
+
+# An expired record of the same key is taken over in the same statement; a live one is left alone (no RETURNING row).
+_CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (tenant, key, request_sha256, run_id, requested_at, expires_at)"
+    " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))"
+    " ON CONFLICT (tenant, key) DO UPDATE SET request_sha256 = excluded.request_sha256, run_id = excluded.run_id,"
+    " requested_at = excluded.requested_at, created_at = now(), expires_at = excluded.expires_at, started_at = NULL"
+    " WHERE idempotency_keys.expires_at <= now()"
+    " RETURNING run_id, requested_at, request_sha256"
+)
+# A few expired records per claim, each statement on its own: SKIP LOCKED never waits, so it cannot deadlock a claim.
+_PURGE_KEYS = (
+    "DELETE FROM idempotency_keys WHERE (tenant, key) IN (SELECT tenant, key FROM idempotency_keys"
+    " WHERE expires_at <= now() ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+)
+
+
+class PostgresIdempotencyKeys:
+    """IdempotencyKeys on the `idempotency_keys` table (primary key (tenant, key))."""
+
+    PURGE_BATCH = 50
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def claim(
+        self,
+        tenant: str,
+        key: str,
+        request_sha256: str,
+        run_id: uuid.UUID,
+        requested_at: datetime,
+        ttl_seconds: float,
+    ) -> KeyClaim:
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(_CLAIM_KEY, (tenant, key, request_sha256, run_id, requested_at, ttl_seconds))
+                row = await cur.fetchone()
+                if row is not None:
+                    claim = KeyClaim(row[0], row[1], row[2], created=True, started=False)
+                else:
+                    # the conflicting record is committed (the insert waited for it): this statement's snapshot sees it
+                    cur = await conn.execute(
+                        "SELECT run_id, requested_at, request_sha256, started_at IS NOT NULL FROM idempotency_keys"
+                        " WHERE tenant = %s AND key = %s",
+                        (tenant, key),
+                    )
+                    held = await cur.fetchone()
+                    if held is None:  # purged between the two statements: it had just expired
+                        raise RuntimeError(f"idempotency key of tenant {tenant} vanished while claimed; retry")
+                    claim = KeyClaim(held[0], held[1], held[2], created=False, started=bool(held[3]))
+            if claim.created:
+                try:
+                    async with conn.transaction():
+                        await conn.execute(_PURGE_KEYS, (self.PURGE_BATCH,))
+                except Exception as exc:  # housekeeping only: the claim is committed
+                    log.warning("idempotency keys: purging expired records failed: %s", type(exc).__name__)
+        return claim
+
+    async def mark_started(self, tenant: str, key: str) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE idempotency_keys SET started_at = now() WHERE tenant = %s AND key = %s AND started_at IS NULL",
+                (tenant, key),
+            )
 
 
 class PostgresOutbox:

@@ -58,6 +58,26 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "idempotency_keys",
+        """
+        -- Idempotency-Key of POST /v1/tenants/{tenant}/runs: one live record per (tenant, key), claimed with
+        -- INSERT ... ON CONFLICT, so concurrent requests with one key race on this primary key, not on a read
+        CREATE TABLE IF NOT EXISTS idempotency_keys (
+            tenant          text NOT NULL,
+            key             text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+            request_sha256  text NOT NULL,
+            run_id          uuid NOT NULL,
+            requested_at    timestamptz NOT NULL,
+            created_at      timestamptz NOT NULL DEFAULT now(),
+            expires_at      timestamptz NOT NULL,
+            started_at      timestamptz,
+            PRIMARY KEY (tenant, key)
+        );
+        CREATE INDEX IF NOT EXISTS idempotency_keys_expires_idx ON idempotency_keys (expires_at);
+        """,
+    ),
 )
 
 

@@ -58,8 +58,9 @@ class TemporalWorkflows:
         self.task_queue = task_queue
         self.rpc_timeout = timedelta(seconds=rpc_timeout)
 
-    async def start_run(self, workflow_id: str, payload: object) -> None:
+    async def start_run(self, workflow_id: str, payload: object) -> bool:
         from temporalio.common import WorkflowIDReusePolicy
+        from temporalio.exceptions import WorkflowAlreadyStartedError
 
         from controlplane.workflows import WORKFLOW_NAME
 
@@ -72,8 +73,11 @@ class TemporalWorkflows:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 rpc_timeout=self.rpc_timeout,
             )
+        except WorkflowAlreadyStartedError:
+            return False  # a replayed Idempotency-Key: the run's workflow exists (running or closed)
         except Exception as exc:
             raise DependencyError(f"workflow engine refused to start {workflow_id}: {_describe(exc)}") from None
+        return True
 
     async def describe(self, workflow_id: str) -> str | None:
         from temporalio.service import RPCError, RPCStatusCode

@@ -3,16 +3,60 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infractl.errors import CloudError
+from infractl.errors import CloudError, ConfigError
+
+# What a process talking only to the emulator gets instead of this machine's AWS setup: no shared config or
+# credentials file (profiles, SSO, credential_process, endpoint_url) and no instance metadata. Every AWS_* variable
+# of this machine (AWS_PROFILE, keys, AWS_ENDPOINT_URL*, AWS_CA_BUNDLE, ...) is dropped.
+NO_LOCAL_AWS_CONFIG = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def emulator_env(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` without any AWS_* variable, plus NO_LOCAL_AWS_CONFIG: for the emulator and its clients."""
+    return {k: v for k, v in base.items() if not k.startswith("AWS_")} | NO_LOCAL_AWS_CONFIG
+
+
+def _emulator_session() -> Any:
+    """A boto3 session that reads nothing of this machine's AWS setup: every setting's environment variable is
+    ignored (AWS_PROFILE, AWS_CA_BUNDLE, AWS_DEFAULT_REGION, ...), no profile is selected and the config and
+    credentials files are the empty os.devnull. Clients get explicit credentials and endpoint."""
+    import boto3
+    import botocore.session
+
+    isolated = {
+        name: (config_key, None, default, convert)
+        for name, (config_key, _env, default, convert) in botocore.session.Session.SESSION_VARIABLES.items()
+    }
+    isolated |= {
+        "profile": (None, None, None, None),
+        "config_file": (None, None, os.devnull, None),
+        "credentials_file": (None, None, os.devnull, None),
+    }
+    return boto3.session.Session(botocore_session=botocore.session.Session(session_vars=isolated))
+
+
+def _profile_not_found(exc: Exception) -> ConfigError:
+    profile = getattr(exc, "kwargs", {}).get("profile", "?")
+    return ConfigError(
+        f"AWS profile {profile!r} not found (AWS_PROFILE) in the AWS config or credentials files",
+        hint="set AWS_PROFILE to a profile of `aws configure list-profiles`, unset it, or target the local emulator"
+        " with --emulate",
+    )
 
 
 @dataclass(frozen=True)
 class AwsTarget:
-    """Where AWS calls go: the real endpoints (default credential chain) or the loopback emulator."""
+    """Where AWS calls go: the real endpoints (default credential chain) or the loopback emulator (explicit fake
+    credentials, nothing of this machine's AWS configuration read)."""
 
     region: str
     endpoint_url: str | None = None
@@ -23,6 +67,7 @@ class AwsTarget:
     def client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import ProfileNotFound
 
         kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(retries={"max_attempts": 3})}
         if self.endpoint_url:
@@ -32,15 +77,21 @@ class AwsTarget:
                 "aws_access_key_id": self.access_key,
                 "aws_secret_access_key": self.secret_key,
             }
-        return boto3.session.Session().client(service, **kwargs)
+            return _emulator_session().client(service, **kwargs)
+        try:
+            return boto3.session.Session().client(service, **kwargs)
+        except ProfileNotFound as exc:
+            raise _profile_not_found(exc) from None
 
 
 def call(what: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """One AWS call; SDK errors become CloudError naming what was attempted."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    """One AWS call; SDK errors become CloudError naming what was attempted (a missing profile: ConfigError)."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
     try:
         return fn(**kwargs)
+    except ProfileNotFound as exc:
+        raise _profile_not_found(exc) from None
     except NoCredentialsError:
         raise CloudError(
             f"{what}: no AWS credentials found",

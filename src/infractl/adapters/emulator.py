@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from infractl.adapters import aws, process
 from infractl.adapters import localservices as ls
-from infractl.adapters import process
 
 HOST = "127.0.0.1"
 FAKE_ACCESS_KEY = "infractl-emulator"
@@ -82,7 +82,7 @@ def start(data_dir: Path, *, port: int | None = None) -> tuple[EmulatorState, bo
     port = port or ls.free_port()
     url = f"https://{HOST}:{port}"
     env = dict(
-        os.environ,
+        aws.emulator_env(os.environ),  # moto's own boto3 sessions must not read this machine's profile either
         MOTO_IAM_LOAD_MANAGED_POLICIES="true",
         PYTHONUNBUFFERED="1",
         INFRACTL_EMULATOR_REQUEST_LOG=str(p["requests"]),

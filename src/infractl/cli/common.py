@@ -36,6 +36,17 @@ def json_option() -> bool:
     return typer.Option(False, "--json", help=JSON_HELP)
 
 
+PORT_MIN, PORT_MAX = 1, 65535
+
+
+def either(ctx: typer.Context, name: str, on: bool, off: bool, default: bool | None) -> bool | None:
+    """The value of a `--NAME` / `--no-NAME` pair, declared as two flags so that giving both is a usage error
+    (exit 2) instead of the last one winning silently. Neither: `default`."""
+    if on and off:
+        raise typer.BadParameter("they contradict each other: give one", ctx=ctx, param_hint=f"--{name} / --no-{name}")
+    return True if on else False if off else default
+
+
 def context(*, emulate: bool = False) -> Context:
     from infractl.services.context import build
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import context, json_option
+from infractl.cli.common import PORT_MAX, context, either, json_option
 
 app = typer.Typer(
     help="Run the control plane and its dependencies locally: Docker compose, or native processes on loopback.",
@@ -26,32 +26,35 @@ def _reporter():
 
 @app.command()
 def up(
+    ctx: typer.Context,
     docker: bool = typer.Option(
-        None,
-        "--docker/--no-docker",
-        help="Use docker compose / native processes. Default: Docker when an engine answers, else native.",
+        False, "--docker", help="Use docker compose. Default: Docker when an engine answers, else native processes."
     ),
-    port_offset: int = typer.Option(0, "--port-offset", min=0, help="Add N to every default port (native mode)."),
+    no_docker: bool = typer.Option(False, "--no-docker", help="Use native processes on loopback."),
+    port_offset: int = typer.Option(
+        0, "--port-offset", min=0, max=PORT_MAX, help="Add N to every default port (native mode)."
+    ),
     port: list[str] = typer.Option(
         [], "--port", metavar="SERVICE=PORT", help="Port of one service, e.g. --port postgres=15432 (repeatable)."
     ),
-    with_app: bool = typer.Option(
-        True, "--app/--no-app", help="Start the api and the worker too (--no-app: only their dependencies)."
-    ),
+    app_: bool = typer.Option(False, "--app", help="Start the api and the worker too (the default)."),
+    no_app: bool = typer.Option(False, "--no-app", help="Start only the dependencies of the api and the worker."),
     as_json: bool = json_option(),
 ) -> None:
     """Start the dev stack (idempotent: healthy services of an earlier `up` are reused)."""
     from infractl.cli import ui
     from infractl.services.dev import devstack
 
+    use_docker = either(ctx, "docker", docker, no_docker, None)
+    with_app = either(ctx, "app", app_, no_app, True)
     project = _project()
     result = devstack.up(
         project.work_dir,
         project.root,
-        docker=docker,
+        docker=use_docker,
         port_offset=port_offset,
         port_overrides=devstack.parse_port_overrides(port),
-        with_app=with_app,
+        with_app=bool(with_app),
         progress=_reporter(),
     )
     if as_json:
@@ -155,4 +158,4 @@ def env_(
     for key, value in result.variables.items():
         ui.print_raw(f"export {key}={shlex.quote(value)}")
     if result.masked:
-        ui.err().print(f"[dim]masked: {', '.join(result.masked)} (add --show-secrets)[/]")
+        ui.err().print(ui.styled(f"masked: {', '.join(result.masked)} (add --show-secrets)", "dim"))

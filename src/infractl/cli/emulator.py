@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import context, json_option
+from infractl.cli.common import PORT_MAX, PORT_MIN, context, json_option
 
 app = typer.Typer(help="Run the local AWS emulator (moto server on a free loopback port).", no_args_is_help=True)
 
@@ -22,7 +22,9 @@ def _print(state, as_json: bool, verb: str) -> None:
 
 @app.command()
 def start(
-    port: int = typer.Option(None, help="Port on 127.0.0.1 (default: a free one)."),
+    port: int = typer.Option(
+        None, min=PORT_MIN, max=PORT_MAX, help="Port on 127.0.0.1, 1-65535 (default: a free one)."
+    ),
     as_json: bool = json_option(),
 ) -> None:
     """Start the emulator (idempotent: an emulator already running is reused)."""

@@ -1,4 +1,7 @@
-"""The one output path: data on stdout, diagnostics and progress on stderr, JSON without decoration."""
+"""The one output path: data on stdout, diagnostics and progress on stderr, JSON without decoration.
+
+Text from outside (messages, file content, names, Terraform's addresses and events) is never read as Rich markup:
+the consoles print strings literally (markup off) and styles are applied only through `Text` spans."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from infractl.models.runs import Event, RunResult, StackResult
 
@@ -18,7 +21,7 @@ from infractl.models.runs import Event, RunResult, StackResult
 def _console(stream) -> Console:
     # Not a terminal (pipes, CI logs): wide enough that tables keep whole names.
     width = None if stream.isatty() else 160
-    return Console(file=stream, highlight=False, soft_wrap=True, width=width, emoji=False)
+    return Console(file=stream, highlight=False, markup=False, soft_wrap=True, width=width, emoji=False)
 
 
 def out() -> Console:
@@ -43,13 +46,23 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def styled(text: object, style: str = "") -> Text:
+    """Literal text in one style: never parsed as markup."""
+    return Text(str(text), style=style)
+
+
+def pieces(*parts: str | tuple[str, str]) -> Text:
+    """Literal pieces, each optionally styled: pieces("plain ", ("red text", "red"))."""
+    return Text.assemble(*parts)
+
+
 def print_error(message: str, details: list[str], hint: str | None) -> None:
     console = err()
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    for line in details:
-        console.print(f"  {line}", markup=False)
+    console.print(pieces(("error:", "bold red"), f" {message}"))
+    for detail in details:
+        console.print(f"  {detail}")
     if hint:
-        console.print(f"[dim]hint:[/] {hint}", markup=True)
+        console.print(pieces(("hint:", "dim"), f" {hint}"))
 
 
 STATUS_STYLE = {
@@ -72,10 +85,10 @@ def run_table(result: RunResult) -> Table:
     for col in ("stack", "status", "add", "change", "destroy", "duration"):
         table.add_column(col, justify="right" if col in ("add", "change", "destroy", "duration") else "left")
     for s in result.stacks:
-        destroy = f"[bold red]{s.destroy}[/]" if s.destroy else "0"
+        destroy = styled(s.destroy, "bold red") if s.destroy else "0"
         table.add_row(
             s.stack,
-            f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
+            styled(s.status, STATUS_STYLE.get(s.status, "")),
             str(s.add),
             str(s.change),
             destroy,
@@ -89,12 +102,12 @@ def print_run(result: RunResult) -> None:
     console.print(run_table(result))
     for s in result.stacks:
         if s.destroyed:
-            console.print(f"[bold red]{s.stack}: destroys or replaces {len(s.destroyed)}:[/]")
+            console.print(styled(f"{s.stack}: destroys or replaces {len(s.destroyed)}:", "bold red"))
             for addr in s.destroyed:
-                console.print(f"  [red]- {addr}[/]")
+                console.print(styled(f"  - {addr}", "red"))
     for s in result.stacks:
         if s.retained:
-            console.print(f"[yellow]{s.stack}: {s.hint}[/]")
+            console.print(styled(f"{s.stack}: {s.hint}", "yellow"))
     for s in result.stacks:
         if s.status == "failed":
             print_error(f"{s.stack}: {s.error}", s.error_details, s.hint)
@@ -108,7 +121,7 @@ class PlainProgress:
 
     def _line(self, text: str) -> None:
         stamp = dt.datetime.now().strftime("%H:%M:%S")
-        self.console.print(f"{stamp} {text}", markup=False, highlight=False)
+        self.console.print(f"{stamp} {text}")
 
     def stack_started(self, stack: str, phase: str) -> None:
         self._line(f"{stack}: {phase}")
@@ -138,8 +151,8 @@ class LiveProgress:
 
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.fields[stack]:<12}"),
-            TextColumn("{task.description}"),
+            TextColumn("{task.fields[stack]:<12}", markup=False),
+            TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
             console=err(),
             transient=False,
@@ -167,12 +180,11 @@ class LiveProgress:
 
     def stack_finished(self, result: StackResult) -> None:
         task = self._task(result.stack)
-        style = STATUS_STYLE.get(result.status, "")
-        self.progress.update(task, description=f"[{style}]{result.status}[/]", total=1, completed=1)
+        self.progress.update(task, description=result.status, total=1, completed=1)
         self.progress.stop_task(task)
 
     def note(self, message: str) -> None:
-        self.progress.console.print(message, markup=False)
+        self.progress.console.print(message)
 
 
 class _PlainContext(PlainProgress):
@@ -213,32 +225,38 @@ def print_validation(report: Any, written: list[Any]) -> None:
         row = [cell.stack, cell.env]
         for gate in gates:
             status = cell.gates.get(gate, "")
-            row.append(f"[{GATE_STYLE.get(status, '')}]{status}[/]")
+            row.append(styled(status, GATE_STYLE.get(status, "")))
         row.append("" if cell.monthly_usd is None else f"{cell.monthly_usd:,.2f}")
         table.add_row(*row)
     console.print(table)
     for name, cost in report.costs.items():
-        state = "[bold red]over budget[/]" if cost.total_usd > cost.budget_usd else "[green]within budget[/]"
+        state = ("over budget", "bold red") if cost.total_usd > cost.budget_usd else ("within budget", "green")
         partial = "" if cost.complete else " (planned stacks only)"
-        unpriced = f", [bold red]{len(cost.unpriced)} unpriced[/]" if cost.unpriced else ""
         console.print(
-            f"cost {name}: ${cost.total_usd:,.2f}/month{partial} of ${cost.budget_usd:,.2f} budget: {state}{unpriced}"
-            f" [dim](catalog {cost.catalog_version})[/]"
+            pieces(
+                f"cost {name}: ${cost.total_usd:,.2f}/month{partial} of ${cost.budget_usd:,.2f} budget: ",
+                state,
+                *([", ", (f"{len(cost.unpriced)} unpriced", "bold red")] if cost.unpriced else []),
+                (f" (catalog {cost.catalog_version})", "dim"),
+            )
         )
     if report.parity is not None:
         console.print(parity_summary(report.parity))
     if report.waived:
-        console.print(f"[dim]{len(report.waived)} checkov failure(s) waived with a written reason (see the JSON)[/]")
+        console.print(
+            styled(f"{len(report.waived)} checkov failure(s) waived with a written reason (see the JSON)", "dim")
+        )
     for f in report.findings:
         where = f"{f.file}:{f.line}" if f.file and f.line else f.file
         scope = f"{f.stack}/{f.env}" if f.env else f.stack
         target = f" {f.address}" if f.address else ""
-        text = escape(f"{f.gate} {f.rule} [{scope}]{target}: {f.message}")
-        console.print(f"[bold red]FAIL[/] {text}" + (f" [dim]({escape(where)})[/]" if where else ""), highlight=False)
+        text = f"{f.gate} {f.rule} [{scope}]{target}: {f.message}"
+        console.print(pieces(("FAIL", "bold red"), f" {text}", *([(f" ({where})", "dim")] if where else [])))
     for path in written:
-        console.print(f"[dim]report: {path}[/]")
-    verdict = "[green]all gates passed[/]" if report.ok else f"[bold red]{len(report.findings)} finding(s)[/]"
-    console.print(verdict)
+        console.print(styled(f"report: {path}", "dim"))
+    console.print(
+        styled("all gates passed", "green") if report.ok else styled(f"{len(report.findings)} finding(s)", "bold red")
+    )
 
 
 def print_cost(result: Any) -> None:
@@ -250,15 +268,19 @@ def print_cost(result: Any) -> None:
     for line in env.lines:
         if line.monthly_usd == 0.0 and "no charge" in line.basis:
             continue
-        shown = "[bold red]unpriced[/]" if line.monthly_usd is None else f"{line.monthly_usd:,.2f}"
-        table.add_row(line.stack, escape(line.address), line.type, shown, escape(line.basis))
+        shown = styled("unpriced", "bold red") if line.monthly_usd is None else f"{line.monthly_usd:,.2f}"
+        table.add_row(line.stack, line.address, line.type, shown, line.basis)
     console.print(table)
     stacks = sorted({line.stack for line in env.lines})
     for stack in stacks:
         console.print(f"  {stack:<10} {env.stack_total(stack):>12,.2f}")
     console.print(f"  {'total':<10} {env.total_usd:>12,.2f}  (budget {env.budget_usd:,.2f})")
     if env.unpriced:
-        console.print(f"[bold red]{len(env.unpriced)} unpriced resource(s), not counted:[/] {', '.join(env.unpriced)}")
+        console.print(
+            pieces(
+                (f"{len(env.unpriced)} unpriced resource(s), not counted:", "bold red"), " ", ", ".join(env.unpriced)
+            )
+        )
     if result.other is not None:
         console.print(
             f"\ncompared with {result.other_name}: total {result.other.total_usd:,.2f}"
@@ -270,7 +292,7 @@ def print_cost(result: Any) -> None:
         for d in result.differences:
             diff.add_row(
                 d.stack,
-                escape(d.address),
+                d.address,
                 "-" if d.a_usd is None else f"{d.a_usd:,.2f}",
                 "-" if d.b_usd is None else f"{d.b_usd:,.2f}",
                 f"{d.delta_usd:+,.2f}",
@@ -295,42 +317,45 @@ def print_parity(report: Any) -> None:
         row = [stack, capability]
         for cloud in clouds:
             status = cells.get((stack, capability, cloud), "violated")
-            row.append(f"[{PARITY_STYLE[status]}]{'✓' if status == 'same' else status}[/]")
+            row.append(styled("✓" if status == "same" else status, PARITY_STYLE[status]))
         table.add_row(*row)
     console.print(table)
     for c in report.clouds:
         if not c.schema_validated:
             console.print(
-                f"[yellow]{c.cloud}: not validated against the provider schema[/] [dim]({', '.join(c.checks)})[/]"
+                pieces(
+                    (f"{c.cloud}: not validated against the provider schema", "yellow"),
+                    " ",
+                    (f"({', '.join(c.checks)})", "dim"),
+                )
             )
     for v in report.violations:
         where = f"{v.file}:{v.line}" if v.line else v.file
-        console.print(
-            f"[bold red]FAIL[/] {escape(f'{v.rule}: {v.message}')} [dim]({escape(where)})[/]", highlight=False
-        )
+        console.print(pieces(("FAIL", "bold red"), f" {v.rule}: {v.message} ", (f"({where})", "dim")))
     if report.docs == "stale":
-        console.print("[bold red]FAIL[/] docs/parity.md is stale: run `infractl parity` and commit the result")
+        console.print(
+            pieces(("FAIL", "bold red"), " docs/parity.md is stale: run `infractl parity` and commit the result")
+        )
     elif report.docs:
-        console.print(f"[dim]docs/parity.md: {report.docs}[/]")
-    verdict = (
-        "[green]every stack keeps its contract[/]"
+        console.print(styled(f"docs/parity.md: {report.docs}", "dim"))
+    console.print(
+        styled("every stack keeps its contract", "green")
         if report.ok
-        else f"[bold red]{len(report.violations)} violation(s)[/]"
+        else styled(f"{len(report.violations)} violation(s)", "bold red")
     )
-    console.print(verdict)
 
 
-def parity_summary(report: Any) -> str:
+def parity_summary(report: Any) -> Text:
     counts = {s: sum(c.status == s for c in report.cells) for s in ("same", "differs", "missing", "violated")}
     unvalidated = [c.cloud for c in report.clouds if not c.schema_validated]
-    text = (
+    text = Text(
         f"parity: {len(report.stacks)} stacks x {len(report.clouds)} clouds, {counts['same']} same,"
         f" {counts['differs']} differ, {counts['missing']} missing"
     )
     if counts["violated"]:
-        text += f", [bold red]{counts['violated']} violated[/]"
+        text.append(", ").append(f"{counts['violated']} violated", "bold red")
     if unvalidated:
-        text += f" [yellow]({', '.join(unvalidated)}: not validated against the provider schema)[/]"
+        text.append(" ").append(f"({', '.join(unvalidated)}: not validated against the provider schema)", "yellow")
     return text
 
 
@@ -341,7 +366,7 @@ def print_dev_status(result: Any, *, title: str) -> None:
     """`infractl dev up` / `status`: a row per service (health coloured), then notes and where the logs are."""
     console = out()
     if result.mode == "none" or not result.services:
-        console.print("the dev stack is not running", markup=False)
+        console.print("the dev stack is not running")
         return
     table = Table(title=f"{title} ({result.mode})", title_justify="left")
     columns = ["service", "health", "pid", "address", "url"]
@@ -351,14 +376,14 @@ def print_dev_status(result: Any, *, title: str) -> None:
     for col in columns:
         table.add_column(col, justify="right" if col == "pid" else "left")
     for s in result.services:
-        row = [s.name, f"[{DEV_HEALTH_STYLE.get(s.health, '')}]{s.health}[/]"]
+        row: list[str | Text] = [s.name, styled(s.health, DEV_HEALTH_STYLE.get(s.health, ""))]
         if show_action:
             row.append(s.action or "")
-        row += [str(s.pid or ""), s.address or "", escape(s.url or "")]
+        row += [str(s.pid or ""), s.address or "", s.url or ""]
         table.add_row(*row)
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}")
+        console.print(pieces(("note:", "yellow"), f" {note}"))
     if result.mode == "native":
-        console.print(f"[dim]logs: {escape(result.work_dir)}/<service>.log (infractl dev logs SERVICE)[/]")
-        console.print("[dim]environment: infractl dev env (add --show-secrets for the root token)[/]")
+        console.print(styled(f"logs: {result.work_dir}/<service>.log (infractl dev logs SERVICE)", "dim"))
+        console.print(styled("environment: infractl dev env (add --show-secrets for the root token)", "dim"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import math
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,12 +21,100 @@ from pydantic import (
 )
 
 REQUIRED_TAGS = ("environment", "service", "owner", "cost-center")
-AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# Patterns are matched whole (fullmatch: `$` would accept a trailing newline) and in ASCII ([0-9], not \d, which
+# matches Arabic-Indic and fullwidth digits too).
+NAME = re.compile(r"[a-z][a-z0-9-]{0,15}")
+AWS_ACCOUNT = re.compile(r"[0-9]{12}")
+# AWS tags (docs/environments.md#tags): per resource at most 50; a key 1-128 and a value 0-256 characters of
+# letters, numbers and separators (Unicode \p{L}, \p{N}, \p{Z}) and _ . : / = + - @; `aws:` is reserved.
+MAX_TAGS = 50
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+@functools.cache
+def aws_regions() -> dict[str, str]:
+    """Every AWS region -> its partition (aws, aws-cn, aws-us-gov, ...), from botocore's own partitions data
+    (installed with boto3, offline). Pseudo-regions such as `aws-global` are left out."""
+    from botocore.loaders import create_loader
+
+    data = create_loader().load_data("partitions")
+    return {
+        region: partition["id"]
+        for partition in data["partitions"]
+        for region in partition["regions"]
+        if not region.endswith("-global")
+    }
+
+
+def _tag_text(kind: str, text: str, limit: int) -> str | None:
+    """Why `text` is not a valid AWS tag key/value, or None."""
+    if len(text) > limit:
+        return f"{kind} {text[:40]!r}... is longer than {limit} characters"
+    bad = sorted({ch for ch in text if unicodedata.category(ch)[0] not in "LNZ" and ch not in TAG_PUNCTUATION})
+    if bad:
+        return (
+            f"{kind} {text!r} has character(s) {' '.join(repr(ch) for ch in bad)} AWS does not allow in tags"
+            " (letters, numbers, spaces and _ . : / = + - @)"
+        )
+    if text.lower().startswith("aws:"):
+        return f"{kind} {text!r} starts with 'aws:', which AWS reserves"
+    return None
+
+
+def _finite(value: Any, path: str = "") -> Any:
+    """Refuse inf and nan anywhere in free-form data (they would reach Terraform's inputs as non-JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path or 'value'}: {value} is not a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _finite(item, f"{path}.{i}" if path else str(i))
+    return value
+
+
+FreeForm = Annotated[dict[str, Any], AfterValidator(_finite)]
+
+
+def _bucket_name(v: str | None) -> str | None:
+    """S3 general purpose bucket naming rules beyond the character pattern (docs/environments.md#state)."""
+    if v is None:
+        return v
+    if ".." in v:
+        raise ValueError("a bucket name cannot contain two adjacent periods")
+    try:
+        ipaddress.IPv4Address(v)
+    except ValueError:
+        pass
+    else:
+        raise ValueError("a bucket name cannot look like an IP address")
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if v.startswith(prefix):
+            raise ValueError(f"a bucket name cannot start with {prefix!r} (reserved by S3)")
+    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
+        if v.endswith(suffix):
+            raise ValueError(f"a bucket name cannot end with {suffix!r} (reserved by S3)")
+    return v
+
+
+_KMS_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ALIAS = r"alias/[a-zA-Z0-9/_-]{1,250}"
+# A KMS key ID, multi-Region key ID, alias name, key ARN or alias ARN.
+KMS_KEY = re.compile(
+    rf"(?:{_KMS_KEY_ID}|{_KMS_ALIAS}|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{{12}}:(?:key/{_KMS_KEY_ID}|{_KMS_ALIAS}))"
+)
+
+
+def _kms_key(v: str | None) -> str | None:
+    if v is not None and not KMS_KEY.fullmatch(v):
+        raise ValueError("not a KMS key ID, multi-Region key ID (mrk-...), alias name (alias/NAME) or key or alias ARN")
+    return v
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion (`az_count: true` is not 1, "3" is not 3); no inf or nan for floats.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _network_cidr(v: str) -> str:
@@ -90,10 +181,12 @@ class Approval(_Strict):
 
 
 class StateConfig(_Strict):
-    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    bucket: Annotated[
+        str | None, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"), AfterValidator(_bucket_name)
+    ] = None
     lock: Literal["s3", "dynamodb"] = "s3"
-    dynamodb_table: str | None = None
-    kms_key_id: str | None = None  # default: the AWS-managed aws/s3 key
+    dynamodb_table: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_.-]{3,255}$")  # DynamoDB table names
+    kms_key_id: Annotated[str | None, AfterValidator(_kms_key)] = None  # default: the AWS-managed aws/s3 key
     noncurrent_version_days: int = Field(default=90, ge=1)
 
 
@@ -133,7 +226,7 @@ class Image(_Strict):
 class NodeGroup(_Strict):
     """A node group of the cluster stack (the shape of stacks.cluster.tenant_tiers.<tier>)."""
 
-    instance_types: list[str] = Field(min_length=1)
+    instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")]] = Field(min_length=1)
     min_size: int = Field(ge=0)
     max_size: int = Field(ge=1)
     desired_size: int = Field(ge=0)
@@ -183,7 +276,7 @@ class Exporter(_Strict):
     needs `egress_cidrs` (a NetworkPolicy cannot name a host)."""
 
     type: Literal[EXPORTER_TYPES]  # type: ignore[valid-type]
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: FreeForm = Field(default_factory=dict)
     egress_cidrs: list[Cidr] = Field(default_factory=list)
     # The backend pods' ports, when its Service maps the endpoint's port to another one: a NetworkPolicy matches the
     # port after the Service translates it. Default: the endpoint's port.
@@ -210,7 +303,7 @@ class Environment(_Strict):
     recovery: Recovery
     approval: Approval = Field(default_factory=Approval)
     state: StateConfig = Field(default_factory=StateConfig)
-    stacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    stacks: dict[str, FreeForm] = Field(default_factory=dict)
     validation: Validation = Field(default_factory=Validation)
     # Image digests the Helm charts deploy (IMAGE_NAMES); optional: `infractl render` renders a missing one with an
     # all-zero digest and says so, `infractl deploy` refuses it.
@@ -256,24 +349,31 @@ class Environment(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not NAME.match(v):
+        if not NAME.fullmatch(v):
             raise ValueError("use 1-16 lowercase letters, digits or hyphens, starting with a letter")
         return v
 
     @field_validator("account")
     @classmethod
     def _account(cls, v: str, info: ValidationInfo) -> str:
-        if info.data.get("cloud") == "aws" and not re.fullmatch(r"\d{12}", v):
+        if info.data.get("cloud") == "aws" and not AWS_ACCOUNT.fullmatch(v):
             raise ValueError("an AWS account ID is 12 digits (quote it in YAML)")
         return v
 
     @field_validator("region", "dr_region")
     @classmethod
     def _region(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is not None and info.data.get("cloud") == "aws" and not AWS_REGION.match(v):
-            raise ValueError(f"{v!r} is not a region name like eu-west-1")
-        if info.field_name == "dr_region" and v is not None and v == info.data.get("region"):
-            raise ValueError("dr_region must differ from region")
+        if v is None or info.data.get("cloud") != "aws":
+            return v
+        regions = aws_regions()
+        if v not in regions:
+            raise ValueError("not an AWS region name such as eu-west-1 (the regions in botocore's partitions data)")
+        if info.field_name == "dr_region":
+            region = info.data.get("region")
+            if v == region:
+                raise ValueError("dr_region must differ from region")
+            if region in regions and regions[region] != regions[v]:
+                raise ValueError(f"{v!r} is in partition {regions[v]}, region {region!r} in {regions[region]}")
         return v
 
     @field_validator("tags")
@@ -282,6 +382,12 @@ class Environment(_Strict):
         missing = [t for t in REQUIRED_TAGS if not v.get(t)]
         if missing:
             raise ValueError(f"missing required tag(s): {', '.join(missing)}")
+        if len(v) > MAX_TAGS:
+            raise ValueError(f"{len(v)} tags: AWS allows at most {MAX_TAGS} per resource")
+        for key, value in v.items():
+            problem = ("key is empty" if not key else _tag_text("key", key, 128)) or _tag_text("value", value, 256)
+            if problem:
+                raise ValueError(f"{key}: {problem}")
         name = info.data.get("name")
         if name is not None and v["environment"] != name:
             raise ValueError(f"tags.environment ({v['environment']!r}) must equal name ({name!r})")

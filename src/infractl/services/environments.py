@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from infractl.adapters import files
-from infractl.errors import ConfigError
-from infractl.models.environment import Difference, Environment, EnvironmentDiff, EnvironmentSummary
+from infractl.errors import ConfigError, UsageError
+from infractl.models.environment import NAME, Difference, Environment, EnvironmentDiff, EnvironmentSummary
 from infractl.models.project import Project
+
+NAME_RULE = "1-16 lowercase letters, digits or hyphens, starting with a letter"
+
+
+def _known(project: Project) -> list[str]:
+    return sorted(p.stem for p in project.environments_dir.glob("*.yaml") if NAME.fullmatch(p.stem))
 
 
 def names(project: Project) -> list[str]:
-    return sorted(p.stem for p in project.environments_dir.glob("*.yaml"))
+    """Every environment: the environments/<name>.yaml files. A YAML file there whose name is not an environment
+    name is a ConfigError (not skipped without a word)."""
+    odd = sorted(p.name for p in project.environments_dir.glob("*.yaml") if not NAME.fullmatch(p.stem))
+    if odd:
+        lines = [f"{project.rel(project.environments_dir / n)}: file name is not an environment name" for n in odd]
+        raise ConfigError(lines[0], details=lines[1:], hint=f"rename it to <name>.yaml: {NAME_RULE}")
+    return _known(project)
+
+
+def env_path(project: Project, name: str) -> Path:
+    """The file of environment `name`, refused before any path is built or file touched unless `name` is an
+    environment name (no `/`, `..`, `[` or anything else that could leave environments/)."""
+    if not NAME.fullmatch(name):
+        raise UsageError(
+            f"{name!r} is not an environment name: use {NAME_RULE}",
+            hint=f"known environments: {', '.join(_known(project)) or 'none'}",
+        )
+    return project.env_file(name)
 
 
 def load(project: Project, name: str) -> Environment:
-    path = project.env_file(name)
+    path = env_path(project, name)
     shown = project.rel(path)
     if not path.is_file():
-        known = ", ".join(names(project)) or "none"
+        known = ", ".join(_known(project)) or "none"
         raise ConfigError(f"{shown}: no environment named {name!r}", hint=f"known environments: {known}")
     data = files.read_yaml(path, display=shown)
     env = files.validate(Environment, data, display=shown)

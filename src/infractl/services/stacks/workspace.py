@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infractl.adapters import files, terraform
+from infractl.adapters import aws, files, terraform
 from infractl.adapters.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from infractl.errors import ConfigError, UsageError
 from infractl.models.environment import Environment
@@ -88,12 +88,13 @@ def runner(
     emulated: bool = False,
 ) -> terraform.Runner:
     """A Terraform runner in `chdir`: the binary `terraform_bin` names, a child environment built from `environ`
-    (this CLI config, its own data dir, `extra` on top), and with `emulated` no AWS_* variable of this machine."""
+    (this CLI config, its own data dir, `extra` on top), and with `emulated` no AWS_* variable of this machine and no
+    ~/.aws file or instance metadata (aws.NO_LOCAL_AWS_CONFIG)."""
     env = terraform.child_env(
         environ,
         cli_config=cli_config,
         data_dir=data_dir,
-        extra=extra,
+        extra={**aws.NO_LOCAL_AWS_CONFIG, **(extra or {})} if emulated else extra,
         drop_prefixes=AWS_ENV_PREFIXES if emulated else (),
     )
     events = {"on_event": on_event} if on_event is not None else {}
