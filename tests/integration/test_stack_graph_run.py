@@ -130,3 +130,13 @@ def test_bootstrap_loads_the_env_and_asks_sts_once(invoke, emulated, project, mo
     result = json.loads(invoke("bootstrap", "staging", "--emulate", "--yes", "--json", root=project).stdout)
     assert [(s["stack"], s["status"]) for s in result["stacks"]] == [("a", "applied"), ("b", "applied")]
     assert calls == {"load": 1, "sts": 1}
+
+
+def test_output_of_a_stack_not_applied_says_so(invoke, emulated, project):
+    two_stacks(project)  # no other test applies them in dev
+    invoke("state", "bootstrap", "dev", "--emulate", root=project)
+    refused = invoke("output", "dev", "a", "--emulate", "--json", root=project, code=2)
+    assert refused.stdout == ""
+    assert "error: stack a is not applied in dev: its state holds no resources" in refused.stderr
+    assert "hint: apply it first: infractl apply dev --stack a --emulate" in refused.stderr
+    assert "Traceback" not in refused.stderr

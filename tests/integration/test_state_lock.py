@@ -122,6 +122,20 @@ def wait_for_lock(s3, holder: subprocess.Popen, timeout: float = 90) -> None:
     pytest.fail("the holder never took the state lock")
 
 
+def terraform_pids(chdir_prefix: str) -> list[int]:
+    """Live processes with an argument starting with chdir_prefix (Terraform runs of one workspace)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                argv = Path(entry.path, "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if any(a.startswith(chdir_prefix) for a in argv):
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.fixture
 def other_machine(tmp_path: Path, emulated: Path, monkeypatch) -> Path:
     """A second work folder (another machine or CI runner) sharing the same emulator and state bucket."""
@@ -179,9 +193,12 @@ def test_lock_left_by_a_killed_run_is_released_with_state_unlock(invoke, hold_pr
     set_hold(hold_project, "3", 120)
     holder = start_holder(hold_project, emulated)
     wait_for_lock(s3, holder)
-    os.killpg(holder.pid, signal.SIGKILL)  # infractl, terraform and the provisioner: no chance to unlock
+    # a lost CI runner: infractl and Terraform (its own process group) with its provider and provisioner, all at once
+    groups = {holder.pid} | {os.getpgid(pid) for pid in terraform_pids(f"-chdir={emulated}/envs/dev/hold/")}
+    for group in groups:
+        os.killpg(group, signal.SIGKILL)
     holder.wait()
-    assert lock_present(s3)
+    assert lock_present(s3) and terraform_pids(f"-chdir={emulated}/envs/dev/hold/") == []
 
     result = invoke("plan", "dev", "--emulate", root=hold_project, code=1)
     lock_id = re.search(r"infractl state unlock dev hold ([0-9a-f-]{36})", result.stderr).group(1)

@@ -6,7 +6,7 @@ import time
 from infractl.errors import CloudError
 from infractl.models.runs import NullProgress, StackResult
 from infractl.models.stacks import Stack, StackSpec
-from infractl.services.stacks.runs import _each, _Run
+from infractl.services.stacks.executor import Run, each
 
 
 def stacks(edges: dict[str, list[str]]) -> list[Stack]:
@@ -36,8 +36,8 @@ class Recorder:
         return StackResult(stack=stack.name, status="applied")
 
 
-def run(parallelism: int) -> _Run:
-    return _Run(ctx=None, env=None, manifest=None, backend=None, progress=NullProgress(), parallelism=parallelism)
+def run(parallelism: int) -> Run:
+    return Run(ctx=None, env=None, manifest=None, backend=None, progress=NullProgress(), parallelism=parallelism)
 
 
 GRAPH = {
@@ -54,7 +54,7 @@ ORDER = ["evidence", "finops", "kms", "ci", "network", "cluster", "data"]
 
 def test_dependencies_finish_before_dependents_start():
     rec = Recorder()
-    results = _each(run(4), stacks({n: GRAPH[n] for n in ORDER}), rec)
+    results = each(run(4), stacks({n: GRAPH[n] for n in ORDER}), rec)
     assert [r.stack for r in results] == ORDER and {r.status for r in results} == {"applied"}
     for name, deps in GRAPH.items():
         for dep in deps:
@@ -64,18 +64,18 @@ def test_dependencies_finish_before_dependents_start():
 def test_independent_stacks_run_in_parallel_within_the_bound():
     rec = Recorder()
     began = time.monotonic()
-    _each(run(3), stacks({n: GRAPH[n] for n in ORDER}), rec)
+    each(run(3), stacks({n: GRAPH[n] for n in ORDER}), rec)
     elapsed = time.monotonic() - began
     assert rec.peak == 3  # evidence, finops, kms together
     assert elapsed < 7 * rec.pause  # less than one after the other
     serial = Recorder()
-    _each(run(1), stacks({n: GRAPH[n] for n in ORDER}), serial)
+    each(run(1), stacks({n: GRAPH[n] for n in ORDER}), serial)
     assert serial.peak == 1
 
 
 def test_failure_stops_new_work_and_reports_the_rest_not_reached():
     rec = Recorder(fail={"kms"})
-    results = {r.stack: r for r in _each(run(2), stacks({n: GRAPH[n] for n in ORDER}), rec)}
+    results = {r.stack: r for r in each(run(2), stacks({n: GRAPH[n] for n in ORDER}), rec)}
     assert results["kms"].status == "failed" and results["kms"].error == "kms broke"
     assert results["kms"].hint == "fix it" and results["kms"].exit_code == 1
     for name in ("network", "cluster", "data", "ci"):
@@ -87,7 +87,7 @@ def test_failure_stops_new_work_and_reports_the_rest_not_reached():
 def test_reverse_waits_for_dependents():
     rec = Recorder(pause=0.05)
     order = list(reversed(ORDER))
-    _each(run(4), stacks({n: GRAPH[n] for n in order}), rec, reverse=True)
+    each(run(4), stacks({n: GRAPH[n] for n in order}), rec, reverse=True)
     for name, deps in GRAPH.items():
         for dep in deps:  # the dependent (name) is gone before its dependency (dep) starts going
             assert rec.events.index(("end", name)) < rec.events.index(("start", dep)), (name, dep)

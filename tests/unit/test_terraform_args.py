@@ -79,6 +79,57 @@ def test_child_env_forces_automation_and_drops_secret_leaks(tmp_path):
     assert "AWS_PROFILE" in tf.child_env(base, cli_config=tmp_path / "rc", data_dir=tmp_path / "d")
 
 
+def test_child_env_is_an_allowlist(tmp_path):
+    """Only what Terraform and the aws provider need reaches Terraform: tokens and unknown variables never do."""
+    base = {
+        "PATH": "/bin",
+        "HOME": "/home/u",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "no_proxy": "localhost",
+        "SSL_CERT_FILE": "/etc/ssl/ca.pem",
+        "TF_PLUGIN_CACHE_DIR": "/cache",
+        "AWS_PROFILE": "prod",
+        "AWS_SESSION_TOKEN": "session",
+        "AWS_ENDPOINT_URL_S3": "https://s3.example",
+        "VAULT_TOKEN": "hvs.secret",
+        "BAO_TOKEN": "s.secret",
+        "GITHUB_TOKEN": "ghp_secret",
+        "TF_TOKEN_app_terraform_io": "tf-secret",
+        "TF_VAR_db_password": "s3cret",
+        "CONTROLPLANE_DATABASE_URL": "postgres://u:p@h/db",
+        "SOME_UNKNOWN_VARIABLE": "x",
+        "AWS_SOMETHING_NEW": "x",
+    }
+    env = tf.child_env(base, cli_config=tmp_path / "rc", data_dir=tmp_path / "data")
+    passed = {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "HTTPS_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "TF_PLUGIN_CACHE_DIR",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_S3",
+    }
+    set_by_infractl = {"TF_IN_AUTOMATION", "TF_INPUT", "CHECKPOINT_DISABLE", "TF_CLI_CONFIG_FILE", "TF_DATA_DIR"}
+    assert set(env) == passed | set_by_infractl
+    assert all(env[k] == base[k] for k in passed)
+    # emulating: no AWS_* of this machine at all; infractl's own extra values (the emulator CA) still go through
+    emulated = tf.child_env(
+        base,
+        cli_config=tmp_path / "rc",
+        data_dir=tmp_path / "d",
+        drop_prefixes=("AWS_",),
+        extra={"AWS_CA_BUNDLE": "ca"},
+    )
+    assert {k for k in emulated if k.startswith("AWS_")} == {"AWS_CA_BUNDLE"}
+
+
 LOCK_DETAIL = """Error acquiring the state lock
 
 Error message: operation error S3: PutObject, https response error StatusCode: 412
@@ -172,3 +223,19 @@ def test_provider_aliases_with_nested_blocks(tmp_path):
         'provider "aws" {\n  assume_role {\n    role_arn = "x"\n  }\n}\n'
     )
     assert tf.provider_aliases(tmp_path, "aws") == ["east", None]
+
+
+def test_a_read_only_plan_takes_no_lock():
+    assert "-lock=false" in tf.build_plan_args(tf.PlanOptions(lock=False))
+    assert not [a for a in tf.build_plan_args(tf.PlanOptions(lock=False)) if a.startswith("-lock-timeout")]
+    assert "-lock=false" not in tf.build_plan_args(tf.PlanOptions())
+
+
+def test_the_runner_counts_what_an_apply_did_before_it_failed(tmp_path):
+    """apply_complete messages count as they arrive (replacements as a delete and a create; reads not at all)."""
+    import json
+
+    runner = tf.Runner(binary="terraform", chdir=tmp_path, env={}, label=("dev", "data"))
+    for action in ("create", "create", "update", "delete", "create", "read"):
+        runner._line(json.dumps({"type": "apply_complete", "hook": {"action": action}, "@message": "x"}))
+    assert (runner.applied.add, runner.applied.change, runner.applied.destroy) == (3, 1, 1)

@@ -2,6 +2,10 @@
 
 - `run`: a command to completion (stdout streamed or collected, stderr tail in the error, optional timeout);
   `probe`: a bounded yes/no check (exit 0 within the timeout).
+- Interrupts: every `run` child has its own process group, so a signal reaches it only when infractl sends it —
+  exactly once, whether the SIGINT came from a terminal (its whole group) or to infractl's pid alone (CI
+  cancellation, `timeout -s INT`). `interrupt_all` forwards SIGINT to every running command, waits up to
+  INTERRUPT_GRACE_S for them to stop, then kills what is left; the commands' own `run` calls raise `Interrupted`.
 - `find_binary`: where a program is (a configured path, then given folders, then PATH).
 - The supervisor of long-lived services: `spawn` one in its own session with its output appended to a log file,
   `wait_ready` until a probe passes (or fail with the log tail when it exits or times out), `stop_group` with
@@ -27,6 +31,30 @@ from infractl.errors import CommandError, ExternalToolError
 
 STDERR_TAIL_LINES = 30
 LOG_TAIL_LINES = 20
+# How long a command gets to stop after its SIGINT before it is killed. Terraform's first SIGINT is its graceful
+# stop: it asks the providers to cancel what is in flight (waiters included), writes the state and releases the
+# state lock; that takes seconds, a slow cloud call up to about half a minute.
+INTERRUPT_GRACE_S = 45.0
+KILL_WAIT_S = 5.0  # between SIGTERM and SIGKILL
+
+
+class Interrupted(KeyboardInterrupt):
+    """A command was stopped by an interrupt (`interrupt_all`), or not started because one is under way.
+    `killed`: it did not stop within the grace period and was killed (Terraform then keeps its lock)."""
+
+    def __init__(self, argv: Sequence[str], *, killed: bool = False, started: bool = True) -> None:
+        super().__init__(_display(argv))
+        self.argv = list(argv)
+        self.killed = killed
+        self.started = started
+
+
+# The children of `run` now running (pid -> Popen), and the interrupt state. Guarded by _RUN_LOCK: a command
+# starts either before an interrupt (and gets its SIGINT) or after (and is refused), never in between.
+_RUNNING: dict[int, subprocess.Popen[str]] = {}
+_RUN_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+_KILLED: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -54,21 +82,27 @@ def run(
     so Terraform can release its lock.
     """
     argv = [str(a) for a in argv]
-    try:
-        proc = subprocess.Popen(
-            argv,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            # bounded: its own process group, so a timeout kills what it started too (they hold our pipes)
-            start_new_session=timeout is not None,
-        )
-    except FileNotFoundError as exc:
-        raise ExternalToolError(f"{argv[0]} not found", hint=f"install {argv[0]} or put it on PATH") from exc
+    with _RUN_LOCK:
+        if _STOPPING.is_set():
+            raise Interrupted(argv, started=False)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                # Its own process group: a terminal's Ctrl-C does not reach it directly, so the one SIGINT it gets
+                # comes from us (a second one makes Terraform exit at once, lock held); and a timeout or a kill
+                # after the grace period stops what it started too (they hold our pipes).
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            raise ExternalToolError(f"{argv[0]} not found", hint=f"install {argv[0]} or put it on PATH") from exc
+        _RUNNING[proc.pid] = proc
     stdout_lines: list[str] = []
     stderr_tail: deque[str] = deque(maxlen=400)
     timed_out = threading.Event()
@@ -101,17 +135,24 @@ def run(
                 on_line(line)
         proc.wait()
         t.join()
-    except KeyboardInterrupt:
-        # The terminal already sent SIGINT to the child (same process group); a second one would make Terraform
-        # exit at once without releasing its lock, so only wait for it. A bounded command has its own group.
-        _stop(proc, signal_first=timeout is not None)
+    except Interrupted:
         raise
+    except KeyboardInterrupt:
+        # Ctrl-C (or a SIGINT to our pid) while this thread ran the command: pass it on, once, and wait.
+        killed = _stop_group(proc, INTERRUPT_GRACE_S)
+        raise Interrupted(argv, killed=killed) from None
     except BaseException:
-        _stop(proc, signal_first=True)
+        _stop_group(proc, INTERRUPT_GRACE_S)
         raise
     finally:
         if timer is not None:
             timer.cancel()
+        with _RUN_LOCK:
+            _RUNNING.pop(proc.pid, None)
+    if proc.pid in _KILLED:
+        raise Interrupted(argv, killed=True)
+    if _STOPPING.is_set() and proc.returncode != 0:
+        raise Interrupted(argv)
     tail = "\n".join(list(stderr_tail)[-STDERR_TAIL_LINES:])
     if timed_out.is_set():
         raise CommandError(argv, proc.returncode, tail, message=f"{_display(argv)} timed out after {timeout:g} s")
@@ -135,19 +176,60 @@ def _display(argv: Sequence[str]) -> str:
     return f"{name} {argv[1]}" if len(argv) > 1 else name
 
 
-def _stop(proc: subprocess.Popen[str], *, signal_first: bool) -> None:
-    """Give the child a chance to finish cleanly (Terraform releases its state lock on one SIGINT)."""
-    if proc.poll() is not None:
-        return
-    try:
-        if signal_first:
-            proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    except ProcessLookupError:
-        pass
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> bool:
+    """SIGINT to the command's process group (what a terminal's Ctrl-C sends), up to grace seconds to stop (a
+    second KeyboardInterrupt cuts it short), then SIGTERM and SIGKILL. True when it had to be killed."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.wait(timeout=grace)
+    return _kill_rest(proc)
+
+
+def _kill_rest(proc: subprocess.Popen[str]) -> bool:
+    """Kill what is left of the command's process group; True when the command itself was still running."""
+    alive = proc.poll() is None
+    if alive:
+        _KILLED.add(proc.pid)
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=KILL_WAIT_S)
+    if proc.poll() is None or _group_members(proc.pid):
+        # the leader is gone but what it started lives on: its group id cannot be recycled while they do
+        _signal_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=KILL_WAIT_S)
+    return alive
+
+
+def interrupt_all(grace: float = INTERRUPT_GRACE_S) -> list[str]:
+    """Stop every command `run` is running in any thread: SIGINT to each process group at once, up to grace seconds
+    for all of them (a second KeyboardInterrupt cuts the wait short), then SIGTERM/SIGKILL what is left. From now
+    until `accept_commands`, `run` starts nothing (it raises Interrupted). Returns the commands that were killed."""
+    with _RUN_LOCK:
+        _STOPPING.set()
+        procs = list(_RUNNING.values())
+    for proc in procs:
+        if proc.poll() is None:
+            _signal_group(proc.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    with contextlib.suppress(KeyboardInterrupt):
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    return [_display(proc.args) for proc in procs if _kill_rest(proc)]  # type: ignore[arg-type]
+
+
+def accept_commands() -> None:
+    """End of an interrupt: `run` may start commands again (a later command in the same interpreter, tests)."""
+    with _RUN_LOCK:
+        _STOPPING.clear()
+        _KILLED.clear()
 
 
 def clean_env(base: Mapping[str, str] | None = None, *, drop_prefixes: Sequence[str] = ()) -> dict[str, str]:

@@ -17,18 +17,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from infractl.adapters import process
+from infractl.adapters.terraform_env import allowed_env
 from infractl.errors import CommandError, ExternalToolError, StateLockedError
 from infractl.models.runs import Event
 
-# Variables never passed to Terraform: TF_LOG* can print secrets, TF_VAR_* would bypass the environment model.
-DROPPED_ENV_PREFIXES = (
-    "TF_LOG",
-    "TF_VAR_",
-    "TF_CLI_ARGS",
-    "TF_WORKSPACE",
-    "TF_DATA_DIR",
-    "TF_CLI_CONFIG_FILE",
-)
 STAGE_SKIP = {".terraform", "terraform.tfstate", "terraform.tfstate.backup", ".terraform.lock.hcl"}
 
 
@@ -40,6 +32,7 @@ class PlanOptions:
     destroy: bool = False
     lock_timeout: str = "0s"
     refresh: bool = True
+    lock: bool = True  # False: a read-only look that must work while a killed run's lock is still held
 
 
 @dataclass(frozen=True)
@@ -60,7 +53,8 @@ def build_init_args(*, backend_config: Path | None = None, backend: bool = True)
 
 
 def build_plan_args(opts: PlanOptions) -> list[str]:
-    args = ["plan", "-json", "-input=false", "-detailed-exitcode", f"-lock-timeout={opts.lock_timeout}"]
+    args = ["plan", "-json", "-input=false", "-detailed-exitcode"]
+    args.append(f"-lock-timeout={opts.lock_timeout}" if opts.lock else "-lock=false")
     if opts.destroy:
         args.append("-destroy")
     if not opts.refresh:
@@ -141,7 +135,9 @@ def child_env(
     extra: Mapping[str, str] | None = None,
     drop_prefixes: Sequence[str] = (),
 ) -> dict[str, str]:
-    env = process.clean_env(base, drop_prefixes=(*DROPPED_ENV_PREFIXES, *drop_prefixes))
+    """Terraform's environment: the allowed variables of base, less drop_prefixes (e.g. AWS_* when emulating),
+    plus what infractl sets and `extra`."""
+    env = process.clean_env(allowed_env(base), drop_prefixes=tuple(drop_prefixes))
     env.update(
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
@@ -224,6 +220,11 @@ class ApplyResult(BaseModel):
     destroy: int = 0
 
 
+# An `apply_complete` message's hook action -> the count it adds to (a replacement is a delete and a create;
+# data source reads count as nothing). The same counts as Terraform's closing change_summary.
+APPLIED_ACTIONS = {"create": "add", "update": "change", "delete": "destroy"}
+
+
 @dataclass
 class Runner:
     """Runs the terraform binary for one (env, stack) workspace."""
@@ -234,6 +235,7 @@ class Runner:
     label: tuple[str, str]  # (env, stack) for messages
     on_event: Callable[[Event], None] = lambda e: None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    applied: ApplyResult = field(default_factory=lambda: ApplyResult())  # what the current/last apply did so far
 
     def _run(self, args: list[str], *, ok_codes: tuple[int, ...] = (0,), stream: bool = True) -> process.Completed:
         self.diagnostics = []
@@ -260,9 +262,14 @@ class Runner:
         )
 
     def apply(self, opts: ApplyOptions) -> ApplyResult:
+        """Apply; `self.applied` counts what Terraform really did as it happens (one `apply_complete` message per
+        resource), so a failed or interrupted apply still tells what it added, changed and destroyed."""
         self._summary = {}
         self._destroyed = []
+        self.applied = ApplyResult()
         self._run(build_apply_args(opts))
+        if not self._summary:
+            return self.applied.model_copy()
         return ApplyResult(
             add=self._summary.get("add", 0),
             change=self._summary.get("change", 0),
@@ -353,9 +360,14 @@ class Runner:
             if kind == "planned_change" and change.get("action") in ("delete", "replace"):
                 self._destroyed.append(change.get("resource", {}).get("addr", "?"))
             self.on_event(Event("info", msg.get("@message", ""), kind))
+        elif kind == "apply_complete":
+            action = (msg.get("hook") or {}).get("action")
+            counter = APPLIED_ACTIONS.get(action or "")
+            if counter:
+                setattr(self.applied, counter, getattr(self.applied, counter) + 1)
+            self.on_event(Event("info", msg.get("@message", ""), kind))
         elif kind in (
             "apply_start",
-            "apply_complete",
             "apply_errored",
             "apply_progress",
             "refresh_start",

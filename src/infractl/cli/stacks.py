@@ -29,6 +29,13 @@ def _finish(result, as_json: bool, *, detailed_exitcode: bool = False, extra: di
         ui.print_json({**(extra or {}), **result.model_dump(mode="json")})
     else:
         ui.print_run(result)
+    if result.interrupted:
+        if not as_json:
+            for s in result.stacks:
+                if s.status == "stopped":
+                    ui.print_error(f"{s.stack}: {s.error}", s.error_details, s.hint)
+        ui.err().print("interrupted", markup=False)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if not result.ok:
         failed = next(s for s in result.stacks if s.status == "failed")
         raise typer.Exit(failed.exit_code or ExitCode.FAILURE)

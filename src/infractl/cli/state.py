@@ -59,3 +59,50 @@ def unlock(
         raise UsageError("not released: confirmation declined")
     runs.unlock(context(emulate=emulate), env, stack, lock_id, NullProgress())
     ui.out().print(f"released lock {lock_id} of {env}/{stack}", markup=False)
+
+
+@app.command("recover")
+def recover(
+    env: str = typer.Argument(..., help="Environment name."),
+    stack: str = typer.Argument(..., help="Stack name."),
+    write: bool = typer.Option(
+        False, "--write", help="Save the import blocks in the stack's workspace: its next apply imports them."
+    ),
+    emulate: bool = emulate_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """After a killed apply: list the objects it created without recording them, with import blocks for them."""
+    from infractl.cli import ui
+    from infractl.models.runs import NullProgress
+    from infractl.services.stacks import recover as recovering
+
+    result = recovering.recover(context(emulate=emulate), env, stack, NullProgress(), write=write)
+    if as_json:
+        ui.print_json(result.model_dump(mode="json"))
+        return
+    out, err = ui.out(), ui.err()
+    if not result.orphans:
+        out.print(
+            f"{env}/{stack}: none of the {result.checked} resources its plan creates exists already", markup=False
+        )
+    else:
+        err.print(
+            f"{env}/{stack}: {len(result.orphans)} of the {result.checked} resources its plan creates exist already"
+            " (created by an interrupted apply, not in the state); import them:",
+            markup=False,
+        )
+        for o in result.orphans:
+            err.print(f"  {o.address}  (id {o.import_id})", markup=False)
+        out.print(result.imports.rstrip(), markup=False)
+        if result.written:
+            err.print(
+                f"written to {result.written}: the next `infractl apply {env} --stack {stack}"
+                f"{' --emulate' if emulate else ''}` imports them",
+                markup=False,
+            )
+        else:
+            err.print("hint: --write saves these blocks so that the next apply of the stack imports them", markup=False)
+    if result.unchecked:
+        err.print(
+            f"not checked (AWS identifies them by no configured name): {', '.join(result.unchecked)}", markup=False
+        )

@@ -72,6 +72,8 @@ STATUS_STYLE = {
     "destroyed": "magenta",
     "failed": "bold red",
     "not-reached": "red",
+    "stopped": "bold yellow",
+    "not-started": "yellow",
 }
 
 

@@ -17,7 +17,10 @@ class Event:
     kind: str = ""
 
 
-StackStatus = Literal["up-to-date", "changes", "applied", "destroyed", "failed", "not-reached"]
+# stopped: an interrupt stopped it while it ran; not-started: an interrupt came before it could start.
+StackStatus = Literal[
+    "up-to-date", "changes", "applied", "destroyed", "failed", "not-reached", "stopped", "not-started"
+]
 
 
 class StackResult(BaseModel):
@@ -41,11 +44,14 @@ class RunResult(BaseModel):
     operation: Literal["plan", "apply", "bootstrap", "destroy"]
     emulated: bool
     stacks: list[StackResult]
+    interrupted: bool = False  # an interrupt (SIGINT) stopped the run: the command exits 130
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
-        return all(s.status not in ("failed", "not-reached") for s in self.stacks)
+        return not self.interrupted and all(
+            s.status not in ("failed", "not-reached", "stopped", "not-started") for s in self.stacks
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -6,158 +6,21 @@ import datetime as dt
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infractl.adapters import aws, files, terraform
-from infractl.errors import InfractlError, UsageError
-from infractl.models.environment import Environment
+from infractl.errors import UsageError
 from infractl.models.runs import Progress, RunResult, StackResult
-from infractl.models.stacks import Manifest, Stack
+from infractl.models.stacks import Stack
 from infractl.models.state import StateBackend
 from infractl.services.context import Context
 from infractl.services.stacks import graph, state
-from infractl.services.stacks.workspace import Workspace, open_workspace, resolve_inputs
+from infractl.services.stacks.executor import RECOVER_IMPORTS, Run, each, start
+from infractl.services.stacks.workspace import Workspace
 
 Confirm = Callable[[str], bool]
-
-
-@dataclass
-class _Run:
-    """What one command shares across its stacks."""
-
-    ctx: Context
-    env: Environment
-    manifest: Manifest
-    backend: StateBackend
-    progress: Progress
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    parallelism: int = 4
-    # `terraform init` of parallel stacks shares one plugin cache, which Terraform does not lock: one at a time.
-    _init_lock: threading.Lock = field(default_factory=threading.Lock)
-    _output_locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
-
-    def inputs(self, stack: Stack, *, strict: bool = True) -> dict[str, Any]:
-        """The stack's Terraform variables (not strict: upstream outputs that no longer exist are left out)."""
-        upstream = {dep: self.outputs_of(dep) for dep in stack.spec.depends_on}
-        return resolve_inputs(
-            stack,
-            self.env.model_copy(update={"account": self.backend.account}),
-            upstream,
-            manifest_display=self.ctx.project.rel(self.ctx.project.manifest_path),
-            backend=self.backend,
-            strict=strict,
-        )
-
-    def open(self, stack: Stack, *, strict_inputs: bool = True) -> Workspace:
-        ws = open_workspace(
-            self.ctx,
-            self.env,
-            stack,
-            self.backend,
-            self.inputs(stack, strict=strict_inputs),
-            on_event=lambda e: self.progress.stack_event(stack.name, e),
-        )
-        try:
-            self.progress.stack_started(stack.name, "init")
-            with self._init_lock:
-                ws.runner.init(backend_config=ws.backend_file)
-        except BaseException:
-            ws.release()
-            raise
-        return ws
-
-    def outputs_of(self, name: str) -> dict[str, Any]:
-        """An upstream stack's outputs: from this run when it ran, else read from its state (once)."""
-        with self._locks_guard:
-            lock = self._output_locks.setdefault(name, threading.Lock())
-        with lock:  # two dependents asking at once must not open the same workspace twice
-            if name not in self.outputs:
-                # reading outputs needs no variables: upstream stacks of this one may be gone already
-                ws = self.open(Stack(name=name, spec=self.manifest.stacks[name]), strict_inputs=False)
-                try:
-                    self.outputs[name] = ws.runner.output()
-                finally:
-                    ws.release()
-            return self.outputs[name]
-
-
-def _start(
-    ctx: Context, env_name: str, progress: Progress, *, target: state.Target | None = None, parallelism: int = 4
-) -> _Run:
-    """What a run needs, resolved once: the env and its account (unless the caller resolved them), the manifest."""
-    target = target or state.resolve(ctx, env_name)
-    manifest = graph.load_manifest(ctx.project)
-    backend = state.describe(target.env, target.account, emulated=ctx.emulate)
-    return _Run(ctx, target.env, manifest, backend, progress, parallelism=max(1, parallelism))
-
-
-def _each(
-    run: _Run, stacks: list[Stack], body: Callable[[Stack], StackResult], *, reverse: bool = False
-) -> list[StackResult]:
-    """Run body for every stack once the stacks it waits for are done: its dependencies (or, with reverse, its
-    dependents), among `stacks`. Independent stacks run in parallel, at most run.parallelism at once. After a
-    failure nothing new starts (running stacks finish); the rest are reported as not reached."""
-    names = {s.name for s in stacks}
-    waits_for = {
-        s.name: ({o.name for o in stacks if s.name in o.spec.depends_on} if reverse else set(s.spec.depends_on) & names)
-        for s in stacks
-    }
-    by_name = {s.name: s for s in stacks}
-    results: dict[str, StackResult] = {}
-    running: dict[Future[StackResult], tuple[str, float]] = {}
-    failed = False
-
-    def timed(stack: Stack) -> StackResult:
-        try:
-            return body(stack)
-        except InfractlError as exc:
-            return StackResult(
-                stack=stack.name,
-                status="failed",
-                error=exc.message,
-                error_details=exc.details,
-                hint=exc.hint,
-                exit_code=int(exc.exit_code),
-            )
-
-    with ThreadPoolExecutor(max_workers=run.parallelism, thread_name_prefix="stack") as pool:
-        try:
-            while True:
-                started = {n for n, _ in running.values()}
-                if not failed:
-                    for stack in stacks:  # stacks is in dependency order: a stable start order
-                        n = stack.name
-                        if n in results or n in started or len(running) >= run.parallelism:
-                            continue
-                        if waits_for[n] <= results.keys():
-                            running[pool.submit(timed, by_name[n])] = (n, time.monotonic())
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    name, began = running.pop(future)
-                    result = future.result()
-                    result.duration_s = round(time.monotonic() - began, 1)
-                    results[name] = result
-                    failed = failed or result.status == "failed"
-                    run.progress.stack_finished(result)
-        except BaseException:
-            for future in running:
-                future.cancel()
-            raise
-    ordered = []
-    for stack in stacks:
-        if stack.name not in results:
-            results[stack.name] = StackResult(stack=stack.name, status="not-reached")
-            run.progress.stack_finished(results[stack.name])
-        ordered.append(results[stack.name])
-    return ordered
 
 
 def _inputs_digest(ws: Workspace) -> str:
@@ -169,7 +32,7 @@ def _discard_plan(ws_dir: Path) -> None:
     (ws_dir / "plan.json").unlink(missing_ok=True)
 
 
-def _plan_stack(run: _Run, ws: Workspace, *, destroy: bool = False) -> terraform.PlanResult:
+def _plan_stack(run: Run, ws: Workspace, *, destroy: bool = False) -> terraform.PlanResult:
     run.progress.stack_started(ws.stack, "plan")
     _discard_plan(ws.dir)
     result = ws.runner.plan(terraform.PlanOptions(var_files=[ws.inputs_file], out=ws.plan_file, destroy=destroy))
@@ -193,7 +56,7 @@ def _plan_stack(run: _Run, ws: Workspace, *, destroy: bool = False) -> terraform
     return result
 
 
-def _saved_plan(run: _Run, ws: Workspace) -> terraform.PlanResult:
+def _saved_plan(run: Run, ws: Workspace) -> terraform.PlanResult:
     """The saved plan of a stack, checked against this run: same target, not a destroy, same inputs."""
     env_name, ctx = run.env.name, run.ctx
     meta = json.loads(ws.plan_meta.read_text()) if ws.plan_meta.is_file() else {}
@@ -225,7 +88,7 @@ _CONFIRM_LOCK = threading.Lock()  # stacks run in parallel; questions are asked 
 
 
 def _confirm_changes(
-    run: _Run,
+    run: Run,
     stack: str,
     p: terraform.PlanResult,
     confirm: Confirm,
@@ -246,7 +109,7 @@ def _confirm_changes(
             raise UsageError(f"{run.env.name}/{stack}: not done: confirmation declined")
 
 
-def _retained(run: _Run, ws: Workspace, stack: Stack) -> tuple[list[str], list[str]]:
+def _retained(run: Run, ws: Workspace, stack: Stack) -> tuple[list[str], list[str]]:
     """The state addresses under the stack's `retain_on_destroy` prefixes, when any S3 bucket among them holds
     objects (locked evidence cannot be deleted); with the buckets that do. Empty when nothing must be kept."""
     if not stack.spec.retain_on_destroy:
@@ -272,10 +135,14 @@ def _retained(run: _Run, ws: Workspace, stack: Stack) -> tuple[list[str], list[s
     return sorted({r["address"] for r in resources if r.get("mode") == "managed"}), held
 
 
-def _apply_planned(run: _Run, ws: Workspace, p: terraform.PlanResult) -> StackResult:
+def _apply_planned(run: Run, ws: Workspace, p: terraform.PlanResult) -> StackResult:
     run.progress.stack_started(ws.stack, "apply")
-    applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
-    _discard_plan(ws.dir)
+    run.appliers[ws.stack] = ws.runner
+    try:
+        applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
+    finally:
+        _discard_plan(ws.dir)  # applied, or stale once an apply began: never applied again
+    (ws.dir / RECOVER_IMPORTS).unlink(missing_ok=True)  # what `state recover` found is imported now
     run.outputs[ws.stack] = ws.runner.output()
     return StackResult(
         stack=ws.stack,
@@ -291,7 +158,7 @@ def plan(
     ctx: Context, env_name: str, progress: Progress, *, only: list[str] | None = None, parallelism: int = 4
 ) -> RunResult:
     """Plan every stack (or `only`), saving a plan file for each stack with changes."""
-    run = _start(ctx, env_name, progress, parallelism=parallelism)
+    run = start(ctx, env_name, progress, parallelism=parallelism)
 
     def body(stack: Stack) -> StackResult:
         ws = run.open(stack)
@@ -313,7 +180,8 @@ def plan(
     # A plan run defines the set of saved plans: none from an earlier run survives to be applied by mistake.
     for stack in graph.select(run.manifest, run.env.cloud):
         _discard_plan(ctx.project.workspace(env_name, stack.name))
-    return RunResult(env=env_name, operation="plan", emulated=ctx.emulate, stacks=_each(run, stacks, body))
+    results = each(run, stacks, body)
+    return RunResult(env=env_name, operation="plan", emulated=ctx.emulate, stacks=results, interrupted=run.interrupted)
 
 
 def apply(
@@ -329,7 +197,7 @@ def apply(
 ) -> RunResult:
     """Apply in dependency order. Saved plans (from `infractl plan`) are applied exactly, and only they;
     without saved plans every stack is planned and applied."""
-    run = _start(ctx, env_name, progress, target=target, parallelism=parallelism)
+    run = start(ctx, env_name, progress, target=target, parallelism=parallelism)
     stacks = graph.select(run.manifest, run.env.cloud, only)
     saved = {s.name for s in stacks if ctx.project.workspace(env_name, s.name).joinpath("plan.tfplan").is_file()}
     if operation == "apply" and saved:
@@ -350,11 +218,13 @@ def apply(
         finally:
             ws.release()
 
+    results = each(run, stacks, body)
     return RunResult(
         env=env_name,
-        operation=operation,
-        emulated=ctx.emulate,  # type: ignore[arg-type]
-        stacks=_each(run, stacks, body),
+        operation=operation,  # type: ignore[arg-type]
+        emulated=ctx.emulate,
+        stacks=results,
+        interrupted=run.interrupted,
     )
 
 
@@ -370,7 +240,7 @@ def destroy(
     """Destroy stacks in reverse dependency order, each after a destroy plan and a confirmation. Resources a stack
     declares in `retain_on_destroy` are kept (removed from its state, not deleted) while they hold data: Object Lock
     retention forbids deleting locked evidence."""
-    run = _start(ctx, env_name, progress, parallelism=parallelism)
+    run = start(ctx, env_name, progress, parallelism=parallelism)
     selected = graph.select(run.manifest, run.env.cloud, only)
     names = {s.name for s in selected}
     for stack in selected:
@@ -401,6 +271,7 @@ def destroy(
             applied = terraform.ApplyResult()
             if p.changes_present:
                 run.progress.stack_started(stack.name, "destroy")
+                run.appliers[stack.name] = ws.runner
                 applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
             return StackResult(
                 stack=stack.name,
@@ -419,20 +290,29 @@ def destroy(
             _discard_plan(ws.dir)  # a destroy plan is never left behind for `apply`
             ws.release()
 
+    results = each(run, list(reversed(selected)), body, reverse=True)
     return RunResult(
-        env=env_name,
-        operation="destroy",
-        emulated=ctx.emulate,
-        stacks=_each(run, list(reversed(selected)), body, reverse=True),
+        env=env_name, operation="destroy", emulated=ctx.emulate, stacks=results, interrupted=run.interrupted
     )
 
 
 def output(ctx: Context, env_name: str, stack_name: str, progress: Progress) -> dict[str, Any]:
     """A stack's outputs; sensitive values are redacted."""
-    run = _start(ctx, env_name, progress)
+    run = start(ctx, env_name, progress)
     if not graph.select(run.manifest, run.env.cloud, [stack_name]):
         raise UsageError(f"stack {stack_name} is not a {run.env.cloud} stack: environment {env_name} has none")
-    raw = run.outputs_of(stack_name)
+    ws = run.open(Stack(name=stack_name, spec=run.manifest.stacks[stack_name]), strict_inputs=False)
+    try:
+        raw = ws.runner.output()
+        if not raw and not ws.runner.state_resources():
+            emulate = " --emulate" if ctx.emulate else ""
+            raise UsageError(
+                f"stack {stack_name} is not applied in {env_name}: its state holds no resources and no outputs"
+                " (never applied, or destroyed)",
+                hint=f"apply it first: infractl apply {env_name} --stack {stack_name}{emulate}",
+            )
+    finally:
+        ws.release()
     return {name: ("(sensitive)" if item.get("sensitive") else item.get("value")) for name, item in sorted(raw.items())}
 
 
@@ -440,7 +320,7 @@ def applied_outputs(
     ctx: Context, env_name: str, stack_names: list[str], progress: Progress
 ) -> dict[str, dict[str, Any]]:
     """The outputs of applied stacks, raw ({name: {value, sensitive, type}}), read from their state."""
-    run = _start(ctx, env_name, progress)
+    run = start(ctx, env_name, progress)
     for name in stack_names:
         if not graph.select(run.manifest, run.env.cloud, [name]):
             raise UsageError(f"stack {name} is not a {run.env.cloud} stack: environment {env_name} has none")
@@ -449,7 +329,7 @@ def applied_outputs(
 
 def unlock(ctx: Context, env_name: str, stack_name: str, lock_id: str, progress: Progress) -> None:
     """Release a stale state lock (terraform force-unlock)."""
-    run = _start(ctx, env_name, progress)
+    run = start(ctx, env_name, progress)
     stacks = graph.select(run.manifest, run.env.cloud, [stack_name])
     if not stacks:
         raise UsageError(
