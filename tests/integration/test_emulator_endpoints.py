@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import aws_endpoints, emulator, process, terraform
-from infractl.services.stacks.workspace import emulator_override
+from infractl.services.stacks.workspace import emulator_override, emulator_provider
 from tests.integration.conftest import emulator_requests
 
 # The 22 services the override named before it was derived from the provider's schema.
@@ -86,6 +86,18 @@ resource "aws_elasticache_subnet_group" "this" {
 """
 
 
+# A user's stack that declares no provider block: infractl declares the default configuration, emulated.
+NO_PROVIDER = """
+data "aws_redshift_subnet_group" "this" {
+  name = "endpoints-redshift"
+}
+
+output "subnets" {
+  value = data.aws_redshift_subnet_group.this.subnet_ids
+}
+"""
+
+
 class _Recorder(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         request = self.rfile.readline().decode("latin-1").split()
@@ -127,11 +139,13 @@ def _terraform(folder: Path, env: dict[str, str], *args: str) -> subprocess.Comp
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def _stack(tmp_path: Path, name: str, config: str, override: str) -> Path:
+def _stack(
+    tmp_path: Path, name: str, config: str, override: str, file: str = "zz_infractl_emulator_override.tf"
+) -> Path:
     folder = tmp_path / name
     folder.mkdir()
     (folder / "main.tf").write_text(config)
-    (folder / "zz_infractl_emulator_override.tf").write_text(override)
+    (folder / file).write_text(override)
     return folder
 
 
@@ -156,6 +170,14 @@ def test_services_outside_the_old_list_go_to_the_emulator_and_never_to_an_aws_ho
     assert seen == []
     ops = {(r["service"], r["op"]) for r in emulator_requests(emulated)}
     assert ("elasticache", "CreateCacheSubnetGroup") in ops and ("redshift", "CreateClusterSubnetGroup") in ops
+
+    # a stack without a provider block: the declared default configuration reads Redshift from the emulator
+    provider = emulator_provider("eu-west-1", state.url or "")
+    bare = _stack(tmp_path, "bare", NO_PROVIDER, provider, file="zz_infractl_emulator_provider.tf")
+    assert _terraform(bare, env, "init").returncode == 0
+    planned = _terraform(bare, env, "plan")
+    assert planned.returncode == 0, planned.stdout[-4000:] + planned.stderr[-4000:]
+    assert "subnet-" in planned.stdout and seen == []
 
 
 def test_packaged_endpoint_list_is_the_mirrored_providers_own(mirror, tmp_path):

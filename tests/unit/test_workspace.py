@@ -8,7 +8,7 @@ from infractl.models.project import Project
 from infractl.models.stacks import Stack, StackSpec
 from infractl.services import environments
 from infractl.services.stacks import state
-from infractl.services.stacks.workspace import emulator_override, resolve_inputs
+from infractl.services.stacks.workspace import emulator_override, emulator_provider, resolve_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = environments.load(Project(root=REPO, work_dir=REPO / ".infractl"), "dev")
@@ -98,3 +98,10 @@ def test_lenient_inputs_leave_out_missing_upstream_outputs():
         strict=False,
     )
     assert values == {"cidr": "10.10.0.0/16"}
+
+
+def test_a_stack_without_a_provider_block_gets_an_emulated_default_configuration():
+    text = emulator_provider("eu-west-1", "https://127.0.0.1:4567")
+    assert text.count('provider "aws" {') == 1 and "alias" not in text
+    assert 'region = "eu-west-1"' in text
+    assert text.count('"https://127.0.0.1:4567"') == len(aws_endpoints.endpoints(None))
