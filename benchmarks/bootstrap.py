@@ -84,10 +84,7 @@ def report_critical_path(boot: float, durations: dict[str, float]) -> None:
         f"                             = {length:7.1f} s   bootstrap wall {boot:7.1f} s"
         f"   (wall / critical path {boot / length:4.2f})"
     )
-    print(
-        f"every stack one after another {total:7.1f} s   (sum of the stack times above)"
-        f"   ratio {total / boot:4.2f}x"
-    )
+    print(f"every stack one after another {total:7.1f} s   (sum of the stack times above)   ratio {total / boot:4.2f}x")
 
 
 def raw_run(work: Path, log: Path) -> tuple[float, float]:
