@@ -6,9 +6,10 @@ reaches a real AWS host. The list is the provider's own: the attributes of its `
 which the provider reports itself when both are set ("Invalid Attribute Combination": `logs`, `cloudwatchlog`,
 `cloudwatchlogs`; the first one it names is the canonical one, kept).
 
-`aws_endpoints.json` beside this module holds the list of each provider version it was generated for (`make
-endpoints`, or `python -m infractl.adapters.aws_endpoints`; tests/integration/test_emulator_endpoints.py checks it
-against the mirrored provider). A version not in it is derived once, on first use, and cached in the work folder.
+`aws_endpoints.json` beside this module holds the list of each provider version it was generated for
+(`python -m infractl.adapters.aws_endpoints SCRATCH_DIR` with TF_CLI_CONFIG_FILE naming the provider mirror;
+tests/integration/test_emulator_endpoints.py checks it against the mirrored provider). A version not in it is
+derived once, on first use, and cached in the work folder.
 """
 
 from __future__ import annotations
