@@ -25,7 +25,7 @@ help:
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
 	@echo "make dev        the local runtime stack (API, worker, Postgres, Temporal, OpenBao, S3, traces): infractl dev up"
 	@echo "make dev-down   stop it (nothing it started is left running)"
-	@echo "make bench      benchmarks/: start-up, bootstrap (DAG vs raw terraform), validate (vs a naive loop), as ratios"
+	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), as ratios"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

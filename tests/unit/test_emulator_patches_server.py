@@ -181,6 +181,18 @@ def test_each_db_instance_has_its_own_resource_id(client):
     assert [db["DBInstanceIdentifier"] for db in found["DBInstances"]] == ["ids-b"]
 
 
+def test_a_db_instance_created_without_a_ca_gets_the_rds_default_ca(client):
+    """moto answered "rds-ca-default" (no such CA): the provider then sent a second ModifyDBInstance for
+    ca_cert_identifier = "rds-ca-rsa2048-g1" and waited 80 s for it to settle, where AWS needs none."""
+    rds = client("rds")
+    assert _db(rds, "ca-default")["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    (described,) = rds.describe_db_instances(DBInstanceIdentifier="ca-default")["DBInstances"]
+    assert described["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    assert _db(rds, "ca-chosen", CACertificateIdentifier="rds-ca-ecc384-g1")["CACertificateIdentifier"] == (
+        "rds-ca-ecc384-g1"
+    )
+
+
 def test_db_parameters_set_by_the_user_have_source_user(client):
     rds = client("rds")
     rds.create_db_parameter_group(

@@ -2,12 +2,13 @@ from pathlib import Path
 
 import pytest
 
+from infractl.adapters import aws_endpoints
 from infractl.errors import ConfigError, UsageError
 from infractl.models.project import Project
 from infractl.models.stacks import Stack, StackSpec
 from infractl.services import environments
 from infractl.services.stacks import state
-from infractl.services.stacks.workspace import EMULATED_SERVICES, emulator_override, resolve_inputs
+from infractl.services.stacks.workspace import emulator_override, emulator_provider, resolve_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = environments.load(Project(root=REPO, work_dir=REPO / ".infractl"), "dev")
@@ -56,7 +57,11 @@ def test_missing_upstream_output_says_apply_it_first():
 def test_emulator_override_points_every_service_and_alias_at_loopback():
     text = emulator_override([None, "dr"], "https://127.0.0.1:4567")
     assert text.count('provider "aws" {') == 2 and 'alias = "dr"' in text
-    assert text.count('"https://127.0.0.1:4567"') == 2 * len(EMULATED_SERVICES)
+    services = aws_endpoints.endpoints(None)
+    assert text.count('"https://127.0.0.1:4567"') == 2 * len(services)
+    # the provider's whole list, not the 22 services the stacks use: a resource of any service stays on loopback
+    assert {"elasticache", "redshift", "sts", "iam", "logs", "events", "s3"} <= set(services) and len(services) > 200
+    assert "cloudwatchlogs" not in services  # an alias of logs: the provider refuses both set
     assert "s3_use_path_style           = true" in text
 
 
@@ -67,6 +72,8 @@ def test_backend_config_real_vs_emulated():
     assert "endpoints" not in real and "access_key" not in real
     emulated = state.backend_config(backend, "network", emulator_url="https://127.0.0.1:1")
     assert 's3 = "https://127.0.0.1:1"' in emulated and "use_path_style" in emulated
+    for svc in ("dynamodb", "iam", "sso", "sts"):  # every endpoint the S3 backend has
+        assert f'{svc} = "https://127.0.0.1:1"' in emulated
     prod = environments.load(Project(root=REPO, work_dir=REPO / ".infractl"), "prod")
     assert 'dynamodb_table = "infractl-tflock-prod"' in state.backend_config(
         state.describe(prod, "345678901234", emulated=False), "network", emulator_url=None
@@ -91,3 +98,10 @@ def test_lenient_inputs_leave_out_missing_upstream_outputs():
         strict=False,
     )
     assert values == {"cidr": "10.10.0.0/16"}
+
+
+def test_a_stack_without_a_provider_block_gets_an_emulated_default_configuration():
+    text = emulator_provider("eu-west-1", "https://127.0.0.1:4567")
+    assert text.count('provider "aws" {') == 1 and "alias" not in text
+    assert 'region = "eu-west-1"' in text
+    assert text.count('"https://127.0.0.1:4567"') == len(aws_endpoints.endpoints(None))

@@ -1,4 +1,4 @@
-"""RDS: a DbiResourceId per instance, Source=user on parameters, Performance Insights settings echoed."""
+"""RDS: a DbiResourceId per instance, AWS's default CA, Source=user on parameters, Performance Insights echoed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from infractl.adapters.emulator_patches import replace, wraps
 
 PI_DEFAULT_RETENTION_DAYS = 7
+# The CA RDS gives a new DB instance created without CACertificateIdentifier (every commercial region, since 2024).
+DEFAULT_CA = "rds-ca-rsa2048-g1"
 _RESOURCE_ID_CHARS = string.ascii_uppercase + string.digits
 
 
@@ -40,8 +42,15 @@ def apply() -> None:
             """Gaps: moto gives every DB instance the same DbiResourceId (db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U), so the
             provider, which reads instances by that id, finds two once a second one exists; and it drops the
             Performance Insights arguments, so they never converge. Both are set here.
+
+            Gap: moto gives an instance created without CACertificateIdentifier the CA "rds-ca-default", which does
+            not exist; RDS gives rds-ca-rsa2048-g1. The aws provider does not send the CA on create: it compares its
+            `ca_cert_identifier` with the created instance's and, when they differ, sends a second ModifyDBInstance
+            and waits for it to settle (80 s: a 60 s delay and three polls 10 s apart), where AWS needs none.
             """
             orig(self, *args, **kwargs)
+            if not kwargs.get("ca_certificate_identifier"):
+                self.ca_certificate_identifier = DEFAULT_CA
             self.dbi_resource_id = new_dbi_resource_id()
             self.enable_performance_insights = bool(kwargs.get("enable_performance_insights"))
             self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")

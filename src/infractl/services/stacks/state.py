@@ -71,6 +71,9 @@ def bootstrap(ctx: Context, env_name: str, *, target: Target | None = None) -> S
     return backend.model_copy(update={"items": [StateItem(name=n, status=s) for n, s in items]})
 
 
+BACKEND_ENDPOINTS = ("s3", "dynamodb", "iam", "sso", "sts")
+
+
 def backend_config(backend: StateBackend, stack: str, *, emulator_url: str | None) -> str:
     """The -backend-config file for one stack's partial `backend "s3" {}` block."""
     lines = [
@@ -88,8 +91,8 @@ def backend_config(backend: StateBackend, stack: str, *, emulator_url: str | Non
 
         lines += [
             "# the local emulator: loopback only, fake credentials",
-            f'endpoints = {{ s3 = "{emulator_url}", dynamodb = "{emulator_url}", sts = "{emulator_url}",'
-            f' iam = "{emulator_url}" }}',
+            # every endpoint the S3 backend has (Terraform 1.11: s3, dynamodb, iam, sso, sts)
+            "endpoints = { " + ", ".join(f'{svc} = "{emulator_url}"' for svc in BACKEND_ENDPOINTS) + " }",
             "use_path_style              = true",
             "skip_metadata_api_check     = true",
             f'access_key = "{FAKE_ACCESS_KEY}"',

@@ -52,7 +52,15 @@ _REFERENCE = re.compile(r"\b(var|local|data|module|each|count|path|terraform|sel
 # assumed roles) keeps the block in its stack, where the emulator override replaces what matters.
 _LIFTABLE_ARGS = {"alias", "region", "allowed_account_ids", "forbidden_account_ids", "default_tags", "ignore_tags"}
 # What the emulator settings add to a provider block: left out of the plan JSON (not the stack's, and fake).
-_EMULATOR_ARGS = ("access_key", "secret_key", "skip_metadata_api_check", "s3_use_path_style", "endpoints")
+_EMULATOR_ARGS = (
+    "access_key",
+    "secret_key",
+    "skip_metadata_api_check",
+    "s3_use_path_style",
+    "use_fips_endpoint",
+    "use_dualstack_endpoint",
+    "endpoints",
+)
 
 
 def hcl_literal(value: Any) -> str:
