@@ -15,7 +15,7 @@ import pytest
 
 from infractl.adapters import emulator, process, terraform
 from infractl.services.stacks.workspace import emulator_override
-from tests.integration.conftest import aws
+from tests.integration.conftest import aws, emulator_requests
 
 REGION = "eu-west-1"
 STATE_BUCKET = "fidelity-tfstate"
@@ -223,14 +223,15 @@ def _terraform(folder: Path, env: dict[str, str], *args: str, timeout: float, ok
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         pytest.fail(f"terraform {args[0]} did not finish within {timeout:.0f} s (a moto gap hangs?)\n{out[-4000:]}")
     assert done.returncode in ok, f"terraform {args[0]} exited {done.returncode}\n{done.stdout[-6000:]}\n{done.stderr}"
-    return done.stdout
+    return done.stdout + done.stderr
 
 
-def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
+def _stack(emulated: Path, mirror: str, tmp_path: Path, config: str) -> tuple[Path, dict[str, str]]:
+    """A root module with `config` and the emulator override infractl writes, and Terraform's environment for it."""
     state = emulator.status(emulated / "emulator")
     folder = tmp_path / "stack"
     folder.mkdir()
-    (folder / "main.tf").write_text(CONFIG)
+    (folder / "main.tf").write_text(config)
     (folder / "zz_infractl_emulator_override.tf").write_text(emulator_override([None], state.url))
     (tmp_path / "terraformrc").write_text(terraform.cli_config_text(mirror=Path(mirror), plugin_cache=None))
     env = terraform.child_env(
@@ -240,6 +241,11 @@ def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
         extra={"SSL_CERT_FILE": state.ca_file, "AWS_CA_BUNDLE": state.ca_file},
         drop_prefixes=("AWS_",),
     )
+    return folder, env
+
+
+def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
+    folder, env = _stack(emulated, mirror, tmp_path, CONFIG)
 
     _terraform(folder, env, "init", timeout=120)
     _terraform(folder, env, "apply", "-auto-approve", timeout=480)
@@ -254,3 +260,31 @@ def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
     s3.put_object(Bucket=STATE_BUCKET, Key="dev/network.tfstate", Body=b"{}")
 
     _terraform(folder, env, "destroy", "-auto-approve", timeout=480)
+
+
+UNIMPLEMENTED = """
+provider "aws" {
+  region = "eu-west-1"
+}
+
+# Importing key material calls GetParametersForImport, which moto does not implement
+resource "aws_kms_external_key" "imported" {
+  description             = "fidelity-unimplemented"
+  deletion_window_in_days = 7
+  key_material_base64     = "Wblj06fduthWggmsT0cLVoIMOkeLbc2kVfMud77i/JY="
+}
+"""
+
+
+def test_an_action_moto_lacks_fails_the_apply_at_once_naming_it(emulated, mirror, tmp_path):
+    """moto answers an action it lacks with a 500, which the provider's SDK retried for tens of minutes (an apply
+    hung 21 min on GetParametersForImport). The emulator answers a 400 NotImplemented: the apply fails on the first
+    attempt, and Terraform's error names the action."""
+    folder, env = _stack(emulated, mirror, tmp_path, UNIMPLEMENTED)
+    _terraform(folder, env, "init", timeout=120)
+    before = len([e for e in emulator_requests(emulated) if e["op"] == "GetParametersForImport"])
+    out = _terraform(folder, env, "apply", "-auto-approve", timeout=300, ok=(1,))
+    calls = [e for e in emulator_requests(emulated) if e["op"] == "GetParametersForImport"][before:]
+    assert [(e["attempt"], e["status"], e["error"]) for e in calls] == [(1, 400, "NotImplemented")], calls
+    _terraform(folder, env, "destroy", "-auto-approve", timeout=300)
+    assert "kms GetParametersForImport is not implemented by the AWS emulator" in out, out

@@ -540,3 +540,50 @@ def test_a_client_slow_to_greet_does_not_stall_the_others(client):
     finally:
         for sock in silent:
             sock.close()
+
+
+# --- Calls moto cannot serve ---------------------------------------------------------------------------------------
+
+
+def _retrying(client, service: str) -> Any:
+    """A client that retries as the SDKs do by default (a 500 would be sent up to 5 times)."""
+    retrying = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=15)
+    made = client(service)
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=made.meta.endpoint_url,
+        verify=str(Path(client.data_dir) / "ca.pem"),
+        aws_access_key_id=emulator.FAKE_ACCESS_KEY,
+        aws_secret_access_key=emulator.FAKE_SECRET_KEY,
+        config=retrying,
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "named"),
+    [
+        ("elasticache", lambda c: c.delete_cache_subnet_group(CacheSubnetGroupName="x"), "DeleteCacheSubnetGroup"),
+        (
+            "kms",
+            lambda c: c.get_parameters_for_import(
+                KeyId="x", WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+            ),
+            "GetParametersForImport",
+        ),
+        ("redshift-serverless", lambda c: c.list_namespaces(), "ListNamespaces"),  # a service moto lacks altogether
+    ],
+    ids=["query", "json", "unknown-service"],
+)
+def test_an_action_moto_lacks_fails_at_once_naming_it(client, service, call, named):
+    """Stock moto answers these with an HTML 500, which the SDK retries (for tens of minutes in Terraform's
+    provider); here one attempt gets a 400 NotImplemented that names the service and the action."""
+    with pytest.raises(ClientError) as caught:
+        call(_retrying(client, service))
+    error = caught.value.response["Error"]
+    assert error["Code"] == "NotImplemented"
+    assert f"{service} {named} is not implemented by the AWS emulator" in error["Message"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    entries = [json.loads(line) for line in (Path(client.data_dir) / "requests.jsonl").read_text().splitlines()]
+    mine = [e for e in entries if e["service"] == service and e["op"] == named]
+    assert [(e["attempt"], e["status"], e["error"]) for e in mine] == [(1, 400, "NotImplemented")]
