@@ -587,3 +587,95 @@ def test_an_action_moto_lacks_fails_at_once_naming_it(client, service, call, nam
     entries = [json.loads(line) for line in (Path(client.data_dir) / "requests.jsonl").read_text().splitlines()]
     mine = [e for e in entries if e["service"] == service and e["op"] == named]
     assert [(e["attempt"], e["status"], e["error"]) for e in mine] == [(1, 400, "NotImplemented")]
+
+
+# --- KMS -----------------------------------------------------------------------------------------------------------
+
+
+def _in_region(client, service: str, region: str) -> Any:
+    made = client(service)
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=made.meta.endpoint_url,
+        verify=str(Path(client.data_dir) / "ca.pem"),
+        aws_access_key_id=emulator.FAKE_ACCESS_KEY,
+        aws_secret_access_key=emulator.FAKE_SECRET_KEY,
+        config=made.meta.config,
+    )
+
+
+def test_a_replica_key_has_its_own_policy_and_the_primary_stays_primary(client):
+    kms = client("kms")
+    primary = kms.create_key(Description="primary", MultiRegion=True)["KeyMetadata"]
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "replica",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    replicated = kms.replicate_key(
+        KeyId=primary["KeyId"],
+        ReplicaRegion="eu-central-1",
+        Policy=policy,
+        Description="replica",
+        Tags=[{"TagKey": "role", "TagValue": "replica"}],
+    )
+    assert json.loads(replicated["ReplicaPolicy"]) == json.loads(policy)
+    remote = _in_region(client, "kms", "eu-central-1")
+    replica = remote.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]
+    assert (replica["Description"], replica["MultiRegionConfiguration"]["MultiRegionKeyType"]) == ("replica", "REPLICA")
+    assert json.loads(remote.get_key_policy(KeyId=primary["KeyId"], PolicyName="default")["Policy"]) == json.loads(
+        policy
+    )
+    assert remote.list_resource_tags(KeyId=primary["KeyId"])["Tags"] == [{"TagKey": "role", "TagValue": "replica"}]
+    again = kms.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]
+    assert again["Description"] == "primary"
+    assert again["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
+    assert [r["Region"] for r in again["MultiRegionConfiguration"]["ReplicaKeys"]] == ["eu-central-1"]
+    assert "replica" not in kms.get_key_policy(KeyId=primary["KeyId"], PolicyName="default")["Policy"]
+
+
+def test_key_material_is_imported_into_an_external_key(client):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    kms = client("kms")
+    key = kms.create_key(Origin="EXTERNAL", Description="external")["KeyMetadata"]
+    assert (key["KeyState"], key["Enabled"]) == ("PendingImport", False)
+    params = kms.get_parameters_for_import(
+        KeyId=key["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    public = serialization.load_der_public_key(params["PublicKey"])
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    kms.import_key_material(
+        KeyId=key["KeyId"],
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=public.encrypt(b"k" * 32, oaep),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    imported = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert (imported["KeyState"], imported["Enabled"], imported["ExpirationModel"]) == (
+        "Enabled",
+        True,
+        "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    kms.delete_imported_key_material(KeyId=key["KeyId"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingImport"
+
+
+def test_the_key_rotation_period_is_echoed(client):
+    kms = client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=90)
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 90
+    kms.enable_key_rotation(KeyId=key)
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 365
