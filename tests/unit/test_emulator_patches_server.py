@@ -679,3 +679,29 @@ def test_the_key_rotation_period_is_echoed(client):
     assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 90
     kms.enable_key_rotation(KeyId=key)
     assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 365
+
+
+# --- ElastiCache ---------------------------------------------------------------------------------------------------
+
+
+def test_a_cache_subnet_group_is_modified_and_deleted(client):
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.91.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.91.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    cache = client("elasticache")
+    cache.create_cache_subnet_group(
+        CacheSubnetGroupName="cache", CacheSubnetGroupDescription="one", SubnetIds=subnets[:1]
+    )
+    modified = cache.modify_cache_subnet_group(
+        CacheSubnetGroupName="cache", CacheSubnetGroupDescription="two", SubnetIds=subnets
+    )["CacheSubnetGroup"]
+    assert modified["CacheSubnetGroupDescription"] == "two"
+    assert sorted(s["SubnetIdentifier"] for s in modified["Subnets"]) == sorted(subnets)
+    cache.delete_cache_subnet_group(CacheSubnetGroupName="cache")
+    with pytest.raises(ClientError, match="CacheSubnetGroupNotFound"):
+        cache.describe_cache_subnet_groups(CacheSubnetGroupName="cache")

@@ -32,7 +32,7 @@ def wraps(orig: Any) -> Callable[[Any], Any]:
 
 
 def apply_all() -> None:
-    from infractl.adapters.emulator_patches import budgets, ec2, eks, iam, kms, rds, s3, server
+    from infractl.adapters.emulator_patches import budgets, ec2, eks, elasticache, iam, kms, rds, s3, server
 
-    for module in (server, s3, rds, budgets, eks, ec2, iam, kms):
+    for module in (server, s3, rds, budgets, eks, ec2, iam, kms, elasticache):
         module.apply()
