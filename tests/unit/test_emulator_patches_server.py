@@ -705,3 +705,72 @@ def test_a_cache_subnet_group_is_modified_and_deleted(client):
     cache.delete_cache_subnet_group(CacheSubnetGroupName="cache")
     with pytest.raises(ClientError, match="CacheSubnetGroupNotFound"):
         cache.describe_cache_subnet_groups(CacheSubnetGroupName="cache")
+
+
+# --- S3 bucket configurations ----------------------------------------------------------------------------------------
+
+
+def test_bucket_configurations_moto_lacks_are_stored_and_echoed(client):
+    """PutBucketRequestPayment/Metrics/IntelligentTiering/Analytics ran as CreateBucket on stock moto, and their
+    reads answered a listing."""
+    s3 = client("s3")
+    s3.create_bucket(Bucket="configs", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_request_payment(Bucket="configs", RequestPaymentConfiguration={"Payer": "Requester"})
+    assert s3.get_bucket_request_payment(Bucket="configs")["Payer"] == "Requester"
+    metrics = {"Id": "docs", "Filter": {"And": {"Prefix": "docs/", "Tags": [{"Key": "a", "Value": "1"}]}}}
+    s3.put_bucket_metrics_configuration(Bucket="configs", Id="docs", MetricsConfiguration=metrics)
+    assert s3.get_bucket_metrics_configuration(Bucket="configs", Id="docs")["MetricsConfiguration"] == metrics
+    tiering = {
+        "Id": "archive",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "old/"},
+        "Tierings": [{"Days": 180, "AccessTier": "ARCHIVE_ACCESS"}],
+    }
+    s3.put_bucket_intelligent_tiering_configuration(
+        Bucket="configs", Id="archive", IntelligentTieringConfiguration=tiering
+    )
+    got = s3.get_bucket_intelligent_tiering_configuration(Bucket="configs", Id="archive")
+    assert got["IntelligentTieringConfiguration"] == tiering
+    listed = s3.list_bucket_metrics_configurations(Bucket="configs")["MetricsConfigurationList"]
+    assert listed == [metrics]
+    s3.delete_bucket_metrics_configuration(Bucket="configs", Id="docs")
+    with pytest.raises(ClientError, match="NoSuchConfiguration"):
+        s3.get_bucket_metrics_configuration(Bucket="configs", Id="docs")
+
+
+def test_lifecycle_size_bounds_and_transition_default_are_echoed(client):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="lifecycle-sizes", CreateBucketConfiguration={"LocationConstraint": REGION})
+    rule = {
+        "ID": "sized",
+        "Status": "Enabled",
+        "Filter": {"And": {"Prefix": "logs/", "ObjectSizeGreaterThan": 500, "ObjectSizeLessThan": 64000}},
+        "Expiration": {"Days": 90},
+    }
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="lifecycle-sizes",
+        LifecycleConfiguration={"Rules": [rule]},
+        TransitionDefaultMinimumObjectSize="varies_by_storage_class",
+    )
+    got = s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-sizes")
+    assert got["Rules"] == [rule]
+    assert got["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
+    s3.delete_bucket_lifecycle(Bucket="lifecycle-sizes")
+    with pytest.raises(ClientError, match="NoSuchLifecycleConfiguration"):
+        s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-sizes")
+
+
+def test_accelerate_mfa_delete_and_logging_before_the_target_policy(client):
+    s3 = client("s3")
+    for name in ("echoes", "echoes-logs"):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_accelerate_configuration(Bucket="echoes", AccelerateConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_accelerate_configuration(Bucket="echoes")["Status"] == "Suspended"
+    s3.put_bucket_versioning(Bucket="echoes", VersioningConfiguration={"Status": "Enabled", "MFADelete": "Disabled"})
+    versioning = s3.get_bucket_versioning(Bucket="echoes")
+    assert (versioning["Status"], versioning["MFADelete"]) == ("Enabled", "Disabled")
+    # the target bucket has no policy yet (Terraform creates it in parallel): AWS accepts the configuration
+    s3.put_bucket_logging(
+        Bucket="echoes", BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "echoes-logs", "TargetPrefix": "l/"}}
+    )
+    assert s3.get_bucket_logging(Bucket="echoes")["LoggingEnabled"]["TargetBucket"] == "echoes-logs"
