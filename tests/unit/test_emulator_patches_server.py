@@ -774,3 +774,15 @@ def test_accelerate_mfa_delete_and_logging_before_the_target_policy(client):
         Bucket="echoes", BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "echoes-logs", "TargetPrefix": "l/"}}
     )
     assert s3.get_bucket_logging(Bucket="echoes")["LoggingEnabled"]["TargetBucket"] == "echoes-logs"
+
+
+def test_versioning_of_an_object_lock_bucket_cannot_be_suspended(client):
+    s3 = client("s3")
+    s3.create_bucket(
+        Bucket="locked-versioning",
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+        ObjectLockEnabledForBucket=True,
+    )
+    with pytest.raises(ClientError, match="An Object Lock configuration is present on this bucket"):
+        s3.put_bucket_versioning(Bucket="locked-versioning", VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket="locked-versioning")["Status"] == "Enabled"

@@ -23,6 +23,7 @@ BY_ID = {
     "analytics": ("ListBucketAnalyticsConfigurationResult", "AnalyticsConfiguration"),
 }
 TRANSITION_HEADER = "x-amz-transition-default-minimum-object-size"
+LOCKED_VERSIONING = "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
 
 
@@ -66,6 +67,7 @@ def _one(query: dict[str, Any], name: str) -> str | None:
 
 
 def apply() -> None:
+    from moto.s3.exceptions import InvalidBucketState
     from moto.s3.models import FakeBucket
     from moto.s3.responses import S3Response
 
@@ -73,7 +75,10 @@ def apply() -> None:
         @wraps(orig)
         def _bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
             """Gap: PUT ?requestPayment, ?metrics, ?intelligent-tiering and ?analytics ran as CreateBucket; the
-            lifecycle's size bounds and default minimum transition size and versioning's MfaDelete were dropped."""
+            lifecycle's size bounds and default minimum transition size and versioning's MfaDelete were dropped;
+            versioning of an Object Lock bucket could be suspended (AWS refuses; the provider's destroy of
+            aws_s3_bucket_versioning expects that refusal and keeps versioning on, which deleting the bucket's
+            Object Lock configuration needs)."""
             kind = next((k for k in ("requestPayment", *BY_ID) if k in querystring), None)
             if kind is not None:
                 store = _store(self.backend.get_bucket(bucket_name))
@@ -82,6 +87,9 @@ def apply() -> None:
                 else:
                     store.setdefault(kind, {})[_one(querystring, "id")] = document(self.body)
                 return 200, {}, b""
+            suspending = "versioning" in querystring and b"Suspended" in (self.body or b"")
+            if suspending and self.backend.get_bucket(bucket_name).object_lock_enabled:
+                raise InvalidBucketState(LOCKED_VERSIONING)
             answer = orig(self, request, bucket_name, querystring)
             store = _store(self.backend.get_bucket(bucket_name))
             if "lifecycle" in querystring:
