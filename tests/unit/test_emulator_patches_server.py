@@ -786,3 +786,40 @@ def test_versioning_of_an_object_lock_bucket_cannot_be_suspended(client):
     with pytest.raises(ClientError, match="An Object Lock configuration is present on this bucket"):
         s3.put_bucket_versioning(Bucket="locked-versioning", VersioningConfiguration={"Status": "Suspended"})
     assert s3.get_bucket_versioning(Bucket="locked-versioning")["Status"] == "Enabled"
+
+
+# --- EC2: customer gateways and VPC endpoints ----------------------------------------------------------------------
+
+
+def test_a_customer_gateway_keeps_its_device_name(client):
+    ec2 = client("ec2")
+    gateway = ec2.create_customer_gateway(Type="ipsec.1", BgpAsn=65112, PublicIp="49.33.1.162", DeviceName="edge-1")
+    gateway_id = gateway["CustomerGateway"]["CustomerGatewayId"]
+    (described,) = ec2.describe_customer_gateways(CustomerGatewayIds=[gateway_id])["CustomerGateways"]
+    assert described["DeviceName"] == "edge-1"
+
+
+def test_an_interface_endpoint_keeps_its_subnet_configuration_and_dns_options(client):
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.92.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.92.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        VpcEndpointType="Interface",
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        SubnetIds=subnets,
+        SubnetConfigurations=[{"SubnetId": subnets[0], "Ipv4": "10.92.0.10"}],
+        DnsOptions={"DnsRecordIpType": "ipv4", "PrivateDnsOnlyForInboundResolverEndpoint": False},
+    )["VpcEndpoint"]
+    (described,) = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint["VpcEndpointId"]])["VpcEndpoints"]
+    assert described["DnsOptions"] == {"DnsRecordIpType": "ipv4", "PrivateDnsOnlyForInboundResolverEndpoint": False}
+    assert described["IpAddressType"] == "ipv4"
+    enis = ec2.describe_network_interfaces(NetworkInterfaceIds=described["NetworkInterfaceIds"])["NetworkInterfaces"]
+    by_subnet = {eni["SubnetId"]: eni["PrivateIpAddress"] for eni in enis}
+    assert by_subnet[subnets[0]] == "10.92.0.10"
+    assert by_subnet[subnets[1]].startswith("10.92.1.")  # in its subnet, as AWS picks it
