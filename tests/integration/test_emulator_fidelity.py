@@ -267,24 +267,25 @@ provider "aws" {
   region = "eu-west-1"
 }
 
-# Importing key material calls GetParametersForImport, which moto does not implement
-resource "aws_kms_external_key" "imported" {
-  description             = "fidelity-unimplemented"
-  deletion_window_in_days = 7
-  key_material_base64     = "Wblj06fduthWggmsT0cLVoIMOkeLbc2kVfMud77i/JY="
+# CreateCustomKeyStore is an action moto does not implement
+resource "aws_kms_custom_key_store" "hsm" {
+  custom_key_store_name    = "fidelity-unimplemented"
+  cloud_hsm_cluster_id     = "cluster-1234567890a"
+  key_store_password       = "fidelity-pass-1"
+  trust_anchor_certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
 }
 """
 
 
 def test_an_action_moto_lacks_fails_the_apply_at_once_naming_it(emulated, mirror, tmp_path):
     """moto answers an action it lacks with a 500, which the provider's SDK retried for tens of minutes (an apply
-    hung 21 min on GetParametersForImport). The emulator answers a 400 NotImplemented: the apply fails on the first
-    attempt, and Terraform's error names the action."""
+    hung 21 min on GetParametersForImport, since patched). The emulator answers a 400 NotImplemented: the apply fails
+    on the first attempt, and Terraform's error names the action."""
     folder, env = _stack(emulated, mirror, tmp_path, UNIMPLEMENTED)
     _terraform(folder, env, "init", timeout=120)
-    before = len([e for e in emulator_requests(emulated) if e["op"] == "GetParametersForImport"])
+    before = len([e for e in emulator_requests(emulated) if e["op"] == "CreateCustomKeyStore"])
     out = _terraform(folder, env, "apply", "-auto-approve", timeout=300, ok=(1,))
-    calls = [e for e in emulator_requests(emulated) if e["op"] == "GetParametersForImport"][before:]
+    calls = [e for e in emulator_requests(emulated) if e["op"] == "CreateCustomKeyStore"][before:]
     assert [(e["attempt"], e["status"], e["error"]) for e in calls] == [(1, 400, "NotImplemented")], calls
     _terraform(folder, env, "destroy", "-auto-approve", timeout=300)
-    assert "kms GetParametersForImport is not implemented by the AWS emulator" in out, out
+    assert "kms CreateCustomKeyStore is not implemented by the AWS emulator" in out, out

@@ -563,13 +563,11 @@ def _retrying(client, service: str) -> Any:
 @pytest.mark.parametrize(
     ("service", "call", "named"),
     [
-        ("elasticache", lambda c: c.delete_cache_subnet_group(CacheSubnetGroupName="x"), "DeleteCacheSubnetGroup"),
+        ("elasticache", lambda c: c.describe_service_updates(), "DescribeServiceUpdates"),
         (
             "kms",
-            lambda c: c.get_parameters_for_import(
-                KeyId="x", WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
-            ),
-            "GetParametersForImport",
+            lambda c: c.create_custom_key_store(CustomKeyStoreName="x", CloudHsmClusterId="cluster-1234567890a"),
+            "CreateCustomKeyStore",
         ),
         ("redshift-serverless", lambda c: c.list_namespaces(), "ListNamespaces"),  # a service moto lacks altogether
     ],

@@ -27,8 +27,8 @@ SESSION = botocore.session.get_session()
 CASES = [
     (
         "kms",
-        "GetParametersForImport",
-        {"HTTP_X_AMZ_TARGET": "TrentService.GetParametersForImport", "CONTENT_TYPE": "application/x-amz-json-1.1"},
+        "CreateCustomKeyStore",
+        {"HTTP_X_AMZ_TARGET": "TrentService.CreateCustomKeyStore", "CONTENT_TYPE": "application/x-amz-json-1.1"},
         "kms",
     ),
     ("elasticache", "DeleteCacheSubnetGroup", {"CONTENT_TYPE": "application/x-www-form-urlencoded"}, "elasticache"),
@@ -76,7 +76,7 @@ def test_an_unimplemented_action_is_a_non_retryable_error_naming_it(service, ope
 
 def test_moto_s_own_500_is_retried_by_the_same_rules():
     """The contrast: what moto answers without the patch is a 500, which the same rules retry."""
-    op = SESSION.get_service_model("kms").operation_model("GetParametersForImport")
+    op = SESSION.get_service_model("kms").operation_model("CreateCustomKeyStore")
     response = AWSResponse("https://127.0.0.1", 500, {}, io.BytesIO(b"<html>Internal Server Error</html>"))
     parsed = {"Error": {"Code": "500", "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": 500}}
     context = RetryContext(
