@@ -821,3 +821,19 @@ def test_an_interface_endpoint_keeps_its_subnet_configuration_and_dns_options(cl
     by_subnet = {eni["SubnetId"]: eni["PrivateIpAddress"] for eni in enis}
     assert by_subnet[subnets[0]] == "10.92.0.10"
     assert by_subnet[subnets[1]].startswith("10.92.1.")  # in its subnet, as AWS picks it
+
+
+def test_logging_key_format_and_the_acl_owner_are_echoed(client):
+    s3 = client("s3")
+    for name in ("keyformat", "keyformat-logs"):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    enabled = {
+        "TargetBucket": "keyformat-logs",
+        "TargetPrefix": "l/",
+        "TargetObjectKeyFormat": {"PartitionedPrefix": {"PartitionDateSource": "DeliveryTime"}},
+    }
+    s3.put_bucket_logging(Bucket="keyformat", BucketLoggingStatus={"LoggingEnabled": enabled})
+    assert s3.get_bucket_logging(Bucket="keyformat")["LoggingEnabled"] == enabled
+    # the canonical user Terraform reads from ListBuckets owns the buckets' ACLs
+    owner = s3.list_buckets()["Owner"]["ID"]
+    assert s3.get_bucket_acl(Bucket="keyformat")["Owner"]["ID"] == owner

@@ -4,8 +4,9 @@ moto routes a bucket request by its query parameters and falls back to CreateBuc
 parameter it does not know: `PutBucketRequestPayment`, `PutBucketMetricsConfiguration`,
 `PutBucketIntelligentTieringConfiguration` and `PutBucketAnalyticsConfiguration` "succeeded" as CreateBucket and
 their reads answered a listing. For those, and for lifecycle rules (moto drops `Filter.And`'s object size bounds and
-ignores the `x-amz-transition-default-minimum-object-size` header), the configuration document is kept as the client
-sent it and returned by the matching Get (these documents have the same shape both ways).
+ignores the `x-amz-transition-default-minimum-object-size` header) and logging (moto drops `TargetObjectKeyFormat`),
+the configuration document is kept as the client sent it and returned by the matching Get (these documents have the
+same shape both ways).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BY_ID = {
 }
 TRANSITION_HEADER = "x-amz-transition-default-minimum-object-size"
 LOCKED_VERSIONING = "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+LISTED_OWNER = "bcaf1ffd86f41161ca5fb16fd081034f"  # moto's ListBuckets owner; its ACLs name moto.s3.models.OWNER
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
 
 
@@ -68,14 +70,15 @@ def _one(query: dict[str, Any], name: str) -> str | None:
 
 def apply() -> None:
     from moto.s3.exceptions import InvalidBucketState
-    from moto.s3.models import FakeBucket
+    from moto.s3.models import OWNER, FakeBucket
     from moto.s3.responses import S3Response
 
     def wrap_put(orig: Any) -> Any:
         @wraps(orig)
         def _bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
             """Gap: PUT ?requestPayment, ?metrics, ?intelligent-tiering and ?analytics ran as CreateBucket; the
-            lifecycle's size bounds and default minimum transition size and versioning's MfaDelete were dropped;
+            lifecycle's size bounds and default minimum transition size, logging's TargetObjectKeyFormat and
+            versioning's MfaDelete were dropped;
             versioning of an Object Lock bucket could be suspended (AWS refuses; the provider's destroy of
             aws_s3_bucket_versioning expects that refusal and keeps versioning on, which deleting the bucket's
             Object Lock configuration needs)."""
@@ -95,6 +98,8 @@ def apply() -> None:
             if "lifecycle" in querystring:
                 store["lifecycle"] = document(self.body)
                 store["transition"] = request.headers.get(TRANSITION_HEADER) or "all_storage_classes_128K"
+            elif "logging" in querystring:
+                store["logging"] = document(self.body)
             elif "versioning" in querystring and mfa_delete_of(self.body):
                 store["mfaDelete"] = mfa_delete_of(self.body)
             return answer
@@ -106,7 +111,7 @@ def apply() -> None:
         def _bucket_response_get(self: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
             """See _bucket_response_put: the stored documents are returned; other reads are moto's."""
             kind = next((k for k in ("requestPayment", *BY_ID) if k in querystring), None)
-            if kind is None and not {"lifecycle", "versioning"} & set(querystring):
+            if kind is None and not {"lifecycle", "versioning", "logging"} & set(querystring):
                 return orig(self, bucket_name, querystring)
             store = _store(self.backend.get_bucket(bucket_name))
             if kind == "requestPayment":
@@ -122,6 +127,8 @@ def apply() -> None:
             answer = orig(self, bucket_name, querystring)
             if "lifecycle" in querystring and store.get("lifecycle"):
                 return 200, {TRANSITION_HEADER: store["transition"]}, xml(store["lifecycle"])
+            if "logging" in querystring and store.get("logging") and self.backend.get_bucket_logging(bucket_name):
+                return 200, {}, xml(store["logging"])
             if "versioning" in querystring and store.get("mfaDelete"):
                 status = self.backend.get_bucket_versioning(bucket_name)
                 inner = (
@@ -157,6 +164,23 @@ def apply() -> None:
         """Gap: moto ignores `Suspended` on a bucket never accelerated, so GetBucketAccelerateConfiguration has no
         Status and `acceleration_status = "Suspended"` never plans clean. AWS stores and returns it."""
         self.accelerate_configuration = accelerate_config
+
+    def wrap_all_buckets(orig: Any) -> Any:
+        @wraps(orig)
+        def all_buckets(self: Any) -> Any:
+            """Gap: moto's ListBuckets names an owner ID that is not the canonical user of its ACLs, so an ACL whose
+            owner is `data.aws_canonical_user_id` (read from ListBuckets) differs from what GetBucketAcl returns on
+            every plan. ListBuckets now names the ACLs' owner."""
+            status, headers, body = orig(self)
+            if isinstance(body, bytes):
+                body = body.replace(LISTED_OWNER.encode(), OWNER.encode())
+            elif isinstance(body, str):
+                body = body.replace(LISTED_OWNER, OWNER)
+            return status, headers, body
+
+        return all_buckets
+
+    replace(S3Response, "all_buckets", wrap_all_buckets)
 
     replace(FakeBucket, "set_accelerate_configuration", lambda _orig: set_accelerate_configuration)
 
