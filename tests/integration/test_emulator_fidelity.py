@@ -274,7 +274,7 @@ resource "aws_kms_custom_key_store" "hsm" {
   custom_key_store_name    = "fidelity-unimplemented"
   cloud_hsm_cluster_id     = "cluster-1234567890a"
   key_store_password       = "fidelity-pass-1"
-  trust_anchor_certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+  trust_anchor_certificate = "fidelity-trust-anchor"
 }
 """
 
@@ -479,7 +479,14 @@ resource "aws_s3_bucket_object_lock_configuration" "locked" {
   }
 }
 
-# --- EC2: a customer gateway's device name, an interface endpoint's subnet configuration and DNS options
+# --- EC2: a customer gateway's device name, DHCP options' tags, an interface endpoint's subnet configuration and DNS
+# options
+resource "aws_vpc_dhcp_options" "d" {
+  domain_name         = "service.consul"
+  domain_name_servers = ["127.0.0.1", "10.10.0.2"]
+  tags                = { Name = "gaps-dhcp" }
+}
+
 resource "aws_customer_gateway" "cgw" {
   bgp_asn     = 65112
   ip_address  = "49.33.1.162"

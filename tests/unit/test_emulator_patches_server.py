@@ -837,3 +837,13 @@ def test_logging_key_format_and_the_acl_owner_are_echoed(client):
     # the canonical user Terraform reads from ListBuckets owns the buckets' ACLs
     owner = s3.list_buckets()["Owner"]["ID"]
     assert s3.get_bucket_acl(Bucket="keyformat")["Owner"]["ID"] == owner
+
+
+def test_dhcp_options_keep_the_tags_they_were_created_with(client):
+    ec2 = client("ec2")
+    created = ec2.create_dhcp_options(
+        DhcpConfigurations=[{"Key": "domain-name", "Values": ["service.consul"]}],
+        TagSpecifications=[{"ResourceType": "dhcp-options", "Tags": [{"Key": "Name", "Value": "dhcp"}]}],
+    )["DhcpOptions"]["DhcpOptionsId"]
+    (described,) = ec2.describe_dhcp_options(DhcpOptionsIds=[created])["DhcpOptions"]
+    assert described["Tags"] == [{"Key": "Name", "Value": "dhcp"}]

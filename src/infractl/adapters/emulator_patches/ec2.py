@@ -1,5 +1,5 @@
-"""EC2: launch template data echoed as sent; customer gateway device names; VPC endpoints' subnet configuration,
-DNS options and IP address type."""
+"""EC2: launch template data echoed as sent; customer gateway device names; DHCP options' tags; VPC endpoints'
+subnet configuration, DNS options and IP address type."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def dns_options(requested: dict[str, Any] | None, service_name: str, current: di
 def apply() -> None:
     from moto.ec2.models.launch_templates import LaunchTemplateBackend
     from moto.ec2.responses.customer_gateways import CustomerGateways
+    from moto.ec2.responses.dhcp_options import DHCPOptions
     from moto.ec2.responses.vpcs import VPCs
     from moto.ec2.utils import random_private_ip
 
@@ -149,3 +150,18 @@ def apply() -> None:
 
     replace(VPCs, "create_vpc_endpoint", wrap_create_endpoint)
     replace(VPCs, "modify_vpc_endpoint", wrap_modify_endpoint)
+
+    def wrap_dhcp_options(orig: Any) -> Any:
+        @wraps(orig)
+        def create_dhcp_options(self: Any) -> Any:
+            """Gap: moto drops CreateDhcpOptions' TagSpecifications: `aws_vpc_dhcp_options` with tags (or
+            default_tags) plans to add them on every plan."""
+            result = orig(self)
+            tags = self._parse_tag_specification().get("dhcp-options", {})
+            if tags:
+                result.result["DhcpOptions"].add_tags(tags)
+            return result
+
+        return create_dhcp_options
+
+    replace(DHCPOptions, "create_dhcp_options", wrap_dhcp_options)
