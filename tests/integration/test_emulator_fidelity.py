@@ -15,7 +15,7 @@ import pytest
 
 from infractl.adapters import emulator, process, terraform
 from infractl.services.stacks.workspace import emulator_override
-from tests.integration.conftest import aws
+from tests.integration.conftest import aws, emulator_requests
 
 REGION = "eu-west-1"
 STATE_BUCKET = "fidelity-tfstate"
@@ -223,15 +223,18 @@ def _terraform(folder: Path, env: dict[str, str], *args: str, timeout: float, ok
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         pytest.fail(f"terraform {args[0]} did not finish within {timeout:.0f} s (a moto gap hangs?)\n{out[-4000:]}")
     assert done.returncode in ok, f"terraform {args[0]} exited {done.returncode}\n{done.stdout[-6000:]}\n{done.stderr}"
-    return done.stdout
+    return done.stdout + done.stderr
 
 
-def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
+def _stack(
+    emulated: Path, mirror: str, tmp_path: Path, config: str, aliases: list[str | None] | None = None
+) -> tuple[Path, dict[str, str]]:
+    """A root module with `config` and the emulator override infractl writes, and Terraform's environment for it."""
     state = emulator.status(emulated / "emulator")
     folder = tmp_path / "stack"
     folder.mkdir()
-    (folder / "main.tf").write_text(CONFIG)
-    (folder / "zz_infractl_emulator_override.tf").write_text(emulator_override([None], state.url))
+    (folder / "main.tf").write_text(config)
+    (folder / "zz_infractl_emulator_override.tf").write_text(emulator_override(aliases or [None], state.url))
     (tmp_path / "terraformrc").write_text(terraform.cli_config_text(mirror=Path(mirror), plugin_cache=None))
     env = terraform.child_env(
         process.clean_env(),
@@ -240,6 +243,11 @@ def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
         extra={"SSL_CERT_FILE": state.ca_file, "AWS_CA_BUNDLE": state.ca_file},
         drop_prefixes=("AWS_",),
     )
+    return folder, env
+
+
+def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
+    folder, env = _stack(emulated, mirror, tmp_path, CONFIG)
 
     _terraform(folder, env, "init", timeout=120)
     _terraform(folder, env, "apply", "-auto-approve", timeout=480)
@@ -254,3 +262,274 @@ def test_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
     s3.put_object(Bucket=STATE_BUCKET, Key="dev/network.tfstate", Body=b"{}")
 
     _terraform(folder, env, "destroy", "-auto-approve", timeout=480)
+
+
+UNIMPLEMENTED = """
+provider "aws" {
+  region = "eu-west-1"
+}
+
+# CreateCustomKeyStore is an action moto does not implement
+resource "aws_kms_custom_key_store" "hsm" {
+  custom_key_store_name    = "fidelity-unimplemented"
+  cloud_hsm_cluster_id     = "cluster-1234567890a"
+  key_store_password       = "fidelity-pass-1"
+  trust_anchor_certificate = "fidelity-trust-anchor"
+}
+"""
+
+
+def test_an_action_moto_lacks_fails_the_apply_at_once_naming_it(emulated, mirror, tmp_path):
+    """moto answers an action it lacks with a 500, which the provider's SDK retried for tens of minutes (an apply
+    hung 21 min on GetParametersForImport, since patched). The emulator answers a 400 NotImplemented: the apply fails
+    on the first attempt, and Terraform's error names the action."""
+    folder, env = _stack(emulated, mirror, tmp_path, UNIMPLEMENTED)
+    _terraform(folder, env, "init", timeout=120)
+    before = len([e for e in emulator_requests(emulated) if e["op"] == "CreateCustomKeyStore"])
+    out = _terraform(folder, env, "apply", "-auto-approve", timeout=300, ok=(1,))
+    calls = [e for e in emulator_requests(emulated) if e["op"] == "CreateCustomKeyStore"][before:]
+    assert [(e["attempt"], e["status"], e["error"]) for e in calls] == [(1, 400, "NotImplemented")], calls
+    _terraform(folder, env, "destroy", "-auto-approve", timeout=300)
+    assert "kms CreateCustomKeyStore is not implemented by the AWS emulator" in out, out
+
+
+# Small reproductions of the gaps public modules met (terraform-aws-modules' kms, s3-bucket and vpc examples), each
+# written for this test: on stock moto each resource below fails, hangs or plans a change on the second plan.
+PUBLIC_MODULE_GAPS = """
+provider "aws" {
+  region = "eu-west-1"
+}
+
+provider "aws" {
+  alias  = "replica"
+  region = "eu-central-1"
+}
+
+data "aws_caller_identity" "me" {}
+data "aws_canonical_user_id" "me" {}
+
+# --- KMS: a replica with its own policy (the primary stays PRIMARY), imported key material, the rotation period
+resource "aws_kms_key" "primary" {
+  description  = "gaps-primary"
+  multi_region = true
+}
+
+resource "aws_kms_replica_key" "replica" {
+  provider        = aws.replica
+  description     = "gaps-replica"
+  primary_key_arn = aws_kms_key.primary.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "replica-admin"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.me.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+}
+
+resource "aws_kms_external_key" "imported" {
+  description             = "gaps-external"
+  deletion_window_in_days = 7
+  key_material_base64     = "Wblj06fduthWggmsT0cLVoIMOkeLbc2kVfMud77i/JY="
+}
+
+resource "aws_kms_key" "rotated" {
+  description             = "gaps-rotated"
+  enable_key_rotation     = true
+  rotation_period_in_days = 90
+}
+
+# --- S3: configurations moto took for CreateBucket, trimmed echoes, logging before the target's policy
+resource "aws_s3_bucket" "b" {
+  for_each      = toset(["gaps-data", "gaps-logs", "gaps-acl"])
+  bucket        = each.key
+  force_destroy = true
+}
+
+resource "aws_s3_bucket" "locked" {
+  bucket              = "gaps-locked"
+  force_destroy       = true
+  object_lock_enabled = true
+}
+
+resource "aws_s3_bucket_request_payment_configuration" "p" {
+  bucket = aws_s3_bucket.b["gaps-data"].id
+  payer  = "Requester"
+}
+
+resource "aws_s3_bucket_metric" "m" {
+  bucket = aws_s3_bucket.b["gaps-data"].id
+  name   = "documents"
+  filter {
+    prefix = "documents/"
+    tags   = { class = "a" }
+  }
+}
+
+resource "aws_s3_bucket_intelligent_tiering_configuration" "t" {
+  bucket = aws_s3_bucket.b["gaps-data"].id
+  name   = "archive"
+  filter {
+    prefix = "archive/"
+  }
+  tiering {
+    access_tier = "ARCHIVE_ACCESS"
+    days        = 125
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "l" {
+  bucket                                 = aws_s3_bucket.b["gaps-data"].id
+  transition_default_minimum_object_size = "varies_by_storage_class"
+  rule {
+    id     = "sized"
+    status = "Enabled"
+    filter {
+      and {
+        prefix                   = "logs/"
+        object_size_greater_than = 500
+        object_size_less_than    = 64000
+      }
+    }
+    expiration {
+      days = 90
+    }
+  }
+}
+
+resource "aws_s3_bucket_accelerate_configuration" "a" {
+  bucket = aws_s3_bucket.b["gaps-data"].id
+  status = "Suspended"
+}
+
+resource "aws_s3_bucket_versioning" "v" {
+  bucket = aws_s3_bucket.b["gaps-data"].id
+  versioning_configuration {
+    status     = "Enabled"
+    mfa_delete = "Disabled"
+  }
+}
+
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.b["gaps-logs"].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "logging.s3.amazonaws.com" }
+      Action    = "s3:PutObject"
+      Resource  = "${aws_s3_bucket.b["gaps-logs"].arn}/*"
+    }]
+  })
+}
+
+resource "aws_s3_bucket_logging" "g" {
+  bucket        = aws_s3_bucket.b["gaps-data"].id
+  target_bucket = aws_s3_bucket.b["gaps-logs"].id
+  target_prefix = "access/"
+  target_object_key_format {
+    partitioned_prefix {
+      partition_date_source = "DeliveryTime"
+    }
+  }
+}
+
+resource "aws_s3_bucket_ownership_controls" "acl" {
+  bucket = aws_s3_bucket.b["gaps-acl"].id
+  rule {
+    object_ownership = "ObjectWriter"
+  }
+}
+
+resource "aws_s3_bucket_acl" "acl" {
+  depends_on = [aws_s3_bucket_ownership_controls.acl]
+  bucket     = aws_s3_bucket.b["gaps-acl"].id
+  access_control_policy {
+    grant {
+      grantee {
+        id   = data.aws_canonical_user_id.me.id
+        type = "CanonicalUser"
+      }
+      permission = "FULL_CONTROL"
+    }
+    owner {
+      id = data.aws_canonical_user_id.me.id
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "locked" {
+  bucket = aws_s3_bucket.locked.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "locked" {
+  depends_on = [aws_s3_bucket_versioning.locked]
+  bucket     = aws_s3_bucket.locked.id
+  rule {
+    default_retention {
+      mode = "GOVERNANCE"
+      days = 1
+    }
+  }
+}
+
+# --- EC2: a customer gateway's device name, DHCP options' tags, an interface endpoint's subnet configuration and DNS
+# options
+resource "aws_vpc_dhcp_options" "d" {
+  domain_name         = "service.consul"
+  domain_name_servers = ["127.0.0.1", "10.10.0.2"]
+  tags                = { Name = "gaps-dhcp" }
+}
+
+resource "aws_customer_gateway" "cgw" {
+  bgp_asn     = 65112
+  ip_address  = "49.33.1.162"
+  device_name = "edge-router-1"
+  type        = "ipsec.1"
+}
+
+resource "aws_vpc" "v" {
+  cidr_block = "10.88.0.0/16"
+}
+
+resource "aws_subnet" "s" {
+  for_each          = { a = "10.88.1.0/24", b = "10.88.2.0/24" }
+  vpc_id            = aws_vpc.v.id
+  cidr_block        = each.value
+  availability_zone = "eu-west-1${each.key}"
+}
+
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.v.id
+  service_name      = "com.amazonaws.eu-west-1.s3"
+  vpc_endpoint_type = "Interface"
+  subnet_ids        = [for s in aws_subnet.s : s.id]
+  dns_options {
+    dns_record_ip_type                             = "ipv4"
+    private_dns_only_for_inbound_resolver_endpoint = false
+  }
+  subnet_configuration {
+    subnet_id = aws_subnet.s["a"].id
+    ipv4      = "10.88.1.10"
+  }
+  subnet_configuration {
+    subnet_id = aws_subnet.s["b"].id
+    ipv4      = "10.88.2.10"
+  }
+}
+"""
+
+
+def test_public_module_gaps_apply_plan_clean_and_destroy(emulated, mirror, tmp_path):
+    folder, env = _stack(emulated, mirror, tmp_path, PUBLIC_MODULE_GAPS, aliases=[None, "replica"])
+    _terraform(folder, env, "init", timeout=120)
+    _terraform(folder, env, "apply", "-auto-approve", timeout=600)
+    plan = _terraform(folder, env, "plan", "-detailed-exitcode", timeout=300, ok=(0, 2))
+    assert "No changes." in plan, f"the second plan is not empty:\n{plan}"
+    _terraform(folder, env, "destroy", "-auto-approve", timeout=600)

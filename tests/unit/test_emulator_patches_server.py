@@ -552,3 +552,310 @@ def test_a_client_slow_to_greet_does_not_stall_the_others(client):
     finally:
         for sock in silent:
             sock.close()
+
+
+# --- Calls moto cannot serve ---------------------------------------------------------------------------------------
+
+
+def _retrying(client, service: str) -> Any:
+    """A client that retries as the SDKs do by default (a 500 would be sent up to 5 times)."""
+    retrying = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=15)
+    made = client(service)
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=made.meta.endpoint_url,
+        verify=str(Path(client.data_dir) / "ca.pem"),
+        aws_access_key_id=emulator.FAKE_ACCESS_KEY,
+        aws_secret_access_key=emulator.FAKE_SECRET_KEY,
+        config=retrying,
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "named"),
+    [
+        ("elasticache", lambda c: c.describe_service_updates(), "DescribeServiceUpdates"),
+        (
+            "kms",
+            lambda c: c.create_custom_key_store(CustomKeyStoreName="x", CloudHsmClusterId="cluster-1234567890a"),
+            "CreateCustomKeyStore",
+        ),
+        ("redshift-serverless", lambda c: c.list_namespaces(), "ListNamespaces"),  # a service moto lacks altogether
+    ],
+    ids=["query", "json", "unknown-service"],
+)
+def test_an_action_moto_lacks_fails_at_once_naming_it(client, service, call, named):
+    """Stock moto answers these with an HTML 500, which the SDK retries (for tens of minutes in Terraform's
+    provider); here one attempt gets a 400 NotImplemented that names the service and the action."""
+    with pytest.raises(ClientError) as caught:
+        call(_retrying(client, service))
+    error = caught.value.response["Error"]
+    assert error["Code"] == "NotImplemented"
+    assert f"{service} {named} is not implemented by the AWS emulator" in error["Message"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    entries = [json.loads(line) for line in (Path(client.data_dir) / "requests.jsonl").read_text().splitlines()]
+    mine = [e for e in entries if e["service"] == service and e["op"] == named]
+    assert [(e["attempt"], e["status"], e["error"]) for e in mine] == [(1, 400, "NotImplemented")]
+
+
+# --- KMS -----------------------------------------------------------------------------------------------------------
+
+
+def _in_region(client, service: str, region: str) -> Any:
+    made = client(service)
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=made.meta.endpoint_url,
+        verify=str(Path(client.data_dir) / "ca.pem"),
+        aws_access_key_id=emulator.FAKE_ACCESS_KEY,
+        aws_secret_access_key=emulator.FAKE_SECRET_KEY,
+        config=made.meta.config,
+    )
+
+
+def test_a_replica_key_has_its_own_policy_and_the_primary_stays_primary(client):
+    kms = client("kms")
+    primary = kms.create_key(Description="primary", MultiRegion=True)["KeyMetadata"]
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "replica",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    replicated = kms.replicate_key(
+        KeyId=primary["KeyId"],
+        ReplicaRegion="eu-central-1",
+        Policy=policy,
+        Description="replica",
+        Tags=[{"TagKey": "role", "TagValue": "replica"}],
+    )
+    assert json.loads(replicated["ReplicaPolicy"]) == json.loads(policy)
+    remote = _in_region(client, "kms", "eu-central-1")
+    replica = remote.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]
+    assert (replica["Description"], replica["MultiRegionConfiguration"]["MultiRegionKeyType"]) == ("replica", "REPLICA")
+    assert json.loads(remote.get_key_policy(KeyId=primary["KeyId"], PolicyName="default")["Policy"]) == json.loads(
+        policy
+    )
+    assert remote.list_resource_tags(KeyId=primary["KeyId"])["Tags"] == [{"TagKey": "role", "TagValue": "replica"}]
+    again = kms.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]
+    assert again["Description"] == "primary"
+    assert again["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
+    assert [r["Region"] for r in again["MultiRegionConfiguration"]["ReplicaKeys"]] == ["eu-central-1"]
+    assert "replica" not in kms.get_key_policy(KeyId=primary["KeyId"], PolicyName="default")["Policy"]
+
+
+def test_key_material_is_imported_into_an_external_key(client):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    kms = client("kms")
+    key = kms.create_key(Origin="EXTERNAL", Description="external")["KeyMetadata"]
+    assert (key["KeyState"], key["Enabled"]) == ("PendingImport", False)
+    params = kms.get_parameters_for_import(
+        KeyId=key["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    public = serialization.load_der_public_key(params["PublicKey"])
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    kms.import_key_material(
+        KeyId=key["KeyId"],
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=public.encrypt(b"k" * 32, oaep),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    imported = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert (imported["KeyState"], imported["Enabled"], imported["ExpirationModel"]) == (
+        "Enabled",
+        True,
+        "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    kms.delete_imported_key_material(KeyId=key["KeyId"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingImport"
+
+
+def test_the_key_rotation_period_is_echoed(client):
+    kms = client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=90)
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 90
+    kms.enable_key_rotation(KeyId=key)
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 365
+
+
+# --- ElastiCache ---------------------------------------------------------------------------------------------------
+
+
+def test_a_cache_subnet_group_is_modified_and_deleted(client):
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.91.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.91.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    cache = client("elasticache")
+    cache.create_cache_subnet_group(
+        CacheSubnetGroupName="cache", CacheSubnetGroupDescription="one", SubnetIds=subnets[:1]
+    )
+    modified = cache.modify_cache_subnet_group(
+        CacheSubnetGroupName="cache", CacheSubnetGroupDescription="two", SubnetIds=subnets
+    )["CacheSubnetGroup"]
+    assert modified["CacheSubnetGroupDescription"] == "two"
+    assert sorted(s["SubnetIdentifier"] for s in modified["Subnets"]) == sorted(subnets)
+    cache.delete_cache_subnet_group(CacheSubnetGroupName="cache")
+    with pytest.raises(ClientError, match="CacheSubnetGroupNotFound"):
+        cache.describe_cache_subnet_groups(CacheSubnetGroupName="cache")
+
+
+# --- S3 bucket configurations ----------------------------------------------------------------------------------------
+
+
+def test_bucket_configurations_moto_lacks_are_stored_and_echoed(client):
+    """PutBucketRequestPayment/Metrics/IntelligentTiering/Analytics ran as CreateBucket on stock moto, and their
+    reads answered a listing."""
+    s3 = client("s3")
+    s3.create_bucket(Bucket="configs", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_request_payment(Bucket="configs", RequestPaymentConfiguration={"Payer": "Requester"})
+    assert s3.get_bucket_request_payment(Bucket="configs")["Payer"] == "Requester"
+    metrics = {"Id": "docs", "Filter": {"And": {"Prefix": "docs/", "Tags": [{"Key": "a", "Value": "1"}]}}}
+    s3.put_bucket_metrics_configuration(Bucket="configs", Id="docs", MetricsConfiguration=metrics)
+    assert s3.get_bucket_metrics_configuration(Bucket="configs", Id="docs")["MetricsConfiguration"] == metrics
+    tiering = {
+        "Id": "archive",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "old/"},
+        "Tierings": [{"Days": 180, "AccessTier": "ARCHIVE_ACCESS"}],
+    }
+    s3.put_bucket_intelligent_tiering_configuration(
+        Bucket="configs", Id="archive", IntelligentTieringConfiguration=tiering
+    )
+    got = s3.get_bucket_intelligent_tiering_configuration(Bucket="configs", Id="archive")
+    assert got["IntelligentTieringConfiguration"] == tiering
+    listed = s3.list_bucket_metrics_configurations(Bucket="configs")["MetricsConfigurationList"]
+    assert listed == [metrics]
+    s3.delete_bucket_metrics_configuration(Bucket="configs", Id="docs")
+    with pytest.raises(ClientError, match="NoSuchConfiguration"):
+        s3.get_bucket_metrics_configuration(Bucket="configs", Id="docs")
+
+
+def test_lifecycle_size_bounds_and_transition_default_are_echoed(client):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="lifecycle-sizes", CreateBucketConfiguration={"LocationConstraint": REGION})
+    rule = {
+        "ID": "sized",
+        "Status": "Enabled",
+        "Filter": {"And": {"Prefix": "logs/", "ObjectSizeGreaterThan": 500, "ObjectSizeLessThan": 64000}},
+        "Expiration": {"Days": 90},
+    }
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="lifecycle-sizes",
+        LifecycleConfiguration={"Rules": [rule]},
+        TransitionDefaultMinimumObjectSize="varies_by_storage_class",
+    )
+    got = s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-sizes")
+    assert got["Rules"] == [rule]
+    assert got["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
+    s3.delete_bucket_lifecycle(Bucket="lifecycle-sizes")
+    with pytest.raises(ClientError, match="NoSuchLifecycleConfiguration"):
+        s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-sizes")
+
+
+def test_accelerate_mfa_delete_and_logging_before_the_target_policy(client):
+    s3 = client("s3")
+    for name in ("echoes", "echoes-logs"):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_accelerate_configuration(Bucket="echoes", AccelerateConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_accelerate_configuration(Bucket="echoes")["Status"] == "Suspended"
+    s3.put_bucket_versioning(Bucket="echoes", VersioningConfiguration={"Status": "Enabled", "MFADelete": "Disabled"})
+    versioning = s3.get_bucket_versioning(Bucket="echoes")
+    assert (versioning["Status"], versioning["MFADelete"]) == ("Enabled", "Disabled")
+    # the target bucket has no policy yet (Terraform creates it in parallel): AWS accepts the configuration
+    s3.put_bucket_logging(
+        Bucket="echoes", BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "echoes-logs", "TargetPrefix": "l/"}}
+    )
+    assert s3.get_bucket_logging(Bucket="echoes")["LoggingEnabled"]["TargetBucket"] == "echoes-logs"
+
+
+def test_versioning_of_an_object_lock_bucket_cannot_be_suspended(client):
+    s3 = client("s3")
+    s3.create_bucket(
+        Bucket="locked-versioning",
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+        ObjectLockEnabledForBucket=True,
+    )
+    with pytest.raises(ClientError, match="An Object Lock configuration is present on this bucket"):
+        s3.put_bucket_versioning(Bucket="locked-versioning", VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket="locked-versioning")["Status"] == "Enabled"
+
+
+# --- EC2: customer gateways and VPC endpoints ----------------------------------------------------------------------
+
+
+def test_a_customer_gateway_keeps_its_device_name(client):
+    ec2 = client("ec2")
+    gateway = ec2.create_customer_gateway(Type="ipsec.1", BgpAsn=65112, PublicIp="49.33.1.162", DeviceName="edge-1")
+    gateway_id = gateway["CustomerGateway"]["CustomerGatewayId"]
+    (described,) = ec2.describe_customer_gateways(CustomerGatewayIds=[gateway_id])["CustomerGateways"]
+    assert described["DeviceName"] == "edge-1"
+
+
+def test_an_interface_endpoint_keeps_its_subnet_configuration_and_dns_options(client):
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.92.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.92.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        VpcEndpointType="Interface",
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        SubnetIds=subnets,
+        SubnetConfigurations=[{"SubnetId": subnets[0], "Ipv4": "10.92.0.10"}],
+        DnsOptions={"DnsRecordIpType": "ipv4", "PrivateDnsOnlyForInboundResolverEndpoint": False},
+    )["VpcEndpoint"]
+    (described,) = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint["VpcEndpointId"]])["VpcEndpoints"]
+    assert described["DnsOptions"] == {"DnsRecordIpType": "ipv4", "PrivateDnsOnlyForInboundResolverEndpoint": False}
+    assert described["IpAddressType"] == "ipv4"
+    enis = ec2.describe_network_interfaces(NetworkInterfaceIds=described["NetworkInterfaceIds"])["NetworkInterfaces"]
+    by_subnet = {eni["SubnetId"]: eni["PrivateIpAddress"] for eni in enis}
+    assert by_subnet[subnets[0]] == "10.92.0.10"
+    assert by_subnet[subnets[1]].startswith("10.92.1.")  # in its subnet, as AWS picks it
+
+
+def test_logging_key_format_and_the_acl_owner_are_echoed(client):
+    s3 = client("s3")
+    for name in ("keyformat", "keyformat-logs"):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    enabled = {
+        "TargetBucket": "keyformat-logs",
+        "TargetPrefix": "l/",
+        "TargetObjectKeyFormat": {"PartitionedPrefix": {"PartitionDateSource": "DeliveryTime"}},
+    }
+    s3.put_bucket_logging(Bucket="keyformat", BucketLoggingStatus={"LoggingEnabled": enabled})
+    assert s3.get_bucket_logging(Bucket="keyformat")["LoggingEnabled"] == enabled
+    # the canonical user Terraform reads from ListBuckets owns the buckets' ACLs
+    owner = s3.list_buckets()["Owner"]["ID"]
+    assert s3.get_bucket_acl(Bucket="keyformat")["Owner"]["ID"] == owner
+
+
+def test_dhcp_options_keep_the_tags_they_were_created_with(client):
+    ec2 = client("ec2")
+    created = ec2.create_dhcp_options(
+        DhcpConfigurations=[{"Key": "domain-name", "Values": ["service.consul"]}],
+        TagSpecifications=[{"ResourceType": "dhcp-options", "Tags": [{"Key": "Name", "Value": "dhcp"}]}],
+    )["DhcpOptions"]["DhcpOptionsId"]
+    (described,) = ec2.describe_dhcp_options(DhcpOptionsIds=[created])["DhcpOptions"]
+    assert described["Tags"] == [{"Key": "Name", "Value": "dhcp"}]

@@ -32,7 +32,7 @@ def wraps(orig: Any) -> Callable[[Any], Any]:
 
 
 def apply_all() -> None:
-    from infractl.adapters.emulator_patches import budgets, ec2, eks, iam, rds, s3, server
+    from infractl.adapters.emulator_patches import budgets, ec2, eks, elasticache, iam, kms, rds, s3, s3_config, server
 
-    for module in (server, s3, rds, budgets, eks, ec2, iam):
+    for module in (server, s3, rds, budgets, eks, ec2, iam, kms, elasticache, s3_config):
         module.apply()

@@ -1,5 +1,5 @@
 """The server: one API call at a time, as AWS makes each call atomic; a retried call answered once; every call
-written to a request log."""
+written to a request log; a call moto cannot serve answered at once with an error no SDK retries."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
-from infractl.adapters.emulator_patches import replace, wraps
+from infractl.adapters.emulator_patches import replace, unimplemented, wraps
 
 # moto's backends are plain dicts and its server answers each request on its own thread, so two calls at once can
 # interleave (an iteration over a dict another call is growing fails with a 500 after part of the call took effect).
@@ -138,12 +138,29 @@ READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Check")
 HEALTH_PATH = "/moto-api/"  # the emulator's health probe: moto's dashboard, which reads no backend
 
 
+def _moto_version() -> str:
+    import moto
+
+    return str(moto.__version__)
+
+
+def _not_implemented(environ: dict[str, Any], op: str, detail: str, start_response: Any) -> bytes:
+    """Answer a call moto raised NotImplementedError for: a 400 `NotImplemented` naming it (see unimplemented)."""
+    service = _scope(environ)[0]
+    text = unimplemented.message(service, unimplemented.action_name(op, detail), detail, _moto_version())
+    status, headers, body = unimplemented.answer(environ, service, text)
+    start_response(status, headers)
+    return body
+
+
 def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(orig)
     def __call__(self: Any, environ: Any, start_response: Any) -> Any:
         """Gap: moto is not thread-safe under its threaded server, and runs a retried call again. Each request runs
         alone, its body built inside the lock (moto renders it from backend state); a retry of a call that already
-        ran gets its answer again (_Answers); every request is written to the request log."""
+        ran gets its answer again (_Answers); every request is written to the request log. An action moto lacks
+        (NotImplementedError, an HTML 500 the SDKs retry for tens of minutes) is answered with a 400
+        `NotImplemented` naming it, which they do not retry."""
         log = _request_log()
         answer: list[Any] = []  # [status, headers] as the app set them
 
@@ -178,13 +195,16 @@ def serialized(orig: Callable[..., Any]) -> Callable[..., Any]:
                     recording_start_response(kept[0], list(kept[1]))
                     chunks = [kept[2]]
                 else:
-                    body = orig(self, environ, recording_start_response)
                     try:
-                        chunks = [bytes(chunk) for chunk in body]
-                    finally:
-                        close = getattr(body, "close", None)
-                        if close is not None:
-                            close()
+                        body = orig(self, environ, recording_start_response)
+                        try:
+                            chunks = [bytes(chunk) for chunk in body]
+                        finally:
+                            close = getattr(body, "close", None)
+                            if close is not None:
+                                close()
+                    except NotImplementedError as exc:
+                        chunks = [_not_implemented(environ, op, str(exc), recording_start_response)]
                     if answer and environ:
                         _ANSWERS.keep(environ, op, answer[0], answer[1], b"".join(chunks))
         finally:
@@ -224,9 +244,29 @@ def lazy_handshake(orig: Callable[..., Any]) -> Callable[..., Any]:
     return load_ssl_context
 
 
+def known_services_only(orig: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(orig)
+    def get_application(self: Any, environ: dict[str, Any]) -> Any:
+        """Gap: a request for a service moto does not know (the provider sends every service to the emulator)
+        fails inside moto with an AttributeError, an HTML 500 that the SDKs retry: it gets `NotImplemented`."""
+        try:
+            return orig(self, environ)
+        except Exception:
+            host = self.infer_service_region_host(environ, environ.get("PATH_INFO", ""))
+            if host is not None and self.get_backend_for_host(host):
+                raise
+            service, op, method = _scope(environ)[0], _operation(environ), environ.get("REQUEST_METHOD", "")
+            if op.startswith(f"{method} "):  # a REST call: its path names the operation
+                op = f"{method} {environ.get('PATH_INFO', '/')}"
+            return unimplemented.unknown_service_app(service, op, _moto_version())
+
+    return get_application
+
+
 def apply() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from werkzeug import serving
 
     replace(DomainDispatcherApplication, "__call__", serialized)
+    replace(DomainDispatcherApplication, "get_application", known_services_only)
     replace(serving, "load_ssl_context", lazy_handshake)
