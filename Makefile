@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MIRROR := $(shell scripts/find-provider-mirror)
 export INFRACTL_PROVIDER_MIRROR := $(MIRROR)
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 # checkov lives in its own virtualenv: it pins libraries that conflict with ours (docs/validate.md).
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .tools/checkov

@@ -130,6 +130,8 @@ def test_bootstrap_loads_the_env_and_asks_sts_once(invoke, emulated, project, mo
     result = json.loads(invoke("bootstrap", "staging", "--emulate", "--yes", "--json", root=project).stdout)
     assert [(s["stack"], s["status"]) for s in result["stacks"]] == [("a", "applied"), ("b", "applied")]
     assert calls == {"load": 1, "sts": 1}
+    # the session's emulator is shared: a test leaves no stack applied behind it for the next one
+    invoke("destroy", "staging", "--emulate", "--yes", root=project)
 
 
 def test_output_of_a_stack_not_applied_says_so(invoke, emulated, project):
