@@ -12,7 +12,7 @@ Without an engine (always runs):
   BASE_IMAGE pinned by digest, HEALTHCHECK, OCI labels, no package manager or compiler in the last stage).
 
 With an engine (a failure, with the reason and the measured phases, when none can be had: every part of it installs
-and runs on this machine; only a machine without root and without the packages skips, saying so):
+and runs on this machine; a machine without root and without the packages fails, naming them: never a skip):
 `apt-get install docker.io` (idempotent), a private dockerd (own socket, data and exec roots, no bridge, no iptables
 rules: nothing to clean up on the host but its folder), a Debian bookworm base image made with debootstrap and
 `docker import` (no registry can be reached; the root filesystem is cached in .infractl/images/), the wheels built on
@@ -552,8 +552,11 @@ def _ensure_packages(budget: Budget) -> None:
     if not missing:
         budget.timings["apt_install_docker"] = 0.0
         return
-    if (os.geteuid() != 0 or not shutil.which("apt-get")) and os.environ.get("CI") != "true":
-        pytest.skip(f"image build tier skipped: {', '.join(missing)} not installed and apt-get needs root")
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail(
+            f"image build tier: {', '.join(missing)} not installed and apt-get needs root:"
+            f" install them (apt-get install {' '.join(missing)}) or run the tests as root"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     done = budget.run("apt_install_docker", ["apt-get", "install", "-y", "-q", *missing], env=env)
     if done.returncode != 0:  # a stale package index: refresh once
