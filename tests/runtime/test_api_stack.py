@@ -11,7 +11,6 @@ import json
 import select
 import socket
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -19,20 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.runtime.conftest import wait_for as _wait
+
 pytestmark = pytest.mark.integration
 
 RUNS = "/v1/tenants/acme/runs"
-
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 async def _temporal(stack):

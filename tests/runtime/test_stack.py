@@ -21,19 +21,9 @@ import pytest
 
 from infractl.adapters import localservices as ls
 from tests.kubernetes_fakes import FakeTokenReview, self_signed_pem, service_account_jwt
+from tests.runtime.conftest import wait_for as _wait
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def _delivered(stack, run_id: str) -> list[tuple[str, int]]:
@@ -520,6 +510,12 @@ def test_canary_secrets_never_appear_in_logs_spans_or_api_responses(stack):
     import psycopg
 
     canaries = list(stack.canaries.values())
+    # this test makes its own traffic (a run end to end, a readiness check), so it holds run alone or in any order
+    with stack.client() as client:
+        accepted = client.post("/v1/tenants/acme/runs", json={"evidence": {"canary": True}})
+        assert accepted.status_code == 202, accepted.text
+        stack.wait_run(client, accepted.json()["links"]["self"])
+        client.get("/readyz")
     # the canaries were really used: the DB role logs in with the one from OpenBao, and the worker signed S3 calls
     url = f"postgresql://{stack.settings.db_user}:{stack.canaries['db_password']}@127.0.0.1:{stack.settings.db_port}/{stack.settings.db_name}"
     with psycopg.connect(url) as conn:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infractl.adapters import terraform
+from infractl.adapters import aws, terraform
 from infractl.models.environment import Environment
 from infractl.models.runs import Progress
 from infractl.models.stacks import Manifest, Stack
@@ -90,11 +90,7 @@ class RunState:
 
     def runner(self, ws_dir: Path, chdir: Path, label: tuple[str, str], shown: str) -> terraform.Runner:
         # nothing of this machine's AWS setup may reach a plan: no variables, no ~/.aws files, no instance metadata
-        extra = {
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        extra = dict(aws.NO_LOCAL_AWS_CONFIG)
         if self.ca_file:
             extra.update(SSL_CERT_FILE=self.ca_file, AWS_CA_BUNDLE=self.ca_file)
         return workspace.runner(
