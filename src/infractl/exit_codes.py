@@ -9,5 +9,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # wrong arguments or a missing confirmation
     CONFIG = 3  # an environment file or the stack manifest is invalid
     CHANGES_PRESENT = 4  # plan --detailed-exitcode found changes
+    VERIFICATION_FAILED = 5  # a signature, provenance or SBOM does not verify (tampered, wrong key, missing)
+    REFUSED = 6  # a policy refuses the operation: a skipped stage, a missing approval, a digest not in the source
+    GATE_FAILED = 7  # a security gate found a problem: a breaking API change, a secret, a workflow finding
     INTERNAL = 70  # a bug in infractl
     INTERRUPTED = 130  # Ctrl-C
