@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,3 +18,8 @@ class Settings(BaseSettings):
     plugin_cache_dir: Path | None = None  # shared provider plugin cache; default <work_dir>/plugin-cache
     terraform_bin: str = "terraform"
     checkov_bin: str | None = None  # default: <root>/.tools/checkov/bin/checkov (made by `make tools`), then PATH
+    # Releases (docs/release.md): the cosign-format key pair that signs images and provenance. Default: a key made on
+    # first use in <work_dir>/keys/ (local only; CI signs keyless). The password is read from the environment only.
+    signing_key: Path | None = None
+    verify_key: Path | None = None  # the public key promote verifies with; default: the signing key's .pub
+    signing_password: SecretStr = SecretStr("")

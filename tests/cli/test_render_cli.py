@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 ENVS = sorted(p.stem for p in (REPO / "environments").glob("*.yaml"))
 CHARTS = ["temporal", "otel-collector", "controlplane"]
 IMAGES = {
-    "controlplane-api": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/controlplane-api",
-    "controlplane-worker": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/controlplane-worker",
+    "controlplane-api": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dev/controlplane-api",
+    "controlplane-worker": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dev/controlplane-worker",
     "temporal-server": "temporalio/server",
     "temporal-admin-tools": "temporalio/admin-tools",
     "temporal-ui": "temporalio/ui",
@@ -108,7 +108,7 @@ def test_render_prod_without_pinned_digests_writes_every_chart_and_says_so(invok
         for ctr in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]
     ]
     assert images and all(i.endswith("@sha256:" + "0" * 64) for i in images), images
-    assert "345678901234.dkr.ecr.eu-west-1.amazonaws.com/controlplane-api@sha256:" + "0" * 64 in images
+    assert "345678901234.dkr.ecr.eu-west-1.amazonaws.com/prod/controlplane-api@sha256:" + "0" * 64 in images
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -23,3 +23,16 @@ def changed_files(repo: Path, ref: str) -> tuple[list[str], Path]:
     diff = process.run(["git", "-C", top, "diff", "--name-only", "--no-renames", base]).stdout
     untracked = process.run(["git", "-C", top, "ls-files", "--others", "--exclude-standard"]).stdout
     return sorted({line for line in (diff + untracked).splitlines() if line.strip()}), Path(top)
+
+
+def head(repo: Path) -> tuple[str, int, bool]:
+    """(commit SHA, commit time as a Unix epoch, whether the work tree has uncommitted changes) of HEAD."""
+    try:
+        sha, epoch = process.run(["git", "-C", str(repo), "log", "-1", "--format=%H %ct"]).stdout.split()
+    except (CommandError, ValueError):
+        raise UsageError(
+            f"{repo} is not a git work tree with a commit",
+            hint="a release is built from a commit: run it in a clone of the project",
+        ) from None
+    status = process.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"]).stdout
+    return sha, int(epoch), bool(status.strip())

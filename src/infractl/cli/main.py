@@ -7,7 +7,21 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli import common, dev, docs, emulator, env, init, parity, render, stacks, state, validate
+from infractl.cli import (
+    common,
+    dev,
+    docs,
+    emulator,
+    env,
+    init,
+    parity,
+    promote,
+    release,
+    render,
+    stacks,
+    state,
+    validate,
+)
 from infractl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -25,10 +39,12 @@ app.add_typer(docs.app)
 app.add_typer(parity.app)
 app.add_typer(validate.app)
 app.add_typer(render.app)
+app.add_typer(promote.app)
 app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(dev.app, name="dev")
+app.add_typer(release.app, name="release")
 
 
 def _version(value: bool) -> None:

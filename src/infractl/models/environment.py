@@ -180,6 +180,24 @@ class Approval(_Strict):
         return self
 
 
+class Promotion(_Strict):
+    """Where a release may come from (docs/release.md): `infractl promote FROM TO` refuses any FROM not listed in
+    `sources`, so a release cannot skip a stage unless the target environment says it may. Empty: no promotion into
+    it (the first stage: `infractl release build` pushes there)."""
+
+    sources: list[str] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        bad = [n for n in v if not NAME.fullmatch(n)]
+        if bad:
+            raise ValueError(f"not an environment name: {', '.join(bad)}")
+        if len(set(v)) != len(v):
+            raise ValueError("an environment is listed twice")
+        return v
+
+
 class StateConfig(_Strict):
     bucket: Annotated[
         str | None, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"), AfterValidator(_bucket_name)
@@ -302,6 +320,7 @@ class Environment(_Strict):
     budget: Budget
     recovery: Recovery
     approval: Approval = Field(default_factory=Approval)
+    promotion: Promotion = Field(default_factory=Promotion)
     state: StateConfig = Field(default_factory=StateConfig)
     stacks: dict[str, FreeForm] = Field(default_factory=dict)
     validation: Validation = Field(default_factory=Validation)
@@ -392,6 +411,13 @@ class Environment(_Strict):
         if name is not None and v["environment"] != name:
             raise ValueError(f"tags.environment ({v['environment']!r}) must equal name ({name!r})")
         return v
+
+    def own_image_repository(self, image: str) -> str | None:
+        """Where this environment's registry keeps one of our images (one repository per environment, made by the
+        registry stack: terraform/stacks/aws/registry); None where the cloud has no default here."""
+        if self.cloud == "aws":
+            return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{self.name}/{image}"
+        return None
 
     def state_bucket(self, account: str | None = None) -> str:
         """The state bucket: explicit, or derived from the account, region and env."""

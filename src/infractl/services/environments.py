@@ -7,7 +7,14 @@ from typing import Any
 
 from infractl.adapters import files
 from infractl.errors import ConfigError, UsageError
-from infractl.models.environment import NAME, Difference, Environment, EnvironmentDiff, EnvironmentSummary
+from infractl.models.environment import (
+    NAME,
+    Difference,
+    Environment,
+    EnvironmentDiff,
+    EnvironmentSummary,
+    Image,
+)
 from infractl.models.project import Project
 
 NAME_RULE = "1-16 lowercase letters, digits or hyphens, starting with a letter"
@@ -51,7 +58,34 @@ def load(project: Project, name: str) -> Environment:
             f"{shown}: name: {env.name!r} differs from the file name",
             hint=f"set name: {name} or rename the file",
         )
-    return env
+    return _with_release(project, env, shown)
+
+
+def _with_release(project: Project, env: Environment, shown: str) -> Environment:
+    """The env model with the digests of the release it runs (releases/pins/<env>.json, written by `infractl
+    promote` and `infractl release build`) in `images:`: one record of what runs where, read by render and deploy."""
+    from infractl.services.release import records  # the pin file's one reader
+
+    pin = records.load_pin(project, env.name)
+    if pin is None:
+        return env
+    images = dict(env.images or {})
+    pin_shown = project.rel(records.pin_path(project, env.name))
+    twice = sorted(set(images) & set(pin.images))
+    if twice:
+        raise ConfigError(
+            f"{shown}: images.{twice[0]}: pinned here and by release {pin.release} in {pin_shown}",
+            hint=f"remove images.{twice[0]} from {shown}: promotions own the digests of our images",
+        )
+    for image, digest in pin.images.items():
+        repository = env.own_image_repository(image)
+        if repository is None:
+            raise ConfigError(
+                f"{pin_shown}: images.{image}: {env.cloud} has no default registry repository for it",
+                hint=f"pin it in {shown} as images.{image}: {{repository, digest}} instead",
+            )
+        images[image] = Image(repository=repository, digest=digest)
+    return env.model_copy(update={"images": images})
 
 
 def list_all(project: Project) -> list[EnvironmentSummary]:

@@ -267,8 +267,9 @@ def _images(env: Environment, shown: str) -> tuple[dict[str, dict[str, str]], li
 def _default_repository(env: Environment, image: str, shown: str) -> str:
     if image in UPSTREAM_REPOSITORIES:
         return UPSTREAM_REPOSITORIES[image]
-    if env.cloud == "aws":  # our images: the env account's ECR
-        return f"{env.account}.dkr.ecr.{env.region}.amazonaws.com/{image}"
+    own = env.own_image_repository(image)  # our images: the env's own repository (ECR on AWS)
+    if own:
+        return own
     raise ConfigError(
         f"{shown}: images.{image}: not pinned, and there is no default {env.cloud} registry for it",
         hint=f"add images.{image}: {{repository, digest: sha256:…}}",
