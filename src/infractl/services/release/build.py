@@ -18,7 +18,7 @@ from pathlib import Path
 
 from infractl.adapters import git
 from infractl.adapters import registry as oci
-from infractl.errors import RefusedError, RegistryError, UsageError
+from infractl.errors import RefusedError, RegistryError, UsageError, VerificationError
 from infractl.models.release import (
     Artifact,
     BuildResult,
@@ -33,6 +33,7 @@ from infractl.services import environments
 from infractl.services import registry as registries
 from infractl.services.context import Context
 from infractl.services.release import cosign, image, keys, provenance, records, sbom, signing
+from infractl.services.release.promote import verify_in
 
 BUILD_TYPE = "https://infractl.local/release-build/v1"
 BUILDER_ID = "https://infractl.local/builder/local"
@@ -131,24 +132,24 @@ def build(
         pushed = oci.push_layout(client, b.layout, b.ref_name, repo, tags=[version])
         if pushed != b.digest:
             raise RegistryError(f"{client.host}/{repo}: pushed {pushed}, built {b.digest}")
-        before = previous.images.get(b.name) if previous is not None else None
 
-        def kept(art: Artifact | None, repo: str = repo) -> Artifact | None:
-            # a rebuild keeps the attachments of the release while the registry still holds them
-            return art if art is not None and client.manifest_digest(repo, art.tag) == art.digest else None
+        def kept(kind: str, repo: str = repo, digest: str = b.digest) -> Artifact | None:
+            # One image, one set of attachments (cosign's tags are per digest): a rebuild of the same digest, under
+            # this version or another, keeps those the registry holds; promote verifies them whoever made them.
+            tag = cosign.tag_for(digest, kind)
+            found = client.manifest_digest(repo, tag)
+            return Artifact(tag=tag, digest=found) if found else None
 
         doc = sbom.from_layers(list(b.layers), name=b.name, version=version, digest=b.digest)
-        sbom_art = kept(before and before.sbom) or _attach(
-            client, repo, cosign.sbom_artifact(doc), cosign.tag_for(b.digest, "sbom")
-        )
-        att = kept(before and before.provenance) or _attach(
+        sbom_art = kept("sbom") or _attach(client, repo, cosign.sbom_artifact(doc), cosign.tag_for(b.digest, "sbom"))
+        att = kept("att") or _attach(
             client,
             repo,
             cosign.attestation_artifact(_provenance(b, version, commit, dirty, root.name, now, key)),
             cosign.tag_for(b.digest, "att"),
         )
         payload = signing.simple_signing_payload(f"{client.host}/{repo}", b.digest)
-        sig = kept(before and before.signature) or _attach(
+        sig = kept("sig") or _attach(
             client,
             repo,
             cosign.signature_artifact(payload, signing.sign(payload, key.private)),
@@ -180,6 +181,16 @@ def build(
         migrations=records.migration_head(ctx.project),
         signing=Signing(key_id=key.key_id, public_key=key.public_pem),
     )
+    # What was pushed must verify as promote will verify it (a stale or tampered attachment the build kept fails here).
+    failed = [c for c in verify_in(ctx, manifest, client, prefix) if not c.ok]
+    if failed:
+        raise VerificationError(
+            f"release {version} does not verify in {stage} after the build: {failed[0].image}: {failed[0].what}: "
+            f"{failed[0].detail}",
+            details=[f"{c.image}: {c.what}: {c.detail}" for c in failed[1:]],
+            hint="an attachment in the registry is not this key's: delete its tag (sha256-<hex>.sig|.att|.sbom) "
+            "and build again",
+        )
     unchanged = previous is not None and previous.model_dump(exclude={"signing"}) == manifest.model_dump(
         exclude={"signing"}
     )
