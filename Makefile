@@ -32,7 +32,7 @@ help:
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
 	@echo "make dev        the local runtime stack (API, worker, Postgres, Temporal, OpenBao, S3, traces): infractl dev up"
 	@echo "make dev-down   stop it (nothing it started is left running)"
-	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), as ratios"
+	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), release (promote vs rebuild), as ratios"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -106,6 +106,7 @@ bench: install
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/bootstrap.py
 	$(BIN)/python benchmarks/validate.py
+	$(BIN)/python benchmarks/release.py
 
 clean:
 	-$(BIN)/infractl dev down
