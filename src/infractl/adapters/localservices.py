@@ -388,3 +388,34 @@ def _same_process(r: Running) -> bool:
 def survivors(r: Running) -> list[int]:
     """Pids still alive in r's process group (empty once `stop` did its job)."""
     return process.survivors(r.handle)
+
+
+def start_registry(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S) -> Running:
+    """Debian's `docker-registry` (CNCF distribution 2.8) on 127.0.0.1:port, plain HTTP, no auth.
+
+    Its config is <base>/config.yml (written on every start), its blobs and manifests live in <base>/storage (kept
+    across restarts), deletes are enabled. The access log is on: with the rest of its output it goes to
+    <base>/registry.log, where `adapters.registry.count_uploads` reads the uploads the server completed. The upload
+    state secret is random per start and passed in the environment (never in a file or argv).
+    """
+    import json
+    import secrets
+
+    base = Path(base).resolve()
+    storage = base / "storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    config = base / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: warn\n  formatter: text\n  accesslog:\n    disabled: false\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {json.dumps(str(storage))}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: {HOST}:{port}\n"
+    )
+    binary = process.find_binary(
+        "docker-registry", hint="install Debian's docker-registry package (make install does it)"
+    )
+    env = process.clean_env(service_env(), drop_prefixes=("REGISTRY_",))
+    env["REGISTRY_HTTP_SECRET"] = secrets.token_hex(32)
+    extra = {"url": f"http://{HOST}:{port}", "storage": str(storage), "config": str(config)}
+    health = f"http://{HOST}:{port}/v2/"
+    return start_process("registry", [binary, "serve", str(config)], env, base, port, health, wait=wait, extra=extra)

@@ -47,3 +47,7 @@ class Project:
     @property
     def emulator_dir(self) -> Path:
         return self.work_dir / "emulator"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.work_dir / "registry"
