@@ -16,6 +16,7 @@ from infractl.cli import (
     init,
     parity,
     promote,
+    registry,
     release,
     render,
     stacks,
@@ -43,6 +44,7 @@ app.add_typer(promote.app)
 app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(registry.app, name="registry")
 app.add_typer(dev.app, name="dev")
 app.add_typer(release.app, name="release")
 
