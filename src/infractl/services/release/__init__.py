@@ -1,0 +1,1 @@
+"""Releases: build once, promote by digest (the lead's package docstring replaces this one)."""
