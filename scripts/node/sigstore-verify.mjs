@@ -2,8 +2,10 @@
 //
 //   node scripts/node/sigstore-verify.mjs BUNDLE.json PAYLOAD PUBKEY.pem HINT
 //
-// BUNDLE.json: a sigstore bundle v0.3 with a message signature and verificationMaterial.publicKey.hint == HINT
-// (no transparency log, no timestamp: a local key). PAYLOAD: the signed bytes. PUBKEY.pem: the SPKI public key.
+// BUNDLE.json: a sigstore bundle v0.3 whose verificationMaterial.publicKey.hint is HINT (no transparency log, no
+// timestamp: a local key), holding either a message signature (PAYLOAD: the signed bytes, e.g. cosign's
+// simple-signing payload) or a DSSE envelope (PAYLOAD: the statement the envelope must carry, byte for byte).
+// PUBKEY.pem: the SPKI public key.
 // Prints "verified" (exit 0), or "FAILED: <code> <message>" (exit 1). A usage error exits 2.
 import { readFileSync } from "node:fs";
 import crypto from "node:crypto";
@@ -41,7 +43,13 @@ try {
     ctlogThreshold: 0,
     timestampThreshold: 0,
   });
-  verifier.verify(toSignedEntity(bundle, readFileSync(payloadPath)));
+  const payload = readFileSync(payloadPath);
+  if (bundle.content.$case === "dsseEnvelope" && !payload.equals(Buffer.from(bundle.content.dsseEnvelope.payload))) {
+    const err = new Error("the envelope carries another payload than the one given");
+    err.code = "PAYLOAD_MISMATCH";
+    throw err;
+  }
+  verifier.verify(toSignedEntity(bundle, payload));
   console.log("verified");
 } catch (e) {
   console.log(`FAILED: ${e.code || e.name || "ERROR"} ${e.message}`);

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from infractl.errors import UsageError, VerificationError
-from infractl.services.release.signing import check_digest, key_id
+from infractl.services.release.signing import BUNDLE_MEDIA_TYPE, check_digest, key_id
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -184,3 +184,22 @@ def _subjects(doc: dict[str, Any]) -> dict[str, str]:
             raise VerificationError(f"the provenance subject {entry!r} has no name or sha256 digest")
         found[name] = f"sha256:{digest}"
     return found
+
+
+def bundle(envelope: dict[str, Any], *, key_hint: str) -> dict[str, Any]:
+    """A sigstore bundle v0.3 carrying the DSSE envelope, its key named by hint (no transparency log): what
+    @sigstore/verify checks offline (scripts/node/sigstore-verify.mjs)."""
+    payload, signatures = _envelope_parts(copy.deepcopy(envelope))
+    return {
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {
+            "publicKey": {"hint": key_hint},
+            "tlogEntries": [],
+            "timestampVerificationData": {"rfc3161Timestamps": []},
+        },
+        "dsseEnvelope": {
+            "payload": base64.b64encode(payload).decode(),
+            "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"sig": s.get("sig", ""), "keyid": s.get("keyid", "")} for s in signatures[:1]],
+        },
+    }

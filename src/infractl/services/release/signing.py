@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from infractl.errors import ConfigError, UsageError, VerificationError
 
-PRIVATE_KEY_FILE = "cosign.key"
+PRIVATE_KEY_FILE = "cosign.key"  # pragma: allowlist secret (a file name)
 PUBLIC_KEY_FILE = "cosign.pub"
 COSIGN_PEM_TYPE = "ENCRYPTED COSIGN PRIVATE KEY"
 SIGSTORE_PEM_TYPE = "ENCRYPTED SIGSTORE PRIVATE KEY"  # what cosign >= 2.2 writes; both are read
