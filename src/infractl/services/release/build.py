@@ -140,7 +140,7 @@ def build(
             found = client.manifest_digest(repo, tag)
             return Artifact(tag=tag, digest=found) if found else None
 
-        doc = sbom.from_layers(list(b.layers), name=b.name, version=version, digest=b.digest)
+        doc = sbom.from_layers(list(b.layers), name=b.name, version=version, digest=b.digest, source_date_epoch=epoch)
         sbom_art = kept("sbom") or _attach(client, repo, cosign.sbom_artifact(doc), cosign.tag_for(b.digest, "sbom"))
         att = kept("att") or _attach(
             client,
