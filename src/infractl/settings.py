@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,3 +18,5 @@ class Settings(BaseSettings):
     plugin_cache_dir: Path | None = None  # shared provider plugin cache; default <work_dir>/plugin-cache
     terraform_bin: str = "terraform"
     checkov_bin: str | None = None  # default: <root>/.tools/checkov/bin/checkov (made by `make tools`), then PATH
+    # `infractl scan`: "required" fails the dependency gate when the vulnerability service is unreachable (CI)
+    scan_pip_audit: Literal["auto", "required"] = "auto"
