@@ -40,7 +40,7 @@ LAYER_DETECTORS = frozenset(
         "StripeDetector",
     }
 )
-# The AWS documentation keys (AKIAIOSFODNN7EXAMPLE, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)  # pragma: allowlist secret
+# AWS documentation keys: AKIAIOSFODNN7EXAMPLE, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY  # pragma: allowlist secret
 DOC_EXAMPLES = r"EXAMPLE(KEY)?$"
 
 

