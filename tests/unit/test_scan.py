@@ -8,8 +8,12 @@ import json
 import tarfile
 from pathlib import Path
 
+import pytest
+
+from infractl.errors import GateFailed
+from infractl.exit_codes import ExitCode
 from infractl.models.scan import Finding, Gate, ScanReport
-from infractl.services.scan import dependencies, layers, oas30, openapi, reports, secrets, workflows
+from infractl.services.scan import dependencies, layers, oas30, openapi, reports, run, secrets, workflows
 
 
 def report(*statuses: str) -> ScanReport:
@@ -22,6 +26,16 @@ def test_not_run_is_neither_a_pass_nor_a_failure():
     assert not report("passed", "failed", "not-run").ok
     assert report("not-run").counts() == {"passed": 0, "failed": 0, "not-run": 1}
     assert report("failed").model_dump(mode="json")["ok"] is False  # --json and scan.json carry the verdict
+
+
+def test_failed_gates_raise_gate_failed_with_one_line_per_finding():
+    run.raise_for_failures(report("passed", "not-run"))  # nothing failed: no error
+    r = report("failed", "passed")
+    r.gates[0].findings = [Finding(file="a.py", line=2, rule="AWS Access Key", message="a new secret")]
+    with pytest.raises(GateFailed) as err:
+        run.raise_for_failures(r)
+    assert err.value.exit_code == ExitCode.GATE_FAILED == 7
+    assert err.value.details == ["g0: a.py:2: AWS Access Key: a new secret"]
 
 
 def test_markdown_shows_not_run_as_such_and_lists_findings():

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from infractl.adapters import git
-from infractl.errors import UsageError
+from infractl.errors import GateFailed, UsageError
 from infractl.models.scan import Gate, ScanReport
 from infractl.services.context import Context
 from infractl.services.scan import dependencies, openapi, reports, secrets, workflows
@@ -97,3 +97,19 @@ def _timed(job: Callable[[], Gate]) -> Gate:
     gate = job()
     gate.duration_s = round(time.monotonic() - started, 2)
     return gate
+
+
+def raise_for_failures(report: ScanReport) -> None:
+    """GateFailed (exit 7) naming each failed gate's findings, one per line (for callers such as `release build`)."""
+    failed = [g for g in report.gates if g.status == "failed"]
+    if failed:
+        details = [
+            f"{g.name}: {f.where() + ': ' if f.where() else ''}{f.rule}: {f.message}"
+            for g in failed
+            for f in g.findings
+        ]
+        raise GateFailed(
+            f"security gate(s) failed: {', '.join(g.name for g in failed)}",
+            details=details,
+            hint="docs/scan.md says what fails each gate and how to fix or waive it",
+        )
