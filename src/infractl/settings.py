@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,3 +24,5 @@ class Settings(BaseSettings):
     signing_key: Path | None = None
     verify_key: Path | None = None  # the public key promote verifies with; default: the signing key's .pub
     signing_password: SecretStr = SecretStr("")
+    # `infractl scan`: "required" fails the dependency gate when the vulnerability service is unreachable (CI)
+    scan_pip_audit: Literal["auto", "required"] = "auto"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infractl.adapters import process
-from infractl.errors import CommandError, UsageError
+from infractl.errors import CommandError, ExternalToolError, UsageError
 
 
 def changed_files(repo: Path, ref: str) -> tuple[list[str], Path]:
@@ -36,3 +36,40 @@ def head(repo: Path) -> tuple[str, int, bool]:
         ) from None
     status = process.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"]).stdout
     return sha, int(epoch), bool(status.strip())
+
+
+def toplevel(path: Path) -> Path | None:
+    """The top folder of the git work tree holding path; None outside a git repository (or without git)."""
+    try:
+        done = process.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], ok_codes=(0, 128))
+    except ExternalToolError:  # no git binary
+        return None
+    top = done.stdout.strip()
+    return Path(top) if done.returncode == 0 and top else None
+
+
+def commit_of(repo: Path, ref: str) -> str | None:
+    """The commit id `ref` names in repo, or None when it names none."""
+    done = process.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], ok_codes=(0, 1)
+    )
+    return done.stdout.strip() or None
+
+
+def merge_base(repo: Path, a: str, b: str = "HEAD") -> str | None:
+    done = process.run(["git", "-C", str(repo), "merge-base", a, b], ok_codes=(0, 1))
+    return done.stdout.strip() or None
+
+
+def show_file(repo: Path, commit: str, path: str) -> str | None:
+    """The content of path (relative to the top) at commit; None when the commit has no such file."""
+    done = process.run(["git", "-C", str(repo), "cat-file", "-e", f"{commit}:{path}"], ok_codes=(0, 1, 128))
+    if done.returncode != 0:
+        return None
+    return process.run(["git", "-C", str(repo), "show", f"{commit}:{path}"]).stdout + "\n"
+
+
+def work_tree_files(repo: Path) -> list[str]:
+    """The files of the work tree git knows or would add: tracked, plus untracked ones not ignored (relative)."""
+    done = process.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+    return sorted({name for name in done.stdout.split("\0") if name})
