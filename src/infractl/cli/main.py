@@ -17,6 +17,7 @@ from infractl.cli import (
     parity,
     promote,
     registry,
+    scan,
     release,
     render,
     stacks,
@@ -41,6 +42,7 @@ app.add_typer(parity.app)
 app.add_typer(validate.app)
 app.add_typer(render.app)
 app.add_typer(promote.app)
+app.add_typer(scan.app)
 app.add_typer(env.app, name="env")
 app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
