@@ -37,6 +37,10 @@ MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 MMDEBSTRAP_SECONDS = 35  # measured on 2 cores: 33-36 s
 TOOL_PACKAGES = {"mmdebstrap": "mmdebstrap", "umoci": "umoci"}  # program -> Debian package
+# apt downloads as user _apt when it can reach the download folder, as root when it cannot (a cache under a 0700
+# folder, e.g. pytest's tmp); the ownership of its two `partial` folders records which, so the tar would depend on
+# where the cache lives. Fixed here to what a sandboxed download leaves (measured: the only difference).
+APT_PARTIAL_HOOK = 'chroot "$1" chown _apt:root /var/cache/apt/archives/partial /var/lib/apt/lists/partial'
 
 Progress = Callable[[str], None]
 
@@ -119,6 +123,7 @@ def base_image(
     if rootfs is None:
         version = process.run([tool("mmdebstrap"), "--version"]).stdout.strip()
         inputs |= {"suite": suite, "packages": sorted(packages), "variant": "minbase", "mmdebstrap": version}
+        inputs["hooks"] = [APT_PARTIAL_HOOK]
         inputs["sources"] = sources(suite)
     else:
         inputs |= {"suite": suite, "rootfs": sha256_file(rootfs)}
@@ -146,6 +151,7 @@ def base_image(
                     "--variant=minbase",
                     f"--include={','.join(packages)}",
                     "--quiet",
+                    f"--customize-hook={APT_PARTIAL_HOOK}",
                     suite,
                     tar,
                     *sources(suite),
