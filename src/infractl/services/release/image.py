@@ -402,10 +402,15 @@ def build_images(
             umoci("rm", "--image", f"{layout}:{ref}")
         umoci("gc", "--layout", layout)
         final = out_dir / "oci"
+        previous = work / "previous"
         if final.exists():
-            old = work / "previous"
-            final.rename(old)
-        layout.rename(final)
+            final.rename(previous)
+        try:
+            layout.rename(final)
+        except BaseException:
+            if previous.exists() and not final.exists():
+                previous.rename(final)  # the earlier layout stays whole
+            raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     images = [_built(final, name, f"{name}:{version}") for name in IMAGE_NAMES]
@@ -446,8 +451,11 @@ def _built(layout: Path, name: str, ref: str) -> BuiltImage:
 
 
 def _link_or_copy(src: str, dst: str) -> None:
-    """Blobs are content-addressed and never written in place: a hard link is a safe copy."""
+    """Blobs are content-addressed and never written in place: a hard link is a safe copy of one. The index is
+    rewritten by umoci, so it is copied."""
     try:
+        if Path(src).parent.parent.name != "blobs":
+            raise OSError("not a blob")
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
