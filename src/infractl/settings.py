@@ -24,5 +24,8 @@ class Settings(BaseSettings):
     signing_key: Path | None = None
     verify_key: Path | None = None  # the public key promote verifies with; default: the signing key's .pub
     signing_password: SecretStr = SecretStr("")
+    release_cache: Path | None = (
+        None  # the image build's cache (base image, dependency layer); default <work_dir>/release/cache
+    )
     # `infractl scan`: "required" fails the dependency gate when the vulnerability service is unreachable (CI)
     scan_pip_audit: Literal["auto", "required"] = "auto"

@@ -32,7 +32,7 @@ from infractl.models.release import (
 from infractl.services import environments
 from infractl.services import registry as registries
 from infractl.services.context import Context
-from infractl.services.release import cosign, image, keys, provenance, records, sbom, signing
+from infractl.services.release import base, cosign, image, keys, provenance, records, sbom, signing
 from infractl.services.release.promote import verify_in
 
 BUILD_TYPE = "https://infractl.local/release-build/v1"
@@ -91,19 +91,13 @@ def build(
     step("registry", t0)
 
     t0 = time.monotonic()
-    cache = ctx.project.work_dir / "release" / "cache"
+    cache = ctx.settings.release_cache or (ctx.project.work_dir / "release" / "cache")
     out = ctx.project.work_dir / "release" / "build" / version
+    foundation = base.base_image(cache, progress=progress)
     built = image.build_images(
-        root,
-        cache,
-        out,
-        version=version,
-        revision=commit,
-        epoch=epoch,
-        progress=progress,
+        root, cache, out, version=version, revision=commit, epoch=epoch, progress=progress, base=foundation
     )
     step("images", t0)
-    base_cached = all(getattr(b, "base_cached", True) for b in built)
 
     if previous is not None:
         changed = {
@@ -224,7 +218,7 @@ def build(
         registry=client.host,
         images=digests,
         unchanged=unchanged,
-        base_cached=base_cached,
+        base_cached=foundation.cached,
         uploaded_blobs=client.transfer.uploaded,
         seconds=round(time.monotonic() - started, 2),
         steps=steps,
