@@ -111,7 +111,7 @@ def test_an_image_pinned_twice_is_refused(project, proj):
     path.write_text(yaml.safe_dump(data))
     from infractl.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="pinned here and by release 1.0.0"):
+    with pytest.raises(ConfigError, match=r"pinned here and by release 1\.0\.0"):
         environments.load(proj, "dev")
 
 
@@ -204,5 +204,5 @@ def test_promotion_sources_must_name_environments(project, proj):
     path.write_text(yaml.safe_dump(data))
     from infractl.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="promotion.sources"):
+    with pytest.raises(ConfigError, match=r"promotion\.sources"):
         environments.load(proj, "prod")
