@@ -68,6 +68,7 @@ def show(version: str = typer.Argument(..., help="The release version."), as_jso
 def verify(
     version: str = typer.Argument(..., help="The release version."),
     env: str = typer.Argument(..., help="The environment whose repositories to check."),
+    schema: bool = typer.Option(False, "--schema", help="Validate each SBOM against the CycloneDX 1.6 schema again."),
     emulate: bool = emulate_option(),
     as_json: bool = json_option(),
 ) -> None:
@@ -76,7 +77,7 @@ def verify(
     from infractl.errors import VerificationError
     from infractl.services.release import promote as service
 
-    result = service.verify(context(emulate=emulate), version, env)
+    result = service.verify(context(emulate=emulate), version, env, schema=schema)
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
     else:
