@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     terraform_bin: str = "terraform"
     checkov_bin: str | None = None  # default: <root>/.tools/checkov/bin/checkov (made by `make tools`), then PATH
     # Releases (docs/release.md): the cosign-format key pair that signs images and provenance. Default: a key made on
-    # first use in <work_dir>/keys/ (local only; CI signs keyless). The password is read from the environment only.
+    # first use in <work_dir>/keys/ (CI passes its key; docs/ci.md). The password is read from the environment only.
     signing_key: Path | None = None
     verify_key: Path | None = None  # the public key promote verifies with; default: the signing key's .pub
     signing_password: SecretStr = SecretStr("")

@@ -403,9 +403,16 @@ def copy(
             hint=f"only an image already in {src_repo} can be promoted: push or promote it there first",
         )
     _copy_manifest(src, src_repo, manifest, dst, dst_repo)
-    for tag in tags:
-        dst.put_manifest(dst_repo, tag, manifest.body, manifest.media_type)
+    _tag(dst, dst_repo, tags, manifest)
     return digest
+
+
+def _tag(client: RegistryClient, repo: str, tags: Sequence[str], manifest: Manifest) -> None:
+    """Put each tag, skipping one that already names this digest: registries with immutable tags (ECR) refuse
+    even an identical re-put, and a re-run must succeed."""
+    for tag in tags:
+        if client.manifest_digest(repo, tag) != manifest.digest:
+            client.put_manifest(repo, tag, manifest.body, manifest.media_type)
 
 
 def _copy_manifest(src: RegistryClient, src_repo: str, manifest: Manifest, dst: RegistryClient, dst_repo: str) -> None:
@@ -454,8 +461,7 @@ def push_layout(client: RegistryClient, layout: Path, ref_name: str, repo: str, 
     entry = entries[0]
     manifest = _layout_manifest(layout, entry["digest"], entry.get("mediaType"))
     _push_manifest(client, layout, manifest, repo)
-    for tag in tags:
-        client.put_manifest(repo, tag, manifest.body, manifest.media_type)
+    _tag(client, repo, tags, manifest)
     return manifest.digest
 
 

@@ -3,7 +3,8 @@
 Locally, `infractl release build` makes one on first use in <work_dir>/keys/ (never committed, mode 0600) unless
 INFRACTL_SIGNING_KEY names one; its password comes from INFRACTL_SIGNING_PASSWORD (empty by default, as cosign allows)
 and never appears in output. `promote` verifies with INFRACTL_VERIFY_KEY, else the public half of the signing key.
-In CI the release workflow signs keyless (Sigstore OIDC) instead: .github/workflows/release.yml.
+In CI the release workflow signs with the same kind of key (a GitHub environment secret; the trusted public half is
+releases/keys/release.pub) and adds a keyless Sigstore signature on top: .github/workflows/release.yml, docs/ci.md.
 """
 
 from __future__ import annotations
