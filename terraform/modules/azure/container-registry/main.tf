@@ -34,7 +34,8 @@ resource "azurerm_role_assignment" "key" {
 ################################################################################
 
 resource "azurerm_container_registry" "this" {
-  #checkov:skip=CKV_AZURE_164:Docker Content Trust (Notary v1) is being retired by Azure; images are signed in the cosign format (docs/release.md) and deployments pin digests
+  #checkov:skip=CKV_AZURE_165:the environment runs in one region (zone redundant here); every image of a release also stays in the previous stage's registry, from which infractl promote copies it by digest, so a regional loss is recovered by promoting again
+  #checkov:skip=CKV_AZURE_164:Docker Content Trust (Notary v1) is being retired by Azure; images are signed in the cosign format by the release pipeline and deployments pin digests
   name                = var.name
   resource_group_name = var.resource_group_name
   location            = var.location
