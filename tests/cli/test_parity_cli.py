@@ -41,7 +41,7 @@ def test_the_tree_keeps_every_contract_and_its_matrix_is_current(invoke):
     clouds = {c["cloud"]: c for c in report["clouds"]}
     assert clouds["aws"]["schema_validated"] is True
     assert clouds["azure"]["schema_validated"] is False and clouds["gcp"]["schema_validated"] is False
-    stacks = {"kms", "network", "cluster", "data", "evidence", "ci", "finops"}
+    stacks = {"kms", "network", "cluster", "data", "evidence", "ci", "finops", "registry"}
     assert set(report["stacks"]) == stacks
     for cloud in ("aws", "azure", "gcp"):
         covered = {c["stack"] for c in report["cells"] if c["cloud"] == cloud}

@@ -14,7 +14,7 @@ from infractl.cli.main import main
 from tests.integration.conftest import REPO_ROOT, aws, emulator_anomalies, emulator_requests
 
 ACCOUNT = "123456789012"
-ALL = {"kms", "evidence", "finops", "network", "ci", "cluster", "data"}
+ALL = {"kms", "evidence", "finops", "network", "ci", "cluster", "data", "registry"}
 
 
 def run_cli(*args: str) -> tuple[int, dict]:
@@ -95,6 +95,11 @@ def test_every_stack_is_up(bootstrapped, work_dir):
 
     roles = {r["RoleName"] for r in aws(work_dir).client("iam").list_roles()["Roles"]}
     assert any("plan" in r for r in roles) and any("apply" in r for r in roles)
+
+    repos = aws(work_dir).client("ecr").describe_repositories()["repositories"]
+    dev_repos = {r["repositoryName"]: r for r in repos if r["repositoryName"].startswith("dev/")}
+    assert set(dev_repos) == {"dev/controlplane-api", "dev/controlplane-worker"}
+    assert {r["imageTagMutability"] for r in dev_repos.values()} == {"IMMUTABLE"}
 
 
 def test_no_emulator_call_failed_or_ran_twice(bootstrapped, work_dir):
@@ -177,6 +182,8 @@ def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke
     assert ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.10.0.0/16"]}])["Vpcs"] == []
     assert aws(emulated).client("rds").describe_db_instances()["DBInstances"] == []
     assert aws(emulated).client("eks").list_clusters()["clusters"] == []
+    repos = aws(emulated).client("ecr").describe_repositories()["repositories"]
+    assert [r["repositoryName"] for r in repos if r["repositoryName"].startswith("dev/")] == []
     s3 = aws(emulated).client("s3")
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert evidence["bucket_name"] in buckets  # kept, with its locked object

@@ -21,7 +21,7 @@ from infractl.cli.main import main
 from tests.conftest import REPO
 
 CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
-STACKS = {"kms", "network", "cluster", "data", "evidence", "ci", "finops"}
+STACKS = {"kms", "network", "cluster", "data", "evidence", "ci", "finops", "registry"}
 GATES = {"fmt", "validate", "parity", "plan", "security", "tags", "cost"}
 
 

@@ -455,8 +455,8 @@ def test_a_module_change_selects_every_stack_using_it_and_their_dependents(repo)
     assert _affected(repo) == {"data": ALL_ENVS}
     with (repo / "terraform" / "modules" / "aws" / "kms" / "main.tf").open("a") as f:
         f.write("\n# touched\n")
-    # kms module: the kms and evidence stacks use it; network, cluster, data and ci depend on them
-    assert set(_affected(repo)) == {"kms", "evidence", "network", "cluster", "data", "ci"}
+    # kms module: the kms and evidence stacks use it; network, cluster, data, ci and registry depend on them
+    assert set(_affected(repo)) == {"kms", "evidence", "network", "cluster", "data", "ci", "registry"}
 
 
 def test_a_deleted_module_file_still_selects_the_stacks_using_it(repo):
@@ -468,12 +468,12 @@ def test_an_env_file_change_selects_every_stack_in_that_env_only_and_shared_file
     with (repo / "environments" / "staging.yaml").open("a") as f:
         f.write("\n# touched\n")
     assert _affected(repo) == {
-        s: {"staging"} for s in ("kms", "network", "cluster", "data", "evidence", "ci", "finops")
+        s: {"staging"} for s in ("kms", "network", "cluster", "data", "evidence", "ci", "finops", "registry")
     }
     _git(repo, "checkout", "-q", "--", "environments/staging.yaml")
     with (repo / "terraform" / "stacks" / "aws" / "_shared" / "common_variables.tf").open("a") as f:
         f.write("\n# touched\n")
-    assert set(_affected(repo)) == {"kms", "network", "cluster", "data", "evidence", "ci", "finops"}
+    assert set(_affected(repo)) == {"kms", "network", "cluster", "data", "evidence", "ci", "finops", "registry"}
 
 
 def test_committed_changes_count_from_the_merge_base(repo):

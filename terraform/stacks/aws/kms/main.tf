@@ -36,6 +36,15 @@ module "kms" {
       service_principals = ["logs.${var.region}.amazonaws.com"]
       via_services       = ["logs.${var.region}.amazonaws.com"]
     }
+
+    # ECR images (registry stack): the account's principals may use it only
+    # through ECR, which holds a grant per repository to encrypt and decrypt
+    # layers; a pull from another account is decrypted by ECR through that
+    # grant and needs no key permission of its own.
+    registry = {
+      description  = "${var.environment}: ECR container images (registry stack)"
+      via_services = ["ecr.${var.region}.amazonaws.com"]
+    }
   }
 
   # Environment, service, owner and cost-center come from default_tags.

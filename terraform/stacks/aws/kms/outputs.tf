@@ -18,8 +18,13 @@ output "logs_key_id" {
   value       = module.kms.key_arns["logs"]
 }
 
+output "registry_key_id" {
+  description = "ARN of the key for ECR container images (registry stack)."
+  value       = module.kms.key_arns["registry"]
+}
+
 output "key_ids" {
-  description = "ARN of every key, by purpose (state, database, cluster, logs)."
+  description = "ARN of every key, by purpose (state, database, cluster, logs, registry)."
   value       = module.kms.key_arns
 }
 

@@ -48,6 +48,12 @@ module "key_vault" {
     logs = {
       description = "${var.environment}: log storage (VNet flow logs)"
     }
+
+    # Azure Container Registry images (registry stack); the registry stack's
+    # identity is granted this key only.
+    registry = {
+      description = "${var.environment}: container registry images (registry stack)"
+    }
   }
 
   tags = merge(var.tags, { stack = "kms" })

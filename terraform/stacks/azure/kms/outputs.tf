@@ -18,8 +18,13 @@ output "logs_key_id" {
   value       = module.key_vault.key_ids["logs"]
 }
 
+output "registry_key_id" {
+  description = "Versionless Key Vault key ID of the key for the container registry's images (registry stack)."
+  value       = module.key_vault.key_ids["registry"]
+}
+
 output "key_ids" {
-  description = "Versionless Key Vault key ID of every key, by purpose (state, database, cluster, logs)."
+  description = "Versionless Key Vault key ID of every key, by purpose (state, database, cluster, logs, registry)."
   value       = module.key_vault.key_ids
 }
 

@@ -62,6 +62,12 @@ module "kms" {
         cloud-logging = "serviceAccount:${data.google_logging_project_cmek_settings.this.service_account_id}"
       }
     }
+
+    # Artifact Registry images (registry stack); the registry stack grants the
+    # Artifact Registry service agent.
+    registry = {
+      description = "${var.environment}: Artifact Registry container images (registry stack)"
+    }
   }
 
   # Environment, service, owner and cost-center come from default_labels.

@@ -18,8 +18,13 @@ output "logs_key_id" {
   value       = module.kms.key_ids["logs"]
 }
 
+output "registry_key_id" {
+  description = "Crypto key ID of the key for the Artifact Registry container images (registry stack)."
+  value       = module.kms.key_ids["registry"]
+}
+
 output "key_ids" {
-  description = "Crypto key ID of every key, by purpose (state, database, cluster, logs)."
+  description = "Crypto key ID of every key, by purpose (state, database, cluster, logs, registry)."
   value       = module.kms.key_ids
 }
 

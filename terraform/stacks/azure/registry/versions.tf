@@ -1,0 +1,17 @@
+terraform {
+  required_version = ">= 1.9, < 2.0"
+
+  required_providers {
+    azurerm = {
+      source = "hashicorp/azurerm"
+      # 4.46: the AKS API server VNet integration arguments (4.46) and
+      # outbound_type "none" (4.44); rbac_authorization_enabled needs 4.42.
+      version = ">= 4.46, < 5.0"
+    }
+  }
+
+  # Partial configuration: infractl passes the storage account, container,
+  # key and Entra ID (use_azuread_auth) settings with -backend-config at init,
+  # so this stack is the same for every environment.
+  backend "azurerm" {}
+}
