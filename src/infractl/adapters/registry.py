@@ -1,11 +1,8 @@
-"""An OCI distribution v2 client (httpx): the one way infractl talks to a container registry, the local
-docker-registry or ECR. No subprocess, no skopeo.
+"""An OCI distribution v2 client (httpx): the one way infractl talks to a container registry (docker-registry, ECR).
 
-Everything moves by digest. A manifest is stored and copied as the exact bytes it was pushed with (never re-encoded),
-so its digest is the same in every repository and registry. `copy` promotes an image from one repository to another:
-within one registry every blob is mounted (the registry links the blob it already holds: no upload), between
-registries it is streamed. `Transfer` counts what one client did; `count_uploads` counts what the registry SERVER
-completed, from its access log, so a claim "nothing was uploaded" does not rest on our own counters.
+Everything moves by digest; a manifest is copied as the exact bytes it was pushed with, so its digest is the same
+everywhere. `copy` mounts each blob within one registry (no upload) and streams it between registries. `Transfer`
+counts what one client did; `count_uploads` what the registry SERVER completed, read from its access log.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from infractl.cli.common import context, emulate_option, json_option
 
 app = typer.Typer(help="Build releases once and verify them (docs/release.md).", no_args_is_help=True)
 
-VERSION_HELP = "The release version, also the images' tag (default: <project version>-<commit>)."
+VERSION_HELP = "The release version, also the images' tag (default: v<project version>-<commit>)."
 
 
 @app.command()

@@ -60,7 +60,8 @@ def first_stage(ctx: Context, env: str | None) -> str:
 def default_version(ctx: Context, commit: str, dirty: bool) -> str:
     data = tomllib.loads((ctx.project.root / "pyproject.toml").read_text(encoding="utf-8"))
     base = str(data.get("project", {}).get("version", "0.0.0"))
-    return f"{base}-{commit[:12]}" + ("-dirty" if dirty else "")
+    # "v…": the registry stack's lifecycle policy keeps v* tags as releases (release_tag_prefixes)
+    return f"v{base}-{commit[:12]}" + ("-dirty" if dirty else "")
 
 
 def build(
@@ -113,7 +114,7 @@ def build(
                     for b in built
                     if b.name in previous.images and b.name in changed
                 ],
-                hint="build under a new --version (the default is <project version>-<commit>)",
+                hint="build under a new --version (the default is v<project version>-<commit>)",
             )
 
     key = keys.signing_key(ctx)
