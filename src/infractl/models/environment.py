@@ -357,6 +357,12 @@ class Environment(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _promotion(self) -> Environment:
+        if self.name in self.promotion.sources:
+            raise ValueError(f"promotion.sources: {self.name} cannot be promoted from itself")
+        return self
+
     @field_validator("images")
     @classmethod
     def _images(cls, v: dict[str, Image] | None) -> dict[str, Image] | None:
