@@ -30,7 +30,10 @@ from infractl.services.release.base import base_image, read_blob
 from infractl.services.release.image import IMAGE_NAMES, build_images, runtime_stage
 
 EPOCH = 1765000000
-PASSWD = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\n"  # pragma: allowlist secret
+    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+)
 GROUP = "root:x:0:\nnogroup:x:65534:\n"
 DPKG_STATUS = (
     "Package: python3.11\nStatus: install ok installed\nVersion: 3.11.2-6+deb12u6\n\n"
@@ -143,7 +146,7 @@ def test_api_and_worker_share_every_layer_and_differ_in_config(builds):
     api_config, worker_config = config_of(api)["config"], config_of(worker)["config"]
     assert api_config["Cmd"] != worker_config["Cmd"]
     assert "OTEL_SERVICE_NAME=controlplane-api" in api_config["Env"]
-    assert "OTEL_SERVICE_NAME=controlplane-worker" in worker_config["Env"]
+    assert "OTEL_SERVICE_NAME=controlplane-worker" in worker_config["Env"]  # pragma: allowlist secret
     assert "ExposedPorts" not in worker_config
 
 
