@@ -33,6 +33,9 @@ def scan(
     layer: list[str] = typer.Option(
         None, "--layer", help="Also scan an image layer for secrets: NAME=PATH of a tar blob (repeatable)."
     ),
+    release: str = typer.Option(
+        None, "--release", help="Also scan the layers a release's images add to the base (built on this machine)."
+    ),
     require_audit: bool = typer.Option(
         False,
         "--require-audit",
@@ -51,7 +54,12 @@ def scan(
 
     layers = [_layer(v) for v in layer or []]
     report = run.run(
-        context(), base=base, report_dir=report_dir, layers=layers, require_audit=True if require_audit else None
+        context(),
+        base=base,
+        report_dir=report_dir,
+        layers=layers,
+        require_audit=True if require_audit else None,
+        release=release,
     )
     if as_json:
         ui.print_json(report.model_dump(mode="json"))

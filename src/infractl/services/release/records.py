@@ -161,6 +161,24 @@ def read_log(project: Project) -> list[PromotionRecord]:
     return out
 
 
+def release_layers(project: Project, version: str) -> list[tuple[str, Path]]:
+    """(name, blob) of the layers a release's images add on top of the Debian base (the base is Debian's packages,
+    listed in the SBOM), from this machine's build of it; each layer once (api and worker share theirs)."""
+    manifest = load_manifest(project, version)
+    blobs = project.work_dir / "release" / "build" / version / "oci" / "blobs" / "sha256"
+    out: dict[str, tuple[str, Path]] = {}
+    for name, img in sorted(manifest.images.items()):
+        for i, digest in enumerate(img.layers[1:], 1):
+            path = blobs / digest.removeprefix("sha256:")
+            if not path.is_file():
+                raise UsageError(
+                    f"release {version}: layer {digest} of {name} is not on this machine ({path})",
+                    hint=f"scan where it was built, or build it here: infractl release build --version {version}",
+                )
+            out.setdefault(digest, (f"{name}:layer{i}", path))
+    return list(out.values())
+
+
 # --- what a release was tested with ---------------------------------------------------------------------------------
 
 

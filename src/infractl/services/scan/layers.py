@@ -42,6 +42,8 @@ LAYER_DETECTORS = frozenset(
 )
 # AWS documentation keys: AKIAIOSFODNN7EXAMPLE, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY  # pragma: allowlist secret
 DOC_EXAMPLES = r"EXAMPLE(KEY)?$"
+# API documentation shipped in packages, not code: botocore's examples-1.json (IAM's show an example private key).
+VENDOR_DOCS = re.compile(r"(^|/)site-packages/botocore/data/.+/examples-1\.json$")
 
 
 def detectors() -> tuple[list[str], list[re.Pattern[str]]]:
@@ -74,7 +76,7 @@ def candidates(blob: Path, patterns: list[re.Pattern[str]], out: Path) -> tuple[
         with tarfile.open(blob, mode="r:*") as tar:
             for member in tar:
                 path = member_path(member.name)
-                if path is None or not member.isreg() or member.size > MAX_BYTES:
+                if path is None or not member.isreg() or member.size > MAX_BYTES or VENDOR_DOCS.search(str(path)):
                     continue
                 handle = tar.extractfile(member)
                 if handle is None:

@@ -59,12 +59,18 @@ def run(
     report_dir: Path | None,
     layers: Sequence[tuple[str, Path]] = (),
     require_audit: bool | None = None,
+    release: str | None = None,
 ) -> ScanReport:
-    """Run every gate over the project (and the image layers given as (name, tar blob) pairs); write scan.json and
+    """Run every gate over the project (and the image layers given as (name, tar blob) pairs, plus those of
+    `release`'s images); write scan.json and
     scan.md to report_dir when given. require_audit: the dependency gate fails instead of not running when the
     vulnerability service is unreachable (default: INFRACTL_SCAN_PIP_AUDIT=required)."""
     started = time.monotonic()
     root = ctx.project.root
+    if release:  # the layers the release's images add to the Debian base, from this machine's build
+        from infractl.services.release import records
+
+        layers = [*layers, *records.release_layers(ctx.project, release)]
     for name, blob in layers:
         if not Path(blob).is_file():
             raise UsageError(

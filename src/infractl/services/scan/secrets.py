@@ -11,6 +11,7 @@ sources with fake credentials may carry `# pragma: allowlist secret` instead.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +24,9 @@ from infractl.services.scan import tools
 
 BASELINE = ".secrets.baseline"
 TOOL = "detect-secrets"
+# The release records infractl writes (releases/<version>.json, pins, the promotion log): digests and key ids, hex
+# strings the entropy detectors would flag in every release.
+RELEASE_RECORDS = re.compile(r"^releases/.*\.jsonl?$")
 
 Key = tuple[str, str, str]  # file, hashed secret, type
 
@@ -34,7 +38,9 @@ def repository(root: Path, top: Path | None) -> Gate:
         )
     binary = tools.python_tool("detect-secrets")
     baseline_path = top / BASELINE
-    names = [n for n in git.work_tree_files(top) if n != BASELINE and _regular(top / n)]
+    names = [
+        n for n in git.work_tree_files(top) if n != BASELINE and not RELEASE_RECORDS.match(n) and _regular(top / n)
+    ]
     with tempfile.TemporaryDirectory(prefix="infractl-secrets-") as tmp:
         argv = [binary, "scan", "--no-verify"]
         copy = Path(tmp) / "baseline.json"
