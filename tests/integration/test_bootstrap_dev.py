@@ -9,6 +9,7 @@ import io
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from infractl.cli.main import main
 from tests.integration.conftest import REPO_ROOT, aws, emulator_anomalies, emulator_requests
@@ -100,6 +101,55 @@ def test_every_stack_is_up(bootstrapped, work_dir):
     dev_repos = {r["repositoryName"]: r for r in repos if r["repositoryName"].startswith("dev/")}
     assert set(dev_repos) == {"dev/controlplane-api", "dev/controlplane-worker"}
     assert {r["imageTagMutability"] for r in dev_repos.values()} == {"IMMUTABLE"}
+
+
+def _oci_manifest(layer: str) -> str:
+    """An OCI image manifest with one layer: the emulator derives the digest from the layer digests."""
+    config = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "c" * 64, "size": 2}
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 1}],
+        }
+    )
+
+
+def test_registry_repositories_are_locked_down_and_the_next_stage_may_pull(bootstrapped, invoke, emulated, work_dir):
+    """The registry stack as applied in dev, read back through the ECR API (the re-plan, the 5xx check and the
+    destroy of the other tests of this module cover it too)."""
+    kms_key = json.loads(invoke("output", "dev", "kms", "--emulate", "--json", root=REPO_ROOT).stdout)[
+        "registry_key_id"
+    ]
+    ecr = aws(work_dir).client("ecr")
+    repos = ecr.describe_repositories(repositoryNames=["dev/controlplane-api", "dev/controlplane-worker"])
+    for repo in repos["repositories"]:
+        assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert repo["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": kms_key}
+        tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]}
+        assert tags["environment"] == "dev" and tags["stack"] == "registry"
+        lifecycle = json.loads(ecr.get_lifecycle_policy(repositoryName=repo["repositoryName"])["lifecyclePolicyText"])
+        assert [(r["selection"]["tagStatus"], r["selection"]["countNumber"]) for r in lifecycle["rules"]] == [
+            ("tagged", 20),  # environments/dev.yaml: keep_releases
+            ("untagged", 7),  # untagged_expiry_days
+        ]
+        policy = json.loads(ecr.get_repository_policy(repositoryName=repo["repositoryName"])["policyText"])
+        (statement,) = policy["Statement"]
+        assert statement["Principal"] == {"AWS": ["arn:aws:iam::234567890123:root"]}  # staging's account
+        assert sorted(statement["Action"]) == [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+        ]
+    # an immutable tag keeps naming its first image
+    repo = "dev/controlplane-api"
+    first = ecr.put_image(repositoryName=repo, imageManifest=_oci_manifest("sha256:" + "1" * 64), imageTag="v1.0.0")
+    with pytest.raises(ClientError, match="already exists"):
+        ecr.put_image(repositoryName=repo, imageManifest=_oci_manifest("sha256:" + "2" * 64), imageTag="v1.0.0")
+    (image,) = ecr.describe_images(repositoryName=repo, imageIds=[{"imageTag": "v1.0.0"}])["imageDetails"]
+    assert image["imageDigest"] == first["image"]["imageId"]["imageDigest"]
+    ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageDigest": image["imageDigest"]}])
 
 
 def test_no_emulator_call_failed_or_ran_twice(bootstrapped, work_dir):
