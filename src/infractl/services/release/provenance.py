@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from infractl.errors import UsageError, VerificationError
-from infractl.services.release.signing import BUNDLE_MEDIA_TYPE, check_digest, key_id
+from infractl.services.release.signing import bundle_material, check_digest, key_id
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -191,12 +191,7 @@ def bundle(envelope: dict[str, Any], *, key_hint: str) -> dict[str, Any]:
     @sigstore/verify checks offline (scripts/node/sigstore-verify.mjs)."""
     payload, signatures = _envelope_parts(copy.deepcopy(envelope))
     return {
-        "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {
-            "publicKey": {"hint": key_hint},
-            "tlogEntries": [],
-            "timestampVerificationData": {"rfc3161Timestamps": []},
-        },
+        **bundle_material(key_hint),
         "dsseEnvelope": {
             "payload": base64.b64encode(payload).decode(),
             "payloadType": PAYLOAD_TYPE,

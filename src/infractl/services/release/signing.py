@@ -279,9 +279,9 @@ def _critical(payload: bytes) -> dict[str, Any]:
     return critical
 
 
-def bundle(payload: bytes, signature_b64: str, *, key_hint: str) -> dict[str, Any]:
-    """A sigstore bundle v0.3 for the signature: message signature over sha256(payload), the key named by hint,
-    no transparency-log entry and no timestamp (a local key, verified offline)."""
+def bundle_material(key_hint: str) -> dict[str, Any]:
+    """A sigstore bundle v0.3's verification material for a local key named by hint: no transparency-log entry and
+    no timestamp (verified offline). provenance.bundle shares it."""
     return {
         "mediaType": BUNDLE_MEDIA_TYPE,
         "verificationMaterial": {
@@ -289,6 +289,13 @@ def bundle(payload: bytes, signature_b64: str, *, key_hint: str) -> dict[str, An
             "tlogEntries": [],
             "timestampVerificationData": {"rfc3161Timestamps": []},
         },
+    }
+
+
+def bundle(payload: bytes, signature_b64: str, *, key_hint: str) -> dict[str, Any]:
+    """A sigstore bundle v0.3 for the signature: message signature over sha256(payload), the key named by hint."""
+    return {
+        **bundle_material(key_hint),
         "messageSignature": {
             "messageDigest": {
                 "algorithm": "SHA2_256",
