@@ -62,36 +62,3 @@ def project(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
     )
     return root
-
-
-# The slowest files first (minutes of one worker each, measured in fresh CI runs). With `--dist loadfile` a file runs
-# whole on one worker, so a long file that starts last stretches the run; starting the longest first keeps the
-# workers evenly busy (longest-processing-time-first scheduling). The rest keep their collection order.
-SLOW_FIRST = (
-    "integration/test_bootstrap_dev.py",
-    "integration/test_emulator_fidelity.py",
-    "integration/test_stack_graph_run.py",
-    "integration/test_validate.py",
-    "integration/test_own_project.py",
-    "integration/test_release.py",
-    "integration/test_images.py",
-    "integration/test_interrupts.py",
-    "integration/test_state_recover.py",
-    "integration/test_partial_apply.py",
-    "integration/test_dev_stack.py",
-    "runtime/test_api_stack.py",
-    "integration/test_scan.py",
-)
-
-
-def pytest_collection_modifyitems(session, config, items):
-    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    tests = REPO / "tests"
-
-    def key(item) -> int:
-        try:
-            return rank.get(item.path.relative_to(tests).as_posix(), len(rank))
-        except ValueError:
-            return len(rank)
-
-    items.sort(key=key)
