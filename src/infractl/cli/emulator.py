@@ -12,12 +12,7 @@ app = typer.Typer(help="Run the local AWS emulator (moto server on a free loopba
 def _print(state, as_json: bool, verb: str) -> None:
     from infractl.cli import ui
 
-    if as_json:
-        ui.print_json(state.model_dump(mode="json"))
-    elif state.running:
-        ui.out().print(f"emulator {verb}: {state.url} (pid {state.pid}, data {state.data_dir})", markup=False)
-    else:
-        ui.out().print(f"emulator {verb}", markup=False)
+    ui.print_local_service("emulator", state, verb, where=f"data {state.data_dir}", as_json=as_json)
 
 
 @app.command()

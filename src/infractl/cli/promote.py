@@ -28,17 +28,15 @@ def promote(
     from infractl.cli import ui_release as ui
     from infractl.services.release import promote as service
 
-    ctx = context(emulate=emulate)
-    if not dry_run and not yes:
-        plan = service.promote(
-            ctx, source, target, release=release, approved_by=approved_by, by=by or None, dry_run=True
-        )
-        if not plan.unchanged and not confirmer(yes)(f"promote release {plan.release} from {source} to {target}?"):
-            from infractl.errors import UsageError
-
-            raise UsageError("promotion declined: nothing was changed")
     result = service.promote(
-        ctx, source, target, release=release, approved_by=approved_by, by=by or None, dry_run=dry_run
+        context(emulate=emulate),
+        source,
+        target,
+        release=release,
+        approved_by=approved_by,
+        by=by or None,
+        dry_run=dry_run,
+        confirm=confirmer(yes),
     )
     if as_json:
         ui.print_json(result.model_dump(mode="json"))

@@ -15,14 +15,7 @@ app = typer.Typer(
 def _print(state, as_json: bool, verb: str) -> None:
     from infractl.cli import ui
 
-    if as_json:
-        ui.print_json(state.model_dump(mode="json"))
-    elif state.running:
-        ui.out().print(f"registry {verb}: {state.url} (pid {state.pid}, storage {state.storage_dir})", markup=False)
-    else:
-        ui.out().print(f"registry {verb}", markup=False)
-        if state.note:
-            ui.err().print(state.note, markup=False)
+    ui.print_local_service("registry", state, verb, where=f"storage {state.storage_dir}", as_json=as_json)
 
 
 @app.command()

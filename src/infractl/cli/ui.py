@@ -46,6 +46,19 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def print_local_service(name: str, state: Any, verb: str, *, where: str, as_json: bool) -> None:
+    """A local service's state (the emulator, the registry): its JSON, or `NAME VERB: URL (pid N, WHERE)`, and on
+    stderr why a recorded one is gone (`note`, when the state has one)."""
+    if as_json:
+        print_json(state.model_dump(mode="json"))
+    elif state.running:
+        out().print(f"{name} {verb}: {state.url} (pid {state.pid}, {where})")
+    else:
+        out().print(f"{name} {verb}")
+        if getattr(state, "note", None):
+            err().print(state.note)
+
+
 def styled(text: object, style: str = "") -> Text:
     """Literal text in one style: never parsed as markup."""
     return Text(str(text), style=style)

@@ -49,7 +49,9 @@ def promote(
     approved_by: list[str] | None = None,
     by: str | None = None,
     dry_run: bool = False,
+    confirm: Callable[[str], bool] = lambda _question: True,
 ) -> PromoteResult:
+    """Verify, then (unless dry_run, and once confirm(question) says yes) copy, pin and log; see the module doc."""
     if source == target:
         raise UsageError(f"promote {source} {target}: the source and the target are the same environment")
     src_env = environments.load(ctx.project, source)
@@ -82,6 +84,8 @@ def promote(
         return PromoteResult(**result, unchanged=True, pin=ctx.project.rel(records.pin_path(ctx.project, target)))
     if dry_run:
         return PromoteResult(**result, unchanged=False)
+    if not confirm(f"promote release {version} from {source} to {target}?"):
+        raise UsageError("promotion declined: nothing was changed")
 
     before = (dst.transfer.mounted, dst.transfer.uploaded)
     for name, img in manifest.images.items():
