@@ -70,6 +70,18 @@ class GateFailed(InfractlError):
     exit_code = ExitCode.GATE_FAILED
 
 
+class MigrationIncomplete(InfractlError):
+    """A migration fan-out finished with some targets failed: the others are done; a re-run continues."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class ConflictError(InfractlError):
+    """What is being created already exists (a tenant, a role, a schema), or a backup is newer than its target."""
+
+    exit_code = ExitCode.CONFLICT
+
+
 class CloudError(InfractlError):
     """The cloud (or the emulator) refused or failed a request."""
 

@@ -1,0 +1,3 @@
+"""Migrations across the shared schema and every tenant (docs/migrations.md): `catalog.py` (the tenant catalog and
+the targets it makes), `connect.py` (where an env's database is: the dev stack locally, the data stack's outputs
+otherwise)."""
