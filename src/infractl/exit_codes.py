@@ -10,7 +10,9 @@ class ExitCode(IntEnum):
     CONFIG = 3  # an environment file or the stack manifest is invalid
     CHANGES_PRESENT = 4  # plan --detailed-exitcode found changes
     VERIFICATION_FAILED = 5  # a signature, provenance or SBOM does not verify (tampered, wrong key, missing)
-    REFUSED = 6  # a policy refuses the operation: a skipped stage, a missing approval, a digest not in the source, a contract step while an old version runs
+    # a policy refuses the operation: a skipped stage, a missing approval, a digest not in the source, a contract step
+    # while an old version runs
+    REFUSED = 6
     GATE_FAILED = 7  # a security gate found a problem: a breaking API change, a secret, a workflow finding
     PARTIAL = 8  # a fan-out (migrations over tenants) finished with some targets failed; the others are done
     CONFLICT = 9  # it already exists (a tenant, its role or schema), or a backup is newer than what it restores into
