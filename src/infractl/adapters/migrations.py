@@ -28,6 +28,19 @@ class Irreversible(RefusedError):
         )
 
 
+class Failed(Exception):
+    """A revision's SQL failed: its transaction rolled back; `applied` (before it) stay committed."""
+
+    def __init__(self, revision: str, applied: list[str], cause: str) -> None:
+        super().__init__(f"{revision}: {cause}")
+        self.revision = revision
+        self.applied = applied
+        self.cause = cause
+
+
+_UNSET: Any = object()
+
+
 def _runner() -> Any:
     from controlplane.migrations import runner
 
@@ -48,8 +61,12 @@ def current(conn: Any, schema: str | None = None) -> str | None:
 
 
 def upgrade(conn: Any, target: str = "head", *, schema: str | None = None) -> list[str]:
-    """The revisions applied now, in order (one transaction each)."""
-    return list(_runner().upgrade(conn, target, schema=schema))
+    """The revisions applied now, in order (one transaction each); Failed names the one that failed."""
+    runner = _runner()
+    try:
+        return list(runner.upgrade(conn, target, schema=schema))
+    except runner.MigrationFailed as exc:
+        raise Failed(exc.rev, list(exc.applied), exc.cause) from exc
 
 
 def downgrade(conn: Any, target: str, *, schema: str | None = None) -> list[str]:
@@ -58,9 +75,9 @@ def downgrade(conn: Any, target: str, *, schema: str | None = None) -> list[str]
     try:
         return list(runner.downgrade(conn, target, schema=schema))
     except runner.IrreversibleMigration as exc:
-        revision = getattr(exc, "revision", None) or (exc.args[0] if exc.args else "?")
-        reason = getattr(exc, "reason", None) or (exc.args[1] if len(exc.args) > 1 else str(exc))
-        raise Irreversible(str(getattr(revision, "id", revision)), str(reason)) from None
+        raise Irreversible(exc.rev, exc.reason) from None
+    except runner.MigrationFailed as exc:
+        raise Failed(exc.rev, list(exc.applied), exc.cause) from exc
 
 
 def phase_target(current_revision: str | None, phase: str) -> str:
@@ -68,7 +85,10 @@ def phase_target(current_revision: str | None, phase: str) -> str:
     return _runner().phase_target(current_revision, phase)
 
 
-def blockers(conn: Any, target: str) -> list[Any]:
-    """Live processes (heartbeats within their ttl) still needing the shape a contract revision up to `target`
-    removes (runner.Blocker: process_id, role, app_version, host, pid, schema_min, schema_head, seen_at, needs)."""
-    return list(_runner().blockers(conn, target))
+def blockers(conn: Any, target: str, *, since: str | None = _UNSET) -> list[Any]:
+    """Live processes (heartbeats within their ttl, in conn's shared database) still needing the shape a contract
+    revision after `since` (default: where the shared schema is) up to `target` removes (runner.Blocker:
+    process_id, role, app_version, host, pid, schema_min, schema_head, seen_at, needs)."""
+    if since is _UNSET:
+        return list(_runner().blockers(conn, target))
+    return list(_runner().blockers(conn, target, since=since))

@@ -131,6 +131,7 @@ def run_on(
                 error=f"at revision {before}, which this chain does not have (migrated by a newer release?)",
             ), []
         goal = goal_for(before)
+        goal = None if goal == BASE else ids[-1] if goal == "head" else goal
         todo = path(ids, before, goal, direction)
         if not todo:
             return result("skipped", revision=before), []
@@ -143,6 +144,9 @@ def run_on(
         return result("applied", revision=migrations.current(conn, target.schema_name), applied=done), todo
     except migrations.Irreversible as exc:
         return result("failed", revision=before, error=exc.message), todo
+    except migrations.Failed as exc:
+        now = _current_after_failure(conn, target)
+        return result("failed", revision=now, applied=exc.applied, error=f"{exc.revision}: {exc.cause}"), todo
     except Exception as exc:  # a migration failure is a result, never an exception (docstring)
         error = describe(exc)
         if not todo:  # before any revision ran: connecting, the role, the lock, reading the version
@@ -156,6 +160,20 @@ def run_on(
     finally:
         if locked:
             _release(conn, key)
+
+
+def read_current(conn: Any, target: Target, *, role: str) -> str | None:
+    """The target's revision, read as its role (raises what the database raises)."""
+    try:
+        _exec(conn, "RESET ROLE")
+        _exec(conn, f"SET ROLE {_quote(role)}")
+        conn.commit()
+        now = migrations.current(conn, target.schema_name)
+        conn.commit()
+        return now
+    except Exception:
+        conn.rollback()
+        raise
 
 
 def _current_after_failure(conn: Any, target: Target) -> str | None:
