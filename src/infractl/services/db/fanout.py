@@ -207,9 +207,12 @@ def run_parallel(
     dry_run: bool,
     workers: int,
 ) -> None:
+    """Every target through run_one, `workers` at a time; on an interrupt the targets not started are not started
+    (those under way finish their current revision: a transaction is never cut)."""
     if not targets:
         return
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))), thread_name_prefix="migrate") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))), thread_name_prefix="migrate")
+    try:
         futures = {
             pool.submit(run_one, conns, t, goal_for(t), direction=direction, dry_run=dry_run, progress=run.progress): t
             for t in targets
@@ -217,6 +220,10 @@ def run_parallel(
         for future in as_completed(futures):
             result, todo = future.result()
             run.add(futures[future], result, todo)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     order = {t.name: i for i, t in enumerate(targets)}
     run.results.sort(key=lambda r: (r.kind != "shared", order.get(r.target, -1)))
 

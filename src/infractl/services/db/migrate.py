@@ -111,16 +111,29 @@ def run_on(
 
     key = pg.advisory_key(target.lock_key)
     try:
-        _exec(conn, "RESET ROLE")
-        _exec(conn, "SET lock_timeout = 0")  # the advisory lock below waits as long as it takes
-        _exec(conn, f"SET ROLE {_quote(role)}")
-        if not dry_run:
-            if not _exec(conn, "SELECT pg_try_advisory_lock(:k)", k=key).scalar():
+        # one round trip in the common case: the role, the lock timeout, the lock (set_config('role') is SET ROLE)
+        if dry_run:
+            _exec(conn, "SELECT set_config('role', :role, false)", role=role)
+        else:
+            got = _exec(
+                conn,
+                "SELECT set_config('role', :role, false), set_config('lock_timeout', :timeout, false),"
+                " pg_try_advisory_lock(:k)",
+                role=role,
+                timeout=LOCK_TIMEOUT,
+                k=key,
+            ).one()[2]
+            if not got:
                 if on_wait:
                     on_wait(f"{target.name}: waiting for another migration of this target")
-                _exec(conn, "SELECT pg_advisory_lock(:k)", k=key)
+                _exec(conn, "SELECT set_config('lock_timeout', '0', false)")  # wait as long as it takes
+                _exec(
+                    conn,
+                    "SELECT pg_advisory_lock(:k), set_config('lock_timeout', :timeout, false)",
+                    k=key,
+                    timeout=LOCK_TIMEOUT,
+                )
             locked = True
-            _exec(conn, f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         conn.commit()
         before = migrations.current(conn, target.schema_name)
         conn.commit()
@@ -165,8 +178,7 @@ def run_on(
 def read_current(conn: Any, target: Target, *, role: str) -> str | None:
     """The target's revision, read as its role (raises what the database raises)."""
     try:
-        _exec(conn, "RESET ROLE")
-        _exec(conn, f"SET ROLE {_quote(role)}")
+        _exec(conn, "SELECT set_config('role', :role, false)", role=role)
         conn.commit()
         now = migrations.current(conn, target.schema_name)
         conn.commit()
@@ -188,16 +200,12 @@ def _current_after_failure(conn: Any, target: Target) -> str | None:
 
 def _release(conn: Any, key: int) -> None:
     try:
-        conn.rollback()
-        _exec(conn, "SELECT pg_advisory_unlock(:k)", k=key)
-        _exec(conn, "RESET lock_timeout")
+        if conn.in_transaction():
+            conn.rollback()
+        _exec(conn, "SELECT pg_advisory_unlock(:k), set_config('lock_timeout', '0', false)", k=key)
         conn.commit()
     except Exception:  # a broken connection drops its session locks with it
         pass
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def migrate_target(endpoint: DbEndpoint, target: Target, *, to: str = "head") -> TargetResult:
