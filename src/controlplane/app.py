@@ -313,7 +313,7 @@ async def get_run(tenant: TenantPath, run_id: uuid.UUID, request: Request) -> Ru
                 completed_at=record.completed_at,
                 evidence_key=record.evidence_key,
                 evidence_sha256=record.evidence_sha256,
-                error=record.error,
+                error=record.error_message,
                 source="database",
             )
         wf_id = workflow_id(tenant, str(run_id))

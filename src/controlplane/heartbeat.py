@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 # The oldest schema revision this code runs on. Raise it when the code stops working on an older shape (it then
 # needs the expand revision that created the new one).
-SCHEMA_MIN = "0001"
+SCHEMA_MIN = "0003"  # runs.error_message
 TTL_FACTOR = 3
 
 _UPSERT = (

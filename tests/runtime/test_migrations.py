@@ -96,7 +96,7 @@ def test_chain_declares_every_revision_and_ships_its_script_directory():
 
 # ---------------------------------------------------------------- every down path, with its data
 
-R1, R2 = str(uuid.uuid4()), str(uuid.uuid4())
+R1, R2, R3 = (str(uuid.uuid4()) for _ in range(3))
 
 
 def _up_0001(conn):
@@ -123,7 +123,50 @@ def _up_0002(conn):
 
 def _down_0002(conn):
     assert "process_heartbeats" not in _tables(conn)
-    assert _rows(conn, "SELECT error FROM runs WHERE id = :id", id=R1) == [("boom",)]
+    assert _rows(conn, "SELECT count(*) FROM runs WHERE id = :id AND error IS NOT NULL", id=R1) == [(1,)]
+
+
+def _errors(conn, *columns: str) -> dict[str, tuple]:
+    return {str(r[0]): tuple(r[1:]) for r in _rows(conn, f"SELECT id, {', '.join(columns)} FROM runs")}
+
+
+def _up_0003(conn):
+    assert _errors(conn, "error", "error_message") == {R1: ("boom", "boom")}  # backfilled
+    # old code writes `error` (insert, update), new code `error_message`: the other column follows
+    _run(
+        conn,
+        "INSERT INTO runs (id, tenant, kind, status, workflow_id, error)"
+        " VALUES (:id, 'acme', 'k', 'failed', 'wf', 'old')",
+        id=R2,
+    )
+    assert _errors(conn, "error", "error_message")[R2] == ("old", "old")
+    _run(conn, "UPDATE runs SET error_message = 'new' WHERE id = :id", id=R1)
+    _run(conn, "UPDATE runs SET error = 'old-2' WHERE id = :id", id=R2)
+    _run(conn, "UPDATE runs SET status = 'failed' WHERE id = :id", id=R2)  # a statement touching neither
+    assert _errors(conn, "error", "error_message") == {R1: ("new", "new"), R2: ("old-2", "old-2")}
+
+
+def _down_0003(conn):
+    assert "error_message" not in _columns(conn, "runs")
+    assert _errors(conn, "error") == {R1: ("new",), R2: ("old-2",), R3: ("r3",)}  # kept in `error`
+    assert _rows(conn, "SELECT count(*) FROM pg_proc WHERE proname = 'runs_error_sync'") == [(0,)]
+
+
+def _up_0004(conn):
+    assert "error" not in _columns(conn, "runs")
+    assert _errors(conn, "error_message") == {R1: ("new",), R2: ("old-2",)}
+    assert _rows(conn, "SELECT count(*) FROM pg_trigger WHERE tgname = 'runs_error_sync'") == [(0,)]
+
+
+def _down_0004(conn):
+    assert _errors(conn, "error", "error_message") == {R1: ("new", "new"), R2: ("old-2", "old-2")}  # refilled
+    _run(
+        conn,
+        "INSERT INTO runs (id, tenant, kind, status, workflow_id, error)"
+        " VALUES (:id, 'acme', 'k', 'failed', 'wf', 'r3')",
+        id=R3,
+    )
+    assert _errors(conn, "error", "error_message")[R3] == ("r3", "r3")  # the 0003 trigger is back
 
 
 # revision -> (check after upgrading to it, check after downgrading from it). A new revision without an entry fails
@@ -131,6 +174,8 @@ def _down_0002(conn):
 CHECKS = {
     "0001": (_up_0001, _down_0001),
     "0002": (_up_0002, _down_0002),
+    "0003": (_up_0003, _down_0003),
+    "0004": (_up_0004, _down_0004),
 }
 
 
@@ -282,6 +327,18 @@ def test_phase_targets_stop_before_the_first_pending_contract(tmp_path):
     assert chain.phase_target(None, "contract") == "0004"
     with pytest.raises(runner.UnknownRevision, match="'0099' is not in this code's migrations"):
         chain.phase_target("0099", "expand")
+    # the runtime's own chain: the rename's expand half is deployed first, its contract half separately
+    assert [runner.phase_target(at, "expand") for at in (None, "0002", "0003", "0004")] == [
+        "0003",
+        "0003",
+        "0003",
+        "0004",
+    ]
+    assert runner.phase_target("0003", "contract") == "0004"
+    assert [(r.id, r.phase, r.completes) for r in runner.revisions()][2:] == [
+        ("0003", "expand", None),
+        ("0004", "contract", "0003"),
+    ]
 
 
 # ---------------------------------------------------------------- existing databases and tenant schemas
