@@ -180,7 +180,9 @@ class RunActivities:
                 payload=payload,
                 traceparent=_traceparent(),
             )
-            changed = await self.store.finish_run(inp.tenant, run_id, status, event, evidence=evidence, error=inp.error)
+            changed = await self.store.finish_run(
+                inp.tenant, run_id, status, event, evidence=evidence, error_message=inp.error
+            )
         if changed:
             instruments().workflow_completions.add(1, {"outcome": status.value})
         await self._committed(name)

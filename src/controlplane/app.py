@@ -77,12 +77,18 @@ class ApiDeps:
 
 
 async def build_deps(settings: Settings) -> ApiDeps:
-    from controlplane import runtime
+    from controlplane import heartbeat, runtime
     from controlplane.adapters import temporal
 
     components = runtime.build(settings, application_name="controlplane-api")
     await components.open()
     client = await temporal.connect(settings, lazy=True)  # connects on first use: the API starts before Temporal
+    beat = heartbeat.start(components.pool, "api", settings.heartbeat_seconds)
+
+    async def close() -> None:
+        await beat.stop()  # its row goes first: a stopped api no longer holds back a contract migration
+        await components.close()
+
     return ApiDeps(
         store=components.store,
         workflows=temporal.TemporalWorkflows(client, settings.task_queue, rpc_timeout=settings.ready_timeout * 2),
@@ -93,7 +99,7 @@ async def build_deps(settings: Settings) -> ApiDeps:
         key_ttl_seconds=settings.idempotency_key_ttl,
         ready_timeout=settings.ready_timeout,
         retry_initial_seconds=settings.activity_initial_retry,
-        close=components.close,
+        close=close,
     )
 
 
@@ -307,7 +313,7 @@ async def get_run(tenant: TenantPath, run_id: uuid.UUID, request: Request) -> Ru
                 completed_at=record.completed_at,
                 evidence_key=record.evidence_key,
                 evidence_sha256=record.evidence_sha256,
-                error=record.error,
+                error=record.error_message,
                 source="database",
             )
         wf_id = workflow_id(tenant, str(run_id))

@@ -1,7 +1,10 @@
-"""`python -m controlplane.migrate`: apply the schema (adapters/schema.py) idempotently, then exit 0.
+"""`python -m controlplane.migrate [--phase expand|contract] [--target REV]`: migrate the shared schema, then exit 0.
 
+expand (the default; what a deploy runs before the new api/worker start): every revision up to the first pending
+contract revision. contract (an explicit, separate step once no old version runs): up to head, refused, naming
+them, while a live process still needs a shape it removes. --target stops at that revision instead.
 Waits up to --wait seconds (default 60) for the secrets backend and the database to answer, so a compose one-shot
-job or an init container may start together with them.
+job or a Helm hook Job may start together with them. Migrations: controlplane.migrations (docs/migrations.md).
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import argparse
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from controlplane._entry import run, settings_or_exit
-from controlplane.adapters import schema
 from controlplane.adapters.postgres import connection_kwargs
 from controlplane.adapters.vault import VaultSecretStore
 from controlplane.errors import DependencyError
+from controlplane.migrations import runner
 from controlplane.readiness import describe
 from controlplane.runtime import DB_PASSWORD_KEY
 from controlplane.settings import Settings
@@ -24,9 +29,22 @@ from controlplane.telemetry import configure_logging
 log = logging.getLogger("controlplane.migrate")
 
 
-async def migrate(settings: Settings, *, wait: float = 60.0) -> list[int]:
-    """Apply the missing migrations; the versions applied now (empty when the schema was current)."""
+class MigrationBlocked(runner.MigrationError):
+    """A contract step while live processes still need the shape it removes."""
+
+
+@dataclass(frozen=True)
+class Migrated:
+    revision: str | None  # where the schema is now (None: base)
+    applied: list[str]  # applied by this run, in order
+
+
+async def migrate(
+    settings: Settings, *, wait: float = 60.0, phase: runner.Phase = "expand", target: str | None = None
+) -> Migrated:
+    """Migrate the shared schema for `phase` (up to `target` when given)."""
     import psycopg
+    from sqlalchemy.exc import OperationalError
 
     deadline = time.monotonic() + wait
     secrets = VaultSecretStore.from_settings(settings)
@@ -35,27 +53,76 @@ async def migrate(settings: Settings, *, wait: float = 60.0) -> list[int]:
         try:
             password = await secrets.read_key(settings.db_secret_path, DB_PASSWORD_KEY)
             kwargs = connection_kwargs(settings, password, application_name="controlplane-migrate")
-            async with await psycopg.AsyncConnection.connect(**kwargs) as conn:
-                return await schema.apply(conn)
-        except (DependencyError, psycopg.OperationalError) as exc:
+            return await asyncio.to_thread(_apply, kwargs, phase, target)
+        except (DependencyError, psycopg.OperationalError, OperationalError) as exc:
+            cause = getattr(exc, "orig", None) or exc
             if time.monotonic() + delay > deadline:
-                raise DependencyError(f"migrate: gave up after {wait:g}s: {describe(exc)}") from None
-            log.info("migrate: waiting for dependencies (%s)", describe(exc))
+                raise DependencyError(f"migrate: gave up after {wait:g}s: {describe(cause)}") from None
+            log.info("migrate: waiting for dependencies (%s)", describe(cause))
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _apply(kwargs: dict[str, Any], phase: runner.Phase, target: str | None) -> Migrated:
+    import psycopg
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(**kwargs), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            at = runner.current(conn)
+            goal = _goal(conn, at, phase, target)
+            applied = runner.upgrade(conn, goal)
+            return Migrated(revision=runner.current(conn), applied=applied)
+    finally:
+        engine.dispose()
+
+
+def _goal(conn: Any, at: str | None, phase: runner.Phase, target: str | None) -> str:
+    chain = runner.chain()
+    goal = target or runner.phase_target(at, phase)
+    if phase == "expand":
+        contracts = [
+            r.id for r in chain.revisions[chain.position(at) + 1 : chain.position(goal) + 1] if r.phase == "contract"
+        ]
+        if contracts:
+            raise runner.MigrationError(
+                f"--target {goal} includes contract revision {', '.join(contracts)}: run it with --phase contract"
+            )
+        return goal
+    blocking = runner.blockers(conn, goal)
+    if blocking:
+        raise MigrationBlocked(
+            f"contract to {goal} refused: {len(blocking)} live process(es) still need the old schema",
+            details=[
+                f"{b.role} {b.app_version} pid {b.pid} on {b.host} (process {b.process_id}, "
+                f"schema {b.schema_min}..{b.schema_head}, seen {b.seen_at:%H:%M:%S}): {b.needs}"
+                for b in blocking
+            ],
+        )
+    return goal
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m controlplane.migrate", description=__doc__.splitlines()[0])
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for Vault and PostgreSQL")
+    parser.add_argument(
+        "--phase",
+        choices=runner.PHASES,
+        default="expand",
+        help="expand (default): up to the first pending contract revision; contract: up to head, refused while an "
+        "old version runs",
+    )
+    parser.add_argument("--target", metavar="REV", help="stop at this revision (4-digit id)")
     args = parser.parse_args(argv)
     settings = settings_or_exit("controlplane.migrate")
     configure_logging(settings.log_level)
 
     def body() -> int:
-        applied = asyncio.run(migrate(settings, wait=args.wait))
-        done = ", ".join(map(str, applied)) if applied else "none (already current)"
-        print(f"schema at version {schema.latest_version()}; applied now: {done}")
+        done = asyncio.run(migrate(settings, wait=args.wait, phase=args.phase, target=args.target))
+        applied = ", ".join(done.applied) if done.applied else "none (already current)"
+        print(f"schema at version {done.revision or 'base'}; applied now: {applied}")
         return 0
 
     return run("controlplane.migrate", body)

@@ -68,7 +68,7 @@ class RunRecord:
     completed_at: datetime | None = None
     evidence_key: str | None = None
     evidence_sha256: str | None = None
-    error: str | None = None
+    error_message: str | None = None  # runs.error_message (revision 0003); the API shows it as `error`
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class RunStore(Protocol):
         event: OutboxEvent,
         *,
         evidence: StoredObject | None = None,
-        error: str | None = None,
+        error_message: str | None = None,
     ) -> bool:
         """Move a run to completed/failed with its event atomically; False when it already was in that state."""
         ...

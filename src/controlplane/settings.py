@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     relay_batch: int = Field(100, ge=1)
     activity_initial_retry: float = Field(0.5, gt=0)  # seconds, first activity retry interval
 
+    # api and worker: seconds between process_heartbeats upserts (controlplane.heartbeat); a row lives 3x this
+    heartbeat_seconds: float = Field(10.0, gt=0, le=3600)
+
     log_level: str = "INFO"
 
     @field_validator("s3_endpoint_url", "otel_exporter_otlp_endpoint", "vault_role", mode="before")

@@ -11,7 +11,7 @@ import signal
 from collections.abc import Callable
 from datetime import timedelta
 
-from controlplane import runtime
+from controlplane import heartbeat, runtime
 from controlplane._entry import run, settings_or_exit
 from controlplane.activities import AfterCommit, RunActivities
 from controlplane.adapters import temporal
@@ -36,6 +36,7 @@ async def run_worker(
 
     components = runtime.build(settings, application_name="controlplane-worker")
     await components.open()
+    beat = heartbeat.start(components.pool, "worker", settings.heartbeat_seconds)
     try:
         client = await temporal.connect_with_retry(settings, stop)
         if client is None:
@@ -66,6 +67,7 @@ async def run_worker(
             await relay_task
         log.info("worker stopped")
     finally:
+        await beat.stop()
         await components.close()
 
 

@@ -604,3 +604,63 @@ def test_https_vault_is_verified_against_its_ca_in_every_namespace(rendered, env
         assert variables["VAULT_CACERT"] == f"{mount['mountPath']}/{ca['key']}"
     if env in ("staging", "prod"):
         assert vault["address"].startswith("https://") and ca.get("name")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_migration_hook_runs_the_expand_phase_as_the_api_before_the_pods(rendered, env):
+    """A pre-install/pre-upgrade hook Job runs `controlplane.migrate --phase expand` (never contract) with the api's
+    image, securityContext, placement, environment contract and Vault role; its ServiceAccount and NetworkPolicy
+    (the api's egress) are hooks created before it."""
+    docs = rendered[("controlplane", env)]
+    [job] = [d for d in docs if d["kind"] == "Job"]
+    [api] = [
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
+    ]
+
+    def hook(doc: dict) -> tuple[str, int, str]:
+        a = doc["metadata"]["annotations"]
+        return a["helm.sh/hook"], int(a["helm.sh/hook-weight"]), a["helm.sh/hook-delete-policy"]
+
+    events, weight, policy = hook(job)
+    assert (events, policy) == ("pre-install,pre-upgrade", "before-hook-creation")
+    spec, api_spec = job["spec"]["template"]["spec"], api["spec"]["template"]["spec"]
+    [c], [api_c] = spec["containers"], api_spec["containers"]
+    assert c["command"] == ["python", "-m", "controlplane.migrate", "--phase", "expand", "--wait", "120"]
+    assert spec["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] >= 1
+    assert c["image"] == api_c["image"] and DIGEST.match(c["image"])
+    for key in ("securityContext", "nodeSelector", "tolerations", "volumes", "automountServiceAccountToken"):
+        assert spec.get(key) == api_spec.get(key), key
+    for key in ("securityContext", "volumeMounts", "resources", "imagePullPolicy"):
+        assert c[key] == api_c[key], key
+    assert c["resources"].get("limits") and c["resources"].get("requests")
+
+    def variables(container: dict) -> dict[str, str]:
+        skip = {"CONTROLPLANE_API_HOST", "CONTROLPLANE_API_PORT", "OTEL_SERVICE_NAME"}
+        return {e["name"]: e.get("value") for e in container["env"] if e["name"] not in skip}
+
+    assert variables(c) == variables(api_c)  # the same database, Vault role and secrets as the api
+    assert {e["name"]: e.get("value") for e in c["env"]}["OTEL_SERVICE_NAME"] == "controlplane-migrate"
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "migrate"
+
+    [sa] = [d for d in docs if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == spec["serviceAccountName"]]
+    [policy_doc] = [
+        d
+        for d in docs
+        if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"] and selects(d["spec"]["podSelector"], labels)
+    ]
+    for prep in (sa, policy_doc):
+        assert hook(prep)[0] == events and hook(prep)[1] < weight, prep["metadata"]["name"]
+    [api_policy] = [
+        d
+        for d in docs
+        if d["kind"] == "NetworkPolicy"
+        and d["spec"]["podSelector"]
+        and selects(d["spec"]["podSelector"], api["spec"]["template"]["metadata"]["labels"])
+    ]
+    assert policy_doc["spec"]["egress"] == api_policy["spec"]["egress"] and policy_doc["spec"]["ingress"] == []
+    [cm] = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("vault-roles")]
+    roles = {r["name"]: r for r in json.loads(cm["data"]["roles.json"])}
+    role = roles[variables(c)["CONTROLPLANE_VAULT_ROLE"]]
+    assert role["name"] == "controlplane-api"
+    assert role["bound_service_account_names"] == [api_spec["serviceAccountName"], sa["metadata"]["name"]]

@@ -91,6 +91,24 @@ class InProcess:
 
 
 @dataclass
+class PostgresServer:
+    """The session's PostgreSQL; `running` is replaced when a test restarts it (start(): same data, same port)."""
+
+    base: Path
+    running: Any  # localservices.Running
+
+    @property
+    def admin_url(self) -> str:
+        return self.running.extra["admin_url"]
+
+    def start(self) -> Any:
+        from infractl.adapters import localservices as ls
+
+        self.running = ls.start_postgres(self.base, self.running.port)
+        return self.running
+
+
+@dataclass
 class Stack:
     base: Path
     services: dict[str, Any]
@@ -104,6 +122,7 @@ class Stack:
     faults: Faults
     telemetry: Any
     root_token: str
+    postgres: PostgresServer
     api_responses: list[str] = field(default_factory=list)
 
     # -- helpers used by the tests
@@ -216,7 +235,39 @@ def _start_api(settings: Any) -> tuple[InProcess, str]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session (the stack's too): tests that need only a database make their own in it.
+    Started without waiting (the stack starts its other services meanwhile): wait with ls.wait_healthy."""
+    from infractl.adapters import localservices as ls
+
+    base = tmp_path_factory.mktemp("runtime-postgres")
+    server = PostgresServer(base, ls.start_postgres(base, ls.free_port(), wait=None))
+    try:
+        yield server
+    finally:
+        ls.stop(server.running)
+        ls.remove_postgres_data(server.running)
+
+
+def create_database(admin_url: str, prefix: str, owner: str | None = None) -> str:
+    """A new, empty database (named prefix_<random>) on the server of admin_url; its name."""
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
+    return name
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer) -> Iterator[Stack]:
     from controlplane.devtools.seed import seed
     from controlplane.migrate import migrate
     from controlplane.redaction import install_log_redaction
@@ -227,14 +278,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     t0 = time.monotonic()
     base = tmp_path_factory.mktemp("runtime-stack")
     root_token = "cp-root-" + secrets.token_hex(12)
-    ports = {name: ls.free_port() for name in ("postgres", "temporal", "temporal_ui", "openbao", "s3", "otlp")}
-    services: dict[str, Any] = {}
+    ports = {name: ls.free_port() for name in ("temporal", "temporal_ui", "openbao", "s3", "otlp")}
+    ports["postgres"] = postgres_server.running.port
+    services: dict[str, Any] = {"postgres": postgres_server.running}  # stopped by its own fixture
     api = worker = None
     root = logging.getLogger()
     logs = CapturedLogs()
     previous_level = root.level
     try:
-        services["postgres"] = ls.start_postgres(base, ports["postgres"], wait=None)
         services["temporal"] = ls.start_temporal(base, ports["temporal"], ports["temporal_ui"], wait=None)
         services["openbao"] = ls.start_openbao(base, ports["openbao"], root_token, wait=None)
         services["s3"] = ls.start_moto_s3(base, ports["s3"], wait=None)
@@ -301,6 +352,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             faults=faults,
             telemetry=telemetry,
             root_token=root_token,
+            postgres=postgres_server,
         )
         logging.getLogger("tests.runtime").info("stack up in %.1fs", time.monotonic() - t0)
         yield stack
@@ -317,10 +369,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             tm.uninstrument_libraries()  # leave psycopg and botocore as other suites in this process expect them
         root.removeHandler(logs)
         root.setLevel(previous_level)
-        for running in reversed(list(services.values())):
-            ls.stop(running)
-        if "postgres" in services:
-            ls.remove_postgres_data(services["postgres"])
+        for name, running in reversed(list(services.items())):
+            if name != "postgres":
+                ls.stop(running)
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):

@@ -123,7 +123,7 @@ def test_a_failing_run_is_marked_failed_with_its_own_event(stack):
 @pytest.fixture
 def scratch_db(stack):
     """A fresh database with the schema, for relays and activities that must not race the stack's worker."""
-    from controlplane.adapters import schema
+    from controlplane.migrate import migrate
 
     name = "scratch_" + uuid.uuid4().hex[:8]
     admin = stack.admin_url
@@ -133,16 +133,7 @@ def scratch_db(stack):
         conn.execute(f'CREATE DATABASE "{name}" OWNER "{stack.settings.db_user}"')
     settings = stack.settings.model_copy(update={"db_name": name, "db_pool_max": 6})
 
-    async def _migrate():
-        from controlplane.runtime import build
-
-        components = build(settings, application_name="tests")
-        await components.open()
-        async with components.pool.connection() as conn:
-            await schema.apply(conn)
-        await components.close()
-
-    asyncio.run(_migrate())
+    asyncio.run(migrate(settings, wait=10))
     yield settings
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -269,7 +260,7 @@ def test_readyz_turns_503_when_a_dependency_stops_and_200_when_it_returns(stack)
         checks = body.json()["checks"]
         assert checks["database"]["status"] == "error"
         assert {n for n, c in checks.items() if c["status"] == "ok"} == {"secrets", "temporal", "object_store"}
-        stack.services["postgres"] = ls.start_postgres(stack.base, stack.services["postgres"].port)
+        stack.services["postgres"] = stack.postgres.start()  # same data folder and port
         started = time.monotonic()
         _wait(lambda: client.get("/readyz").status_code == 200, 20, "ready again after PostgreSQL returned", 0.25)
         assert time.monotonic() - started < 20

@@ -101,21 +101,21 @@ class PostgresRunStore:
         event: OutboxEvent,
         *,
         evidence: StoredObject | None = None,
-        error: str | None = None,
+        error_message: str | None = None,
     ) -> bool:
         if status not in (RunStatus.COMPLETED, RunStatus.FAILED):
             raise ValueError(f"finish_run to {status}: only completed or failed are final")
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 "UPDATE runs SET status = %s, evidence_key = coalesce(%s, evidence_key),"
-                " evidence_sha256 = coalesce(%s, evidence_sha256), error = %s,"
+                " evidence_sha256 = coalesce(%s, evidence_sha256), error_message = %s,"
                 " updated_at = now(), completed_at = now()"
                 " WHERE tenant = %s AND id = %s AND status = 'running' RETURNING id",
                 (
                     status.value,
                     evidence.key if evidence else None,
                     evidence.sha256 if evidence else None,
-                    error,
+                    error_message,
                     tenant,
                     run_id,
                 ),
@@ -130,7 +130,7 @@ class PostgresRunStore:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 "SELECT id, tenant, kind, status, workflow_id, created_at, updated_at, completed_at,"
-                " evidence_key, evidence_sha256, error FROM runs WHERE tenant = %s AND id = %s",
+                " evidence_key, evidence_sha256, error_message FROM runs WHERE tenant = %s AND id = %s",
                 (tenant, run_id),
             )
             row = await cur.fetchone()
