@@ -110,51 +110,59 @@ def run_on(
         )
 
     key = pg.advisory_key(target.lock_key)
-    try:
-        # one round trip in the common case: the role, the lock timeout, the lock (set_config('role') is SET ROLE)
-        if dry_run:
-            _exec(conn, "SELECT set_config('role', :role, false)", role=role)
-        else:
-            got = _exec(
-                conn,
-                "SELECT set_config('role', :role, false), set_config('lock_timeout', :timeout, false),"
-                " pg_try_advisory_lock(:k)",
-                role=role,
-                timeout=LOCK_TIMEOUT,
-                k=key,
-            ).one()[2]
-            if not got:
-                if on_wait:
-                    on_wait(f"{target.name}: waiting for another migration of this target")
-                _exec(conn, "SELECT set_config('lock_timeout', '0', false)")  # wait as long as it takes
-                _exec(
-                    conn,
-                    "SELECT pg_advisory_lock(:k), set_config('lock_timeout', :timeout, false)",
-                    k=key,
-                    timeout=LOCK_TIMEOUT,
-                )
-            locked = True
-        conn.commit()
+
+    def plan() -> str | None:
+        """Read where the target is and what it needs; the failure message when it is at an unknown revision."""
+        nonlocal before, goal, todo
         before = migrations.current(conn, target.schema_name)
         conn.commit()
         if before is not None and before not in ids:
-            return result(
-                "failed",
-                revision=before,
-                error=f"at revision {before}, which this chain does not have (migrated by a newer release?)",
-            ), []
-        goal = goal_for(before)
-        goal = None if goal == BASE else ids[-1] if goal == "head" else goal
+            return f"at revision {before}, which this chain does not have (migrated by a newer release?)"
+        wanted = goal_for(before)
+        goal = None if wanted == BASE else ids[-1] if wanted == "head" else wanted
         todo = path(ids, before, goal, direction)
+        return None
+
+    try:
+        _exec(conn, "SELECT set_config('role', :role, false)", role=role)  # = SET ROLE, the name as a value
+        conn.commit()
+        # at its goal already: done, without the lock (a committed version is final; a migration under way has not
+        # committed its last revision yet, so the target is not at its goal and takes the lock below)
+        if (problem := plan()) is not None:
+            return result("failed", revision=before, error=problem), []
         if not todo:
             return result("skipped", revision=before), []
         if dry_run:
             return result("pending", revision=before), todo
+        got = _exec(
+            conn,
+            "SELECT pg_try_advisory_lock(:k), set_config('lock_timeout', :timeout, false)",
+            k=key,
+            timeout=LOCK_TIMEOUT,
+        ).one()[0]
+        if not got:
+            if on_wait:
+                on_wait(f"{target.name}: waiting for another migration of this target")
+            _exec(conn, "SELECT set_config('lock_timeout', '0', false)")  # wait as long as it takes
+            _exec(
+                conn,
+                "SELECT pg_advisory_lock(:k), set_config('lock_timeout', :timeout, false)",
+                k=key,
+                timeout=LOCK_TIMEOUT,
+            )
+        locked = True
+        conn.commit()
+        if (problem := plan()) is not None:  # again, under the lock: another run may have moved it
+            return result("failed", revision=before, error=problem), []
+        if not todo:
+            return result("skipped", revision=before), []
         if direction == "up":
             done = migrations.upgrade(conn, goal or BASE, schema=target.schema_name)
+            now = done[-1] if done else before
         else:
             done = migrations.downgrade(conn, goal or BASE, schema=target.schema_name)
-        return result("applied", revision=migrations.current(conn, target.schema_name), applied=done), todo
+            now = (ids[ids.index(done[-1]) - 1] if ids.index(done[-1]) > 0 else None) if done else before
+        return result("applied", revision=now, applied=done), todo
     except migrations.Irreversible as exc:
         return result("failed", revision=before, error=exc.message), todo
     except migrations.Failed as exc:
