@@ -11,7 +11,7 @@ sides (not timed). The shared target is migrated before, so each side does the 5
   loads the script directory, runs env.py and opens a connection.
 - the fan-out at --parallel 1: the same runner infractl uses, one loaded chain and one reused connection, one
   target after another: what reusing adds, without any parallelism;
-- the fan-out at its default parallelism (min(8, 4 per CPU));
+- the fan-out at its default parallelism (min(8, 2 per CPU));
 - a re-run with every target already at head (what a resume pays per done target).
 
 Run with `make bench` (about a minute on 2 cores).

@@ -34,7 +34,7 @@ def _parallel() -> int:
         "-p",
         min=1,
         max=64,
-        help="Targets at once after the shared one (default: min(8, 4 per CPU)).",
+        help="Targets at once after the shared one (default: min(8, 2 per CPU)).",
     )
 
 
