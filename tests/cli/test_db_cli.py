@@ -97,7 +97,13 @@ def test_the_rds_path_reads_the_data_stacks_outputs(monkeypatch):
                 "port": {"value": 5432},
                 "master_user_secret_arn": {"value": "arn:shared"},
                 "tenant_instances": {
-                    "value": {"cargo": {"address": "cargo.internal", "port": 5432, "master_user_secret_arn": "arn:c"}}
+                    "value": {
+                        "cargo": {
+                            "address": "cargo.internal",
+                            "port": 5432,
+                            "master_user_secret_arn": "arn:c",  # pragma: allowlist secret
+                        }
+                    }
                 },
             }
         }
