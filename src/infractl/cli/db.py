@@ -196,13 +196,17 @@ def _print_fanout(result: Any, as_json: bool) -> None:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("target", "kind", "status", "revision", "revisions", "seconds", "error"):
         table.add_column(column)
+
+    def shown(status: str) -> str:  # a rollback's "applied" reverted its revisions
+        return "reverted" if status == "applied" and result.action == "rollback" else status
+
     for r in rows:
         moved = r.applied or planned.get(r.target, [])
         revision = f"{r.revision_before or 'base'} → {r.revision or 'base'}" if r.applied else (r.revision or "base")
         table.add_row(
             r.target,
             r.kind,
-            ui.styled(r.status, STATUS_STYLE.get(r.status, "")),
+            ui.styled(shown(r.status), STATUS_STYLE.get(r.status, "")),
             revision,
             ", ".join(moved),
             f"{r.seconds:.2f}",
@@ -213,7 +217,7 @@ def _print_fanout(result: Any, as_json: bool) -> None:
     goal = f" to {result.to}" if result.to else (f", phase {result.phase}" if result.phase else "")
     console.print(f"{what}{result.action} {result.env}{goal}: {len(result.results)} target(s)")
     console.print(table)
-    counts = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
+    counts = ", ".join(f"{n} {shown(s)}" for s, n in result.summary.items() if n)
     more = f" ({hidden} at their goal not listed)" if hidden else ""
     console.print(f"{counts or 'nothing to do'}{more} in {result.seconds:.1f}s, {result.parallel} at a time")
 
