@@ -121,4 +121,7 @@ def start(pool: AsyncConnectionPool, role: str, interval: float) -> Heartbeat:
     """Start the heartbeat of this process (call from its event loop); `await hb.stop()` on a graceful stop."""
     from controlplane.migrations import runner
 
-    return Heartbeat(pool, role=role, interval=interval, schema_head=runner.head()).start()
+    head = runner.declared_head()  # the file names only: the api and the worker never load Alembic
+    if head is None:
+        raise RuntimeError(f"no migrations in {runner.DIRECTORY}: the package is incomplete")
+    return Heartbeat(pool, role=role, interval=interval, schema_head=head).start()

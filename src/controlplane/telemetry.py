@@ -246,6 +246,6 @@ def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
     root.handlers = [handler]
     root.setLevel(level)
     # libraries that are chatty at INFO
-    for name in ("httpx", "botocore", "urllib3", "temporalio.bridge"):
+    for name in ("httpx", "botocore", "urllib3", "temporalio.bridge", "alembic"):  # alembic: the runner logs its own
         logging.getLogger(name).setLevel(max(logging.getLevelName(level), logging.WARNING))
     return handler

@@ -33,28 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 RENAME = "src/controlplane/migrations/versions/0003*"  # the expand half of the rename
 HEARTBEAT_SECONDS = "0.5"
 
-# One failed run written through a runtime's own code: its activities and its PostgreSQL store.
-WRITER = """
-import asyncio, sys
-from datetime import UTC, datetime
-from controlplane.activities import RunActivities
-from controlplane.runtime import build
-from controlplane.settings import load_settings
-from controlplane.workflows import FinishRunInput, RecordRunInput
-
-async def main(run_id, reason):
-    components = build(load_settings(), application_name="expand-contract-writer")
-    await components.open()
-    try:
-        acts = RunActivities(components.store, components.objects, components.ids)
-        now = datetime.now(UTC).isoformat()
-        await acts.record_run(RecordRunInput(run_id, "acme", "evidence", "run-acme-" + run_id, now))
-        assert await acts.fail_run(FinishRunInput(run_id, "acme", error=reason))
-    finally:
-        await components.close()
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-"""
+WRITER = Path(__file__).with_name("expand_contract_writer.py")  # a failed run through a runtime's own code
 
 
 def _old_source(into: Path) -> Path:
@@ -104,22 +83,23 @@ def _env(stack, db_name: str, src: Path, **extra: str) -> dict[str, str]:
     )
 
 
-def _write_failed_runs(jobs: list[tuple[dict[str, str], str, str]], cwd: Path) -> None:
-    """Each (env, run id, reason) through the runtime on its PYTHONPATH, in parallel."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, run_id, reason],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for env, run_id, reason in jobs
-    ]
-    for proc in procs:
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, out
+def _fail_run_old(env: dict[str, str], cwd: Path, run_id: str, reason: str) -> subprocess.Popen:
+    """WRITER on the old version's PYTHONPATH (env), started; wait() for its end."""
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), run_id, reason],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _fail_run_new(settings, run_id: str, reason: str) -> None:
+    """WRITER with this checkout's code, in this process."""
+    from tests.runtime.expand_contract_writer import fail_run
+
+    asyncio.run(fail_run(settings, run_id, reason))
 
 
 def _migrate(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -157,7 +137,8 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
     apis: dict[str, object] = {}
     try:
         # 1. expand
-        done = asyncio.run(migrate(stack.settings.model_copy(update={"db_name": name}), wait=WAIT_S))
+        fresh = stack.settings.model_copy(update={"db_name": name})
+        done = asyncio.run(migrate(fresh, wait=WAIT_S))
         assert (done.revision, done.applied) == ("0003", ["0001", "0002", "0003"])
 
         # 2. the old and the new api, side by side on the expanded schema
@@ -178,7 +159,9 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
             ls.wait_healthy(running, WAIT_S)
         old, new = apis["old"], apis["new"]
         runs = {"old": str(uuid.uuid4()), "new": str(uuid.uuid4())}
-        _write_failed_runs([(envs[v], runs[v], f"failed by the {v} version") for v in ("old", "new")], tmp_path)
+        writer = _fail_run_old(envs["old"], tmp_path, runs["old"], "failed by the old version")
+        _fail_run_new(fresh, runs["new"], "failed by the new version")
+        assert writer.wait(60) == 0, writer.communicate()[0]
         for reader in (old, new):
             for writer in ("old", "new"):
                 assert _error(reader.url, runs[writer]) == ("failed", f"failed by the {writer} version")
@@ -208,9 +191,8 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
         # 4. the old one stops gracefully and takes its heartbeat with it; contract goes through
         assert ls.stop(old) == []
         assert old.pid not in heartbeats()
-        contracted = _migrate(envs["new"], tmp_path, "--phase", "contract")
-        assert contracted.returncode == 0, contracted.stderr
-        assert "schema at version 0004; applied now: 0004" in contracted.stdout
+        contracted = asyncio.run(migrate(fresh, wait=WAIT_S, phase="contract"))
+        assert (contracted.revision, contracted.applied) == ("0004", ["0004"])
         with engine.connect() as conn:
             assert runner.current(conn) == "0004" and runner.blockers(conn, "0004") == []
             columns = conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"))
@@ -218,7 +200,7 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
 
         # the new code keeps reading and writing on the contracted schema
         runs["after"] = str(uuid.uuid4())
-        _write_failed_runs([(envs["new"], runs["after"], "failed after the contract")], tmp_path)
+        _fail_run_new(fresh, runs["after"], "failed after the contract")
         assert _error(new.url, runs["old"]) == ("failed", "failed by the old version")
         assert _error(new.url, runs["after"]) == ("failed", "failed after the contract")
     finally:

@@ -92,6 +92,7 @@ def test_chain_declares_every_revision_and_ships_its_script_directory():
     for name in ("env.py", "script.py.mako", "__init__.py"):
         assert (runner.DIRECTORY / name).is_file(), name
     assert runner.chain() is runner.chain()  # loaded once per process
+    assert runner.declared_head() == runner.head()  # what the heartbeats report, read from the file names
 
 
 # ---------------------------------------------------------------- every down path, with its data
@@ -493,3 +494,17 @@ def test_the_heartbeat_tolerates_a_missing_table_and_deletes_its_row_on_stop(db,
     ]  # once, at debug
     assert row == [("api", heartbeat.SCHEMA_MIN, runner.head(), pytest.approx(0.6), pid)]
     assert left == [(0,)]
+
+
+def test_migrate_leaves_a_database_of_a_newer_version_alone_in_expand_and_refuses_contract(db):
+    """An older release's migration Job (a rollback of the application) finds a revision it does not know."""
+    from controlplane import migrate
+    from controlplane.migrations import runner
+
+    engine, url = db
+    with engine.connect() as conn:
+        runner.upgrade(conn)
+        _run(conn, "UPDATE alembic_version SET version_num = '0099'")
+    assert migrate._apply({"conninfo": url}, "expand", None) == migrate.Migrated(revision="0099", applied=[])
+    with pytest.raises(runner.UnknownRevision, match="'0099' is not in this code's migrations"):
+        migrate._apply({"conninfo": url}, "contract", None)

@@ -283,6 +283,13 @@ def chain(directory: Path | None = None) -> Chain:
         return _DEFAULT
 
 
+def declared_head(directory: Path = DIRECTORY) -> str | None:
+    """The highest revision id by file name (versions/NNNN_*.py), without loading Alembic or any revision: what a
+    running api/worker reports in its heartbeat. Equal to head() (the chain's ids increase by one; tested)."""
+    ids = [p.name[:4] for p in (Path(directory) / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return max(ids) if ids else None
+
+
 def revisions() -> list[Revision]:
     """Every revision, base → head."""
     return list(chain().revisions)
