@@ -34,7 +34,7 @@ help:
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
 	@echo "make dev        the local runtime stack (API, worker, Postgres, Temporal, OpenBao, S3, traces): infractl dev up"
 	@echo "make dev-down   stop it (nothing it started is left running)"
-	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), release (promote vs rebuild), as ratios"
+	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), release (promote vs rebuild), migrations (fan-out vs a serial alembic loop), tenant backup+restore (vs raw pg_dump/pg_restore), as ratios"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,7 @@ dev-down: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/infractl db lint
 
 unit: install
 	$(BIN)/pytest tests/unit tests/cli
@@ -109,6 +110,8 @@ bench: install
 	$(BIN)/python benchmarks/bootstrap.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/release.py
+	$(BIN)/python benchmarks/migrations.py
+	$(BIN)/python benchmarks/tenant_backup.py
 
 clean:
 	-$(BIN)/infractl dev down

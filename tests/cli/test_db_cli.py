@@ -15,11 +15,7 @@ from infractl.services.db import connect, fanout, migrate
 
 @pytest.fixture(autouse=True)
 def _db_command(monkeypatch, tmp_path):
-    """`infractl db` until cli/main.py registers it (then this does nothing); an empty work folder."""
-    from infractl.cli import db, main
-
-    if not any(group.name == "db" for group in main.app.registered_groups):
-        main.app.add_typer(db.app, name="db")
+    """An empty work folder."""
     monkeypatch.setenv("INFRACTL_WORK_DIR", str(tmp_path / "work"))
 
 

@@ -34,10 +34,6 @@ TENANTS = sorted((*TIER_B, *TIER_C))  # the catalog's order
 @pytest.fixture(autouse=True, scope="module")
 def _db_command():
     """`infractl db` until cli/main.py registers it (then this does nothing)."""
-    from infractl.cli import db, main
-
-    if not any(group.name == "db" for group in main.app.registered_groups):
-        main.app.add_typer(db.app, name="db")
 
 
 @dataclasses.dataclass

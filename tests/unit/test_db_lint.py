@@ -20,10 +20,6 @@ VERSIONS = REPO / "src" / "controlplane" / "migrations" / "versions"
 @pytest.fixture(autouse=True, scope="module")
 def _db_command():
     """`infractl db` until cli/main.py registers it (then this does nothing)."""
-    from infractl.cli import db, main
-
-    if not any(group.name == "db" for group in main.app.registered_groups):
-        main.app.add_typer(db.app, name="db")
 
 
 def revision(rid: str, down: str | None, phase: str, upgrade: str, downgrade: str | None = "SELECT 1", **extra) -> str:

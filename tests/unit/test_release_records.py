@@ -40,7 +40,7 @@ def manifest(version: str = "1.0.0") -> ReleaseManifest:
             "images": {"controlplane-api": image, "controlplane-worker": {**image, "digest": D2}},
             "charts": {"controlplane": "0.1.0"},
             "terraform": {"modules/aws/kms": "sha256:" + "e" * 64},
-            "migrations": {"head": 2, "source": records.MIGRATIONS_FILE},
+            "migrations": {"head": "0004", "source": records.MIGRATIONS_FILE},
             "signing": {"key_id": "b" * 64, "public_key": "-----BEGIN PUBLIC KEY-----\n..."},
         }
     )

@@ -56,6 +56,12 @@ def head() -> str:
     return _runner().head()
 
 
+def declared_head(root: Path) -> str | None:
+    """The newest revision id of the project at `root`, from its revision files' names (nothing imported): what a
+    release manifest records."""
+    return _runner().declared_head(root / VERSIONS_DIR.parent)
+
+
 def current(conn: Any, schema: str | None = None) -> str | None:
     return _runner().current(conn, schema)
 

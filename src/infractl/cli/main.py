@@ -9,6 +9,7 @@ import typer
 
 from infractl.cli import (
     common,
+    db,
     dev,
     docs,
     emulator,
@@ -48,6 +49,7 @@ app.add_typer(state.app, name="state")
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(registry.app, name="registry")
 app.add_typer(dev.app, name="dev")
+app.add_typer(db.app, name="db")
 app.add_typer(release.app, name="release")
 
 

@@ -10,7 +10,6 @@ Every write is atomic (a temporary file renamed over the target): a promotion th
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from infractl.models.project import Project
 from infractl.models.release import VERSION, Pin, PromotionRecord, ReleaseManifest, ReleaseSummary
 
 SCHEMA_FILE = "docs/schemas/release-manifest.json"
-MIGRATIONS_FILE = "src/controlplane/adapters/schema.py"
+MIGRATIONS_FILE = "src/controlplane/migrations/versions"
 
 
 def releases_dir(project: Project) -> Path:
@@ -209,22 +208,10 @@ def tree_hash(folder: Path) -> str:
 
 
 def migration_head(project: Project) -> dict[str, int | str]:
-    """The newest migration the runtime ships, read from its source (MIGRATIONS = [(version, name, sql), ...])."""
-    path = project.root / MIGRATIONS_FILE
-    head: int | str = "none"
-    if path.is_file():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-            if isinstance(node, ast.Assign | ast.AnnAssign) and any(
-                getattr(t, "id", "") == "MIGRATIONS" for t in targets
-            ):
-                versions = [
-                    e.elts[0].value
-                    for e in getattr(node.value, "elts", [])
-                    if isinstance(e, ast.Tuple) and e.elts and isinstance(e.elts[0], ast.Constant)
-                ]
-                head = max(versions) if versions else "none"
-    return {"head": head, "source": MIGRATIONS_FILE}
+    """The newest migration the runtime ships: the highest revision id of its chain (docs/migrations.md)."""
+    from infractl.adapters import migrations
+
+    return {"head": migrations.declared_head(project.root) or "none", "source": MIGRATIONS_FILE}
 
 
 # --- helpers --------------------------------------------------------------------------------------------------------
