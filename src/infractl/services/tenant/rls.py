@@ -190,3 +190,15 @@ def count_rows(conn: Any, name: str, tables: list[str]) -> dict[str, int]:
         ).fetchone()[0]
         for t in tables
     }
+
+
+def reconcile(conn: Any, owner: str, tables: list[str], tenants: list[tuple[str, str]]) -> list[str]:
+    """Bring every given tier A tenant (name, role) up to the tenant-owned tables there are now: a table a later
+    migration added gets their grants and policies. Idempotent; what was added, per tenant."""
+    added = []
+    for name, role in tenants:
+        grant(conn, role, owner, tables)  # GRANT is idempotent
+        new = create_policies(conn, name, role, owner, tables)
+        if new:
+            added.append(f"{name}: policies on {', '.join(new)}")
+    return added
