@@ -501,3 +501,44 @@ def test_a_tenant_table_added_later_gets_row_level_security_and_every_tier_a_ten
             assert conn.execute("SELECT tenant FROM notes").fetchall() == [(name,)]
     with stack.admin() as conn:
         conn.execute("DROP TABLE notes")
+
+
+def test_a_tier_a_backup_at_an_older_head_is_migrated_in_a_scratch_schema_before_it_joins(stack) -> None:
+    from infractl.adapters import migrations, pg
+
+    ids = [r.id for r in migrations.revisions()]
+    create.create(stack.tenv, "aold", "A")
+    write(stack, "aold", rows=3)
+    with stack.tenant_login("aold") as conn:
+        conn.execute("UPDATE runs SET error_message = 'boom' WHERE workflow_id = 'wf-aold-0'")
+
+    def shared_to(revision: str) -> None:
+        with pg.engine(stack.tenv.endpoint.server, "controlplane") as engine, engine.connect() as conn:
+            conn.exec_driver_sql("SET ROLE controlplane")
+            conn.commit()
+            if ids.index(revision) < ids.index(migrations.current(conn)):
+                migrations.downgrade(conn, revision)
+            else:
+                migrations.upgrade(conn, revision)
+
+    shared_to(ids[-2])  # the shared schema one revision back, as the release before this one had it
+    try:
+        older = backup.backup(stack.tenv, "aold")
+    finally:
+        shared_to(ids[-1])
+    assert older.manifest.head == ids[-2]
+    before = fingerprint(stack, "aold", "A")
+    with pytest.raises(RefusedError, match="was migrated since its last backup"):
+        delete.delete(stack.tenv, "aold", confirm=yes)
+    delete.delete(stack.tenv, "aold", confirm=yes, force=True)
+    with stack.admin() as conn:
+        scratch_before = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'infractl_restore%'")
+        assert scratch_before.fetchone() == (0,)
+    restored = restore.restore(stack.tenv, "aold")
+    assert restored.backup_head == ids[-2] and all(c.checksum_ok for c in restored.verified)
+    assert fingerprint(stack, "aold", "A") == before  # the migration did to the restored rows what it did to the rest
+    with stack.admin() as conn:
+        assert conn.execute("SELECT error_message FROM runs WHERE workflow_id = 'wf-aold-0'").fetchone() == ("boom",)
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'infractl_restore%'").fetchone() == (
+            0,
+        )

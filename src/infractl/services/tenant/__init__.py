@@ -8,5 +8,6 @@ Modules, one concern each: `session.py` (the env: endpoint, env model, admin con
 `provision.py` (roles, schemas, databases, grants and the undo stack that makes creation all-or-nothing),
 `rls.py` (tier A: the tenant-owned tables, row-level security and policies), `vault.py` (credentials in Vault KV
 and the database secrets engine), `storage.py` (the backup bucket, the KMS key, uploads and downloads),
-`dump.py` (pg_dump and pg_restore), `checksums.py` (row counts and content checksums), `backup.py`, `restore.py`,
+`dump.py` (pg_dump and pg_restore), `checksums.py` (row counts and content checksums), `pooled.py` (tier A rows
+in and out of the shared tables), `backup.py`, `restore.py`,
 `inventory.py` (list, show), `create.py`, `delete.py`."""

@@ -20,9 +20,9 @@ from typing import Any
 from infractl.adapters import pg
 from infractl.errors import InfractlError, RefusedError
 from infractl.models.db import TenantRecord
-from infractl.models.tenant import BackupManifest, BackupObject, BackupResult, TableStat
+from infractl.models.tenant import BackupManifest, BackupResult, TableStat
 from infractl.services.db import catalog
-from infractl.services.tenant import checksums, dump, rls, session, storage
+from infractl.services.tenant import checksums, dump, pooled, session, storage
 from infractl.services.tenant.session import TenantEnv
 
 APPLICATION = "infractl-tenant-backup"
@@ -90,38 +90,8 @@ def _base(tenv: TenantEnv, record: TenantRecord, store: storage.Store, prefix: s
 def _tier_a(
     tenv: TenantEnv, record: TenantRecord, store: storage.Store, prefix: str, now: dt.datetime, timings: dict
 ) -> BackupManifest:
-    from psycopg import sql
-
-    from infractl.adapters.pg import ident
-
     began = time.monotonic()
-    conn = pg.connect(tenv.endpoint.server, tenv.endpoint.database, application_name=APPLICATION)
-    objects: list[BackupObject] = []
-    stats: list[TableStat] = []
-    with conn:  # autocommit: the snapshot is this explicit transaction
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        head = checksums.revision(conn, rls.SHARED_SCHEMA)
-        for table in rls.tenant_tables(conn):
-            cols = rls.columns(conn, table)
-            query = sql.SQL("COPY (SELECT {} FROM {}.{} WHERE {} = {}) TO STDOUT").format(
-                sql.SQL(", ").join(ident(c) for c in cols),
-                ident(rls.SHARED_SCHEMA),
-                ident(table),
-                ident(rls.TENANT_COLUMN),
-                sql.Literal(record.name),
-            )
-            writer = storage.Writer(store, f"{prefix}/{table}.copy", file=f"{table}.copy", table=table)
-            try:
-                with conn.cursor().copy(query) as copy:
-                    for data in copy:
-                        writer.write(data)
-                objects.append(writer.close())
-            except BaseException:
-                writer.abort()
-                raise
-            rows, checksum = checksums.tenant_rows(conn, table, cols, rls.TENANT_COLUMN, record.name, rls.SHARED_SCHEMA)
-            stats.append(TableStat(name=table, rows=rows, columns=cols, checksum=checksum))
-        conn.execute("ROLLBACK")
+    head, stats, objects = pooled.copy_out(tenv, record, store, prefix)
     timings["copy"] = round(time.monotonic() - began, 3)
     return BackupManifest(
         **_base(tenv, record, store, prefix, now),

@@ -2,12 +2,13 @@
 (default NAME, which must not exist: delete it first, or restore under another name).
 
 Before anything is created: the manifest is read and checked — its migration head must be one this code knows
-(a backup from a newer release is a ConflictError), tier C's NEW must be in the env model, and nothing of NEW may
-exist. Then, on create's undo stack (all or nothing): the tenant as `create` makes it, without migrations; its
-data; the checks; the migrations to head (a backup at an older head is brought forward); `ready` and an event.
+(a backup from a newer release is a ConflictError; tier A: nor ahead of the shared schema), tier C's NEW must be in
+the env model, and nothing of NEW may exist. Then, on create's undo stack (all or nothing): the tenant as `create`
+makes it, without migrations; its data; the checks; the migrations to head (a backup at an older head is brought
+forward); `ready` and an event.
 
-- tier A: each table's rows are COPYed into a temporary table, the tenant column rewritten to NEW, inserted into
-  the shared table and checked (count and content checksum) in one transaction: on any mismatch nothing is kept;
+- tier A: the rows are COPYed into the shared tables with the tenant column rewritten to NEW and checked, in one
+  transaction (pooled.py; a backup at an older head goes through a scratch schema migrated to the shared one's);
 - tier B: pg_restore of the schema dump under the schema's backup name (created by the restore, owned by NEW's
   role), renamed to NEW's when the names differ. If the backup's schema still exists under that name (the source
   tenant is alive and the names differ), the dump is first restored into a scratch database, renamed there and
@@ -30,7 +31,7 @@ from infractl.errors import ConflictError, InfractlError, UsageError
 from infractl.models.db import TenantRecord
 from infractl.models.tenant import BackupManifest, RestoreResult, TableCheck
 from infractl.services.db import catalog
-from infractl.services.tenant import backup, checksums, create, dump, provision, rls, session, storage
+from infractl.services.tenant import backup, checksums, create, dump, pooled, provision, rls, session, storage
 from infractl.services.tenant.session import TenantEnv
 
 
@@ -54,14 +55,13 @@ def restore(
     with session.catalog_conn(tenv) as conn:
         create.check_free(tenv, conn, record)
         tables = rls.tenant_tables(conn) if record.tier == "A" else []
-        if record.tier == "A":
-            check_shared(tenv, conn, manifest, tables)
+        shared = pooled.check_shared(tenv, conn, manifest, tables) if record.tier == "A" else None
         undo = provision.Undo()
         try:
             credentials, _ = create.provision_tenant(tenv, conn, record, undo, tables=tables, migrate=False)
             timings["provision"] = round(time.monotonic() - started, 3)
             if record.tier == "A":
-                verified, objects = _tier_a(tenv, store, manifest, record)
+                verified, objects = pooled.copy_in(tenv, store, manifest, record, shared)
             else:
                 verified, objects = _dump(tenv, conn, store, manifest, record, undo, timings)
             timings["data"] = round(time.monotonic() - started - timings["provision"], 3)
@@ -123,95 +123,6 @@ def check_head(manifest: BackupManifest, target: str) -> None:
             " use",
             hint="restore it with the release that took it (or a newer one); nothing was created",
         )
-
-
-def check_shared(tenv: TenantEnv, conn: Any, manifest: BackupManifest, tables: list[str]) -> None:
-    """Tier A: the shared schema must be at the backup's head and hold every table of the backup."""
-    current = checksums.revision(conn, rls.SHARED_SCHEMA)
-    if current != manifest.head:
-        raise ConflictError(
-            f"the backup is at migration {manifest.head}, the shared schema of {tenv.name} at {current}: tier A rows"
-            " are restored into the shared tables as they are, so both must be at the same revision",
-            hint="restore with the release that took the backup, before migrating further (docs/tenants.md)",
-        )
-    missing = [t.name for t in manifest.tables if t.name not in tables]
-    if missing:
-        raise ConflictError(f"the shared schema of {tenv.name} has no tenant-owned table {', '.join(missing)}")
-
-
-# ---------------------------------------------------------------------------------------------- tier A
-
-
-def _tier_a(
-    tenv: TenantEnv, store: storage.Store, manifest: BackupManifest, record: TenantRecord
-) -> tuple[list[TableCheck], int]:
-    from psycopg import errors as pgerrors
-    from psycopg import sql
-
-    from infractl.adapters import pg
-    from infractl.adapters.pg import ident
-
-    by_table = {o.table: o for o in manifest.objects}
-    checks: list[TableCheck] = []
-    problems: list[str] = []
-    conn = pg.connect(tenv.endpoint.server, tenv.endpoint.database, application_name=backup.APPLICATION)
-    with conn:
-        try:
-            conn.execute("BEGIN")
-            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(ident(tenv.endpoint.owner_role)))
-            for stat in manifest.tables:
-                obj = by_table[stat.name]
-                temp = ident(f"restore_{stat.name}")
-                cols = sql.SQL(", ").join(ident(c) for c in stat.columns)
-                conn.execute(
-                    sql.SQL("CREATE TEMP TABLE {} (LIKE {}.{} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                        temp, ident(rls.SHARED_SCHEMA), ident(stat.name)
-                    )
-                )
-                sha = _copy_in(conn, sql.SQL("COPY {} ({}) FROM STDIN").format(temp, cols), store, obj.key)
-                if sha != obj.sha256:
-                    problems.append(f"{obj.file}: sha256 differs from the manifest's")
-                conn.execute(sql.SQL("UPDATE {} SET {} = %s").format(temp, ident(rls.TENANT_COLUMN)), (record.name,))
-                conn.execute(
-                    sql.SQL("INSERT INTO {}.{} ({}) SELECT {} FROM {}").format(
-                        ident(rls.SHARED_SCHEMA), ident(stat.name), cols, cols, temp
-                    )
-                )
-                rows, checksum = checksums.tenant_rows(
-                    conn, stat.name, stat.columns, rls.TENANT_COLUMN, record.name, rls.SHARED_SCHEMA
-                )
-                ok = checksum == stat.checksum
-                checks.append(TableCheck(name=stat.name, rows=rows, expected_rows=stat.rows, checksum_ok=ok))
-                if rows != stat.rows or not ok:
-                    problems.append(
-                        f"{stat.name}: {rows} rows (backup: {stat.rows}), checksum {'ok' if ok else 'differs'}"
-                    )
-            if problems:
-                raise InfractlError(f"the restored rows of {record.name} do not match the backup", details=problems)
-            conn.execute("COMMIT")
-        except pgerrors.UniqueViolation as exc:
-            conn.execute("ROLLBACK")
-            raise ConflictError(
-                f"rows of the backup collide with rows already in the shared tables ({exc.diag.table_name}):"
-                f" the source tenant {manifest.tenant} still has them",
-                hint="tier A rows keep their keys: restore under another name only once the source's rows are gone",
-            ) from None
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.execute("ROLLBACK")
-            raise
-    return checks, len(manifest.objects)
-
-
-def _copy_in(conn: Any, statement: Any, store: storage.Store, key: str) -> str:
-    import hashlib
-
-    sha = hashlib.sha256()
-    with conn.cursor().copy(statement) as copy:
-        for chunk in storage.chunks(store, key):
-            sha.update(chunk)
-            copy.write(chunk)
-    return sha.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- tiers B and C

@@ -305,9 +305,41 @@ def chunks(store: Store, key: str) -> Iterator[bytes]:
 
 
 def download(store: Store, obj: BackupObject, path: Path) -> str:
-    """Write the object to `path` (a file, or a named pipe a reader opens); its sha256."""
+    """Write the object to the file `path`; its sha256."""
     sha = hashlib.sha256()
-    with open(path, "wb") as fh:  # a named pipe: blocks until the reader opens it
+    with open(path, "wb") as fh:
+        for chunk in chunks(store, obj.key):
+            sha.update(chunk)
+            fh.write(chunk)
+    return sha.hexdigest()
+
+
+def _open_pipe(path: Path, closing: threading.Event) -> int | None:
+    """The writing end of a named pipe once a reader has opened it (None: `closing` came first). Never blocks: a
+    non-blocking open fails with ENXIO until there is a reader."""
+    import errno
+
+    while not closing.is_set():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            time.sleep(POLL_S / 5)
+            continue
+        os.set_blocking(fd, True)
+        return fd
+    return None
+
+
+def stream_into_pipe(store: Store, obj: BackupObject, path: Path, closing: threading.Event) -> str:
+    """Stream the object into the named pipe `path` once its reader opens it; its sha256. BrokenPipeError when
+    nobody reads it (closing) or the reader goes away."""
+    fd = _open_pipe(path, closing)
+    if fd is None:
+        raise BrokenPipeError(f"{path.name}: nobody opened it")
+    sha = hashlib.sha256()
+    with os.fdopen(fd, "wb") as fh:
         for chunk in chunks(store, obj.key):
             sha.update(chunk)
             fh.write(chunk)
@@ -320,25 +352,26 @@ class Feed:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.closing = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="tenant-feed")
-        self.futures: dict[str, tuple[BackupObject, Path, Future[str]]] = {}
+        self.futures: dict[str, tuple[BackupObject, Future[str]]] = {}
 
     def add(self, obj: BackupObject, path: Path) -> None:
-        self.futures[obj.file] = (obj, path, self.pool.submit(download, self.store, obj, path))
+        if path.is_fifo():
+            future = self.pool.submit(stream_into_pipe, self.store, obj, path, self.closing)
+        else:
+            future = self.pool.submit(download, self.store, obj, path)
+        self.futures[obj.file] = (obj, future)
 
     def wait(self, names: list[str]) -> None:
         for name in names:
-            self.futures[name][2].result()
+            self.futures[name][1].result()
 
     def close(self) -> tuple[list[str], list[str]]:
-        """(verified objects, problems). Pipes nobody opened are released (their object counts as not verified)."""
-        for _obj, path, future in self.futures.values():
-            if not future.done() and path.is_fifo():
-                with contextlib.suppress(OSError):  # open the reading end so the blocked writer gets its EPIPE
-                    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-                    os.close(fd)
+        """(verified objects, problems). Pipes nobody opened are given up (their object counts as not verified)."""
+        self.closing.set()
         verified, problems = [], []
-        for name, (obj, _path, future) in sorted(self.futures.items()):
+        for name, (obj, future) in sorted(self.futures.items()):
             try:
                 sha = future.result()
             except BrokenPipeError:
@@ -347,8 +380,9 @@ class Feed:
             except Exception as exc:
                 problems.append(f"{name}: {exc}")
                 continue
-            (verified if sha == obj.sha256 else problems).append(
-                name if sha == obj.sha256 else f"{name}: sha256 {sha[:12]}… differs from the manifest's"
-            )
+            if sha == obj.sha256:
+                verified.append(name)
+            else:
+                problems.append(f"{name}: sha256 {sha[:12]}… differs from the manifest's")
         self.pool.shutdown(wait=True)
         return verified, problems
