@@ -542,3 +542,40 @@ def test_a_tier_a_backup_at_an_older_head_is_migrated_in_a_scratch_schema_before
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'infractl_restore%'").fetchone() == (
             0,
         )
+
+
+def test_a_dedicated_instance_tenant_takes_over_the_database_its_instance_came_with(stack) -> None:
+    """The data stack creates a dedicated instance with the tenant's (empty) database; create makes it the
+    tenant's. Locally the "instance" is the same server under another name (the dev stack has one PostgreSQL)."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    server = dataclasses.replace(stack.tenv.endpoint.server, label="tenant cded's instance")
+    endpoint = dataclasses.replace(stack.tenv.endpoint, instances={"cded": server})
+    dedicated = SimpleNamespace(name="cded", database=SimpleNamespace(dedicated_instance=True))
+    tenv = dataclasses.replace(stack.tenv, endpoint=endpoint, model=SimpleNamespace(tenants=[dedicated]))
+    with stack.admin("postgres") as conn:
+        conn.execute("CREATE DATABASE tenant_cded")  # what RDS makes with the instance (db_name)
+    created = create.create(tenv, "cded", "C")
+    assert created.tenant.instance == "cded"
+    assert "database tenant_cded (the data stack's, now tenant_cded's)" in created.steps
+    write(stack, "cded", rows=2)
+    before = fingerprint(stack, "cded", "C")
+    backup.backup(tenv, "cded")
+    delete.delete(tenv, "cded", confirm=yes)
+    assert restore.restore(tenv, "cded").tenant.instance == "cded"
+    assert fingerprint(stack, "cded", "C") == before
+    with stack.admin("postgres") as conn:  # someone else's database of that name is never taken over
+        conn.execute("CREATE DATABASE tenant_cdedtwo")
+    with stack.admin("tenant_cdedtwo") as conn:
+        conn.execute("CREATE TABLE theirs (x int)")
+    other = SimpleNamespace(name="cdedtwo", database=SimpleNamespace(dedicated_instance=True))
+    two = dataclasses.replace(
+        tenv,
+        endpoint=dataclasses.replace(endpoint, instances={"cdedtwo": server}),
+        model=SimpleNamespace(tenants=[other]),
+    )
+    with pytest.raises(ConflictError, match="its database tenant_cdedtwo already exist"):
+        create.create(two, "cdedtwo", "C")
+    with stack.admin("postgres") as conn:
+        conn.execute("DROP DATABASE tenant_cdedtwo")

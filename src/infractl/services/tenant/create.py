@@ -102,7 +102,8 @@ def check_free(tenv: TenantEnv, conn: Any, record: TenantRecord) -> None:
         for role in (record.role, manager_role(record)):
             if provision.role_exists(server_conn, role):
                 found.append(f"role {role}")
-        if record.tier == "C" and provision.database_exists(server_conn, record.database):
+        exists = record.tier == "C" and provision.database_exists(server_conn, record.database)
+        if exists and not (record.instance and _adoptable(tenv, record)):
             found.append(f"database {record.database}")
     if record.schema_name and provision.schema_exists(conn, record.schema_name):
         found.append(f"schema {record.schema_name}")
@@ -111,6 +112,11 @@ def check_free(tenv: TenantEnv, conn: Any, record: TenantRecord) -> None:
             f"tenant {record.name} is not in the catalog of {tenv.name}, but its {', '.join(found)} already exist",
             hint="they belong to something else: choose another name, or drop them by hand if they are leftovers",
         )
+
+
+def _adoptable(tenv: TenantEnv, record: TenantRecord) -> bool:
+    with session.admin(tenv, record.database, instance=record.instance) as conn:
+        return provision.adoptable(conn, record.database)
 
 
 def manager_role(record: TenantRecord) -> str:
@@ -190,8 +196,16 @@ def _tier_c(
     owner_conn = conn if record.instance is None else undo_conn(tenv, record, undo)
     provision.create_role(owner_conn, role, password=password)
     undo.did(f"role {role}", lambda: provision.drop_role(owner_conn, role))
-    provision.create_database(owner_conn, database, role)
-    undo.did(f"database {database}", lambda: provision.drop_database(owner_conn, database))
+    if record.instance and provision.database_exists(owner_conn, database):  # made with the instance (check_free)
+        provision.adopt_database(owner_conn, database, role)
+        admin = server.user
+        undo.did(
+            f"database {database} (the data stack's, now {role}'s)",
+            lambda: provision.release_database(owner_conn, database, admin),
+        )
+    else:
+        provision.create_database(owner_conn, database, role)
+        undo.did(f"database {database}", lambda: provision.drop_database(owner_conn, database))
     migration = _migrate(tenv, record) if migrate else None
     if why_not:
         doc |= {"username": role, "password": password}

@@ -87,6 +87,16 @@ def create_role(conn: Any, role: str, *, password: str | None, search_path: str 
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident(role), sql.Literal(verifier)))
     if search_path:
         conn.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(ident(role), ident(search_path)))
+    _admin_may_act_as(conn, role)
+
+
+def _admin_may_act_as(conn: Any, role: str) -> None:
+    """An admin that is not a superuser (RDS's master user) becomes a member of the tenant's role, so that it may
+    SET ROLE to it (migrations and restores run as the tenant) and make it an owner."""
+    from psycopg import sql
+
+    if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(ident(role)))
 
 
 def create_manager_role(conn: Any, manager: str, role: str, password: str) -> None:
@@ -97,6 +107,7 @@ def create_manager_role(conn: Any, manager: str, role: str, password: str) -> No
     verifier = scram_verifier(password)
     conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(ident(manager), sql.Literal(verifier)))
     conn.execute(sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(ident(role), ident(manager)))
+    _admin_may_act_as(conn, manager)
 
 
 def drop_role(conn: Any, role: str) -> bool:
@@ -155,6 +166,36 @@ def create_database(conn: Any, database: str, role: str) -> None:
     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(ident(database), ident(role)))
     conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(ident(database)))
     conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(ident(database), ident(role)))
+
+
+def adoptable(conn: Any, database: str) -> bool:
+    """True when `database` (connected to as `conn`) is the empty one the data stack created with a dedicated
+    instance (RDS `db_name`): owned by the admin, no table in it yet."""
+    owner = conn.execute(
+        "SELECT pg_get_userbyid(datdba) = current_user FROM pg_database WHERE datname = current_database()"
+    ).fetchone()[0]
+    tables = conn.execute(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'"
+    ).fetchone()[0]
+    return bool(owner) and tables == 0
+
+
+def adopt_database(conn: Any, database: str, role: str) -> None:
+    """The data stack's database of a dedicated instance becomes the tenant's, as create_database would make it."""
+    from psycopg import sql
+
+    conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(ident(database), ident(role)))
+    conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(ident(database)))
+    conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(ident(database), ident(role)))
+
+
+def release_database(conn: Any, database: str, admin: str) -> None:
+    """Undo adopt_database: back to the admin, CONNECT for PUBLIC again (as the data stack made it)."""
+    from psycopg import sql
+
+    conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(ident(database), ident(admin)))
+    conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO PUBLIC").format(ident(database)))
 
 
 def grant_connect(conn: Any, database: str, role: str) -> None:
