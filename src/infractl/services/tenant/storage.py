@@ -3,7 +3,7 @@
 the key (with the alias the kms stack would create) are made there when missing; against an env both must exist
 (Terraform makes them) and a missing one is an error naming it.
 
-Uploads stream: `Writer` sends 16 MiB parts as data arrives (one PUT when it stays under a part), hashing as it
+Uploads stream: `Writer` sends 8 MiB parts as data arrives (one PUT when it stays under a part), hashing as it
 goes; `FolderUpload` follows the files pg_dump is still writing, so the upload runs alongside the dump. Downloads
 stream too: into a file or a named pipe pg_restore reads from (`feed`)."""
 
@@ -27,7 +27,7 @@ from infractl.errors import CloudError, ConfigError
 from infractl.models.tenant import BackupObject
 
 BACKUP_KEY = "database"  # the kms stack's key for data at rest of the databases: RDS, snapshots, tenant backups
-PART = 16 * 1024 * 1024  # multipart part size (S3's minimum is 5 MiB)
+PART = 8 * 1024 * 1024  # multipart part size (S3's minimum is 5 MiB): small, so little is left when pg_dump ends
 READ = 1024 * 1024
 POLL_S = 0.05
 WORKERS = 4
