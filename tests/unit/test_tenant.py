@@ -193,26 +193,34 @@ def test_folder_upload_follows_files_while_they_are_written(monkeypatch, tmp_pat
         assert s3.objects[o.key] == content and o.sha256 == hashlib.sha256(content).hexdigest()
 
 
-def test_feed_checks_each_object_and_releases_pipes_nobody_read(tmp_path):
+def test_feed_checks_each_object_and_gives_up_pipes_nobody_reads(tmp_path):
     import os
+
+    from infractl.models.tenant import BackupObject
 
     s3 = FakeS3()
     s3.objects["k/a"] = b"alpha"
     s3.objects["k/b"] = b"beta"
-    from infractl.models.tenant import BackupObject
-
-    good = BackupObject(key="k/a", file="a", size=5, sha256=hashlib.sha256(b"alpha").hexdigest())
+    alpha = hashlib.sha256(b"alpha").hexdigest()
+    good = BackupObject(key="k/a", file="a", size=5, sha256=alpha)
     bad = BackupObject(key="k/b", file="b", size=4, sha256="0" * 64)
-    unread = BackupObject(key="k/a", file="c", size=5, sha256=good.sha256)
+    unread = BackupObject(key="k/a", file="c", size=5, sha256=alpha)
+    piped = BackupObject(key="k/a", file="d", size=5, sha256=alpha)
     feed = storage.Feed(_store(s3))
     feed.add(good, tmp_path / "a")
     feed.add(bad, tmp_path / "b")
-    os.mkfifo(tmp_path / "c")
-    feed.add(unread, tmp_path / "c")
+    for name, obj in (("c", unread), ("d", piped)):
+        os.mkfifo(tmp_path / name)
+        feed.add(obj, tmp_path / name)
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(d=(tmp_path / "d").read_bytes()))  # as pg_restore opens it
+    reader.start()
     feed.wait(["a", "b"])
+    reader.join(timeout=10)
     verified, problems = feed.close()
-    assert verified == ["a"]
-    assert problems[0].startswith("b: sha256") and problems[1] == "c: not read by pg_restore"
+    assert got == {"d": b"alpha"} and verified == ["a", "d"]
+    beta = hashlib.sha256(b"beta").hexdigest()[:12]
+    assert sorted(problems) == [f"b: sha256 {beta}… differs from the manifest's", "c: not read by pg_restore"]
 
 
 def test_undo_runs_newest_first_and_reports_what_it_could_not_undo():

@@ -314,30 +314,8 @@ def download(store: Store, obj: BackupObject, path: Path) -> str:
     return sha.hexdigest()
 
 
-def _open_pipe(path: Path, closing: threading.Event) -> int | None:
-    """The writing end of a named pipe once a reader has opened it (None: `closing` came first). Never blocks: a
-    non-blocking open fails with ENXIO until there is a reader."""
-    import errno
-
-    while not closing.is_set():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
-            time.sleep(POLL_S / 5)
-            continue
-        os.set_blocking(fd, True)
-        return fd
-    return None
-
-
-def stream_into_pipe(store: Store, obj: BackupObject, path: Path, closing: threading.Event) -> str:
-    """Stream the object into the named pipe `path` once its reader opens it; its sha256. BrokenPipeError when
-    nobody reads it (closing) or the reader goes away."""
-    fd = _open_pipe(path, closing)
-    if fd is None:
-        raise BrokenPipeError(f"{path.name}: nobody opened it")
+def _stream_fd(store: Store, obj: BackupObject, fd: int) -> str:
+    """Stream the object into an open pipe; its sha256. BrokenPipeError when the reader goes away."""
     sha = hashlib.sha256()
     with os.fdopen(fd, "wb") as fh:
         for chunk in chunks(store, obj.key):
@@ -347,21 +325,54 @@ def stream_into_pipe(store: Store, obj: BackupObject, path: Path, closing: threa
 
 
 class Feed:
-    """Objects written into files (downloaded now) or named pipes (streamed while pg_restore reads them): every
-    write runs in its own thread and hashes what it sent; `close()` says which objects' sha256 matched."""
+    """Objects written into files (downloaded now, in parallel) or named pipes (streamed while pg_restore reads
+    them), hashing what is sent; `close()` says which objects' sha256 matched.
+
+    A pipe is opened for writing only once its reader has opened it: one watcher tries each waiting pipe with a
+    non-blocking open (ENXIO until there is a reader) and hands the opened ones to the writers. So no thread ever
+    blocks on a pipe nobody opens, and the writers are as many as pg_restore reads at once, however many tables."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.closing = threading.Event()
-        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="tenant-feed")
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tenant-feed")
         self.futures: dict[str, tuple[BackupObject, Future[str]]] = {}
+        self.waiting: dict[str, tuple[BackupObject, Path]] = {}
+        self.lock = threading.Lock()
+        self.watcher: threading.Thread | None = None
 
     def add(self, obj: BackupObject, path: Path) -> None:
-        if path.is_fifo():
-            future = self.pool.submit(stream_into_pipe, self.store, obj, path, self.closing)
-        else:
-            future = self.pool.submit(download, self.store, obj, path)
-        self.futures[obj.file] = (obj, future)
+        if not path.is_fifo():
+            self.futures[obj.file] = (obj, self.pool.submit(download, self.store, obj, path))
+            return
+        with self.lock:
+            self.waiting[obj.file] = (obj, path)
+        if self.watcher is None:
+            self.watcher = threading.Thread(target=self._watch, name="tenant-feed-watch", daemon=True)
+            self.watcher.start()
+
+    def _watch(self) -> None:
+        import errno
+
+        while not self.closing.is_set():
+            with self.lock:
+                waiting = list(self.waiting.items())
+            for name, (obj, path) in waiting:
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError as exc:
+                    if exc.errno == errno.ENXIO:  # no reader yet
+                        continue
+                    failed: Future[str] = Future()
+                    failed.set_exception(exc)
+                    fd, future = None, failed
+                else:
+                    os.set_blocking(fd, True)
+                    future = self.pool.submit(_stream_fd, self.store, obj, fd)
+                with self.lock:
+                    del self.waiting[name]
+                    self.futures[name] = (obj, future)
+            time.sleep(POLL_S / 5)
 
     def wait(self, names: list[str]) -> None:
         for name in names:
@@ -370,12 +381,15 @@ class Feed:
     def close(self) -> tuple[list[str], list[str]]:
         """(verified objects, problems). Pipes nobody opened are given up (their object counts as not verified)."""
         self.closing.set()
-        verified, problems = [], []
+        if self.watcher is not None:
+            self.watcher.join()
+        problems = [f"{name}: not read by pg_restore" for name in sorted(self.waiting)]
+        verified = []
         for name, (obj, future) in sorted(self.futures.items()):
             try:
                 sha = future.result()
             except BrokenPipeError:
-                problems.append(f"{name}: not read by pg_restore")
+                problems.append(f"{name}: not read to its end by pg_restore")
                 continue
             except Exception as exc:
                 problems.append(f"{name}: {exc}")
