@@ -6,15 +6,6 @@ import pytest
 from tests.conftest import REPO
 
 
-@pytest.fixture(autouse=True)
-def tenant_commands() -> None:
-    """`infractl tenant` on the CLI (cli/main.py registers it; this adds it where that line is not merged yet)."""
-    from infractl.cli import main, tenant
-
-    if not any(group.name == "tenant" for group in main.app.registered_groups):
-        main.app.add_typer(tenant.app, name="tenant")
-
-
 def test_help_lists_the_commands(invoke):
     text = invoke("tenant", "--help").stdout
     for command in ("create", "list", "show", "delete", "backup", "restore"):

@@ -66,15 +66,6 @@ class Stack:
         return self.login(user, password, database or doc["database"])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tenant_commands() -> None:
-    """`infractl tenant` on the CLI (cli/main.py registers it; this adds it where that line is not merged yet)."""
-    from infractl.cli import main, tenant
-
-    if not any(group.name == "tenant" for group in main.app.registered_groups):
-        main.app.add_typer(tenant.app, name="tenant")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from infractl.adapters import localservices as ls

@@ -23,6 +23,7 @@ from infractl.cli import (
     scan,
     stacks,
     state,
+    tenant,
     validate,
 )
 from infractl.exit_codes import ExitCode
@@ -50,6 +51,7 @@ app.add_typer(emulator.app, name="emulator")
 app.add_typer(registry.app, name="registry")
 app.add_typer(dev.app, name="dev")
 app.add_typer(db.app, name="db")
+app.add_typer(tenant.app, name="tenant")
 app.add_typer(release.app, name="release")
 
 
