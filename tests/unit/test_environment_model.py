@@ -195,6 +195,31 @@ def test_tier_c_tenants_join_the_cluster_stack_node_groups():
     assert groups["c-acme"] == prod.tenants[0].node_group.model_dump()
 
 
+def test_a_dedicated_instance_defaults_to_no_autoscaling_single_az(project):
+    def minimal(d):
+        d["tenants"] = [
+            {
+                "name": "big-co",
+                "node_group": d["stacks"]["cluster"]["system_node_group"],
+                "database": {"dedicated_instance": {"instance_class": "db.t4g.micro"}},
+            },
+            {"name": "small", "node_group": d["stacks"]["cluster"]["system_node_group"], "database": {}},
+        ]
+
+    _edit(project, "dev", minimal)
+    env = environments.load(_project(project), "dev")
+    assert env.tenant_instances == {
+        "big-co": {
+            "instance_class": "db.t4g.micro",
+            "allocated_storage_gib": 20,
+            "max_allocated_storage_gib": 20,
+            "multi_az": False,
+        }
+    }
+    assert env.tenants[0].database_name == "tenant_big_co"
+    assert env.tenants[1].dedicated_instance is None and "small" not in env.tenant_instances
+
+
 def test_a_tenant_listed_twice_is_refused(project):
     def twice(d):
         d["tenants"] = [{"name": "acme", "node_group": d["stacks"]["cluster"]["system_node_group"]}] * 2
