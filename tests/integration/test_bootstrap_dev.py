@@ -85,14 +85,16 @@ def test_every_stack_is_up(bootstrapped, work_dir):
     assert len(subnets) == 6 and not any(s["MapPublicIpOnLaunch"] for s in subnets)
     assert len(ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]) == 1
 
-    (db,) = aws(work_dir).client("rds").describe_db_instances()["DBInstances"]
+    dbs = {d["DBInstanceIdentifier"]: d for d in aws(work_dir).client("rds").describe_db_instances()["DBInstances"]}
+    assert set(dbs) == {"dev-control-plane", "dev-tenant-initech"}  # the shared one + dev's dedicated tier C tenant
+    db = dbs["dev-control-plane"]
     assert db["Engine"] == "postgres" and db["EngineVersion"].startswith("16.")
     assert db["StorageEncrypted"] and not db["PubliclyAccessible"] and db["IAMDatabaseAuthenticationEnabled"]
 
     eks = aws(work_dir).client("eks")
     (cluster,) = eks.list_clusters()["clusters"]
     assert eks.describe_cluster(name=cluster)["cluster"]["encryptionConfig"][0]["resources"] == ["secrets"]
-    assert len(eks.list_nodegroups(clusterName=cluster)["nodegroups"]) == 2  # system + the dev tier
+    assert len(eks.list_nodegroups(clusterName=cluster)["nodegroups"]) == 3  # system, the dev tier, tenant initech
 
     roles = {r["RoleName"] for r in aws(work_dir).client("iam").list_roles()["Roles"]}
     assert any("plan" in r for r in roles) and any("apply" in r for r in roles)
@@ -101,6 +103,57 @@ def test_every_stack_is_up(bootstrapped, work_dir):
     dev_repos = {r["repositoryName"]: r for r in repos if r["repositoryName"].startswith("dev/")}
     assert set(dev_repos) == {"dev/controlplane-api", "dev/controlplane-worker"}
     assert {r["imageTagMutability"] for r in dev_repos.values()} == {"IMMUTABLE"}
+
+
+def test_dedicated_tenant_instance_is_built_like_the_shared_one(bootstrapped, invoke, emulated, work_dir):
+    """environments/dev.yaml gives tier C tenant initech its own instance: read back through the RDS API, it has the
+    tenant's size, the shared instance's engine, key, subnets, backups and protection, its own security group and
+    managed master secret, the tenant tag, and its database tenant_initech; the data stack's output gives all that."""
+    data = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)
+    key = json.loads(invoke("output", "dev", "kms", "--emulate", "--json", root=REPO_ROOT).stdout)["database_key_id"]
+    rds = aws(work_dir).client("rds")
+    (tenant,) = rds.describe_db_instances(DBInstanceIdentifier="dev-tenant-initech")["DBInstances"]
+    (shared,) = rds.describe_db_instances(DBInstanceIdentifier="dev-control-plane")["DBInstances"]
+    assert (tenant["Engine"], tenant["EngineVersion"]) == (shared["Engine"], shared["EngineVersion"])
+    assert (tenant["DBInstanceClass"], tenant["AllocatedStorage"], tenant["MaxAllocatedStorage"]) == (
+        "db.t4g.micro",  # environments/dev.yaml: tenants[initech].database.dedicated_instance
+        20,
+        50,
+    )
+    assert tenant["MultiAZ"] is False and tenant["StorageType"] == "gp3"
+    assert tenant["DBName"] == "tenant_initech" and not shared.get("DBName")  # its database, made with it
+    assert tenant["StorageEncrypted"] and tenant["KmsKeyId"] == key == shared["KmsKeyId"]
+    assert tenant["PerformanceInsightsKMSKeyId"] == key
+    assert not tenant["PubliclyAccessible"] and tenant["IAMDatabaseAuthenticationEnabled"]
+    assert tenant["BackupRetentionPeriod"] == shared["BackupRetentionPeriod"] == 7  # dev's RPO (1440 min)
+    assert tenant["DeletionProtection"] is shared["DeletionProtection"] is False
+    subnets = [{s["SubnetIdentifier"] for s in d["DBSubnetGroup"]["Subnets"]} for d in (tenant, shared)]
+    assert subnets[0] == subnets[1] and len(subnets[0]) == 2
+    (group,) = tenant["VpcSecurityGroups"]
+    assert group["VpcSecurityGroupId"] not in {g["VpcSecurityGroupId"] for g in shared["VpcSecurityGroups"]}
+    (sg,) = (
+        aws(work_dir).client("ec2").describe_security_groups(GroupIds=[group["VpcSecurityGroupId"]])["SecurityGroups"]
+    )
+    assert {(p["FromPort"], p["ToPort"]) for p in sg["IpPermissions"]} == {(5432, 5432)}
+    assert tenant["MasterUserSecret"]["KmsKeyId"] == key
+    tags = {t["Key"]: t["Value"] for t in tenant["TagList"]}
+    assert (tags["tenant"], tags["environment"], tags["stack"], tags["Name"]) == (
+        "initech",
+        "dev",
+        "data",
+        "dev-tenant-initech",
+    )
+    assert "tenant" not in {t["Key"] for t in shared["TagList"]}
+    assert data["tenant_instances"] == {
+        "initech": {
+            "identifier": "dev-tenant-initech",
+            "endpoint": f"{tenant['Endpoint']['Address']}:{tenant['Endpoint']['Port']}",
+            "address": tenant["Endpoint"]["Address"],
+            "port": tenant["Endpoint"]["Port"],
+            "database": "tenant_initech",
+            "master_user_secret_arn": tenant["MasterUserSecret"]["SecretArn"],
+        }
+    }
 
 
 def _oci_manifest(layer: str) -> str:

@@ -1,4 +1,4 @@
-"""`terraform test` (mock_provider, offline) for every module that ships tests, and fmt of the whole tree."""
+"""`terraform test` (mock_provider, offline) for every module and stack that ships tests, and fmt of the whole tree."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ CLOUDS = [cloud for cloud, validated in parity.schema_validated().items() if val
 MODULES = sorted(
     p.parent.relative_to(REPO) for c in CLOUDS for p in (REPO / "terraform" / "modules" / c).glob("*/tests")
 )
+# Stacks with logic of their own (e.g. the data stack's dedicated tenant instances) ship tests too.
+STACKS = sorted(p.parent.relative_to(REPO) for c in CLOUDS for p in (REPO / "terraform" / "stacks" / c).glob("*/tests"))
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,7 @@ def test_every_module_has_tests():
         p.parent.relative_to(REPO) for c in CLOUDS for p in (REPO / "terraform" / "modules" / c).glob("*/versions.tf")
     )
     assert CLOUDS == ["aws"] and modules and modules == MODULES
+    assert Path("terraform/stacks/aws/data") in STACKS
 
 
 @contextlib.contextmanager
@@ -58,7 +61,7 @@ def initialised(folder: Path, env: dict[str, str]):
             lock.unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("module", MODULES, ids=str)
+@pytest.mark.parametrize("module", MODULES + STACKS, ids=str)
 def test_module_terraform_test(module, tf_env, tmp_path):
     env = tf_env(tmp_path / "data")
     with initialised(REPO / module, env):

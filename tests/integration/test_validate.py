@@ -111,8 +111,17 @@ def test_cost_compares_two_envs_and_a_plan_file(clean, capsys):
         prices["rds_hourly"][dev_env["instance_class"]] * 730
         + prices["rds_storage_gb_month"]["gp3"] * (dev_env["allocated_storage_gib"])
     )
-    db = next(line for line in result["env"]["lines"] if line["type"] == "aws_db_instance")
-    assert db["monthly_usd"] == round(dev_db, 2)
+    lines = {line["address"]: line for line in result["env"]["lines"] if line["type"] == "aws_db_instance"}
+    assert lines["module.rds.aws_db_instance.this"]["monthly_usd"] == round(dev_db, 2)
+    # dev's tier C tenant initech on its own instance (tenants[].database.dedicated_instance)
+    (tenant,) = yaml.safe_load((project / "environments" / "dev.yaml").read_text())["tenants"]
+    instance = tenant["database"]["dedicated_instance"]
+    tenant_db = (
+        prices["rds_hourly"][instance["instance_class"]] * 730
+        + prices["rds_storage_gb_month"]["gp3"] * instance["allocated_storage_gib"]
+    )
+    assert lines['module.tenant_rds["initech"].aws_db_instance.this']["monthly_usd"] == round(tenant_db, 2)
+    assert set(lines) == {"module.rds.aws_db_instance.this", 'module.tenant_rds["initech"].aws_db_instance.this'}
     assert result["delta_usd"] == round(result["other"]["total_usd"] - result["env"]["total_usd"], 2) > 0
     assert any(d["address"] == "module.rds.aws_db_instance.this" and d["delta_usd"] > 0 for d in result["differences"])
 

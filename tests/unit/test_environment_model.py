@@ -39,6 +39,10 @@ def test_prod_is_production_shaped():
     assert prod.recovery.rpo_minutes <= 15
 
 
+def _instance(d: dict) -> dict:
+    return d["tenants"][0]["database"]["dedicated_instance"]
+
+
 def _error_lines(project: Project, env: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
         environments.load(project, env)
@@ -136,6 +140,34 @@ def _error_lines(project: Project, env: str) -> list[str]:
             "tenants.0.node_group.instance_types.0",
             "should match pattern",
         ),
+        # a tier C tenant's dedicated database instance (dev's initech has one)
+        (
+            lambda d: _instance(d).__setitem__("instance_class", "GP_Standard_D2ds_v5"),
+            "tenants",
+            "initech: database.dedicated_instance.instance_class 'GP_Standard_D2ds_v5' is not a database instance"
+            " class on aws (such as db.t4g.micro)",
+        ),
+        (
+            lambda d: _instance(d).update(allocated_storage_gib=100, max_allocated_storage_gib=50),
+            "tenants.0.database.dedicated_instance",
+            "max_allocated_storage_gib (50) is below allocated_storage_gib (100)",
+        ),
+        (
+            lambda d: _instance(d).__setitem__("allocated_storage_gib", 10),
+            "tenants.0.database.dedicated_instance.allocated_storage_gib",
+            "greater than or equal to 20",
+        ),
+        (
+            lambda d: _instance(d).__setitem__("multi_az", "yes"),
+            "tenants.0.database.dedicated_instance.multi_az",
+            "valid boolean",
+        ),
+        (
+            lambda d: _instance(d).__setitem__("engine", "mysql"),
+            "tenants.0.database.dedicated_instance.engine",
+            "unknown field",
+        ),
+        (lambda d: d["tenants"][0].__setitem__("name", "ini--tech"), "tenants.0", "two consecutive hyphens"),
     ],
 )
 def test_broken_field_is_named_with_file_and_problem(project, mutate, field, words):
@@ -193,6 +225,50 @@ def test_tier_c_tenants_join_the_cluster_stack_node_groups():
     groups = prod.tenant_node_groups
     assert list(groups) == [*prod.stacks["cluster"]["tenant_tiers"], "c-acme", "c-globex"]
     assert groups["c-acme"] == prod.tenants[0].node_group.model_dump()
+
+
+def test_dedicated_tenant_instances_feed_the_data_stack():
+    """The data stack's tenant_instances: one entry per tier C tenant with database.dedicated_instance; the others'
+    databases live on the shared instance."""
+    dev, staging, prod = (environments.load(_project(REPO), e) for e in ("dev", "staging", "prod"))
+    assert dev.tenant_instances == {
+        "initech": {
+            "instance_class": "db.t4g.micro",
+            "allocated_storage_gib": 20,
+            "max_allocated_storage_gib": 50,
+            "multi_az": False,
+        }
+    }
+    assert staging.tenant_instances == {}  # staging's acme is on the shared instance
+    assert list(prod.tenant_instances) == ["acme"] and prod.tenant_instances["acme"]["multi_az"] is True
+    assert [t.dedicated_instance is None for t in prod.tenants] == [False, True]  # globex: shared
+    assert [t.database_name for t in prod.tenants] == ["tenant_acme", "tenant_globex"]
+    assert "tenant_instances" in dev.model_dump()  # what stacks.yaml's env.tenant_instances resolves
+
+
+def test_a_dedicated_instance_defaults_to_no_autoscaling_single_az(project):
+    def minimal(d):
+        d["tenants"] = [
+            {
+                "name": "big-co",
+                "node_group": d["stacks"]["cluster"]["system_node_group"],
+                "database": {"dedicated_instance": {"instance_class": "db.t4g.micro"}},
+            },
+            {"name": "small", "node_group": d["stacks"]["cluster"]["system_node_group"], "database": {}},
+        ]
+
+    _edit(project, "dev", minimal)
+    env = environments.load(_project(project), "dev")
+    assert env.tenant_instances == {
+        "big-co": {
+            "instance_class": "db.t4g.micro",
+            "allocated_storage_gib": 20,
+            "max_allocated_storage_gib": 20,
+            "multi_az": False,
+        }
+    }
+    assert env.tenants[0].database_name == "tenant_big_co"
+    assert env.tenants[1].dedicated_instance is None and "small" not in env.tenant_instances
 
 
 def test_a_tenant_listed_twice_is_refused(project):

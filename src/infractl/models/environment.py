@@ -20,6 +20,15 @@ from pydantic import (
     model_validator,
 )
 
+# Tier C tenants live in environment_tenants.py (re-exported here: the env model is one import).
+from infractl.models.environment_tenants import (  # noqa: F401
+    DEDICATED_TIER_PREFIX,
+    DedicatedInstance,
+    DedicatedTenant,
+    NodeGroup,
+    TenantDatabase,
+)
+
 REQUIRED_TAGS = ("environment", "service", "owner", "cost-center")
 # Patterns are matched whole (fullmatch: `$` would accept a trailing newline) and in ASCII ([0-9], not \d, which
 # matches Arabic-Indic and fullwidth digits too).
@@ -241,42 +250,6 @@ class Image(_Strict):
     digest: str = Field(pattern=r"^sha256:[a-f0-9]{64}$")
 
 
-class NodeGroup(_Strict):
-    """A node group of the cluster stack (the shape of stacks.cluster.tenant_tiers.<tier>)."""
-
-    instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")]] = Field(min_length=1)
-    min_size: int = Field(ge=0)
-    max_size: int = Field(ge=1)
-    desired_size: int = Field(ge=0)
-    disk_gib: int = Field(default=100, ge=20)
-
-    @model_validator(mode="after")
-    def _sizes(self) -> NodeGroup:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                f"need min_size <= desired_size <= max_size, got {self.min_size}, {self.desired_size}, {self.max_size}"
-            )
-        return self
-
-
-# Tier C tenants' node groups join stacks.cluster.tenant_tiers under this prefix: tenant "acme" -> tier "c-acme"
-# (node group <cluster>-tenant-c-acme, label node.infractl.io/tier=c-acme, taint tenant-tier=c-acme:NoSchedule).
-DEDICATED_TIER_PREFIX = "c-"
-
-
-class DedicatedTenant(_Strict):
-    """A tier C tenant: its own namespace, ServiceAccount, Vault role, NetworkPolicies and node group
-    (docs/render.md)."""
-
-    # 1-18 characters: its tier c-<name> must pass the cluster stack's tier-name rule (at most 20, no trailing -).
-    name: str = Field(pattern=r"^[a-z]([a-z0-9-]{0,16}[a-z0-9])?$")
-    node_group: NodeGroup
-
-    @property
-    def tier(self) -> str:
-        return f"{DEDICATED_TIER_PREFIX}{self.name}"
-
-
 EXPORTER_TYPES = (
     "otlp",
     "otlphttp",
@@ -327,7 +300,8 @@ class Environment(_Strict):
     # Image digests the Helm charts deploy (IMAGE_NAMES); optional: `infractl render` renders a missing one with an
     # all-zero digest and says so, `infractl deploy` refuses it.
     images: dict[str, Image] | None = None
-    # Tier C tenants; their node groups join the cluster stack's tenant tiers (tenant_node_groups).
+    # Tier C tenants; their node groups join the cluster stack's tenant tiers (tenant_node_groups), their dedicated
+    # database instances the data stack's (tenant_instances).
     tenants: list[DedicatedTenant] = Field(default_factory=list)
     observability: Observability = Field(default_factory=Observability)
 
@@ -341,6 +315,13 @@ class Environment(_Strict):
         for tenant in self.tenants:
             groups[tenant.tier] = tenant.node_group.model_dump()
         return groups
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tenant_instances(self) -> dict[str, dict[str, Any]]:
+        """The data stack's `tenant_instances`: tenant name -> its dedicated instance's settings, for each tier C
+        tenant with `database.dedicated_instance` (the others' databases live on the shared instance)."""
+        return {t.name: i.stack_settings() for t in self.tenants if (i := t.dedicated_instance)}
 
     @model_validator(mode="after")
     def _tenants(self) -> Environment:
@@ -362,6 +343,14 @@ class Environment(_Strict):
         if self.name in self.promotion.sources:
             raise ValueError(f"promotion.sources: {self.name} cannot be promoted from itself")
         return self
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_instances(cls, v: list[DedicatedTenant], info: ValidationInfo) -> list[DedicatedTenant]:
+        problems = [p for t in v if (p := t.instance_class_problem(info.data.get("cloud") or ""))]
+        if problems:
+            raise ValueError(problems[0])
+        return v
 
     @field_validator("images")
     @classmethod

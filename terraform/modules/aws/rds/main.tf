@@ -119,6 +119,7 @@ resource "aws_db_instance" "this" {
 
   # Credentials: RDS generates the master password into a Secrets Manager
   # secret encrypted with the CMK; applications log in with IAM tokens.
+  db_name                             = var.db_name
   username                            = local.master_username
   manage_master_user_password         = true
   master_user_secret_kms_key_id       = var.kms_key_arn

@@ -19,7 +19,7 @@ variable "engine_version" {
 }
 
 variable "instance_class" {
-  description = "DB instance class, e.g. \"db.t4g.medium\" or \"db.r6g.large\". Performance Insights needs a class that supports it (not db.t*.micro/small)."
+  description = "DB instance class, e.g. \"db.t4g.micro\", \"db.t4g.medium\" or \"db.r6g.large\" (Performance Insights, always on, has no instance class restriction on RDS for PostgreSQL; on MySQL and MariaDB it has)."
   type        = string
 
   validation {
@@ -162,6 +162,17 @@ variable "databases" {
   validation {
     condition     = alltrue([for v in values(var.databases) : length("${var.identifier}-connect-${v.owner}") <= 128])
     error_message = "The IAM policy name <identifier>-connect-<owner> must be at most 128 characters: shorten the owner name."
+  }
+}
+
+variable "db_name" {
+  description = "A database RDS creates with the instance (the API's DBName), one of databases: owned by the master user until database_bootstrap_sql hands it to its owner. null (the default) creates none; every database then comes from database_bootstrap_sql. Changing it replaces the instance."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.db_name == null || contains(keys(var.databases), coalesce(var.db_name, "-"))
+    error_message = "The db_name must be one of the keys of databases, so that database_bootstrap_sql gives it its owner."
   }
 }
 

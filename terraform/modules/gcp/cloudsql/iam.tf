@@ -8,6 +8,9 @@
 locals {
   owners = toset([for db, v in var.databases : v.owner])
 
+  # Each owner's service account ID: service_account_ids, else <prefix>-pg-<owner with _ as ->.
+  service_account_ids = { for owner in local.owners : owner => lookup(var.service_account_ids, owner, "${var.service_account_prefix}-pg-${replace(owner, "_", "-")}") }
+
   # Cloud SQL names an IAM service account's database user after its email
   # without ".gserviceaccount.com".
   iam_users = { for owner, sa in google_service_account.owner : owner => trimsuffix(sa.email, ".gserviceaccount.com") }
@@ -19,14 +22,14 @@ locals {
 resource "google_service_account" "owner" {
   for_each = local.owners
 
-  account_id   = "${var.service_account_prefix}-pg-${replace(each.key, "_", "-")}"
+  account_id   = local.service_account_ids[each.key]
   display_name = "${var.name} database owner ${each.key}"
   description  = "Logs in to Cloud SQL instance ${var.name} as IAM database user, member of the owner role ${each.key}. No keys: workloads impersonate it through Workload Identity."
 
   lifecycle {
     precondition {
-      condition     = length("${var.service_account_prefix}-pg-${replace(each.key, "_", "-")}") <= 30
-      error_message = "The service account ID ${var.service_account_prefix}-pg-${replace(each.key, "_", "-")} is longer than 30 characters: shorten the service_account_prefix or the owner name."
+      condition     = can(regex("^[a-z]([a-z0-9-]{4,28}[a-z0-9])$", local.service_account_ids[each.key]))
+      error_message = "The service account ID ${local.service_account_ids[each.key]} is not 6-30 characters of lowercase letters, digits and hyphens starting with a letter: shorten the service_account_prefix or the owner name, or set service_account_ids."
     }
   }
 }

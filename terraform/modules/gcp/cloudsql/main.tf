@@ -17,10 +17,20 @@ resource "google_project_service_identity" "cloudsql" {
   service = "sqladmin.googleapis.com"
 }
 
+# One grant per key and agent: a second instance of the project with the same
+# key passes grant_kms_key = false (and this module's kms_key_id output as its
+# key), or destroying it would revoke the member the others rely on.
 resource "google_kms_crypto_key_iam_member" "cloudsql" {
+  count = var.grant_kms_key ? 1 : 0
+
   crypto_key_id = var.kms_key_id
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
   member        = "serviceAccount:${google_project_service_identity.cloudsql.email}"
+}
+
+moved {
+  from = google_kms_crypto_key_iam_member.cloudsql
+  to   = google_kms_crypto_key_iam_member.cloudsql[0]
 }
 
 ################################################################################

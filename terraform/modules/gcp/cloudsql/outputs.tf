@@ -47,3 +47,8 @@ output "cloudsql_service_agent" {
   description = "Email of the Cloud SQL service agent, which holds roles/cloudkms.cryptoKeyEncrypterDecrypter on the key."
   value       = try(google_project_service_identity.cloudsql.email, null)
 }
+
+output "kms_key_id" {
+  description = "The key of the instance, read through the module's key grant when it makes one: pass it as kms_key_id to the project's other instances (grant_kms_key = false) so that they wait for the grant."
+  value       = var.grant_kms_key ? google_kms_crypto_key_iam_member.cloudsql[0].crypto_key_id : var.kms_key_id
+}

@@ -156,8 +156,8 @@ variable "databases" {
   nullable = false
 
   validation {
-    condition     = length(var.databases) >= 1 && alltrue([for db, v in var.databases : can(regex("^[a-z][a-z0-9_]{0,62}$", db)) && can(regex("^[a-z][a-z0-9_]{0,15}$", v.owner))])
-    error_message = "Database names must be 1-63 and owner names 1-16 characters of lowercase letters, digits and underscores, starting with a letter; at least one database."
+    condition     = length(var.databases) >= 1 && alltrue([for db, v in var.databases : can(regex("^[a-z][a-z0-9_]{0,62}$", db)) && can(regex("^[a-z][a-z0-9_]{0,62}$", v.owner))])
+    error_message = "Database and owner names must be 1-63 characters of lowercase letters, digits and underscores, starting with a letter; at least one database."
   }
 
   validation {
@@ -174,6 +174,25 @@ variable "service_account_prefix" {
     condition     = can(regex("^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$", var.service_account_prefix))
     error_message = "The service_account_prefix must be 1-20 characters of lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit."
   }
+}
+
+variable "service_account_ids" {
+  description = "Service account IDs of owners whose <service_account_prefix>-pg-<owner> would not fit GCP's 30 characters (e.g. tenant owners), by owner; the others take the default."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in values(var.service_account_ids) : can(regex("^[a-z]([a-z0-9-]{4,28}[a-z0-9])$", id))])
+    error_message = "A service account ID must be 6-30 characters of lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit."
+  }
+}
+
+variable "grant_kms_key" {
+  description = "Grant the Cloud SQL service agent roles/cloudkms.cryptoKeyEncrypterDecrypter on kms_key_id. Turn it off for further instances of the project that use the same key, and pass them the kms_key_id output of the module that grants it: one grant per key and agent, since destroying a google_kms_crypto_key_iam_member revokes the member for every instance."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 variable "labels" {

@@ -52,3 +52,17 @@ output "backup_retention_days" {
   description = "Automated backup retention in days, derived from rpo_minutes."
   value       = local.backup_retention_days
 }
+
+output "tenant_instances" {
+  description = "The dedicated instances of tier C tenants, by tenant name: identifier, endpoint (\"<address>:<port>\"), address, port, database (tenant_<name with - as _>, owned by the role of that name) and master_user_secret_arn (the RDS-managed Secrets Manager secret of the instance's master user; only its ARN). Empty when no tenant has one."
+  value = {
+    for name, db in module.tenant_rds : name => {
+      identifier             = db.db_instance_identifier
+      endpoint               = db.endpoint
+      address                = db.address
+      port                   = db.port
+      database               = local.tenant_databases[name]
+      master_user_secret_arn = db.master_user_secret_arn
+    }
+  }
+}

@@ -62,3 +62,20 @@ variable "deletion_protection" {
   description = "Refuse deletion of the instance; true also takes the final snapshot <environment>-control-plane-final and keeps the automated backups on delete (false deletes without a snapshot: see README before destroying a protected instance)."
   type        = bool
 }
+
+variable "tenant_instances" {
+  description = "Dedicated database instances of tier C tenants, by tenant name (environments/<env>.yaml tenants[].database.dedicated_instance, passed as the env model's tenant_instances): the cloud's instance class, initial storage and autoscaling ceiling in GiB, and Multi-AZ. Each gets the instance <environment>-tenant-<name> with one database tenant_<name with - as _>; everything else as the shared instance. Empty: every tenant's database is on the shared instance."
+  type = map(object({
+    instance_class            = string
+    allocated_storage_gib     = number
+    max_allocated_storage_gib = number
+    multi_az                  = bool
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.tenant_instances) : can(regex("^[a-z]([a-z0-9-]{0,16}[a-z0-9])?$", name)) && !strcontains(name, "--")])
+    error_message = "Tenant names must be 1-18 characters of lowercase letters, digits and hyphens, start with a letter, end with a letter or digit and not contain two consecutive hyphens."
+  }
+}

@@ -13,6 +13,9 @@ locals {
   #   rpo <= 60 min -> 14 days                 e.g. staging (60)
   #   otherwise     ->  7 days (the minimum)   e.g. dev     (1440)
   backup_retention_days = var.rpo_minutes <= 15 ? 35 : var.rpo_minutes <= 60 ? 14 : 7
+
+  # A tier C tenant's database and its owner role: tenant_<name with - as _>.
+  tenant_databases = { for name in keys(var.tenant_instances) : name => "tenant_${replace(name, "-", "_")}" }
 }
 
 resource "azurerm_resource_group" "this" {
@@ -48,4 +51,44 @@ module "postgres" {
   # databases: the module default (app, temporal, temporal_visibility).
 
   tags = merge(var.tags, { stack = "data" })
+}
+
+################################################################################
+# Dedicated servers of tier C tenants
+#
+# One server <environment>-tenant-<name>-<hash> per tenant in tenant_instances,
+# built by the same module as the shared server in the same resource group and
+# delegated subnet: same key, Entra-only logins, TLS, backups, geo backup and
+# lock; one database tenant_<name with - as _> owned by the role of the same
+# name (mapped to its own managed identity). The other tier C tenants'
+# databases live on the shared server.
+################################################################################
+
+module "tenant_postgres" {
+  source   = "../../../modules/azure/postgres"
+  for_each = var.tenant_instances
+
+  name                = "${var.environment}-tenant-${each.key}-${local.suffix}"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+
+  engine_version    = var.engine_version
+  sku_name          = each.value.instance_class
+  storage_gib       = each.value.allocated_storage_gib
+  auto_grow_enabled = each.value.max_allocated_storage_gib > each.value.allocated_storage_gib
+  zone_redundant_ha = each.value.multi_az
+
+  delegated_subnet_id = var.postgres_subnet_id
+  virtual_network_id  = var.virtual_network_id
+
+  key_vault_id     = var.key_vault_id
+  key_vault_key_id = var.database_key_id
+  geo_backup       = var.geo_backup
+
+  backup_retention_days = local.backup_retention_days
+  deletion_protection   = var.deletion_protection
+
+  databases = { (local.tenant_databases[each.key]) = { owner = local.tenant_databases[each.key] } }
+
+  tags = merge(var.tags, { stack = "data", tenant = each.key })
 }

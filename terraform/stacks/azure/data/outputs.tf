@@ -52,3 +52,17 @@ output "resource_group_name" {
   description = "Resource group of the server (<environment>-data)."
   value       = azurerm_resource_group.this.name
 }
+
+output "tenant_instances" {
+  description = "The dedicated servers of tier C tenants, by tenant name: server_name, endpoint (\"<address>:<port>\"), address, port, database (tenant_<name with - as _>, owned by the role of that name) and admin_identity (the server's Entra administrator: no password exists). Empty when no tenant has one."
+  value = {
+    for name, pg in module.tenant_postgres : name => {
+      server_name    = pg.server_name
+      endpoint       = pg.endpoint
+      address        = pg.address
+      port           = pg.port
+      database       = local.tenant_databases[name]
+      admin_identity = pg.admin_identity
+    }
+  }
+}

@@ -76,3 +76,25 @@ variable "deletion_protection" {
   description = "Put a CanNotDelete lock on the server: deleting it (destroy included) fails until the lock is removed."
   type        = bool
 }
+
+variable "tenant_instances" {
+  description = "Dedicated servers of tier C tenants, by tenant name (environments/<env>.yaml tenants[].database.dedicated_instance): the server SKU (instance_class, e.g. \"GP_Standard_D2ds_v5\"), storage in GiB (rounded up to the next Azure size), a ceiling above it turns auto-grow on, and zone-redundant HA (multi_az). Each gets the server <environment>-tenant-<name>-<hash> with one database tenant_<name with - as _>; everything else as the shared server. Empty: every tenant's database is on the shared server."
+  type = map(object({
+    instance_class            = string
+    allocated_storage_gib     = number
+    max_allocated_storage_gib = number
+    multi_az                  = bool
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.tenant_instances) : can(regex("^[a-z]([a-z0-9-]{0,16}[a-z0-9])?$", name))])
+    error_message = "Tenant names must be 1-18 characters of lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit."
+  }
+
+  validation {
+    condition     = alltrue([for t in values(var.tenant_instances) : t.max_allocated_storage_gib >= t.allocated_storage_gib])
+    error_message = "Each tenant instance's max_allocated_storage_gib must be at least its allocated_storage_gib."
+  }
+}

@@ -52,3 +52,17 @@ output "transaction_log_retention_days" {
   description = "Days of transaction logs kept for point-in-time recovery (the restore window; at most 7 on the Enterprise edition)."
   value       = local.transaction_log_retention_days
 }
+
+output "tenant_instances" {
+  description = "The dedicated Cloud SQL instances of tier C tenants, by tenant name: instance_name, endpoint (\"<private address>:<port>\"), address, port, database (tenant_<name with - as _>, owned by the role of that name) and connection_name (for the Cloud SQL Auth Proxy; the postgres password is set out of band, never in Terraform). Empty when no tenant has one."
+  value = {
+    for name, sql in module.tenant_cloudsql : name => {
+      instance_name   = sql.instance_name
+      endpoint        = sql.endpoint
+      address         = sql.address
+      port            = sql.port
+      database        = local.tenant_databases[name]
+      connection_name = sql.connection_name
+    }
+  }
+}

@@ -55,3 +55,20 @@ variable "deletion_protection" {
   description = "Refuse deletion of the instance, in Terraform and in the Cloud SQL API."
   type        = bool
 }
+
+variable "tenant_instances" {
+  description = "Dedicated Cloud SQL instances of tier C tenants, by tenant name (environments/<env>.yaml tenants[].database.dedicated_instance): the Enterprise machine tier (instance_class, e.g. \"db-custom-2-8192\"), SSD storage and its automatic-increase limit in GiB, and REGIONAL availability (multi_az). Each gets the instance <environment>-tenant-<name> with one database tenant_<name with - as _>; everything else as the shared instance. Empty: every tenant's database is on the shared instance."
+  type = map(object({
+    instance_class            = string
+    allocated_storage_gib     = number
+    max_allocated_storage_gib = number
+    multi_az                  = bool
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.tenant_instances) : can(regex("^[a-z]([a-z0-9-]{0,16}[a-z0-9])?$", name))])
+    error_message = "Tenant names must be 1-18 characters of lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit."
+  }
+}

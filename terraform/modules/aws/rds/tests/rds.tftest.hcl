@@ -330,6 +330,12 @@ run "custom_databases" {
     databases = {
       billing = { owner = "billing_svc" }
     }
+    db_name = "billing"
+  }
+
+  assert {
+    condition     = aws_db_instance.this.db_name == "billing"
+    error_message = "db_name must be the database RDS creates with the instance."
   }
 
   assert {
@@ -351,6 +357,16 @@ run "custom_databases" {
 ################################################################################
 # Invalid inputs fail at plan time, not in AWS
 ################################################################################
+
+run "invalid_db_name_not_a_database" {
+  command = plan
+
+  variables {
+    db_name = "billing"
+  }
+
+  expect_failures = [var.db_name]
+}
 
 run "invalid_engine_version_15" {
   command = plan
