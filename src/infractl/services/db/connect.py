@@ -73,11 +73,11 @@ def resolve(ctx: Context, env_name: str) -> DbEndpoint:
 
     env = environments.load(ctx.project, env_name)
     if ctx.emulate:
-        return _dev_stack(ctx, env.name, env.region)
+        return _dev_stack(ctx, env)
     return _from_state(ctx, env)
 
 
-def _dev_stack(ctx: Context, env_name: str, region: str) -> DbEndpoint:
+def _dev_stack(ctx: Context, env) -> DbEndpoint:  # env: models.environment.Environment
     from infractl.adapters import emulator
     from infractl.services.dev.statefile import dev_dir, load_state
 
@@ -98,12 +98,15 @@ def _dev_stack(ctx: Context, env_name: str, region: str) -> DbEndpoint:
         user=url.username or "postgres",
         label="the dev stack's PostgreSQL",
     )
+    # the dev stack plays every instance: a tier C tenant's dedicated instance is the same server locally
+    dedicated = {t.name: server for t in env.tenants if t.dedicated_instance}
     return DbEndpoint(
-        env=env_name,
+        env=env.name,
         server=server,
+        instances=dedicated,
         vault=VaultAccess(addr=f"http://127.0.0.1:{ports['openbao']}", token=state["root_token"]),
         s3=S3Access(
-            region=region,
+            region=env.region,
             endpoint_url=f"http://127.0.0.1:{ports['s3']}",
             access_key=emulator.FAKE_ACCESS_KEY,
             secret_key=emulator.FAKE_SECRET_KEY,
