@@ -62,13 +62,13 @@ def migrate(
     """Apply the pending revisions: the shared target first, then every tenant target in parallel. A failed target
     leaves the others done (exit 8, naming it); a re-run continues. Contract is refused while a live process still
     needs the old shape (exit 6)."""
-    from infractl.errors import MigrationIncomplete, UsageError
+    from infractl.errors import UsageError
     from infractl.services.db import fanout
 
     if phase not in ("expand", "contract"):
         raise UsageError(f"--phase {phase!r}: expand or contract")
-    try:
-        result = fanout.run(
+    _run_and_print(
+        lambda: fanout.run(
             context(emulate=emulate),
             env,
             tenant=tenant,
@@ -77,7 +77,17 @@ def migrate(
             parallel=parallel,
             dry_run=dry_run,
             progress=_reporter(),
-        )
+        ),
+        as_json,
+    )
+
+
+def _run_and_print(call: Any, as_json: bool) -> None:
+    """Run a fan-out and print its result; a partial one (exit 8) is printed too before its error."""
+    from infractl.errors import MigrationIncomplete
+
+    try:
+        result = call()
     except MigrationIncomplete as exc:
         _print_fanout(exc.result, as_json)  # type: ignore[attr-defined]
         raise
@@ -100,11 +110,10 @@ def rollback(
 ) -> None:
     """Revert the newest revisions: the tenants first, then the shared target. Refused before anything changes when
     a revision on the way is irreversible (exit 6)."""
-    from infractl.errors import MigrationIncomplete
     from infractl.services.db import rollback as service
 
-    try:
-        result = service.rollback(
+    _run_and_print(
+        lambda: service.rollback(
             context(emulate=emulate),
             env,
             tenant=tenant,
@@ -114,11 +123,9 @@ def rollback(
             dry_run=dry_run,
             confirm=confirmer(yes),
             progress=_reporter(),
-        )
-    except MigrationIncomplete as exc:
-        _print_fanout(exc.result, as_json)  # type: ignore[attr-defined]
-        raise
-    _print_fanout(result, as_json)
+        ),
+        as_json,
+    )
 
 
 @app.command()
