@@ -30,9 +30,9 @@ mock_provider "aws" {
       endpoint    = "test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com:5432"
       port        = 5432
       master_user_secret = [{
-        secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-AbCdEf"
+        secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-AbCdEf" # pragma: allowlist secret
         kms_key_id    = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-        secret_status = "active"
+        secret_status = "active" # pragma: allowlist secret
       }]
     }
   }
@@ -123,7 +123,7 @@ run "one_tenant_instance" {
         address                = "test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com"
         port                   = 5432
         database               = "tenant_initech"
-        master_user_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-AbCdEf"
+        master_user_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-AbCdEf" # pragma: allowlist secret
       }
     }
     error_message = "tenant_instances must give each dedicated instance's identifier, endpoint, address, port, database and master secret ARN."
