@@ -20,7 +20,6 @@ then the rounds alternate which side runs first, and the medians are compared.""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import statistics
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
 
 GB = float(os.environ.get("BENCH_TENANT_GB", "1.0"))
 ROUNDS = int(os.environ.get("BENCH_TENANT_ROUNDS", "3"))
@@ -39,52 +39,23 @@ NAMES = ("bench", *(f"bench-r{i}" for i in range(1, 10)))
 
 def main() -> None:
     import psycopg
-    import yaml
+    from tests.tenant_stack import local_tenant_stack
 
-    from infractl.adapters import localservices as ls
     from infractl.adapters import process
-    from infractl.models.db import SHARED, Target
     from infractl.services.context import build
-    from infractl.services.db.migrate import migrate_target
-    from infractl.services.dev.statefile import dev_dir, save_state
     from infractl.services.tenant import backup, create, delete, dump, restore, session
 
     with tempfile.TemporaryDirectory(prefix="infractl-bench-tenant-") as tmp:
         base = Path(tmp)
-        root = base / "project"
-        shutil.copytree(REPO / "environments", root / "environments")
-        env_file = root / "environments" / "dev.yaml"
-        model = yaml.safe_load(env_file.read_text())
-        group = {"instance_types": ["t3.large"], "min_size": 0, "max_size": 1, "desired_size": 0}
-        model["tenants"] = [{"name": n, "node_group": group} for n in NAMES]
-        env_file.write_text(yaml.safe_dump(model, sort_keys=False))
-        token = "bench-" + secrets.token_hex(8)
-        ports = {name: ls.free_port() for name in ("postgres", "openbao", "s3")}
-        services = {}
-        try:
-            services["postgres"] = ls.start_postgres(base / "svc", ports["postgres"], wait=None)
-            services["openbao"] = ls.start_openbao(base / "svc", ports["openbao"], token, wait=None)
-            services["s3"] = ls.start_moto_s3(base / "svc", ports["s3"], wait=None)
-            for running in services.values():
-                ls.wait_healthy(running, 30)
-            work = base / "work"
-            save_state(
-                dev_dir(work),
-                {"version": 1, "mode": "native", "services": {"postgres": services["postgres"].to_dict()},
-                 "ports": ports, "root_token": token},
-            )  # fmt: skip
-            os.environ["INFRACTL_WORK_DIR"] = str(work)
-            tenv = session.open_env(build(root=root, emulate=True), "dev")
+        with local_tenant_stack(base, NAMES) as local:
+            ports = local.ports
+            tenv = session.open_env(build(root=local.root, emulate=True), "dev")
 
             def admin(database: str) -> psycopg.Connection:
                 return psycopg.connect(
                     host="127.0.0.1", port=ports["postgres"], user="postgres", dbname=database, autocommit=True
                 )
 
-            with admin("postgres") as conn:
-                conn.execute("CREATE ROLE controlplane LOGIN PASSWORD 'bench'")  # pragma: allowlist secret
-                conn.execute("CREATE DATABASE controlplane OWNER controlplane")
-            migrate_target(tenv.endpoint, Target(name=SHARED, kind="shared", database="controlplane"))
             create.create(tenv, "bench", "C")
             size = generate(admin("tenant_bench"), GB)
             print(f"tier C tenant bench: {size / 2**30:.2f} GiB in its database (pg_database_size)")
@@ -137,11 +108,6 @@ def main() -> None:
                     with admin("postgres") as conn:
                         conn.execute("DROP DATABASE IF EXISTS raw_restore")
             report(raw_runs, our_runs)
-        finally:
-            for running in reversed(list(services.values())):
-                ls.stop(running)
-            if "postgres" in services:
-                ls.remove_postgres_data(services["postgres"])
 
 
 def generate(conn, gb: float) -> int:

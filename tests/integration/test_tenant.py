@@ -9,8 +9,6 @@ leave nothing behind."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,12 +17,9 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
 
 from infractl.errors import ConflictError, InfractlError, RefusedError, UsageError
-from infractl.models.db import SHARED, Target
 from infractl.services.tenant import backup, create, delete, inventory, restore, session, storage, vault
-from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -68,56 +63,12 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    from infractl.adapters import localservices as ls
     from infractl.services.context import build
-    from infractl.services.db.migrate import migrate_target
-    from infractl.services.dev.statefile import dev_dir, save_state
+    from tests.tenant_stack import local_tenant_stack
 
-    base = tmp_path_factory.mktemp("tenant-stack")
-    root = base / "project"
-    shutil.copytree(REPO / "environments", root / "environments")
-    env_file = root / "environments" / "dev.yaml"
-    model = yaml.safe_load(env_file.read_text())
-    group = {"instance_types": ["t3.large"], "min_size": 0, "max_size": 1, "desired_size": 0}
-    model["tenants"] = [{"name": n, "node_group": group} for n in TIER_C]
-    env_file.write_text(yaml.safe_dump(model, sort_keys=False))
-    token = "tenant-root-" + secrets.token_hex(8)
-    ports = {name: ls.free_port() for name in ("postgres", "openbao", "s3")}
-    services: dict[str, Any] = {}
-    mp = pytest.MonkeyPatch()
-    try:
-        services["postgres"] = ls.start_postgres(base / "svc", ports["postgres"], wait=None)
-        services["openbao"] = ls.start_openbao(base / "svc", ports["openbao"], token, wait=None)
-        services["s3"] = ls.start_moto_s3(base / "svc", ports["s3"], wait=None)
-        for running in services.values():
-            ls.wait_healthy(running, WAIT_S)
-        work = base / "work"
-        save_state(
-            dev_dir(work),
-            {
-                "version": 1,
-                "mode": "native",
-                "services": {"postgres": services["postgres"].to_dict()},
-                "ports": ports,
-                "root_token": token,
-            },
-        )
-        mp.setenv("INFRACTL_WORK_DIR", str(work))
-        mp.delenv("INFRACTL_EMULATE", raising=False)
-        tenv = session.open_env(build(root=root, emulate=True), "dev")
-        stack = Stack(root=root, ports=ports, token=token, tenv=tenv)
-        with stack.admin("postgres") as conn:  # the runtime's role and database, as the dev stack's seed makes them
-            conn.execute("CREATE ROLE controlplane LOGIN PASSWORD 'runtime-pw'")  # pragma: allowlist secret
-            conn.execute("CREATE DATABASE controlplane OWNER controlplane")
-        shared = migrate_target(tenv.endpoint, Target(name=SHARED, kind="shared", database="controlplane"))
-        assert shared.status == "applied", shared.error
-        yield stack
-    finally:
-        mp.undo()
-        for running in reversed(list(services.values())):
-            ls.stop(running)
-        if "postgres" in services:
-            ls.remove_postgres_data(services["postgres"])
+    with local_tenant_stack(tmp_path_factory.mktemp("tenant-stack"), TIER_C, wait=WAIT_S) as local:
+        tenv = session.open_env(build(root=local.root, emulate=True), "dev")
+        yield Stack(root=local.root, ports=local.ports, token=local.token, tenv=tenv)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
