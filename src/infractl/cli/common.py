@@ -27,9 +27,9 @@ class Globals:
 GLOBALS = Globals()
 
 
-def emulate_option() -> bool:
+def emulate_option(help: str = EMULATE_HELP) -> bool:
     # INFRACTL_EMULATE is read by Settings (the one loader of INFRACTL_* variables), not by Typer.
-    return typer.Option(False, "--emulate", help=EMULATE_HELP)
+    return typer.Option(False, "--emulate", help=help)
 
 
 def json_option() -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from infractl.cli.common import confirmer, context, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option
 
 app = typer.Typer(
     help="Migrations across the shared schema, every tier B schema and tier C database: migrate, status, rollback,"
@@ -20,7 +20,7 @@ SHOWN_ROWS = 40  # beyond this many targets, targets at their goal are counted, 
 
 
 def _emulate() -> bool:
-    return typer.Option(False, "--emulate", help=EMULATE_HELP)
+    return emulate_option(EMULATE_HELP)
 
 
 def _tenant() -> str:
