@@ -311,24 +311,34 @@ def migrate_env(
                 run.not_reached(rest, "the shared target failed first")
                 rest = []
         run_parallel(conns, run, rest, goal_for, direction="up", dry_run=dry_run, workers=workers)
+    return finish(endpoint, run, "migrate", started, phase=phase, to=goal, dry_run=dry_run, workers=workers)
+
+
+def finish(
+    endpoint: DbEndpoint,
+    run: Run,
+    action: str,
+    started: float,
+    *,
+    phase: str | None = None,
+    to: str | None,
+    dry_run: bool,
+    workers: int,
+) -> FanOutResult:
+    """The fan-out's result: returned when every target is done, else raised inside MigrationIncomplete (exit 8)."""
     out = FanOutResult(
         env=endpoint.env,
-        action="migrate",
+        action=action,  # type: ignore[arg-type]
         phase=phase,  # type: ignore[arg-type]
-        to=goal,
+        to=to,
         dry_run=dry_run,
         parallel=workers,
         results=run.results,
         planned=run.planned,
         seconds=round(time.monotonic() - started, 2),
     )
-    raise_incomplete(out)
-    return out
-
-
-def raise_incomplete(out: FanOutResult) -> None:
     if out.ok:
-        return
+        return out
     failed = out.failed
     names = ", ".join(r.tenant or r.target for r in failed)
     error = MigrationIncomplete(

@@ -122,18 +122,7 @@ def rollback_env(
                     run.add(shared, result, ran)
     order = {t.name: i for i, t in enumerate(targets)}
     run.results.sort(key=lambda r: order.get(r.target, -1))
-    out = FanOutResult(
-        env=endpoint.env,
-        action="rollback",
-        to=to,
-        dry_run=dry_run,
-        parallel=workers,
-        results=run.results,
-        planned=run.planned,
-        seconds=round(time.monotonic() - started, 2),
-    )
-    fanout.raise_incomplete(out)
-    return out
+    return fanout.finish(endpoint, run, "rollback", started, to=to, dry_run=dry_run, workers=workers)
 
 
 def _refuse_irreversible(by_id: dict, todo: dict[str, list[str]]) -> None:
