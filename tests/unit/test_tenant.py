@@ -94,6 +94,7 @@ def test_dump_and_restore_argv_carry_no_credentials():
         "--jobs=2",
         "--file=/d",
         "--no-password",
+        "--compress=1",
         "--snapshot=00000003-1",
         "--schema=tenant_x",
         "--dbname=tenant_x",
