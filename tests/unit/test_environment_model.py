@@ -220,6 +220,14 @@ def test_state_bucket_is_derived_per_account_region_env():
     assert environments.load(_project(REPO), "prod").state_lock_table() == "infractl-tflock-prod"
 
 
+def test_tenant_backup_bucket_is_derived_per_account_region_env_and_fits_the_module():
+    dev = environments.load(_project(REPO), "dev")
+    assert dev.tenant_backup_bucket() == "bkp-123456789012-eu-west-1-dev"
+    # The longest region and env name still leave room for "<name>-access-logs" (modules/aws/backups: 51).
+    longest = dev.model_copy(update={"region": "us-isof-south-1", "name": "a" * 16})
+    assert len(longest.tenant_backup_bucket()) <= 51
+
+
 def test_tier_c_tenants_join_the_cluster_stack_node_groups():
     prod = environments.load(_project(REPO), "prod")
     groups = prod.tenant_node_groups

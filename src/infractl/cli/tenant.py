@@ -109,9 +109,9 @@ def delete(
 def backup(
     env: str = ENV_ARG, name: str = NAME_ARG, emulate: bool = emulate_option(), as_json: bool = json_option()
 ) -> None:
-    """Back a tenant up to s3://<env>-tenant-backups/<tenant>/<timestamp>/ (SSE-KMS with the env's key): A its rows,
-    B its schema, C its database (pg_dump directory format, 2 jobs), with a manifest of tables, row counts and
-    checksums."""
+    """Back a tenant up to s3://bkp-<account>-<region>-<env>/<tenant>/<timestamp>/ (SSE-KMS with the env's key):
+    A its rows, B its schema, C its database (pg_dump directory format, 2 jobs), with a manifest of tables, row
+    counts and checksums."""
     from infractl.cli import ui_tenant as ui
     from infractl.services.tenant import backup as service
 

@@ -418,6 +418,11 @@ class Environment(_Strict):
         """The state bucket: explicit, or derived from the account, region and env."""
         return self.state.bucket or f"infractl-tfstate-{account or self.account}-{self.region}-{self.name}"
 
+    def tenant_backup_bucket(self) -> str:
+        """Where `infractl tenant backup` writes (the aws data stack's output tenant_backup_bucket, same rule):
+        account, region and env make the global name unique, in at most 51 characters."""
+        return f"bkp-{self.account}-{self.region}-{self.name}"
+
     def state_lock_table(self) -> str | None:
         if self.state.lock != "dynamodb":
             return None

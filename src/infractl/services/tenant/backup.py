@@ -1,4 +1,4 @@
-"""`infractl tenant backup ENV NAME`: one tenant's data to s3://<env>-tenant-backups/<tenant>/<timestamp>/.
+"""`infractl tenant backup ENV NAME`: one tenant's data to s3://bkp-<account>-<region>-<env>/<tenant>/<timestamp>/.
 
 - tier A: its rows only — per tenant-owned table, `COPY (SELECT <columns> FROM <table> WHERE tenant = <name>) TO
   STDOUT` streamed to <table>.copy, with an exact count and a content checksum, all in one REPEATABLE READ snapshot;

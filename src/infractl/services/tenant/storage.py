@@ -1,7 +1,8 @@
-"""Where backups live: s3://<env>-tenant-backups/<tenant>/<timestamp>/…, every object SSE-KMS with the env's key
-(the kms stack's alias/<env>-<BACKUP_KEY>). Locally the dev stack's moto plays the env's account: the bucket and
-the key (with the alias the kms stack would create) are made there when missing; against an env both must exist
-(Terraform makes them) and a missing one is an error naming it.
+"""Where backups live: s3://bkp-<account>-<region>-<env>/<tenant>/<timestamp>/… (the aws data stack's bucket,
+output tenant_backup_bucket), every object SSE-KMS with the env's key (the kms stack's alias/<env>-<BACKUP_KEY>).
+Locally the dev stack's moto plays the env's account: the bucket and the key (with the alias the kms stack would
+create) are made there when missing; against an env both must exist (Terraform makes them) and a missing one is an
+error naming it.
 
 Uploads stream: `Writer` sends 8 MiB parts as data arrives (one PUT when it stays under a part), hashing as it
 goes; `FolderUpload` follows the files pg_dump is still writing, so the upload runs alongside the dump. Downloads
@@ -33,10 +34,6 @@ POLL_S = 0.05
 WORKERS = 4
 
 
-def bucket_name(env: str) -> str:
-    return f"{env}-tenant-backups"
-
-
 def key_alias(env: str) -> str:
     return f"alias/{env}-{BACKUP_KEY}"
 
@@ -59,7 +56,7 @@ def open_store(tenv: Any, *, create: bool = False) -> Store:
         raise ConfigError(f"no S3 for {tenv.name}'s tenant backups", hint="locally: --emulate (the dev stack's S3)")
     access = endpoint.s3
     s3, kms = _clients(access)
-    bucket, alias = bucket_name(tenv.name), key_alias(tenv.name)
+    bucket, alias = tenv.model.tenant_backup_bucket(), key_alias(tenv.name)
     local = endpoint.local and create
     key_id = _key(kms, alias, tenv.name, local=local)
     _bucket(s3, bucket, access.region, tenv.name, local=local)
