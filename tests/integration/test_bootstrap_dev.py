@@ -156,6 +156,41 @@ def test_dedicated_tenant_instance_is_built_like_the_shared_one(bootstrapped, in
     }
 
 
+def test_tenant_backup_bucket_is_private_and_encrypted_under_the_database_key(bootstrapped, invoke, emulated, work_dir):
+    """The data stack's tenant backup bucket read back through the S3 API: SSE-KMS under the kms stack's database key
+    (whose policy lets S3 use it), versioned, no public access, access logs into its log bucket."""
+    data = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)
+    key = json.loads(invoke("output", "dev", "kms", "--emulate", "--json", root=REPO_ROOT).stdout)["database_key_id"]
+    bucket = data["tenant_backup_bucket"]
+    assert bucket == f"bkp-{ACCOUNT}-eu-west-1-dev" and data["tenant_backup_bucket_arn"] == f"arn:aws:s3:::{bucket}"
+    s3 = aws(work_dir).client("s3")
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    assert rule["BucketKeyEnabled"] is True
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+    assert (logging["TargetBucket"], logging["TargetPrefix"]) == (f"{bucket}-access-logs", f"{bucket}/")
+    log_encryption = s3.get_bucket_encryption(Bucket=f"{bucket}-access-logs")["ServerSideEncryptionConfiguration"]
+    assert log_encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30 and "Expiration" not in lifecycle
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert {s["Sid"] for s in policy["Statement"]} == {
+        "DenyInsecureTransport",
+        "DenyNonKmsEncryption",
+        "DenyOtherKmsKeys",
+    }
+    # the database key may be used through S3 (tenant backups), as through RDS and Secrets Manager
+    key_policy = json.loads(aws(work_dir).client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    (use,) = [s for s in key_policy["Statement"] if s["Sid"] == "UseThroughAwsServicesOnly"]
+    assert "s3.eu-west-1.amazonaws.com" in use["Condition"]["StringEquals"]["kms:ViaService"]
+
+
 def _oci_manifest(layer: str) -> str:
     """An OCI image manifest with one layer: the emulator derives the digest from the layer digests."""
     config = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "c" * 64, "size": 2}
@@ -273,6 +308,9 @@ def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke
     refused = invoke("destroy", "dev", "--emulate", root=REPO_ROOT, code=2)
     assert "re-run with --yes" in refused.stderr
     evidence = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)
+    backups = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)[
+        "tenant_backup_bucket"
+    ]
 
     result = invoke("destroy", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT)
     data = json.loads(result.stdout)
@@ -280,6 +318,11 @@ def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke
     kept = next(s for s in data["stacks"] if s["stack"] == "evidence")
     assert kept["retained"] and "holding data under retention" in kept["hint"]
     assert f"s3://{evidence['bucket_name']}" in kept["hint"]
+    # No backup was taken: the tenant backup bucket is never what destroy keeps for its data. (Its access-log bucket
+    # is, holding the emulator's logs of the requests to it, and a retain_on_destroy module is kept whole.)
+    data_stack = next(s for s in data["stacks"] if s["stack"] == "data")
+    held = data_stack["hint"].split(": ", 1)[1].rsplit(" (", 1)[0].split(", ") if data_stack["retained"] else []
+    assert f"s3://{backups}" not in held
 
     ec2 = aws(emulated).client("ec2")
     assert ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.10.0.0/16"]}])["Vpcs"] == []
@@ -291,6 +334,8 @@ def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert evidence["bucket_name"] in buckets  # kept, with its locked object
     assert s3.list_object_versions(Bucket=evidence["bucket_name"])["Versions"]
+    if backups in buckets:  # kept with its log bucket: empty
+        assert "Versions" not in s3.list_object_versions(Bucket=backups)
     # nothing left in any state: a second destroy has nothing to do
     again = json.loads(invoke("destroy", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT).stdout)
     assert set(statuses(again).values()) == {"up-to-date"}

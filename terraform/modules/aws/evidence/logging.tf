@@ -1,117 +1,59 @@
 ################################################################################
 # Access-log bucket: "<name>-access-logs", receives the evidence bucket's
-# S3 server access logs
+# S3 server access logs (modules/aws/access-logs)
 ################################################################################
 
-resource "aws_s3_bucket" "log" {
-  #checkov:skip=CKV_AWS_145:S3 server access log delivery does not support SSE-KMS on the target bucket; it uses SSE-S3 (AES256)
-  #checkov:skip=CKV_AWS_144:holds this region's access logs of the evidence bucket; the DR replica bucket has its own log bucket in the DR region
-  #checkov:skip=CKV2_AWS_62:nothing consumes object events of the access logs; they are read by audits, not by automation
-  bucket = local.log_bucket_name
+module "access_logs" {
+  source = "../access-logs"
 
-  # Access logs are part of the audit trail: never emptied by Terraform.
-  force_destroy = false
+  name              = local.log_bucket_name
+  source_bucket_arn = aws_s3_bucket.this.arn
+  prefix            = local.access_log_prefix
+  expiration_days   = var.access_log_expiration_days
 
-  tags = merge(var.tags, { Name = local.log_bucket_name })
+  tags = var.tags
 }
 
-resource "aws_s3_bucket_versioning" "log" {
-  bucket = aws_s3_bucket.log.id
+resource "aws_s3_bucket_logging" "this" {
+  bucket = aws_s3_bucket.this.id
 
-  versioning_configuration {
-    status = "Enabled"
-  }
+  # Known once the log bucket's policy lets the logging service write.
+  target_bucket = module.access_logs.bucket_name
+  target_prefix = local.access_log_prefix
 }
 
-# AWS requirement: the target bucket of S3 server access logging must use
-# SSE-S3 (AES256) as its default encryption; SSE-KMS is not supported there.
-# The logs hold request metadata only, never evidence content.
-resource "aws_s3_bucket_server_side_encryption_configuration" "log" {
-  bucket = aws_s3_bucket.log.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
+# The log bucket used to be declared here: existing deployments keep it.
+moved {
+  from = aws_s3_bucket.log
+  to   = module.access_logs.aws_s3_bucket.log
 }
 
-resource "aws_s3_bucket_public_access_block" "log" {
-  bucket = aws_s3_bucket.log.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+moved {
+  from = aws_s3_bucket_versioning.log
+  to   = module.access_logs.aws_s3_bucket_versioning.log
 }
 
-# With ACLs disabled the logging service is authorised by the bucket policy
-# below (not by the log-delivery group ACL).
-resource "aws_s3_bucket_ownership_controls" "log" {
-  bucket = aws_s3_bucket.log.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.log
+  to   = module.access_logs.aws_s3_bucket_server_side_encryption_configuration.log
 }
 
-resource "aws_s3_bucket_policy" "log" {
-  bucket = aws_s3_bucket.log.id
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "S3ServerAccessLogsPolicy"
-        Effect    = "Allow"
-        Principal = { Service = "logging.s3.amazonaws.com" }
-        Action    = "s3:PutObject"
-        Resource  = "${aws_s3_bucket.log.arn}/${local.access_log_prefix}*"
-        # Confused-deputy guard: only logs of the evidence bucket, in this account.
-        Condition = {
-          ArnLike      = { "aws:SourceArn" = aws_s3_bucket.this.arn }
-          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
-        }
-      },
-      {
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [aws_s3_bucket.log.arn, "${aws_s3_bucket.log.arn}/*"]
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
-    ]
-  })
-
-  # S3 rejects concurrent changes to one bucket's policy and public access block.
-  depends_on = [aws_s3_bucket_public_access_block.log]
+moved {
+  from = aws_s3_bucket_public_access_block.log
+  to   = module.access_logs.aws_s3_bucket_public_access_block.log
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "log" {
-  bucket = aws_s3_bucket.log.id
+moved {
+  from = aws_s3_bucket_ownership_controls.log
+  to   = module.access_logs.aws_s3_bucket_ownership_controls.log
+}
 
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
+moved {
+  from = aws_s3_bucket_policy.log
+  to   = module.access_logs.aws_s3_bucket_policy.log
+}
 
-    filter {}
-
-    expiration {
-      days = var.access_log_expiration_days
-    }
-
-    # Expiry leaves a delete marker in a versioned bucket; the log version
-    # itself goes 30 days later.
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  # Lifecycle rules on a versioned bucket need versioning in place first.
-  depends_on = [aws_s3_bucket_versioning.log]
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.log
+  to   = module.access_logs.aws_s3_bucket_lifecycle_configuration.log
 }

@@ -132,13 +132,3 @@ resource "aws_s3_bucket_policy" "this" {
   # S3 rejects concurrent changes to one bucket's policy and public access block.
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
-
-resource "aws_s3_bucket_logging" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  target_bucket = aws_s3_bucket.log.id
-  target_prefix = local.access_log_prefix
-
-  # The log bucket must let the logging service write before logs are sent.
-  depends_on = [aws_s3_bucket_policy.log]
-}

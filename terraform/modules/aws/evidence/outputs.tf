@@ -17,12 +17,12 @@ output "bucket_arn" {
 
 output "log_bucket_name" {
   description = "Name of the bucket receiving the evidence bucket's S3 server access logs (\"<name>-access-logs\")."
-  value       = try(aws_s3_bucket.log.id, null)
+  value       = module.access_logs.bucket_name
 }
 
 output "log_bucket_arn" {
   description = "ARN of the access-log bucket."
-  value       = try(aws_s3_bucket.log.arn, null)
+  value       = module.access_logs.bucket_arn
 }
 
 output "replication_role_arn" {

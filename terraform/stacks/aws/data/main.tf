@@ -14,6 +14,12 @@ locals {
 
   # A tier C tenant's database and its owner role: tenant_<name with - as _>.
   tenant_databases = { for name in keys(var.tenant_instances) : name => "tenant_${replace(name, "-", "_")}" }
+
+  # Bucket names are global: account, region and environment make them unique.
+  # The backups module caps the name at 51 characters ("<name>-access-logs"
+  # within S3's 63): 4 + 12 + 1 + 15 (the longest AWS region names, e.g.
+  # us-isof-south-1) + 1 + 16 (the longest environment name) = 49.
+  tenant_backup_bucket = "bkp-${var.account_id}-${var.region}-${var.environment}"
 }
 
 module "rds" {
@@ -81,4 +87,25 @@ module "tenant_rds" {
   db_name   = local.tenant_databases[each.key]
 
   tags = { stack = "data", tenant = each.key }
+}
+
+################################################################################
+# Tenant backups
+#
+# `infractl tenant backup` writes each tenant's backup (pg_dump folders, COPY
+# files, manifest.json) to <tenant>/<timestamp>/ in this bucket, SSE-KMS under
+# the database key (var.kms_key_arn: the kms stack lets it be used through
+# S3). Which backups to keep is infractl tenant's decision; the bucket keeps
+# deleted or overwritten versions noncurrent_version_days (the module's 30).
+# A destroy keeps the bucket while it holds objects (retain_on_destroy in
+# terraform/stacks/stacks.yaml).
+################################################################################
+
+module "tenant_backups" {
+  source = "../../../modules/aws/backups"
+
+  name        = local.tenant_backup_bucket
+  kms_key_arn = var.kms_key_arn
+
+  tags = { stack = "data" }
 }

@@ -66,3 +66,13 @@ output "tenant_instances" {
     }
   }
 }
+
+output "tenant_backup_bucket" {
+  description = "Name of the S3 bucket of tenant backups (bkp-<account_id>-<region>-<environment>): SSE-KMS under the database key, versioned, TLS-only."
+  value       = module.tenant_backups.bucket_name
+}
+
+output "tenant_backup_bucket_arn" {
+  description = "ARN of the S3 bucket of tenant backups."
+  value       = module.tenant_backups.bucket_arn
+}

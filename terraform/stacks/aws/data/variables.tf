@@ -19,7 +19,7 @@ variable "allowed_cidr_blocks" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the database KMS key (kms stack output database_key_id): storage, snapshots, Performance Insights and the master secret."
+  description = "ARN of the database KMS key (kms stack output database_key_id): storage, snapshots, Performance Insights, the master secret and the tenant backup bucket."
   type        = string
 }
 

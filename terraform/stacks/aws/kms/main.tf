@@ -14,11 +14,12 @@ module "kms" {
       via_services = ["s3.${var.region}.amazonaws.com"]
     }
 
-    # RDS storage, snapshots and Performance Insights, and the RDS-managed
-    # master password secret in Secrets Manager: usable only through them.
+    # RDS storage, snapshots and Performance Insights, the RDS-managed master
+    # password secret in Secrets Manager, and the tenant backups in S3 (the
+    # data stack's tenant backup bucket, SSE-KMS): usable only through them.
     database = {
-      description  = "${var.environment}: RDS storage, snapshots and the Secrets Manager master password"
-      via_services = ["rds.${var.region}.amazonaws.com", "secretsmanager.${var.region}.amazonaws.com"]
+      description  = "${var.environment}: RDS storage, snapshots, the Secrets Manager master password and tenant backups in S3"
+      via_services = ["rds.${var.region}.amazonaws.com", "secretsmanager.${var.region}.amazonaws.com", "s3.${var.region}.amazonaws.com"]
     }
 
     # EKS envelope encryption of Kubernetes secrets. The cluster's IAM role is

@@ -4,7 +4,7 @@ output "state_key_id" {
 }
 
 output "database_key_id" {
-  description = "ARN of the key for RDS storage and the RDS-managed master password secret."
+  description = "ARN of the key for RDS storage, the RDS-managed master password secret and the tenant backup bucket (S3 SSE-KMS)."
   value       = module.kms.key_arns["database"]
 }
 

@@ -34,8 +34,9 @@ override_resource {
   }
 }
 
+# The log bucket is built by modules/aws/access-logs (its own tests cover it).
 override_resource {
-  target = aws_s3_bucket.log
+  target = module.access_logs.aws_s3_bucket.log
   values = {
     id  = "infractl-evidence-123456789012-eu-west-1-test-access-logs"
     arn = "arn:aws:s3:::infractl-evidence-123456789012-eu-west-1-test-access-logs"
@@ -91,20 +92,17 @@ run "defaults_without_replication" {
   }
 
   assert {
-    condition = alltrue([
-      for b in [aws_s3_bucket_public_access_block.this, aws_s3_bucket_public_access_block.log] :
-      b.block_public_acls && b.block_public_policy && b.ignore_public_acls && b.restrict_public_buckets
-    ]) && aws_s3_bucket_public_access_block.this.bucket == aws_s3_bucket.this.id && aws_s3_bucket_public_access_block.log.bucket == aws_s3_bucket.log.id
-    error_message = "Both buckets must block every kind of public access."
+    condition = (
+      aws_s3_bucket_public_access_block.this.block_public_acls && aws_s3_bucket_public_access_block.this.block_public_policy &&
+      aws_s3_bucket_public_access_block.this.ignore_public_acls && aws_s3_bucket_public_access_block.this.restrict_public_buckets &&
+      aws_s3_bucket_public_access_block.this.bucket == aws_s3_bucket.this.id
+    )
+    error_message = "The evidence bucket must block every kind of public access."
   }
 
   assert {
-    condition = (
-      aws_s3_bucket_ownership_controls.this.rule[0].object_ownership == "BucketOwnerEnforced" &&
-      aws_s3_bucket_ownership_controls.log.rule[0].object_ownership == "BucketOwnerEnforced" &&
-      aws_s3_bucket_ownership_controls.log.bucket == aws_s3_bucket.log.id
-    )
-    error_message = "Both buckets must disable ACLs (BucketOwnerEnforced)."
+    condition     = aws_s3_bucket_ownership_controls.this.rule[0].object_ownership == "BucketOwnerEnforced" && aws_s3_bucket_ownership_controls.this.bucket == aws_s3_bucket.this.id
+    error_message = "The evidence bucket must disable ACLs (BucketOwnerEnforced)."
   }
 
   assert {
@@ -138,59 +136,14 @@ run "defaults_without_replication" {
     error_message = "The evidence bucket policy must only deny; access is granted by IAM."
   }
 
-  # Access-log bucket
+  # Access-log bucket (modules/aws/access-logs): what this module decides
   assert {
-    condition     = aws_s3_bucket.log.bucket == "${var.name}-access-logs" && aws_s3_bucket.log.force_destroy == false && output.log_bucket_name == aws_s3_bucket.log.id
-    error_message = "The access-log bucket must be \"<name>-access-logs\" and never force-destroyed."
+    condition     = output.log_bucket_name == "${var.name}-access-logs" && output.log_bucket_arn == "arn:aws:s3:::${var.name}-access-logs"
+    error_message = "The access-log bucket must be \"<name>-access-logs\", exposed by log_bucket_name and log_bucket_arn."
   }
 
   assert {
-    condition = (
-      one(aws_s3_bucket_server_side_encryption_configuration.log.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "AES256" &&
-      aws_s3_bucket_server_side_encryption_configuration.log.bucket == aws_s3_bucket.log.id &&
-      aws_s3_bucket_versioning.log.versioning_configuration[0].status == "Enabled" &&
-      aws_s3_bucket_versioning.log.bucket == aws_s3_bucket.log.id
-    )
-    error_message = "The access-log bucket must use SSE-S3 (the only option for log targets) and versioning."
-  }
-
-  assert {
-    condition = (
-      aws_s3_bucket_lifecycle_configuration.log.bucket == aws_s3_bucket.log.id &&
-      aws_s3_bucket_lifecycle_configuration.log.rule[0].status == "Enabled" &&
-      aws_s3_bucket_lifecycle_configuration.log.rule[0].expiration[0].days == 365 &&
-      aws_s3_bucket_lifecycle_configuration.log.rule[0].noncurrent_version_expiration[0].noncurrent_days == 30
-    )
-    error_message = "Access logs must expire after access_log_expiration_days (365 by default)."
-  }
-
-  assert {
-    condition = anytrue([
-      for s in jsondecode(aws_s3_bucket_policy.log.policy).Statement :
-      try(
-        s.Effect == "Allow" && s.Principal.Service == "logging.s3.amazonaws.com" && s.Action == "s3:PutObject" &&
-        s.Resource == "${aws_s3_bucket.log.arn}/${var.name}/*" &&
-        s.Condition.ArnLike["aws:SourceArn"] == aws_s3_bucket.this.arn &&
-        s.Condition.StringEquals["aws:SourceAccount"] == "123456789012",
-      false)
-    ])
-    error_message = "Only the logging service, for the evidence bucket of this account, may write into the log prefix."
-  }
-
-  assert {
-    condition = anytrue([
-      for s in jsondecode(aws_s3_bucket_policy.log.policy).Statement :
-      try(
-        s.Effect == "Deny" && s.Principal == "*" && s.Action == "s3:*" &&
-        toset(s.Resource) == toset([aws_s3_bucket.log.arn, "${aws_s3_bucket.log.arn}/*"]) &&
-        s.Condition.Bool["aws:SecureTransport"] == "false",
-      false)
-    ])
-    error_message = "The access-log bucket policy must deny every request without TLS."
-  }
-
-  assert {
-    condition     = aws_s3_bucket_logging.this.bucket == aws_s3_bucket.this.id && aws_s3_bucket_logging.this.target_bucket == aws_s3_bucket.log.id && aws_s3_bucket_logging.this.target_prefix == "${var.name}/"
+    condition     = aws_s3_bucket_logging.this.bucket == aws_s3_bucket.this.id && aws_s3_bucket_logging.this.target_bucket == output.log_bucket_name && aws_s3_bucket_logging.this.target_prefix == "${var.name}/"
     error_message = "The evidence bucket must log its access to the log bucket under \"<name>/\"."
   }
 
@@ -201,11 +154,8 @@ run "defaults_without_replication" {
   }
 
   assert {
-    condition = alltrue([
-      for t in [aws_s3_bucket.this.tags, aws_s3_bucket.log.tags] :
-      lookup(t, "environment", null) == "test" && lookup(t, "owner", null) == "platform" && startswith(lookup(t, "Name", ""), var.name)
-    ])
-    error_message = "var.tags must be merged onto every taggable resource, next to a Name tag."
+    condition     = lookup(aws_s3_bucket.this.tags, "environment", null) == "test" && lookup(aws_s3_bucket.this.tags, "owner", null) == "platform" && aws_s3_bucket.this.tags["Name"] == var.name
+    error_message = "var.tags must be merged onto the evidence bucket, next to a Name tag."
   }
 
   assert {
@@ -214,13 +164,12 @@ run "defaults_without_replication" {
   }
 }
 
-run "governance_mode_and_log_expiry" {
+run "governance_mode" {
   command = plan
 
   variables {
-    object_lock_mode           = "GOVERNANCE"
-    retention_days             = 2555
-    access_log_expiration_days = 90
+    object_lock_mode = "GOVERNANCE"
+    retention_days   = 2555
   }
 
   assert {
@@ -229,11 +178,6 @@ run "governance_mode_and_log_expiry" {
       aws_s3_bucket_object_lock_configuration.this.rule[0].default_retention[0].days == 2555
     )
     error_message = "object_lock_mode and retention_days must reach the default retention."
-  }
-
-  assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.log.rule[0].expiration[0].days == 90
-    error_message = "access_log_expiration_days must reach the log lifecycle rule."
   }
 }
 

@@ -1,8 +1,9 @@
 # Offline tests of the stack's own logic: `terraform init -backend=false && terraform test`.
 # The aws provider is mocked; the rds module's tests cover what one instance is
 # made of (encryption, storage, backups, tags). These check what the stack
-# decides: the shared instance, and one dedicated instance per tier C tenant
-# listed in tenant_instances (zero, one, and a refused name).
+# decides: the shared instance, one dedicated instance per tier C tenant
+# listed in tenant_instances (zero, one, and a refused name), and the tenant
+# backup bucket's name and outputs (the backups module's tests cover the bucket).
 
 mock_provider "aws" {
   mock_data "aws_region" {
@@ -41,6 +42,14 @@ mock_provider "aws" {
     defaults = {
       arn = "arn:aws:iam::123456789012:policy/test-db-connect"
     }
+  }
+}
+
+# A realistic ARN for the tenant backup bucket (the mock would invent one).
+override_resource {
+  target = module.tenant_backups.aws_s3_bucket.this
+  values = {
+    arn = "arn:aws:s3:::bkp-123456789012-eu-west-1-dev"
   }
 }
 
@@ -83,6 +92,38 @@ run "no_tenant_instances" {
   assert {
     condition     = output.databases == { app = "app", temporal = "temporal", temporal_visibility = "temporal" }
     error_message = "The shared instance must keep the app and Temporal databases."
+  }
+
+  assert {
+    condition = (
+      output.tenant_backup_bucket == "bkp-123456789012-eu-west-1-dev" &&
+      output.tenant_backup_bucket_arn == "arn:aws:s3:::${output.tenant_backup_bucket}" &&
+      module.tenant_backups.log_bucket_name == "bkp-123456789012-eu-west-1-dev-access-logs"
+    )
+    error_message = "The tenant backup bucket must be bkp-<account_id>-<region>-<environment> (its log bucket <name>-access-logs), exposed by tenant_backup_bucket and tenant_backup_bucket_arn."
+  }
+}
+
+run "longest_backup_bucket_name_fits" {
+  command = plan
+
+  # The longest environment name the env model allows (16) in the longest AWS
+  # region name (15): the backups module refuses a name over 51 characters.
+  variables {
+    environment = "abcdefghijklmnop"
+    region      = "us-isof-south-1"
+    kms_key_arn = "arn:aws-iso-f:kms:us-isof-south-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    tags = {
+      environment   = "abcdefghijklmnop"
+      service       = "control-plane"
+      owner         = "platform"
+      "cost-center" = "cc-1234"
+    }
+  }
+
+  assert {
+    condition     = output.tenant_backup_bucket == "bkp-123456789012-us-isof-south-1-abcdefghijklmnop" && length(output.tenant_backup_bucket) == 49 # pragma: allowlist secret
+    error_message = "The longest tenant backup bucket name must be 49 characters, within the backups module's 51."
   }
 }
 
