@@ -318,11 +318,13 @@ def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke
     kept = next(s for s in data["stacks"] if s["stack"] == "evidence")
     assert kept["retained"] and "holding data under retention" in kept["hint"]
     assert f"s3://{evidence['bucket_name']}" in kept["hint"]
-    # No backup was taken: the tenant backup bucket is never what destroy keeps for its data. (Its access-log bucket
-    # is, holding the emulator's logs of the requests to it, and a retain_on_destroy module is kept whole.)
+    # No backup was taken, but the backup bucket's access-log bucket holds the logs of the requests to it: the data
+    # stack keeps the module whole (both buckets), names the log bucket and deletes everything else.
     data_stack = next(s for s in data["stacks"] if s["stack"] == "data")
-    held = data_stack["hint"].split(": ", 1)[1].rsplit(" (", 1)[0].split(", ") if data_stack["retained"] else []
-    assert f"s3://{backups}" not in held
+    assert data_stack["retained"] and all(a.startswith("module.tenant_backups.") for a in data_stack["retained"])
+    held, where = data_stack["hint"].split(": ", 1)[1].rsplit(" (", 1)
+    assert held.split(", ") == [f"s3://{backups}-access-logs"]
+    assert where == "terraform/stacks/aws/data/README.md: Destroy)"
 
     ec2 = aws(emulated).client("ec2")
     assert ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.10.0.0/16"]}])["Vpcs"] == []
@@ -334,8 +336,8 @@ def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert evidence["bucket_name"] in buckets  # kept, with its locked object
     assert s3.list_object_versions(Bucket=evidence["bucket_name"])["Versions"]
-    if backups in buckets:  # kept with its log bucket: empty
-        assert "Versions" not in s3.list_object_versions(Bucket=backups)
+    assert {backups, f"{backups}-access-logs"} <= buckets  # kept, the backup bucket empty
+    assert "Versions" not in s3.list_object_versions(Bucket=backups)
     # nothing left in any state: a second destroy has nothing to do
     again = json.loads(invoke("destroy", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT).stdout)
     assert set(statuses(again).values()) == {"up-to-date"}

@@ -495,7 +495,9 @@ def test_a_dedicated_instance_tenant_takes_over_the_database_its_instance_came_w
     server = dataclasses.replace(stack.tenv.endpoint.server, label="tenant cded's instance")
     endpoint = dataclasses.replace(stack.tenv.endpoint, instances={"cded": server})
     dedicated = SimpleNamespace(name="cded", database=SimpleNamespace(dedicated_instance=True))
-    tenv = dataclasses.replace(stack.tenv, endpoint=endpoint, model=stack.tenv.model.model_copy(update={"tenants": [dedicated]}))
+    tenv = dataclasses.replace(
+        stack.tenv, endpoint=endpoint, model=stack.tenv.model.model_copy(update={"tenants": [dedicated]})
+    )
     with stack.admin("postgres") as conn:
         conn.execute("CREATE DATABASE tenant_cded")  # what RDS makes with the instance (db_name)
     created = create.create(tenv, "cded", "C")

@@ -22,7 +22,7 @@ class StackSpec(BaseModel):
     # Terraform variable name -> reference: env.<dotted path in the environment model>, stack.<name>.<output>
     # or state.<bucket|region|lock_table>
     inputs: dict[str, str] = Field(default_factory=dict)
-    # Resource address prefixes kept (removed from state, not destroyed) by `destroy` when they hold locked data
+    # Address prefixes `destroy` keeps (removed from state, not destroyed) when a bucket among them holds data
     retain_on_destroy: list[str] = Field(default_factory=list)
     # Stand-in values of this stack's outputs, for `infractl validate` and `infractl cost`: they plan every stack
     # against an empty emulator without applying its upstream stacks. Strings may use {account}, {region},

@@ -99,7 +99,7 @@ def _confirm_changes(
     if verb == "Apply" and not run.env.approval.required:
         return
     destroyed = f" ({', '.join(p.destroyed[:5])}{' …' if len(p.destroyed) > 5 else ''})" if p.destroyed else ""
-    kept = f", keeping {len(keeping)} that hold locked data" if keeping else ""
+    kept = f", keeping {len(keeping)} that hold data under retention" if keeping else ""
     question = (
         f"{run.env.name}/{stack}: {p.add} to add, {p.change} to change, {p.destroy} to destroy{destroyed}{kept}."
         f" {verb}?"
@@ -111,7 +111,8 @@ def _confirm_changes(
 
 def _retained(run: Run, ws: Workspace, stack: Stack) -> tuple[list[str], list[str]]:
     """The state addresses under the stack's `retain_on_destroy` prefixes, when any S3 bucket among them holds
-    objects (locked evidence cannot be deleted); with the buckets that do. Empty when nothing must be kept."""
+    objects (locked evidence cannot be deleted, backups and access logs are not deleted by a teardown); with the
+    buckets that do. Empty when nothing must be kept."""
     if not stack.spec.retain_on_destroy:
         return [], []
     prefixes = stack.spec.retain_on_destroy
@@ -239,7 +240,7 @@ def destroy(
 ) -> RunResult:
     """Destroy stacks in reverse dependency order, each after a destroy plan and a confirmation. Resources a stack
     declares in `retain_on_destroy` are kept (removed from its state, not deleted) while they hold data: Object Lock
-    retention forbids deleting locked evidence."""
+    retention forbids deleting locked evidence, and tenant backups outlive an environment's teardown."""
     run = start(ctx, env_name, progress, parallelism=parallelism)
     selected = graph.select(run.manifest, run.env.cloud, only)
     names = {s.name for s in selected}
@@ -265,7 +266,7 @@ def destroy(
                 return StackResult(stack=stack.name, status="up-to-date")
             _confirm_changes(run, stack.name, p, confirm, verb="Destroy", keeping=retained)
             if retained:
-                run.progress.stack_started(stack.name, "keep locked data")
+                run.progress.stack_started(stack.name, "keep retained data")
                 ws.runner.state_rm(retained)  # kept in the cloud, released from this state
                 p = _plan_stack(run, ws, destroy=True)
             applied = terraform.ApplyResult()
@@ -281,7 +282,7 @@ def destroy(
                 retained=retained,
                 hint=(
                     f"kept {len(retained)} resources holding data under retention: {', '.join(held)}"
-                    " (docs/evidence.md: retention and teardown)"
+                    f" (terraform/stacks/{stack.spec.path}/README.md: Destroy)"
                 )
                 if retained
                 else None,
