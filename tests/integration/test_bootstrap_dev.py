@@ -12,10 +12,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infractl.cli.main import main
+from infractl.services import environments
+from infractl.services.context import build
 from tests.integration.conftest import REPO_ROOT, aws, emulator_anomalies, emulator_requests
 
 ACCOUNT = "123456789012"
 ALL = {"kms", "evidence", "finops", "network", "ci", "cluster", "data", "registry"}
+
+
+def outputs(invoke, stack: str) -> dict:
+    """A bootstrapped stack's outputs, through `infractl output dev STACK --emulate --json`."""
+    return json.loads(invoke("output", "dev", stack, "--emulate", "--json", root=REPO_ROOT).stdout)
 
 
 def run_cli(*args: str) -> tuple[int, dict]:
@@ -109,8 +116,8 @@ def test_dedicated_tenant_instance_is_built_like_the_shared_one(bootstrapped, in
     """environments/dev.yaml gives tier C tenant initech its own instance: read back through the RDS API, it has the
     tenant's size, the shared instance's engine, key, subnets, backups and protection, its own security group and
     managed master secret, the tenant tag, and its database tenant_initech; the data stack's output gives all that."""
-    data = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)
-    key = json.loads(invoke("output", "dev", "kms", "--emulate", "--json", root=REPO_ROOT).stdout)["database_key_id"]
+    data = outputs(invoke, "data")
+    key = outputs(invoke, "kms")["database_key_id"]
     rds = aws(work_dir).client("rds")
     (tenant,) = rds.describe_db_instances(DBInstanceIdentifier="dev-tenant-initech")["DBInstances"]
     (shared,) = rds.describe_db_instances(DBInstanceIdentifier="dev-control-plane")["DBInstances"]
@@ -159,10 +166,11 @@ def test_dedicated_tenant_instance_is_built_like_the_shared_one(bootstrapped, in
 def test_tenant_backup_bucket_is_private_and_encrypted_under_the_database_key(bootstrapped, invoke, emulated, work_dir):
     """The data stack's tenant backup bucket read back through the S3 API: SSE-KMS under the kms stack's database key
     (whose policy lets S3 use it), versioned, no public access, access logs into its log bucket."""
-    data = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)
-    key = json.loads(invoke("output", "dev", "kms", "--emulate", "--json", root=REPO_ROOT).stdout)["database_key_id"]
+    data = outputs(invoke, "data")
+    key = outputs(invoke, "kms")["database_key_id"]
     bucket = data["tenant_backup_bucket"]
     assert bucket == f"bkp-{ACCOUNT}-eu-west-1-dev" and data["tenant_backup_bucket_arn"] == f"arn:aws:s3:::{bucket}"
+    assert bucket == environments.load(build(root=REPO_ROOT).project, "dev").tenant_backup_bucket()  # one rule
     s3 = aws(work_dir).client("s3")
     (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
@@ -207,9 +215,7 @@ def _oci_manifest(layer: str) -> str:
 def test_registry_repositories_are_locked_down_and_the_next_stage_may_pull(bootstrapped, invoke, emulated, work_dir):
     """The registry stack as applied in dev, read back through the ECR API (the re-plan, the 5xx check and the
     destroy of the other tests of this module cover it too)."""
-    kms_key = json.loads(invoke("output", "dev", "kms", "--emulate", "--json", root=REPO_ROOT).stdout)[
-        "registry_key_id"
-    ]
+    kms_key = outputs(invoke, "kms")["registry_key_id"]
     ecr = aws(work_dir).client("ecr")
     repos = ecr.describe_repositories(repositoryNames=["dev/controlplane-api", "dev/controlplane-worker"])
     for repo in repos["repositories"]:
@@ -260,9 +266,7 @@ def test_second_plan_shows_no_changes(bootstrapped, invoke, emulated):
 
 
 def test_locked_evidence_cannot_be_deleted(bootstrapped, invoke, emulated):
-    bucket = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)[
-        "bucket_name"
-    ]
+    bucket = outputs(invoke, "evidence")["bucket_name"]
     s3 = aws(emulated).client("s3")
     put = s3.put_object(Bucket=bucket, Key="audit/2026-11-25.json", Body=b'{"event": "tenant created"}')
     head = s3.head_object(Bucket=bucket, Key="audit/2026-11-25.json", VersionId=put["VersionId"])
@@ -289,8 +293,8 @@ def test_render_from_state_takes_the_applied_database_and_bucket(bootstrapped, i
     """infractl render --from-state: the charts get the data stack's endpoint and the evidence stack's bucket."""
     import yaml
 
-    data = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)
-    evidence = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)
+    data = outputs(invoke, "data")
+    evidence = outputs(invoke, "evidence")
     args = ("render", "dev", "--emulate", "--from-state", "--out", str(tmp_path), "--json")
     result = json.loads(invoke(*args, root=REPO_ROOT).stdout)
     assert any("from the state of: data, evidence" in n for n in result["notes"])
@@ -307,10 +311,8 @@ def test_render_from_state_takes_the_applied_database_and_bucket(bootstrapped, i
 def test_destroy_removes_everything_but_the_locked_evidence(bootstrapped, invoke, emulated):
     refused = invoke("destroy", "dev", "--emulate", root=REPO_ROOT, code=2)
     assert "re-run with --yes" in refused.stderr
-    evidence = json.loads(invoke("output", "dev", "evidence", "--emulate", "--json", root=REPO_ROOT).stdout)
-    backups = json.loads(invoke("output", "dev", "data", "--emulate", "--json", root=REPO_ROOT).stdout)[
-        "tenant_backup_bucket"
-    ]
+    evidence = outputs(invoke, "evidence")
+    backups = outputs(invoke, "data")["tenant_backup_bucket"]
 
     result = invoke("destroy", "dev", "--emulate", "--yes", "--json", root=REPO_ROOT)
     data = json.loads(result.stdout)

@@ -420,7 +420,8 @@ class Environment(_Strict):
 
     def tenant_backup_bucket(self) -> str:
         """Where `infractl tenant backup` writes (the aws data stack's output tenant_backup_bucket, same rule):
-        account, region and env make the global name unique, in at most 51 characters."""
+        account, region and env make the global name unique; at most 49 characters, so that its access-log bucket
+        "<name>-access-logs" fits S3's 63."""
         return f"bkp-{self.account}-{self.region}-{self.name}"
 
     def state_lock_table(self) -> str | None:
