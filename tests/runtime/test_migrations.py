@@ -170,6 +170,17 @@ def _down_0004(conn):
     assert _errors(conn, "error", "error_message")[R3] == ("r3", "r3")  # the 0003 trigger is back
 
 
+def _up_0005(conn):
+    assert _rows(conn, "SELECT seq, entry_hash FROM evidence_head") == [(0, "0" * 64)]
+    assert {"evidence_entries", "evidence_checkpoints"} <= _tables(conn)
+    assert _rows(conn, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'evidence_entries_no_%'") == [(2,)]
+
+
+def _down_0005(conn):
+    assert not {"evidence_entries", "evidence_head", "evidence_checkpoints"} & _tables(conn)
+    assert _errors(conn, "error_message")[R1] == ("new",)  # the runs before it untouched
+
+
 # revision -> (check after upgrading to it, check after downgrading from it). A new revision without an entry fails
 # test_every_revision_round_trips_with_its_data: its down path must be tested here.
 CHECKS = {
@@ -177,6 +188,7 @@ CHECKS = {
     "0002": (_up_0002, _down_0002),
     "0003": (_up_0003, _down_0003),
     "0004": (_up_0004, _down_0004),
+    "0005": (_up_0005, _down_0005),
 }
 
 
@@ -333,12 +345,13 @@ def test_phase_targets_stop_before_the_first_pending_contract(tmp_path):
         "0003",
         "0003",
         "0003",
-        "0004",
+        "0005",
     ]
-    assert runner.phase_target("0003", "contract") == "0004"
+    assert runner.phase_target("0003", "contract") == "0005"
     assert [(r.id, r.phase, r.completes) for r in runner.revisions()][2:] == [
         ("0003", "expand", None),
         ("0004", "contract", "0003"),
+        ("0005", "expand", None),
     ]
 
 

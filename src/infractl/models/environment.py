@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from infractl.models.environment_evidence import STANDARD_CLASS, EvidenceConfig, RetentionClass  # noqa: F401
+
 # Tier C tenants live in environment_tenants.py (re-exported here: the env model is one import).
 from infractl.models.environment_tenants import (  # noqa: F401
     DEDICATED_TIER_PREFIX,
@@ -304,6 +306,8 @@ class Environment(_Strict):
     # database instances the data stack's (tenant_instances).
     tenants: list[DedicatedTenant] = Field(default_factory=list)
     observability: Observability = Field(default_factory=Observability)
+    # The evidence ledger (models/environment_evidence.py, docs/evidence.md): signer, checkpoints, retention classes.
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -423,6 +427,19 @@ class Environment(_Strict):
         account, region and env make the global name unique; at most 49 characters, so that its access-log bucket
         "<name>-access-logs" fits S3's 63."""
         return f"bkp-{self.account}-{self.region}-{self.name}"
+
+    def evidence_bucket(self) -> str:
+        """The WORM bucket of the ledger's payloads and checkpoints (the aws evidence stack's bucket, same rule)."""
+        return f"infractl-evidence-{self.account}-{self.region}-{self.name}"
+
+    def evidence_retention(self) -> tuple[str, dict[str, int]]:
+        """(Object Lock mode, days per retention class): `standard` is the bucket's default retention
+        (stacks.evidence.retention_days), the others come from evidence.retention_classes."""
+        stack = self.stacks.get("evidence") or {}
+        mode = str(stack.get("object_lock_mode", "COMPLIANCE"))
+        classes = {STANDARD_CLASS: int(stack.get("retention_days", 1))}
+        classes.update({name: c.days for name, c in self.evidence.retention_classes.items()})
+        return mode, classes
 
     def state_lock_table(self) -> str | None:
         if self.state.lock != "dynamodb":

@@ -11,7 +11,6 @@ stream too: into a file or a named pipe pg_restore reads from (`feed`)."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ from typing import Any
 from infractl.adapters import aws
 from infractl.errors import CloudError, ConfigError
 from infractl.models.tenant import BackupObject
+from infractl.services.db.connect import s3_clients
 
 BACKUP_KEY = "database"  # the kms stack's key for data at rest of the databases: RDS, snapshots, tenant backups
 PART = 8 * 1024 * 1024  # multipart part size (S3's minimum is 5 MiB): small, so little is left when pg_dump ends
@@ -55,24 +55,12 @@ def open_store(tenv: Any, *, create: bool = False) -> Store:
     if endpoint.s3 is None:
         raise ConfigError(f"no S3 for {tenv.name}'s tenant backups", hint="locally: --emulate (the dev stack's S3)")
     access = endpoint.s3
-    s3, kms = _clients(access)
+    s3, kms = s3_clients(access)
     bucket, alias = tenv.model.tenant_backup_bucket(), key_alias(tenv.name)
     local = endpoint.local and create
     key_id = _key(kms, alias, tenv.name, local=local)
     _bucket(s3, bucket, access.region, tenv.name, local=local)
     return Store(env=tenv.name, bucket=bucket, key_id=key_id, s3=s3)
-
-
-@functools.lru_cache(maxsize=8)
-def _clients(access: Any) -> tuple[Any, Any]:
-    """The S3 and KMS clients of an endpoint, made once per process (a client costs ~0.5 s to build)."""
-    target = aws.AwsTarget(
-        region=access.region,
-        endpoint_url=access.endpoint_url,
-        access_key=access.access_key,
-        secret_key=access.secret_key,
-    )
-    return target.client("s3"), target.client("kms")
 
 
 def _code(exc: Exception) -> str:

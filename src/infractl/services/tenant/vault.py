@@ -10,18 +10,12 @@ from typing import Any
 
 from infractl.adapters.pg import PgServer
 from infractl.errors import CloudError
-from infractl.services.db.connect import VaultAccess
+from infractl.services.db.connect import VaultAccess, vault_client
 
 ENGINE_MOUNT = "database"
 PLUGIN = "postgresql-database-plugin"
 DEFAULT_TTL = "1h"
 MAX_TTL = "24h"
-
-
-def _client(access: VaultAccess) -> Any:
-    import hvac
-
-    return hvac.Client(url=access.addr, token=access.token, timeout=10)
 
 
 def _fail(what: str, exc: Exception) -> CloudError:
@@ -39,7 +33,7 @@ def creds_path(name: str) -> str:
 
 def put_kv(access: VaultAccess, path: str, data: dict[str, Any]) -> None:
     try:
-        _client(access).secrets.kv.v2.create_or_update_secret(path=path, secret=data, mount_point=access.kv_mount)
+        vault_client(access).secrets.kv.v2.create_or_update_secret(path=path, secret=data, mount_point=access.kv_mount)
     except Exception as exc:
         raise _fail(f"write {access.kv_mount}/{path}", exc) from None
 
@@ -48,7 +42,7 @@ def kv_exists(access: VaultAccess, path: str) -> bool:
     import hvac
 
     try:
-        _client(access).secrets.kv.v2.read_secret_metadata(path=path, mount_point=access.kv_mount)
+        vault_client(access).secrets.kv.v2.read_secret_metadata(path=path, mount_point=access.kv_mount)
         return True
     except hvac.exceptions.InvalidPath:
         return False
@@ -60,7 +54,7 @@ def read_kv(access: VaultAccess, path: str) -> dict[str, Any] | None:
     import hvac
 
     try:
-        doc = _client(access).secrets.kv.v2.read_secret_version(
+        doc = vault_client(access).secrets.kv.v2.read_secret_version(
             path=path, mount_point=access.kv_mount, raise_on_deleted_version=True
         )
     except hvac.exceptions.InvalidPath:
@@ -75,7 +69,7 @@ def delete_kv(access: VaultAccess, path: str) -> bool:
     if not kv_exists(access, path):
         return False
     try:
-        _client(access).secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=access.kv_mount)
+        vault_client(access).secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=access.kv_mount)
     except Exception as exc:
         raise _fail(f"delete {access.kv_mount}/{path}", exc) from None
     return True
@@ -89,7 +83,7 @@ def engine_problem(access: VaultAccess) -> str | None:
     database/ when it is not mounted yet (the dev server; a production Vault has it mounted by its own setup)."""
     import hvac
 
-    client = _client(access)
+    client = vault_client(access)
     try:
         mounts = client.sys.list_mounted_secrets_engines()
         mounts = mounts.get("data", mounts)
@@ -111,7 +105,7 @@ def configure_engine(
     """database/config/tenant-<name> (connecting as `manager`, then rotated so only Vault knows its password) and
     the role tenant-<name>: users valid DEFAULT_TTL (renewable to MAX_TTL), members of `role`, whose sessions act as
     it (so what they create belongs to the tenant's role)."""
-    client = _client(access)
+    client = vault_client(access)
     ssl = f"?sslmode={server.sslmode}" if server.sslmode else "?sslmode=disable"
     url = f"postgresql://{{{{username}}}}:{{{{password}}}}@{server.host}:{server.port}/{database}{ssl}"
     quoted = '"' + role.replace('"', '""') + '"'
@@ -153,7 +147,7 @@ def remove_engine(access: VaultAccess, name: str) -> list[str]:
     what was removed."""
     import hvac
 
-    client = _client(access)
+    client = vault_client(access)
     removed = []
     steps = [
         (f"leases {creds_path(name)}", lambda: client.sys.revoke_prefix(creds_path(name))),
@@ -181,7 +175,7 @@ def engine_configured(access: VaultAccess, name: str) -> bool:
     import hvac
 
     try:
-        _client(access).secrets.database.read_connection(name=engine_name(name), mount_point=ENGINE_MOUNT)
+        vault_client(access).secrets.database.read_connection(name=engine_name(name), mount_point=ENGINE_MOUNT)
         return True
     except hvac.exceptions.InvalidPath:
         return False
@@ -192,7 +186,9 @@ def engine_configured(access: VaultAccess, name: str) -> bool:
 def issue(access: VaultAccess, name: str) -> tuple[str, str]:
     """A fresh user of the tenant (username, password) from database/creds/tenant-<name>."""
     try:
-        data = _client(access).secrets.database.generate_credentials(name=engine_name(name), mount_point=ENGINE_MOUNT)
+        data = vault_client(access).secrets.database.generate_credentials(
+            name=engine_name(name), mount_point=ENGINE_MOUNT
+        )
     except Exception as exc:
         raise _fail(f"read {creds_path(name)}", exc) from None
     return data["data"]["username"], data["data"]["password"]

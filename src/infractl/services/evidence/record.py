@@ -1,0 +1,121 @@
+"""Appending to an env's ledger: payloads first (locked objects in the WORM bucket), then the entries (one
+transaction, signed in one batch), then the checkpoints they reached and any new signing key, both to the bucket.
+
+A crash between the steps loses nothing: a payload without its entry is a locked orphan (the re-run with the same
+ref stores it again and appends once); an entry is committed with its checkpoint row, and a checkpoint not yet in
+the bucket is published by the next append (store.unpublished)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from infractl.adapters import worm
+from infractl.adapters.ledger import chain, signers, store
+from infractl.errors import CloudError, UsageError
+from infractl.services.evidence.access import CHECKPOINTS, KEYS, PAYLOADS, Ledger
+
+
+@dataclass(frozen=True)
+class Record:
+    """One piece of evidence to record: its payload (optional) goes to the bucket, its entry to the chain."""
+
+    tenant: str
+    kind: str
+    actor: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    payload: bytes | None = None
+    retention_class: str = "standard"
+    ref: str = ""
+    refers_to: str = ""
+    legal_hold: bool = False
+
+
+def payload_key(tenant: str, kind: str, sha256: str) -> str:
+    return f"{PAYLOADS}{tenant}/{kind}/{sha256}.json"
+
+
+def key_object(key_id: str) -> str:
+    return KEYS + key_id.replace("/", "~") + ".pub"
+
+
+def checkpoint_object(seq: int) -> str:
+    return f"{CHECKPOINTS}{seq:020d}.json"
+
+
+def record(ledger: Ledger, conn: Any, records: Iterable[Record], *, now: datetime | None = None) -> store.Appended:
+    now = now or datetime.now(UTC)
+    entries = [_entry(ledger, r, now) for r in records]
+    signer = ledger.signer()
+    try:
+        appended = store.append(conn, entries, signer, checkpoint_every=ledger.checkpoint_every)
+    except store.InvalidEntry as exc:
+        raise UsageError(str(exc)) from None
+    except signers.SigningError as exc:
+        raise CloudError(f"{exc}: nothing was appended", hint="is Vault reachable, and may the token sign?") from None
+    publish(ledger, conn, {e.key_id for e in appended.entries} | {c.key_id for c in appended.checkpoints})
+    return appended
+
+
+def publish(ledger: Ledger, conn: Any, used_keys: set[str] | None = None) -> int:
+    """Every checkpoint not yet in the bucket, and the signer's public keys when one used is not there yet (first
+    use, a rotation); how many checkpoints were published."""
+    until = max(ledger.retain_until(c) for c in ledger.classes)
+    pending = store.unpublished(conn)
+    for c in pending:
+        doc = chain.checkpoint_document(c.seq, c.entry_hash, c.created_at, c.signature, c.key_id)
+        key = checkpoint_object(c.seq)
+        version = worm.put(ledger.s3, ledger.bucket, key, doc, mode=ledger.mode, retain_until=until)
+        store.published(conn, c, key, version)
+    wanted = {k for k in (used_keys or set()) | {c.key_id for c in pending} if k}
+    if wanted - ledger.published_keys:
+        present = set(worm.keys(ledger.s3, ledger.bucket, KEYS))
+        ledger.published_keys = {k for k in wanted if key_object(k) in present}
+        if wanted - ledger.published_keys:
+            publish_keys(ledger, until)
+            ledger.published_keys |= wanted
+    return len(pending)
+
+
+def publish_keys(ledger: Ledger, until: datetime | None = None) -> None:
+    until = until or max(ledger.retain_until(c) for c in ledger.classes)
+    present = set(worm.keys(ledger.s3, ledger.bucket, KEYS))
+    for key_id, public in ledger.signer().public_keys().items():
+        if key_object(key_id) not in present:
+            body = base64.b64encode(public) + b"\n"
+            worm.put(
+                ledger.s3,
+                ledger.bucket,
+                key_object(key_id),
+                body,
+                mode=ledger.mode,
+                retain_until=until,
+                content_type="text/plain",
+            )
+
+
+def _entry(ledger: Ledger, r: Record, now: datetime) -> Any:
+    until = ledger.retain_until(r.retention_class, now)
+    fields: dict[str, Any] = {}
+    if r.payload is not None:
+        sha = hashlib.sha256(r.payload).hexdigest()
+        key = payload_key(r.tenant, r.kind, sha)
+        version = worm.put(
+            ledger.s3, ledger.bucket, key, r.payload, mode=ledger.mode, retain_until=until, legal_hold=r.legal_hold
+        )
+        fields = {"payload_sha256": sha, "object_key": key, "version_id": version}
+    return chain.NewEntry(
+        tenant=r.tenant,
+        kind=r.kind,
+        actor=r.actor,
+        ref=r.ref,
+        retention_class=r.retention_class,
+        retain_until=chain.timestamp(until),
+        refers_to=r.refers_to,
+        attributes=r.attributes,
+        **fields,
+    )
