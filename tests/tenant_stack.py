@@ -25,8 +25,9 @@ class LocalTenantStack:
 
 @contextlib.contextmanager
 def local_tenant_stack(
-    base: Path, tier_c: tuple[str, ...] | list[str], *, wait: float = 30.0
+    base: Path, tier_c: tuple[str, ...] | list[str], *, wait: float = 30.0, env_model: dict[str, Any] | None = None
 ) -> Iterator[LocalTenantStack]:
+    """`env_model`: top-level keys set in the project's dev.yaml (e.g. {"evidence": {...}})."""
     import psycopg
     import yaml
 
@@ -43,6 +44,7 @@ def local_tenant_stack(
     model = yaml.safe_load(env_file.read_text())
     group = {"instance_types": ["t3.large"], "min_size": 0, "max_size": 1, "desired_size": 0}
     model["tenants"] = [{"name": n, "node_group": group} for n in tier_c]
+    model.update(env_model or {})
     env_file.write_text(yaml.safe_dump(model, sort_keys=False))
     token = "tenant-root-" + secrets.token_hex(8)
     ports = {name: ls.free_port() for name in ("postgres", "openbao", "s3")}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,10 +82,8 @@ class NewEntry:
 
     def problems(self) -> list[str]:
         found = []
-        for name, value in asdict(self).items():
-            if name == "attributes":
-                continue
-            if _FORBIDDEN.search(value):
+        for name in _TEXT_FIELDS:
+            if _FORBIDDEN.search(getattr(self, name)):
                 found.append(f"{name} holds a tab or a line break")
         if not self.tenant:
             found.append("tenant is empty (use '-' for an entry about no tenant)")
@@ -101,6 +99,9 @@ class NewEntry:
             except ValueError:
                 found.append(f"retain_until {self.retain_until!r} is not {TIME_FORMAT}")
         return found
+
+
+_TEXT_FIELDS = tuple(f.name for f in fields(NewEntry) if f.name != "attributes")
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def digest(body: bytes) -> str:
 
 def seal(seq: int, prev_hash: str, created_at: str, new: NewEntry) -> Entry:
     """The entry `new` becomes at `seq` after `prev_hash` (unsigned)."""
-    values = asdict(new)
+    values: dict[str, Any] = {name: getattr(new, name) for name in _TEXT_FIELDS}
     values["attributes"] = canonical_json(new.attributes)
     values.update(seq=seq, prev_hash=prev_hash, created_at=created_at)
     return Entry(**values, entry_hash=digest(encode(values)))  # type: ignore[arg-type]

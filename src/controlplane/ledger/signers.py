@@ -15,10 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 SIGNATURE_ALGORITHM = "ed25519"
+# Messages per transit request: Vault/OpenBao refuse a JSON body of more than 1,000 strings (each item is 2).
+TRANSIT_BATCH = 400
 
 
 class Signer(Protocol):
@@ -33,15 +36,26 @@ class SigningError(Exception):
     """The signer could not sign (Vault away, the key missing or not ed25519): nothing was appended."""
 
 
-def verify(public_key: bytes, message: bytes, signature: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+def verifier(public_key: bytes) -> Callable[[bytes, str], bool]:
+    """A check of signatures by one key: check(message, signature) -> bool. libsodium's Ed25519 (PyNaCl): about
+    twice as fast as OpenSSL's here, which matters when verify checks every entry's signature."""
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
 
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(base64.b64decode(signature, validate=True), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    key = VerifyKey(public_key)
+
+    def check(message: bytes, signature: str) -> bool:
+        try:
+            key.verify(message, base64.b64decode(signature, validate=True))
+        except (BadSignatureError, ValueError):
+            return False
+        return True
+
+    return check
+
+
+def verify(public_key: bytes, message: bytes, signature: str) -> bool:
+    return verifier(public_key)(message, signature)
 
 
 class TransitSigner:
@@ -54,8 +68,12 @@ class TransitSigner:
         return f"transit:{self.mount}/{self.key}:v{version}"
 
     def sign(self, messages: list[bytes]) -> list[tuple[str, str]]:
-        if not messages:
-            return []
+        out: list[tuple[str, str]] = []
+        for i in range(0, len(messages), TRANSIT_BATCH):
+            out.extend(self._sign(messages[i : i + TRANSIT_BATCH]))
+        return out
+
+    def _sign(self, messages: list[bytes]) -> list[tuple[str, str]]:
         batch = [{"input": base64.b64encode(m).decode()} for m in messages]
         try:
             answer = self.client.secrets.transit.sign_data(name=self.key, batch_input=batch, mount_point=self.mount)

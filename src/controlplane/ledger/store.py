@@ -56,7 +56,8 @@ class Appended:
 
 
 def row_entry(row: Sequence[Any]) -> Entry:
-    return Entry(*row)
+    """An Entry from a row of SELECT_ENTRIES (COLUMNS order)."""
+    return Entry(**dict(zip(COLUMNS, row, strict=True)))
 
 
 def append(

@@ -14,6 +14,7 @@ from infractl.cli import (
     docs,
     emulator,
     env,
+    evidence,
     init,
     parity,
     promote,
@@ -52,6 +53,7 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(dev.app, name="dev")
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(evidence.app, name="evidence")
 app.add_typer(release.app, name="release")
 
 

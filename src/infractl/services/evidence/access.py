@@ -38,6 +38,7 @@ class Ledger:
     project_root: Path
     _signer: Any = field(default=None, repr=False)
     published_keys: set[str] = field(default_factory=set)  # key ids known to be in the bucket (KEYS)
+    fixture_classes: dict[str, timedelta] = field(default_factory=dict)  # seed's short classes (tests, drills)
 
     def signer(self) -> Any:
         if self._signer is None:
@@ -45,6 +46,8 @@ class Ledger:
         return self._signer
 
     def retain_until(self, retention_class: str, now: datetime | None = None) -> datetime:
+        if retention_class in self.fixture_classes:
+            return (now or datetime.now(UTC)) + self.fixture_classes[retention_class]
         try:
             days = self.classes[retention_class]
         except KeyError:

@@ -160,6 +160,7 @@ def public_keys(ledger: Ledger) -> dict[str, bytes]:
 def _check_signatures(
     conn: Any, keyring: dict[str, bytes], hashes: list[str], from_seq: int, report: VerifyReport
 ) -> None:
+    checks = {key_id: signers.verifier(public) for key_id, public in keyring.items()}
     with conn.cursor(name="evidence-signatures") as cur:
         cur.itersize = 20000
         cur.execute(
@@ -175,11 +176,11 @@ def _check_signatures(
             if not signature:
                 report.findings.append(finding(seq, "unsigned"))
                 continue
-            public = keyring.get(key_id)
-            if public is None:
+            check = checks.get(key_id)
+            if check is None:
                 report.findings.append(finding(seq, "unknown-key", f"signed with {key_id}, not in the bucket's keys"))
                 continue
-            if not signers.verify(public, chain.entry_message(computed), signature):
+            if not check(chain.entry_message(computed), signature):
                 report.findings.append(finding(seq, "bad-signature"))
             report.signatures_checked += 1
 
