@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,23 @@ class Worm:
 
     def delete(self, bucket: str, key: str, version: str, client: Any = None, **extra: Any) -> Callable[[], Any]:
         return lambda: (client or self.admin).delete_object(Bucket=bucket, Key=key, VersionId=version, **extra)
+
+    def delete_new(self, bucket: str, key: str, answer: dict[str, Any]) -> Callable[[], Any]:
+        """Delete the version an earlier step created (its answer lands in `answer`)."""
+        return lambda: self.admin.delete_object(Bucket=bucket, Key=key, VersionId=answer["VersionId"])
+
+    def retain(self, bucket: str, key: str, version: str, mode: str | None, hours: float = 0, **extra: Any) -> Any:
+        """PutObjectRetention to `mode` until `hours` from now (no mode: an empty retention); client= picks who."""
+        client = extra.pop("client", self.admin)
+        retention = {"Mode": mode, "RetainUntilDate": _now() + dt.timedelta(hours=hours)} if mode else {}
+        return lambda: client.put_object_retention(
+            Bucket=bucket, Key=key, VersionId=version, Retention=retention, **extra
+        )
+
+    def hold(self, bucket: str, key: str, version: str, status: str, client: Any = None) -> Callable[[], Any]:
+        return lambda: (client or self.admin).put_object_legal_hold(
+            Bucket=bucket, Key=key, VersionId=version, LegalHold={"Status": status}
+        )
 
 
 def _now() -> dt.datetime:
@@ -172,8 +190,7 @@ def attack(name: str, *steps: Step) -> None:
     pytest.fail(failure or f"{name}: every step allowed")
 
 
-def _retention(mode: str, until: dt.datetime) -> dict[str, Any]:
-    return {"Mode": mode, "RetainUntilDate": until}
+BYPASS = {"BypassGovernanceRetention": True}
 
 
 # --- COMPLIANCE: nobody deletes or shortens ---------------------------------------------------------------------
@@ -186,42 +203,28 @@ def test_delete_a_locked_version(worm):
 
 def test_overwrite_keeps_the_locked_version_and_locks_the_new_one(worm):
     worm.locked(COMPLIANCE, "overwrite")
-    new = {}
+    new: dict[str, Any] = {}
     attack(
         "overwrite, then delete the new version",
         ("overwrite", lambda: new.update(worm.admin.put_object(Bucket=COMPLIANCE, Key="overwrite", Body=b"x")), None),
-        ("delete new version", lambda: worm.delete(COMPLIANCE, "overwrite", new["VersionId"])(), ACCESS_DENIED),
+        ("delete new version", worm.delete_new(COMPLIANCE, "overwrite", new), ACCESS_DENIED),
     )
 
 
 def test_shorten_compliance_retention_to_an_earlier_date(worm):
     v = worm.locked(COMPLIANCE, "shorten")
-    earlier = _retention("COMPLIANCE", _now() + dt.timedelta(hours=1))
     attack(
         "shorten COMPLIANCE retention, then delete",
-        (
-            "shorten",
-            lambda: worm.admin.put_object_retention(**_at(COMPLIANCE, "shorten", v), Retention=earlier),
-            ACCESS_DENIED,
-        ),
+        ("shorten", worm.retain(COMPLIANCE, "shorten", v, "COMPLIANCE", hours=1), ACCESS_DENIED),
         ("delete version", worm.delete(COMPLIANCE, "shorten", v), ACCESS_DENIED),
     )
 
 
-def _at(bucket: str, key: str, version: str) -> dict[str, str]:
-    return {"Bucket": bucket, "Key": key, "VersionId": version}
-
-
 def test_shorten_compliance_retention_to_the_past_then_delete(worm):
     v = worm.locked(COMPLIANCE, "past")
-    past = _retention("COMPLIANCE", _now() - dt.timedelta(days=1))
     attack(
         "set COMPLIANCE retention in the past, then delete",
-        (
-            "retain until yesterday",
-            lambda: worm.admin.put_object_retention(**_at(COMPLIANCE, "past", v), Retention=past),
-            INVALID_ARGUMENT,
-        ),
+        ("retain until yesterday", worm.retain(COMPLIANCE, "past", v, "COMPLIANCE", hours=-24), INVALID_ARGUMENT),
         ("delete version", worm.delete(COMPLIANCE, "past", v), ACCESS_DENIED),
     )
 
@@ -230,58 +233,41 @@ def test_remove_compliance_retention(worm):
     v = worm.locked(COMPLIANCE, "remove-retention")
     attack(
         "remove COMPLIANCE retention, then delete",
-        (
-            "empty retention",
-            lambda: worm.admin.put_object_retention(**_at(COMPLIANCE, "remove-retention", v), Retention={}),
-            ACCESS_DENIED,
-        ),
+        ("empty retention", worm.retain(COMPLIANCE, "remove-retention", v, None), ACCESS_DENIED),
         ("delete version", worm.delete(COMPLIANCE, "remove-retention", v), ACCESS_DENIED),
     )
 
 
 def test_switch_compliance_to_governance_then_bypass(worm):
     v = worm.locked(COMPLIANCE, "switch")
-    later = _retention("GOVERNANCE", _now() + dt.timedelta(days=2))
     attack(
         "switch COMPLIANCE to GOVERNANCE, then delete with bypass",
-        (
-            "switch mode",
-            lambda: worm.admin.put_object_retention(
-                **_at(COMPLIANCE, "switch", v), Retention=later, BypassGovernanceRetention=True
-            ),
-            ACCESS_DENIED,
-        ),
-        ("delete with bypass", worm.delete(COMPLIANCE, "switch", v, BypassGovernanceRetention=True), ACCESS_DENIED),
+        ("switch mode", worm.retain(COMPLIANCE, "switch", v, "GOVERNANCE", hours=48, **BYPASS), ACCESS_DENIED),
+        ("delete with bypass", worm.delete(COMPLIANCE, "switch", v, **BYPASS), ACCESS_DENIED),
     )
 
 
 def test_delete_with_the_bypass_header_in_compliance(worm):
     v = worm.locked(COMPLIANCE, "bypass")
-    attack(
-        "bypass header in COMPLIANCE",
-        ("delete with bypass", worm.delete(COMPLIANCE, "bypass", v, BypassGovernanceRetention=True), ACCESS_DENIED),
-    )
+    attack("bypass header in COMPLIANCE", ("delete", worm.delete(COMPLIANCE, "bypass", v, **BYPASS), ACCESS_DENIED))
 
 
 def test_upload_with_a_retain_until_date_in_the_past(worm):
-    new = {}
-
-    def upload() -> None:
-        yesterday = _now() - dt.timedelta(days=1)
-        lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": yesterday}
-        new.update(worm.admin.put_object(Bucket=COMPLIANCE, Key="upload-past", Body=b"x", **lock))
-
+    new: dict[str, Any] = {}
+    lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": _now() - dt.timedelta(days=1)}
     attack(
         "upload retained until the past, then delete",
-        ("upload", upload, INVALID_ARGUMENT),
-        ("delete version", lambda: worm.delete(COMPLIANCE, "upload-past", new["VersionId"])(), ACCESS_DENIED),
+        (
+            "upload",
+            lambda: new.update(worm.admin.put_object(Bucket=COMPLIANCE, Key="past-upload", **lock)),
+            INVALID_ARGUMENT,
+        ),
+        ("delete version", worm.delete_new(COMPLIANCE, "past-upload", new), ACCESS_DENIED),
     )
 
 
 def test_upload_with_a_lock_mode_and_no_date(worm):
-    def upload() -> None:
-        worm.admin.put_object(Bucket=COMPLIANCE, Key="mode-only", Body=b"x", ObjectLockMode="COMPLIANCE")
-
+    upload = partial(worm.admin.put_object, Bucket=COMPLIANCE, Key="mode-only", ObjectLockMode="COMPLIANCE")
     attack("upload with a lock mode and no date", ("upload", upload, INVALID_ARGUMENT))
 
 
@@ -289,11 +275,7 @@ def test_a_legal_hold_upload_gets_the_default_retention(worm):
     v = worm.locked(COMPLIANCE, "hold-default", ObjectLockLegalHoldStatus="ON")
     attack(
         "legal-hold upload, release the hold, delete",
-        (
-            "release hold",
-            lambda: worm.admin.put_object_legal_hold(**_at(COMPLIANCE, "hold-default", v), LegalHold={"Status": "OFF"}),
-            None,
-        ),
+        ("release hold", worm.hold(COMPLIANCE, "hold-default", v, "OFF"), None),
         ("delete version", worm.delete(COMPLIANCE, "hold-default", v), ACCESS_DENIED),
     )
 
@@ -302,53 +284,39 @@ def test_delete_objects_in_a_batch(worm):
     v = worm.locked(COMPLIANCE, "batch")
 
     def batch() -> None:
-        answer = worm.admin.delete_objects(
-            Bucket=COMPLIANCE, Delete={"Objects": [{"Key": "batch", "VersionId": v}]}, BypassGovernanceRetention=True
-        )
-        for error in answer.get("Errors", []):
-            raise ClientError(
-                {"Error": {"Code": error["Code"]}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "DeleteObjects"
-            )
+        objects = {"Objects": [{"Key": "batch", "VersionId": v}]}
+        for error in worm.admin.delete_objects(Bucket=COMPLIANCE, Delete=objects, **BYPASS).get("Errors", []):
+            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}, "DeleteObjects")
 
     attack("DeleteObjects with version ids (and bypass)", ("batch delete", batch, ACCESS_DENIED))
 
 
 def test_copy_over_a_locked_key(worm):
     worm.locked(COMPLIANCE, "copy")
-    source = worm.locked(COMPLIANCE, "copy-source")
-    new = {}
-
-    def copy() -> None:
-        source_version = {"Bucket": COMPLIANCE, "Key": "copy-source", "VersionId": source}
-        new.update(worm.admin.copy_object(Bucket=COMPLIANCE, Key="copy", CopySource=source_version))
-
+    source = {"Bucket": COMPLIANCE, "Key": "copy-source", "VersionId": worm.locked(COMPLIANCE, "copy-source")}
+    new: dict[str, Any] = {}
     attack(
         "copy over a locked key, then delete the copy",
-        ("copy", copy, None),
-        ("delete the copy", lambda: worm.delete(COMPLIANCE, "copy", new["VersionId"])(), ACCESS_DENIED),
+        ("copy", lambda: new.update(worm.admin.copy_object(Bucket=COMPLIANCE, Key="copy", CopySource=source)), None),
+        ("delete the copy", worm.delete_new(COMPLIANCE, "copy", new), ACCESS_DENIED),
     )
 
 
 def test_complete_a_multipart_upload_over_a_locked_key(worm):
     worm.locked(COMPLIANCE, "multipart")
-    new = {}
+    new: dict[str, Any] = {}
+    at = {"Bucket": COMPLIANCE, "Key": "multipart"}
 
     def multipart() -> None:
-        upload = worm.admin.create_multipart_upload(Bucket=COMPLIANCE, Key="multipart")["UploadId"]
-        part = worm.admin.upload_part(Bucket=COMPLIANCE, Key="multipart", UploadId=upload, PartNumber=1, Body=b"x")
-        new.update(
-            worm.admin.complete_multipart_upload(
-                Bucket=COMPLIANCE,
-                Key="multipart",
-                UploadId=upload,
-                MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
-            )
-        )
+        upload = worm.admin.create_multipart_upload(**at)["UploadId"]
+        part = worm.admin.upload_part(**at, UploadId=upload, PartNumber=1, Body=b"x")
+        parts = {"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]}
+        new.update(worm.admin.complete_multipart_upload(**at, UploadId=upload, MultipartUpload=parts))
 
     attack(
         "multipart upload over a locked key, then delete it",
         ("complete", multipart, None),
-        ("delete the upload", lambda: worm.delete(COMPLIANCE, "multipart", new["VersionId"])(), ACCESS_DENIED),
+        ("delete the upload", worm.delete_new(COMPLIANCE, "multipart", new), ACCESS_DENIED),
     )
 
 
@@ -357,46 +325,34 @@ def test_complete_a_multipart_upload_over_a_locked_key(worm):
 
 def test_delete_the_bucket(worm):
     worm.locked(COMPLIANCE, "bucket")
-    attack(
-        "delete the bucket",
-        ("delete bucket", lambda: worm.admin.delete_bucket(Bucket=COMPLIANCE), ("BucketNotEmpty", 409)),
-    )
+    delete = partial(worm.admin.delete_bucket, Bucket=COMPLIANCE)
+    attack("delete the bucket", ("delete bucket", delete, ("BucketNotEmpty", 409)))
 
 
 def test_disable_object_lock(worm):
-    config = {"ObjectLockEnabled": "Disabled"}
-    attack(
-        "disable Object Lock",
-        (
-            "disable",
-            lambda: worm.admin.put_object_lock_configuration(Bucket=COMPLIANCE, ObjectLockConfiguration=config),
-            ("MalformedXML", 400),
-        ),
-    )
+    put = partial(worm.admin.put_object_lock_configuration, Bucket=COMPLIANCE)
+    disable = partial(put, ObjectLockConfiguration={"ObjectLockEnabled": "Disabled"})
+    attack("disable Object Lock", ("disable", disable, ("MalformedXML", 400)))
 
 
 def test_remove_the_default_retention_then_delete(worm):
     v = worm.locked(COMPLIANCE, "no-default")
-    put = worm.admin.put_object_lock_configuration
+    put = partial(worm.admin.put_object_lock_configuration, Bucket=COMPLIANCE)
     try:
         attack(
             "remove the default retention rule, then delete",
-            (
-                "remove rule",
-                lambda: put(Bucket=COMPLIANCE, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}),
-                None,
-            ),
+            ("remove rule", partial(put, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}), None),
             ("delete version", worm.delete(COMPLIANCE, "no-default", v), ACCESS_DENIED),
         )
     finally:
-        rule = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}}
-        put(Bucket=COMPLIANCE, ObjectLockConfiguration=rule)
+        rule = {"Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}}
+        put(ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", **rule})
 
 
 def test_suspend_versioning(worm):
-    def suspend() -> None:
-        worm.admin.put_bucket_versioning(Bucket=COMPLIANCE, VersioningConfiguration={"Status": "Suspended"})
-
+    suspend = partial(
+        worm.admin.put_bucket_versioning, Bucket=COMPLIANCE, VersioningConfiguration={"Status": "Suspended"}
+    )
     attack("suspend versioning", ("suspend", suspend, ("InvalidBucketState", 409)))
 
 
@@ -409,8 +365,8 @@ def test_a_policy_allowing_deletes_then_delete(worm):
     try:
         attack(
             "bucket policy allowing deletes, then delete",
-            ("allow deletes", lambda: worm.admin.put_bucket_policy(Bucket=COMPLIANCE, Policy=json.dumps(allow)), None),
-            ("delete with bypass", worm.delete(COMPLIANCE, "policy", v, BypassGovernanceRetention=True), ACCESS_DENIED),
+            ("allow deletes", partial(worm.admin.put_bucket_policy, Bucket=COMPLIANCE, Policy=json.dumps(allow)), None),
+            ("delete with bypass", worm.delete(COMPLIANCE, "policy", v, **BYPASS), ACCESS_DENIED),
         )
     finally:
         worm.admin.put_bucket_policy(Bucket=COMPLIANCE, Policy=json.dumps(tls_only_policy(COMPLIANCE)))
@@ -425,68 +381,42 @@ def test_governance_delete_without_the_bypass_header(worm):
 
 
 def test_governance_delete_with_a_false_bypass_header(worm):
-    v = worm.locked(GOVERNANCE, "false-header")
-    attack(
-        "GOVERNANCE delete with bypass=false",
-        ("delete", worm.delete(GOVERNANCE, "false-header", v, BypassGovernanceRetention=False), ACCESS_DENIED),
-    )
+    v = worm.locked(GOVERNANCE, "false")
+    delete = worm.delete(GOVERNANCE, "false", v, BypassGovernanceRetention=False)
+    attack("GOVERNANCE delete with bypass=false", ("delete", delete, ACCESS_DENIED))
 
 
 def test_governance_bypass_without_permission(worm):
     v = worm.locked(GOVERNANCE, "writer-bypass")
-    attack(
-        "GOVERNANCE bypass without s3:BypassGovernanceRetention",
-        (
-            "delete",
-            worm.delete(GOVERNANCE, "writer-bypass", v, client=worm.writer, BypassGovernanceRetention=True),
-            ACCESS_DENIED,
-        ),
-    )
+    delete = worm.delete(GOVERNANCE, "writer-bypass", v, client=worm.writer, **BYPASS)
+    attack("GOVERNANCE bypass without s3:BypassGovernanceRetention", ("delete", delete, ACCESS_DENIED))
 
 
 def test_governance_shorten_without_bypass(worm):
     v = worm.locked(GOVERNANCE, "gov-shorten")
-    earlier = _retention("GOVERNANCE", _now() + dt.timedelta(hours=1))
-    attack(
-        "shorten GOVERNANCE retention without bypass",
-        (
-            "shorten",
-            lambda: worm.admin.put_object_retention(**_at(GOVERNANCE, "gov-shorten", v), Retention=earlier),
-            ACCESS_DENIED,
-        ),
-    )
+    shorten = worm.retain(GOVERNANCE, "gov-shorten", v, "GOVERNANCE", hours=1)
+    attack("shorten GOVERNANCE retention without bypass", ("shorten", shorten, ACCESS_DENIED))
 
 
 def test_governance_shorten_with_bypass_without_permission(worm):
-    v = worm.locked(GOVERNANCE, "gov-writer-shorten")
-    earlier = _retention("GOVERNANCE", _now() + dt.timedelta(hours=1))
-
-    def shorten() -> None:
-        at = _at(GOVERNANCE, "gov-writer-shorten", v)
-        worm.writer.put_object_retention(**at, Retention=earlier, BypassGovernanceRetention=True)
-
+    v = worm.locked(GOVERNANCE, "gov-writer")
+    shorten = worm.retain(GOVERNANCE, "gov-writer", v, "GOVERNANCE", hours=1, client=worm.writer, **BYPASS)
     attack("shorten GOVERNANCE retention with bypass, without permission", ("shorten", shorten, ACCESS_DENIED))
 
 
 def test_remove_a_legal_hold_without_permission(worm):
     v = worm.locked(HOLD_ONLY, "held", ObjectLockLegalHoldStatus="ON")
-
-    def release() -> None:
-        worm.writer.put_object_legal_hold(**_at(HOLD_ONLY, "held", v), LegalHold={"Status": "OFF"})
-
     attack(
         "remove a legal hold without s3:PutObjectLegalHold, then delete",
-        ("release hold", release, ACCESS_DENIED),
+        ("release hold", worm.hold(HOLD_ONLY, "held", v, "OFF", client=worm.writer), ACCESS_DENIED),
         ("delete version", worm.delete(HOLD_ONLY, "held", v, client=worm.writer), ACCESS_DENIED),
     )
 
 
 def test_delete_a_version_under_legal_hold(worm):
     v = worm.locked(HOLD_ONLY, "held-delete", ObjectLockLegalHoldStatus="ON")
-    attack(
-        "delete a version under legal hold (with bypass)",
-        ("delete", worm.delete(HOLD_ONLY, "held-delete", v, BypassGovernanceRetention=True), ACCESS_DENIED),
-    )
+    delete = worm.delete(HOLD_ONLY, "held-delete", v, **BYPASS)
+    attack("delete a version under legal hold (with bypass)", ("delete", delete, ACCESS_DENIED))
 
 
 # --- what S3 allows, and must still work --------------------------------------------------------------------------
@@ -494,55 +424,50 @@ def test_delete_a_version_under_legal_hold(worm):
 
 def test_legal_hold_lifecycle_set_refuse_release_dispose(worm):
     until = _now() + dt.timedelta(seconds=3)
-    v = worm.admin.put_object(
-        Bucket=COMPLIANCE, Key="lifecycle", Body=b"x", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until
-    )["VersionId"]
-
-    def hold(status: str) -> None:
-        worm.admin.put_object_legal_hold(**_at(COMPLIANCE, "lifecycle", v), LegalHold={"Status": status})
-
-    hold("ON")
-    assert worm.admin.get_object_legal_hold(**_at(COMPLIANCE, "lifecycle", v))["LegalHold"]["Status"] == "ON"
+    lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+    v = worm.admin.put_object(Bucket=COMPLIANCE, Key="lifecycle", **lock)["VersionId"]
+    worm.hold(COMPLIANCE, "lifecycle", v, "ON")()
+    assert worm.admin.get_object_legal_hold(Bucket=COMPLIANCE, Key="lifecycle", VersionId=v)["LegalHold"] == {
+        "Status": "ON"
+    }
     with pytest.raises(ClientError, match="AccessDenied"):
         worm.delete(COMPLIANCE, "lifecycle", v)()
-    hold("OFF")
+    worm.hold(COMPLIANCE, "lifecycle", v, "OFF")()
     with pytest.raises(ClientError, match="AccessDenied"):
         worm.delete(COMPLIANCE, "lifecycle", v)()
     while _now() <= until + dt.timedelta(seconds=1):
         time.sleep(0.5)
-    worm.delete(COMPLIANCE, "lifecycle", v)()  # disposal after retention
+    worm.delete(COMPLIANCE, "lifecycle", v)()  # disposal once the retention has passed
     versions = worm.admin.list_object_versions(Bucket=COMPLIANCE, Prefix="lifecycle").get("Versions", [])
     assert v not in [x["VersionId"] for x in versions]
 
 
 def test_the_allowed_principal_bypasses_governance(worm):
     v = worm.admin.put_object(Bucket=GOVERNANCE, Key="allowed", Body=b"x")["VersionId"]
-    earlier = _retention("GOVERNANCE", _now() + dt.timedelta(hours=1))
-    worm.admin.put_object_retention(**_at(GOVERNANCE, "allowed", v), Retention=earlier, BypassGovernanceRetention=True)
-    worm.delete(GOVERNANCE, "allowed", v, BypassGovernanceRetention=True)()
+    worm.retain(GOVERNANCE, "allowed", v, "GOVERNANCE", hours=1, **BYPASS)()
+    worm.delete(GOVERNANCE, "allowed", v, **BYPASS)()
 
 
 def test_compliance_retention_can_be_extended(worm):
     v = worm.admin.put_object(Bucket=COMPLIANCE, Key="extend", Body=b"x")["VersionId"]
-    later = _now().replace(microsecond=0) + dt.timedelta(days=3)
-    worm.admin.put_object_retention(**_at(COMPLIANCE, "extend", v), Retention=_retention("COMPLIANCE", later))
-    head = worm.admin.head_object(**_at(COMPLIANCE, "extend", v))
-    assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", later)
+    worm.retain(COMPLIANCE, "extend", v, "COMPLIANCE", hours=72)()
+    head = worm.admin.head_object(Bucket=COMPLIANCE, Key="extend", VersionId=v)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockRetainUntilDate"] > _now() + dt.timedelta(hours=71)
 
 
 def test_the_default_retention_of_a_non_empty_bucket_changes(worm):
     rule = {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 2}}
-    worm.admin.put_object_lock_configuration(
-        Bucket=GOVERNANCE, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
-    )
+    config = {"ObjectLockEnabled": "Enabled", "Rule": rule}
+    worm.admin.put_object_lock_configuration(Bucket=GOVERNANCE, ObjectLockConfiguration=config)
     got = worm.admin.get_object_lock_configuration(Bucket=GOVERNANCE)["ObjectLockConfiguration"]
-    assert got["Rule"]["DefaultRetention"] | {"Years": 0} == {
+    assert {**got["Rule"]["DefaultRetention"], "Years": 0} == {
         "Mode": "COMPLIANCE",
         "Days": 2,
         "Years": 0,
     }  # moto adds Years
     v = worm.admin.put_object(Bucket=GOVERNANCE, Key="new-default", Body=b"x")["VersionId"]
-    assert worm.admin.head_object(**_at(GOVERNANCE, "new-default", v))["ObjectLockMode"] == "COMPLIANCE"
+    assert worm.admin.head_object(Bucket=GOVERNANCE, Key="new-default", VersionId=v)["ObjectLockMode"] == "COMPLIANCE"
 
 
 # --- the count ------------------------------------------------------------------------------------------------------
