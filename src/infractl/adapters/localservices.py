@@ -215,9 +215,10 @@ def start_openbao(base: Path, port: int, root_token: str, *, wait: float | None 
 
 
 def start_moto_s3(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S) -> Running:
-    """moto_server on 127.0.0.1:port (plain HTTP, in memory) as the S3 endpoint; it accepts any access key."""
+    """The AWS emulator (moto with infractl's patches, so Object Lock is enforced as on S3) on 127.0.0.1:port,
+    plain HTTP, in memory, as the S3 endpoint; it accepts any access key."""
     base = Path(base).resolve()
-    argv = [_tool("moto_server"), "-H", HOST, "-p", str(port)]
+    argv = [sys.executable, "-m", "infractl.adapters.emulator_server", "-H", HOST, "-p", str(port)]
     env = process.clean_env(service_env(), drop_prefixes=("AWS_",))
     health = f"http://{HOST}:{port}/moto-api/"
     extra = {"endpoint_url": f"http://{HOST}:{port}"}

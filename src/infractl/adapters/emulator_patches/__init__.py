@@ -32,7 +32,20 @@ def wraps(orig: Any) -> Callable[[Any], Any]:
 
 
 def apply_all() -> None:
-    from infractl.adapters.emulator_patches import budgets, ec2, eks, elasticache, iam, kms, rds, s3, s3_config, server
+    from infractl.adapters.emulator_patches import (
+        budgets,
+        ec2,
+        eks,
+        elasticache,
+        iam,
+        kms,
+        rds,
+        s3,
+        s3_config,
+        s3_lock,
+        server,
+    )
 
-    for module in (server, s3, rds, budgets, eks, ec2, iam, kms, elasticache, s3_config):
+    # s3_lock after s3_config: both wrap S3Response._bucket_response_put, the lock's refusals come first
+    for module in (server, s3, rds, budgets, eks, ec2, iam, kms, elasticache, s3_config, s3_lock):
         module.apply()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infractl.adapters.emulator_patches import replace, wraps
+from infractl.adapters.emulator_patches import replace, s3_lock, wraps
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 # query parameter -> (root element of the List answer, element of one configuration)
@@ -24,7 +24,6 @@ BY_ID = {
     "analytics": ("ListBucketAnalyticsConfigurationResult", "AnalyticsConfiguration"),
 }
 TRANSITION_HEADER = "x-amz-transition-default-minimum-object-size"
-LOCKED_VERSIONING = "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
 LISTED_OWNER = "bcaf1ffd86f41161ca5fb16fd081034f"  # moto's ListBuckets owner; its ACLs name moto.s3.models.OWNER
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
 
@@ -69,7 +68,6 @@ def _one(query: dict[str, Any], name: str) -> str | None:
 
 
 def apply() -> None:
-    from moto.s3.exceptions import InvalidBucketState
     from moto.s3.models import OWNER, FakeBucket
     from moto.s3.responses import S3Response
 
@@ -78,10 +76,10 @@ def apply() -> None:
         def _bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
             """Gap: PUT ?requestPayment, ?metrics, ?intelligent-tiering and ?analytics ran as CreateBucket; the
             lifecycle's size bounds and default minimum transition size, logging's TargetObjectKeyFormat and
-            versioning's MfaDelete were dropped;
-            versioning of an Object Lock bucket could be suspended (AWS refuses; the provider's destroy of
-            aws_s3_bucket_versioning expects that refusal and keeps versioning on, which deleting the bucket's
-            Object Lock configuration needs)."""
+            versioning's MfaDelete were dropped. Object Lock's refusals come first (s3_lock.bucket_put_refusal)."""
+            refusal = s3_lock.bucket_put_refusal(self, bucket_name, querystring)
+            if refusal is not None:
+                return refusal
             kind = next((k for k in ("requestPayment", *BY_ID) if k in querystring), None)
             if kind is not None:
                 store = _store(self.backend.get_bucket(bucket_name))
@@ -90,9 +88,6 @@ def apply() -> None:
                 else:
                     store.setdefault(kind, {})[_one(querystring, "id")] = document(self.body)
                 return 200, {}, b""
-            suspending = "versioning" in querystring and b"Suspended" in (self.body or b"")
-            if suspending and self.backend.get_bucket(bucket_name).object_lock_enabled:
-                raise InvalidBucketState(LOCKED_VERSIONING)
             answer = orig(self, request, bucket_name, querystring)
             store = _store(self.backend.get_bucket(bucket_name))
             if "lifecycle" in querystring:
