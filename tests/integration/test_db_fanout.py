@@ -166,7 +166,7 @@ def test_expand_stops_before_the_contract_then_contract_reaches_head_and_a_rerun
 
     report = status.status_env(fresh.endpoint)
     assert {(t.target, t.current, tuple((p.id, p.phase) for p in t.pending)) for t in report.targets} == {
-        (name, "0003", (("0004", "contract"),)) for name in ("shared", *TIER_B, *TIER_C)
+        (name, "0003", (("0004", "contract"), ("0005", "expand"))) for name in ("shared", *TIER_B, *TIER_C)
     }
     assert {t.saved_status for t in report.targets} == {"applied"}
 
@@ -174,7 +174,7 @@ def test_expand_stops_before_the_contract_then_contract_reaches_head_and_a_rerun
     assert {r.status for r in again.results} == {"skipped"} and again.summary["skipped"] == 6
 
     done = fanout.migrate_env(fresh.endpoint, phase="contract")
-    assert {r.status for r in done.results} == {"applied"} and all(r.applied == ["0004"] for r in done.results)
+    assert {r.status for r in done.results} == {"applied"} and all(r.applied == ["0004", "0005"] for r in done.results)
     assert set(fresh.versions().values()) == {chain()[-1]}
     assert "error" not in fresh.columns("beta") and "error_message" in fresh.columns("cargo")
     assert fresh.sql(SHARED_DB, "SELECT error_message FROM tenant_beta.runs") == [("old code wrote this",)]

@@ -175,7 +175,7 @@ def test_release_build_pushes_signed_attested_images_and_writes_the_manifest(flo
     jsonschema.validate(manifest, json.loads((REPO / "docs" / "schemas" / "release-manifest.json").read_text()))
     head = process.run(["git", "-C", str(flow.root), "rev-parse", "HEAD"]).stdout.strip()
     assert manifest["source"] == manifest["source"] | {"commit": head, "dirty": False}
-    assert manifest["migrations"]["head"] == "0004" and "controlplane" in manifest["charts"]
+    assert manifest["migrations"]["head"] == "0005" and "controlplane" in manifest["charts"]
     for name, digest in b["images"].items():
         assert manifest["images"][name]["digest"] == digest
         assert skopeo_digest(flow, f"{b['registry']}/dev/{name}:r1") == digest

@@ -25,6 +25,7 @@ from infractl.models.evidence import REASONS, Finding, VerifyReport
 from infractl.services.evidence.access import CHECKPOINTS, KEYS, Ledger
 
 BATCH = 5000
+FETCHERS = 2
 PAYLOAD_THREADS = 8
 _BATCH_SQL = (
     f"SELECT convert_to(string_agg({chain.BODY_SQL}, E'\\n' ORDER BY seq), 'UTF8')"
@@ -51,7 +52,9 @@ def verify(
             start_prev = _prev_of(conn, from_seq)
             say(f"chain: entries {from_seq}..{last}")
             began = time.perf_counter()
-            hashes = check_chain(_batches(conn, from_seq, last), start_prev, from_seq, report.findings)
+            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            batches = chain_batches(ledger, snapshot, from_seq, last)
+            hashes = check_chain(batches, start_prev, from_seq, report.findings)
             report.chain_seconds = round(time.perf_counter() - began, 3)
             report.entries = len(hashes)
             _check_head(report, hashes, from_seq)
@@ -70,22 +73,28 @@ def verify(
     return report
 
 
-def check_chain(batches: Iterator[bytes], prev_hash: str, from_seq: int, findings: list[Finding]) -> list[str]:
-    """Hash every body; each must begin with the hash of the one before. The computed hashes, in order (the
-    signatures and checkpoints are checked against them, not against the stored column)."""
-    hashes: list[str] = []
-    add = hashes.append
+def check_chain(batches: Iterator[bytes], prev_hash: str, from_seq: int, findings: list[Finding]) -> list[bytes]:
+    """Hash every body; each must begin with the hash of the one before. The computed hashes (hex, as bytes), in
+    order: the signatures and checkpoints are checked against them, not against the stored column.
+
+    Per batch, the hashes and the links are compared as whole lists (the comparisons run in C); only a batch with
+    a broken link is walked entry by entry to name it."""
+    hashes: list[bytes] = []
     prev = prev_hash.encode()
     for blob in batches:
-        for body in blob.split(b"\n"):
-            if body[:64] != prev:
-                findings.append(_link_finding(body, prev, from_seq + len(hashes)))
-            prev = sha256(body).hexdigest().encode()
-            add(prev.decode())
+        bodies = blob.split(b"\n")
+        computed = [sha256(body).hexdigest().encode() for body in bodies]
+        links = [body[:64] for body in bodies]
+        if links[0] != prev or links[1:] != computed[:-1]:
+            for i, (link, want) in enumerate(zip(links, [prev, *computed[:-1]], strict=True)):
+                if link != want:
+                    findings.append(_link_finding(bodies[i], from_seq + len(hashes) + i))
+        hashes.extend(computed)
+        prev = computed[-1]
     return hashes
 
 
-def _link_finding(body: bytes, prev: bytes, expected_seq: int) -> Finding:
+def _link_finding(body: bytes, expected_seq: int) -> Finding:
     seq = int(body.split(b"\t", 2)[1])
     if seq > expected_seq:
         return finding(seq, "missing", f"entries {expected_seq}..{seq - 1} are missing (deleted)")
@@ -98,32 +107,49 @@ def _link_finding(body: bytes, prev: bytes, expected_seq: int) -> Finding:
     )
 
 
-def _batches(conn: Any, first: int, last: int) -> Iterator[bytes]:
-    """The bodies of entries first..last, BATCH per blob (LF-separated), the next one fetched while this one is
-    hashed (libpq waits without the GIL)."""
-    ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
+def chain_batches(ledger: Ledger, snapshot: str, first: int, last: int) -> Iterator[bytes]:
+    """The bodies of entries first..last, BATCH per blob (LF-separated), in order. FETCHERS threads, each on its own
+    connection in the verifier's snapshot (`SET TRANSACTION SNAPSHOT`), fetch alternate batches ahead while this
+    thread hashes: the database builds the bodies on as many cores, and libpq waits without the GIL."""
+    starts = list(range(first, last + 1, BATCH))
+    lanes: list[queue.Queue[bytes | BaseException]] = [queue.Queue(maxsize=2) for _ in range(FETCHERS)]
+    stop = threading.Event()
 
-    def fetch() -> None:
+    def fetch(lane: int) -> None:
         try:
-            with conn.cursor(binary=True) as cur:
-                for lo in range(first, last + 1, BATCH):
-                    blob = cur.execute(_BATCH_SQL, (lo, lo + BATCH)).fetchone()[0]
-                    if blob:
-                        ahead.put(bytes(blob))
-            ahead.put(None)
+            with ledger.connect() as conn:
+                conn.autocommit = False
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                with conn.cursor(binary=True) as cur:
+                    for lo in starts[lane::FETCHERS]:
+                        if stop.is_set():
+                            break
+                        blob = cur.execute(_BATCH_SQL, (lo, lo + BATCH)).fetchone()[0]
+                        lanes[lane].put(bytes(blob) if blob else b"")
+                conn.rollback()
         except BaseException as exc:  # handed to the consumer, raised there
-            ahead.put(exc)
+            lanes[lane].put(exc)
 
-    worker = threading.Thread(target=fetch, name="evidence-fetch", daemon=True)
-    worker.start()
-    while True:
-        item = ahead.get()
-        if item is None:
-            break
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-    worker.join()
+    workers = [
+        threading.Thread(target=fetch, args=(i,), name=f"evidence-fetch-{i}", daemon=True) for i in range(FETCHERS)
+    ]
+    for w in workers:
+        w.start()
+    try:
+        for k in range(len(starts)):
+            item = lanes[k % FETCHERS].get()
+            if isinstance(item, BaseException):
+                raise item
+            if item:
+                yield item
+    finally:
+        stop.set()
+        for lane in lanes:  # unblock a fetcher waiting to put
+            while not lane.empty():
+                lane.get_nowait()
+        for w in workers:
+            w.join()
 
 
 def _prev_of(conn: Any, from_seq: int) -> str:
@@ -133,15 +159,15 @@ def _prev_of(conn: Any, from_seq: int) -> str:
     return str(row[0]) if row else chain.GENESIS
 
 
-def _check_head(report: VerifyReport, hashes: list[str], from_seq: int) -> None:
+def _check_head(report: VerifyReport, hashes: list[bytes], from_seq: int) -> None:
     last_seq = from_seq + len(hashes) - 1
-    if hashes and (report.head_seq != last_seq or report.head_hash != hashes[-1]):
+    if hashes and (report.head_seq != last_seq or report.head_hash.encode() != hashes[-1]):
         report.findings.append(
             finding(
                 last_seq,
                 "head-mismatch",
                 f"the head record says entry {report.head_seq} ({report.head_hash[:12]}…), the chain ends at entry"
-                f" {last_seq} ({hashes[-1][:12]}…)",
+                f" {last_seq} ({hashes[-1][:12].decode()}…)",
             )
         )
 
@@ -158,7 +184,7 @@ def public_keys(ledger: Ledger) -> dict[str, bytes]:
 
 
 def _check_signatures(
-    conn: Any, keyring: dict[str, bytes], hashes: list[str], from_seq: int, report: VerifyReport
+    conn: Any, keyring: dict[str, bytes], hashes: list[bytes], from_seq: int, report: VerifyReport
 ) -> None:
     checks = {key_id: signers.verifier(public) for key_id, public in keyring.items()}
     with conn.cursor(name="evidence-signatures") as cur:
@@ -170,7 +196,7 @@ def _check_signatures(
             i = seq - from_seq
             if i >= len(hashes):
                 break
-            computed = hashes[i]
+            computed = hashes[i].decode()
             if stored != computed:
                 report.findings.append(finding(seq, "edited" if i + 1 < len(hashes) else "hash-column"))
             if not signature:
@@ -186,7 +212,7 @@ def _check_signatures(
 
 
 def _check_checkpoints(
-    ledger: Ledger, conn: Any, keyring: dict[str, bytes], hashes: list[str], from_seq: int, report: VerifyReport
+    ledger: Ledger, conn: Any, keyring: dict[str, bytes], hashes: list[bytes], from_seq: int, report: VerifyReport
 ) -> None:
     last_seq = from_seq + len(hashes) - 1
     for key in worm.keys(ledger.s3, ledger.bucket, CHECKPOINTS):
@@ -203,7 +229,7 @@ def _check_checkpoints(
                     last_seq + 1, "truncated", f"a signed checkpoint covers entry {seq}; the chain ends at {last_seq}"
                 )
             )
-        elif seq >= from_seq and hashes[seq - from_seq] != entry_hash:
+        elif seq >= from_seq and hashes[seq - from_seq] != entry_hash.encode():
             report.findings.append(finding(seq, "checkpoint-mismatch"))
     report.checkpoints_unpublished = conn.execute(
         "SELECT count(*) FROM evidence_checkpoints WHERE object_key = ''"
