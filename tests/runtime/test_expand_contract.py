@@ -174,7 +174,7 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
 
         wait_for(lambda: {old.pid, new.pid} <= set(heartbeats()), WAIT_S, "both apis' heartbeats")
         beats = heartbeats()
-        assert beats[old.pid] == ("api", "0001", "0002") and beats[new.pid] == ("api", "0003", "0004")
+        assert beats[old.pid] == ("api", "0001", "0002") and beats[new.pid] == ("api", "0003", "0005")
         with engine.connect() as conn:
             blocking = runner.blockers(conn, "0004")
         assert [(b.role, b.app_version, b.pid) for b in blocking] == [("api", "0.1.0", old.pid)]
@@ -183,7 +183,7 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
         # 3. contract refused while the old one runs, naming it
         refused = _migrate(envs["new"], tmp_path, "--phase", "contract")
         assert refused.returncode == 1, refused.stdout + refused.stderr
-        assert "contract to 0004 refused" in refused.stderr
+        assert "contract to 0005 refused" in refused.stderr  # head: 0004, then the ledger's expand 0005
         assert f"api 0.1.0 pid {old.pid} on " in refused.stderr, refused.stderr
         with engine.connect() as conn:
             assert runner.current(conn) == "0003"
@@ -192,9 +192,9 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
         assert ls.stop(old) == []
         assert old.pid not in heartbeats()
         contracted = asyncio.run(migrate(fresh, wait=WAIT_S, phase="contract"))
-        assert (contracted.revision, contracted.applied) == ("0004", ["0004"])
+        assert (contracted.revision, contracted.applied) == ("0005", ["0004", "0005"])
         with engine.connect() as conn:
-            assert runner.current(conn) == "0004" and runner.blockers(conn, "0004") == []
+            assert runner.current(conn) == "0005" and runner.blockers(conn, "0005") == []
             columns = conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"))
             assert "error" not in {r[0] for r in columns}
 
