@@ -2,8 +2,11 @@
 
 - record_run: INSERT the run ... ON CONFLICT DO NOTHING, and only when the row is new, its `run.recorded` outbox
   event, in the same transaction. A retry after the commit finds the row and writes nothing.
-- store_evidence: PUT the canonical JSON document at a key derived from tenant and run id; a retry writes the
-  same bytes to the same key.
+- store_evidence: the run's evidence into the ledger (controlplane.ledger, docs/runtime.md#evidence): PUT the
+  canonical JSON document, locked (CONTROLPLANE_EVIDENCE_LOCK_MODE until now + _RETENTION_DAYS), with its SHA-256
+  checked by S3, at a key derived from tenant and run id; then append ONE signed entry pinning that version, with the
+  idempotency ref `run:<tenant>/<run id>`. A retry finds that entry and writes nothing; a retry after an upload
+  whose entry was never appended uploads a new version (the orphan stays locked) and appends once.
 - complete_run / fail_run: UPDATE ... WHERE status = 'running', and only when a row changed, the outbox event;
   the workflow-completion counter counts transitions, not attempts.
 
@@ -28,8 +31,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from controlplane.models import EventType, NewRun, OutboxEvent, RunStatus, StoredObject
-from controlplane.ports import IdGenerator, ObjectStore, RunStore
+from controlplane.ledger.chain import NewEntry, timestamp
+from controlplane.models import EventType, NewRun, OutboxEvent, Retention, RunStatus, StoredObject
+from controlplane.ports import EvidenceLedger, IdGenerator, ObjectStore, RunStore
 from controlplane.telemetry import instruments
 from controlplane.workflows import (
     COMPLETE_RUN,
@@ -42,9 +46,14 @@ from controlplane.workflows import (
     RecordRunInput,
     StoreEvidenceInput,
     evidence_key,
+    ledger_ref,
 )
 
 log = logging.getLogger(__name__)
+
+EVIDENCE_ENTRY_KIND = "run.evidence"  # the ledger entry of a run's evidence document
+ACTOR = "controlplane-worker"
+RETENTION_CLASS = "standard"
 
 # Test seam: called after an activity's transaction committed, with the activity name and attempt number.
 AfterCommit = Callable[[str, int], Awaitable[None] | None]
@@ -97,12 +106,16 @@ class RunActivities:
         store: RunStore,
         objects: ObjectStore,
         ids: IdGenerator,
+        ledger: EvidenceLedger,
         *,
+        retention: Retention | None = None,
         after_commit: AfterCommit | None = None,
     ) -> None:
         self.store = store
         self.objects = objects
         self.ids = ids
+        self.ledger = ledger
+        self.retention = retention or Retention()
         self.after_commit = after_commit
 
     def all(self) -> list[Callable[..., object]]:
@@ -144,14 +157,37 @@ class RunActivities:
         _annotate(inp.tenant, inp.run_id)
         with permanent_errors(STORE_EVIDENCE):
             document = evidence_document(inp)
-        stored = await self.objects.put(  # DependencyError (the object store is away): retried
-            evidence_key(inp.tenant, inp.run_id),
-            document,
-            content_type="application/json",
-            metadata={"tenant": inp.tenant, "run-id": inp.run_id},
-        )
+        ref = ledger_ref(inp.tenant, inp.run_id)
+        entry = await self.ledger.find(ref)  # a retry of an attempt that appended: nothing more to write
+        if entry is None:
+            lock = self.retention.lock()
+            stored = await self.objects.put(  # DependencyError (the object store is away): retried
+                evidence_key(inp.tenant, inp.run_id),
+                document,
+                content_type="application/json",
+                metadata={"tenant": inp.tenant, "run-id": inp.run_id},
+                lock=lock,
+            )
+            with permanent_errors(STORE_EVIDENCE):  # an entry the ledger cannot encode: never appendable
+                new = NewEntry(
+                    tenant=inp.tenant,
+                    kind=EVIDENCE_ENTRY_KIND,
+                    actor=ACTOR,
+                    ref=ref,
+                    payload_sha256=stored.sha256,
+                    object_key=stored.key,
+                    version_id=stored.version_id,
+                    retention_class=RETENTION_CLASS,
+                    retain_until=timestamp(lock.retain_until),
+                    attributes={"run_id": inp.run_id, "run_kind": inp.kind},
+                )
+                entry = await self.ledger.append(new)  # Vault or the database away: DependencyError, retried
+        else:
+            log.info("run %s: evidence already in the ledger (entry %s): nothing written", inp.run_id, entry.seq)
         await self._committed(STORE_EVIDENCE)
-        return EvidenceRef(stored.bucket, stored.key, stored.sha256, stored.size)
+        return EvidenceRef(
+            self.ledger.bucket, entry.object_key, entry.payload_sha256, len(document), entry.version_id, entry.seq
+        )
 
     @activity.defn(name=COMPLETE_RUN)
     async def complete_run(self, inp: FinishRunInput) -> bool:

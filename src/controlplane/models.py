@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +78,28 @@ class StoredObject:
     sha256: str
     size: int
     extra: dict[str, str] = field(default_factory=dict)
+    version_id: str = ""  # the version written (a versioned bucket; every Object Lock bucket is one)
+
+
+@dataclass(frozen=True)
+class ObjectLock:
+    """An object's retention: S3 refuses to delete or overwrite that version before `retain_until`."""
+
+    mode: str  # COMPLIANCE | GOVERNANCE
+    retain_until: datetime
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the runtime's evidence is locked (CONTROLPLANE_EVIDENCE_LOCK_MODE / _RETENTION_DAYS)."""
+
+    mode: str = "COMPLIANCE"
+    days: int = 1
+
+    def lock(self, now: datetime | None = None) -> ObjectLock:
+        """Until now + days, in whole seconds (what S3 keeps): the ledger entry names the object's exact date."""
+        until = (now or datetime.now(UTC)) + timedelta(days=self.days)
+        return ObjectLock(self.mode, until.astimezone(UTC).replace(microsecond=0))
 
 
 @dataclass(frozen=True)

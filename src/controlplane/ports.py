@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from controlplane.models import KeyClaim, NewRun, OutboxEvent, RunRecord, RunStatus, StoredObject
+from controlplane.ledger.chain import Entry, NewEntry
+from controlplane.models import KeyClaim, NewRun, ObjectLock, OutboxEvent, RunRecord, RunStatus, StoredObject
 
 
 @runtime_checkable
@@ -95,14 +96,40 @@ class Outbox(Protocol):
 @runtime_checkable
 class ObjectStore(Protocol):
     async def put(
-        self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        lock: ObjectLock | None = None,
     ) -> StoredObject:
-        """Store data under key (overwriting identical content is fine: callers use deterministic keys)."""
+        """Store data under key, its SHA-256 checked by the store; with `lock`, that version is retained so (a
+        versioned bucket: writing the same key again adds a version, the locked one stays)."""
         ...
 
     async def get(self, key: str) -> bytes: ...
 
     async def ping(self) -> None: ...
+
+
+@runtime_checkable
+class EvidenceLedger(Protocol):
+    """The evidence ledger (controlplane.ledger): append-only, hash-chained, signed entries."""
+
+    @property
+    def bucket(self) -> str:
+        """The WORM bucket the entries' payloads are in."""
+        ...
+
+    async def find(self, ref: str) -> Entry | None:
+        """The entry appended with this idempotency reference, if any."""
+        ...
+
+    async def append(self, entry: NewEntry) -> Entry:
+        """Append (signed) and publish the checkpoints it reached; an entry with the same ref already there is
+        returned instead (appended once)."""
+        ...
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
+from controlplane.adapters.ledger import PostgresLedger, VaultTransitSigner
 from controlplane.adapters.postgres import PostgresIdempotencyKeys, PostgresRunStore, make_pool
 from controlplane.adapters.s3 import S3ObjectStore, credential_source
 from controlplane.adapters.vault import VaultSecretStore
@@ -23,6 +24,7 @@ class Components:
     store: PostgresRunStore
     keys: PostgresIdempotencyKeys
     objects: S3ObjectStore
+    ledger: PostgresLedger
     ids: UUIDv7Generator
 
     async def open(self) -> None:
@@ -40,12 +42,15 @@ def build(settings: Settings, *, application_name: str) -> Components:
         return await secrets.read_key(settings.db_secret_path, DB_PASSWORD_KEY)
 
     pool = make_pool(settings, db_password, application_name=application_name)
+    objects = S3ObjectStore(settings, credential_source(settings, secrets.read))
+    signer = VaultTransitSigner(secrets, settings.evidence_transit_key, mount=settings.evidence_transit_mount)
     return Components(
         settings=settings,
         secrets=secrets,
         pool=pool,
         store=PostgresRunStore(pool),
         keys=PostgresIdempotencyKeys(pool),
-        objects=S3ObjectStore(settings, credential_source(settings, secrets.read)),
+        objects=objects,
+        ledger=PostgresLedger(settings, db_password, signer, objects, application_name=f"{application_name}-ledger"),
         ids=UUIDv7Generator(),
     )

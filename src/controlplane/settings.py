@@ -29,6 +29,11 @@ class S3Credentials(StrEnum):
     AMBIENT = "ambient"  # the default AWS credential chain (IRSA / workload identity in a cluster)
 
 
+class LockMode(StrEnum):
+    COMPLIANCE = "COMPLIANCE"  # nobody, root included, shortens or removes the retention
+    GOVERNANCE = "GOVERNANCE"  # a principal with s3:BypassGovernanceRetention can
+
+
 def _env(name: str) -> Any:
     """A field read from a variable without the CONTROLPLANE_ prefix (VAULT_*, OTEL_*)."""
     return AliasChoices(name)
@@ -58,6 +63,15 @@ class Settings(BaseSettings):
     evidence_bucket: str = "controlplane-evidence"
     s3_credentials: S3Credentials = S3Credentials.VAULT
     s3_secret_path: str = "controlplane/object-store"
+
+    # Evidence ledger (docs/runtime.md#evidence): each run's document is PUT locked (this mode, until now + these
+    # days) in the evidence bucket, then one entry is appended to the ledger (controlplane.ledger) signed with this
+    # Vault/OpenBao transit key; a checkpoint is signed every `evidence_checkpoint_every` entries
+    evidence_lock_mode: LockMode = LockMode.COMPLIANCE
+    evidence_retention_days: int = Field(1, ge=1, le=36_500)
+    evidence_transit_key: str = Field("infractl-evidence-dev", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    evidence_transit_mount: str = Field("transit", min_length=1, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    evidence_checkpoint_every: int = Field(1000, ge=1)
 
     # Secrets backend (Vault / OpenBao)
     vault_addr: str = Field("http://127.0.0.1:8200", validation_alias=_env("VAULT_ADDR"))
@@ -107,6 +121,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_token_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("evidence_lock_mode", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("temporal_address")
     @classmethod

@@ -41,7 +41,14 @@ async def run_worker(
         client = await temporal.connect_with_retry(settings, stop)
         if client is None:
             return
-        activities = RunActivities(components.store, components.objects, components.ids, after_commit=after_commit)
+        activities = RunActivities(
+            components.store,
+            components.objects,
+            components.ids,
+            components.ledger,
+            retention=components.ledger.retention,
+            after_commit=after_commit,
+        )
         worker = Worker(
             client,
             task_queue=settings.task_queue,

@@ -29,8 +29,13 @@ def workflow_id(tenant: str, run_id: str) -> str:
 
 
 def evidence_key(tenant: str, run_id: str) -> str:
-    """Deterministic: a retried store_evidence overwrites the same object with the same bytes."""
+    """Deterministic: the run's document is always at this key (a locked version of it is pinned by the ledger)."""
     return f"tenants/{tenant}/runs/{run_id}/evidence.json"
+
+
+def ledger_ref(tenant: str, run_id: str) -> str:
+    """The ledger entry's idempotency reference: a retried store_evidence appends once."""
+    return f"run:{tenant}/{run_id}"
 
 
 @dataclass
@@ -67,6 +72,8 @@ class EvidenceRef:
     key: str
     sha256: str
     size: int
+    version_id: str = ""  # the locked version the ledger entry pins
+    seq: int = 0  # the ledger entry's sequence number
 
 
 @dataclass

@@ -19,7 +19,8 @@ async def fail_run(settings, run_id: str, reason: str) -> None:
     components = build(settings, application_name="expand-contract-writer")
     await components.open()
     try:
-        acts = RunActivities(components.store, components.objects, components.ids)
+        since_ledger = {"ledger": components.ledger} if hasattr(components, "ledger") else {}  # older: no ledger
+        acts = RunActivities(components.store, components.objects, components.ids, **since_ledger)
         now = datetime.now(UTC).isoformat()
         await acts.record_run(RecordRunInput(run_id, "acme", "evidence", f"run-acme-{run_id}", now))
         assert await acts.fail_run(FinishRunInput(run_id, "acme", error=reason))

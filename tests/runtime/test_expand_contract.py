@@ -183,7 +183,7 @@ def test_old_and_new_code_share_the_expanded_schema_and_contract_waits_for_the_o
         # 3. contract refused while the old one runs, naming it
         refused = _migrate(envs["new"], tmp_path, "--phase", "contract")
         assert refused.returncode == 1, refused.stdout + refused.stderr
-        assert "contract to 0005 refused" in refused.stderr
+        assert "contract to 0005 refused" in refused.stderr  # head: 0004, then the ledger's expand 0005
         assert f"api 0.1.0 pid {old.pid} on " in refused.stderr, refused.stderr
         with engine.connect() as conn:
             assert runner.current(conn) == "0003"

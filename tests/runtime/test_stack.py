@@ -72,6 +72,48 @@ def test_e2e_run_is_recorded_with_its_outbox_events_and_evidence_object(stack):
 
     delivered = _wait(lambda: (d := _delivered(stack, run_id)) and len(d) == 2 and d, 10, "the relay")
     assert delivered == [("run.completed", 1), ("run.recorded", 1)]
+    _assert_in_ledger(stack, "acme", run_id, body["evidence_key"], body["evidence_sha256"])
+
+
+def _ledger_entries(stack, tenant: str, run_id: str) -> list:
+    from controlplane.adapters.ledger import entry_of
+    from controlplane.ledger import store
+
+    rows = stack.sql(store.SELECT_ENTRIES + " WHERE ref = %s", (f"run:{tenant}/{run_id}",))
+    return [entry_of(r) for r in rows]
+
+
+def _assert_in_ledger(stack, tenant: str, run_id: str, key: str, sha256: str) -> None:
+    """One signed entry pins a locked version of the run's document; its signature verifies with the transit key,
+    which is published in the bucket as the verifier expects it."""
+    import base64
+
+    import hvac
+
+    from controlplane.ledger import chain, objects, signers
+
+    (entry,) = _ledger_entries(stack, tenant, run_id)
+    assert (entry.tenant, entry.kind, entry.actor) == (tenant, "run.evidence", "controlplane-worker")
+    assert (entry.object_key, entry.payload_sha256, entry.retention_class) == (key, sha256, "standard")
+    assert json.loads(entry.attributes) == {"run_id": run_id, "run_kind": "evidence"}
+    assert chain.digest(entry.body()) == entry.entry_hash
+
+    s3, bucket = stack.s3(), stack.settings.evidence_bucket
+    head = s3.head_object(Bucket=bucket, Key=key, VersionId=entry.version_id, ChecksumMode="ENABLED")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockRetainUntilDate"] == chain.parse_time(entry.retain_until)
+    assert head["ObjectLockRetainUntilDate"] > datetime.now(UTC)
+    assert base64.b64decode(head["ChecksumSHA256"]).hex() == sha256
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    assert [v["VersionId"] for v in versions] == [entry.version_id]  # uploaded once, retries included
+
+    vault = hvac.Client(url=stack.env["VAULT_ADDR"], token=stack.root_token)
+    transit = signers.TransitSigner(vault, stack.settings.evidence_transit_key, mount="transit")
+    public = transit.public_keys()[entry.key_id]
+    assert entry.key_id == f"transit:transit/{stack.settings.evidence_transit_key}:v1"
+    assert signers.verify(public, chain.entry_message(entry.entry_hash), entry.signature)
+    published = s3.get_object(Bucket=bucket, Key=objects.key_object(entry.key_id))["Body"].read()
+    assert objects.read_public_key(published) == public
 
 
 def test_api_rejects_bad_input_without_starting_anything(stack):
@@ -86,15 +128,20 @@ def test_api_rejects_bad_input_without_starting_anything(stack):
 
 def test_retried_activities_write_one_event_each_and_the_relay_delivers_each_once(stack):
     stack.faults.arm("record_run")  # fails after its transaction committed: Temporal runs it again
+    stack.faults.arm("store_evidence")  # fails after its ledger entry committed: the retry finds it
     stack.faults.arm("complete_run")
     with stack.client() as client:
         accepted = client.post("/v1/tenants/acme/runs", json={"evidence": {"retry": True}}).json()
         stack.wait_run(client, accepted["links"]["self"])
     run_id = accepted["run_id"]
-    assert stack.faults.injected == ["record_run", "complete_run"]
+    assert stack.faults.injected == ["record_run", "store_evidence", "complete_run"]
     # the run reads completed once complete_run's first attempt committed; its retry comes right after
     _wait(lambda: ("complete_run", 2) in stack.faults.calls, 10, "the retry of complete_run")
-    assert ("record_run", 2) in stack.faults.calls
+    assert ("record_run", 2) in stack.faults.calls and ("store_evidence", 2) in stack.faults.calls
+    (entry,) = _ledger_entries(stack, "acme", run_id)  # the retried store_evidence appended nothing
+    key = f"tenants/acme/runs/{run_id}/evidence.json"
+    versions = stack.s3().list_object_versions(Bucket=stack.settings.evidence_bucket, Prefix=key)["Versions"]
+    assert [v["VersionId"] for v in versions] == [entry.version_id]  # ... and uploaded nothing
 
     assert stack.sql("SELECT count(*) FROM runs WHERE id = %s", (run_id,)) == [(1,)]
     events = stack.sql("SELECT event_type FROM outbox WHERE aggregate_id = %s ORDER BY id", (run_id,))
@@ -122,7 +169,9 @@ def test_a_failing_run_is_marked_failed_with_its_own_event(stack):
 
 @pytest.fixture
 def scratch_db(stack):
-    """A fresh database with the schema, for relays and activities that must not race the stack's worker."""
+    """A fresh database with the schema (its own ledger) and its own locked evidence bucket, for relays and
+    activities that must not race the stack's worker. A checkpoint every 2 entries."""
+    from controlplane.devtools.seed import seed_bucket
     from controlplane.migrate import migrate
 
     name = "scratch_" + uuid.uuid4().hex[:8]
@@ -131,9 +180,18 @@ def scratch_db(stack):
 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" OWNER "{stack.settings.db_user}"')
-    settings = stack.settings.model_copy(update={"db_name": name, "db_pool_max": 6})
+    settings = stack.settings.model_copy(
+        update={
+            "db_name": name,
+            "db_pool_max": 6,
+            "evidence_bucket": name.replace("_", "-"),
+            "evidence_checkpoint_every": 2,
+        }
+    )
+    keys = (stack.canaries["s3_access_key_id"], stack.canaries["s3_secret_access_key"])
+    assert "created (Object Lock, COMPLIANCE 1d)" in seed_bucket(settings, keys, 10)
 
-    asyncio.run(migrate(settings, wait=10))
+    asyncio.run(migrate(settings, wait=10, phase="contract"))  # to head: the ledger's tables (0005)
     yield settings
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -197,39 +255,56 @@ def test_concurrent_relays_with_a_sink_that_fails_after_delivering_deliver_each_
     assert duplicates > 0  # ... although the crashes made the relays offer some again: the sink's key absorbed them
 
 
-def test_activities_run_twice_write_once(scratch_db):
+def test_activities_run_twice_write_once_and_the_ledger_publishes_its_checkpoints(stack, scratch_db):
     from controlplane.activities import RunActivities
+    from controlplane.ledger import chain, objects, signers
     from controlplane.runtime import build
-    from controlplane.workflows import EvidenceRef, FinishRunInput, RecordRunInput, StoreEvidenceInput
+    from controlplane.workflows import FinishRunInput, RecordRunInput, StoreEvidenceInput
 
     async def scenario():
         components = build(scratch_db, application_name="tests")
         await components.open()
         try:
-            acts = RunActivities(components.store, components.objects, components.ids)
+            acts = RunActivities(components.store, components.objects, components.ids, components.ledger)
             run_id = str(components.ids.new())
             now = datetime.now(UTC).isoformat()
             record = RecordRunInput(run_id, "acme", "evidence", f"run-acme-{run_id}", now)
             first, second = await acts.record_run(record), await acts.record_run(record)
             store = StoreEvidenceInput(run_id, "acme", "evidence", now, {"x": 1})
             ref1, ref2 = await acts.store_evidence(store), await acts.store_evidence(store)
-            finish = FinishRunInput(run_id, "acme", evidence=EvidenceRef(ref1.bucket, ref1.key, ref1.sha256, ref1.size))
+            finish = FinishRunInput(run_id, "acme", evidence=ref1)
             done1, done2 = await acts.complete_run(finish), await acts.complete_run(finish)
             failed = await acts.fail_run(FinishRunInput(run_id, "acme", error="late failure"))
+            other = StoreEvidenceInput(str(components.ids.new()), "acme", "evidence", now, {"x": 2})
+            ref3 = await acts.store_evidence(other)  # entry 2: a checkpoint, published to the bucket
             async with components.pool.connection() as conn:
                 cur = await conn.execute("SELECT event_type FROM outbox WHERE aggregate_id = %s ORDER BY id", (run_id,))
                 events = [r[0] for r in await cur.fetchall()]
+                cur = await conn.execute("SELECT seq, entry_hash, object_key, version_id FROM evidence_checkpoints")
+                checkpoints = await cur.fetchall()
             run = await components.store.get_run("acme", uuid.UUID(run_id))
-            return (first, second), (ref1, ref2), (done1, done2), failed, events, run
+            public = await asyncio.to_thread(components.ledger.signer.public_keys)
+            return (first, second), (ref1, ref2, ref3), (done1, done2), failed, events, run, checkpoints, public
         finally:
             await components.close()
 
-    recorded, refs, done, failed, events, run = asyncio.run(scenario())
+    recorded, refs, done, failed, events, run, checkpoints, public = asyncio.run(scenario())
     assert recorded == (True, False)
-    assert refs[0] == refs[1]  # same key, same bytes
+    assert refs[0] == refs[1] and (refs[0].seq, refs[2].seq) == (1, 2)  # the retry found entry 1: appended once
+    assert refs[0].version_id and refs[0].bucket == scratch_db.evidence_bucket
     assert done == (True, False) and failed is False  # a final state is never left
     assert events == ["run.recorded", "run.completed"]
     assert run.status == "completed" and run.evidence_key == refs[0].key
+
+    ((seq, entry_hash, key, version),) = checkpoints
+    assert (seq, key) == (2, objects.checkpoint_object(2)) == (2, "ledger/checkpoints/00000000000000000002.json")
+    s3 = stack.s3()
+    head = s3.head_object(Bucket=scratch_db.evidence_bucket, Key=key, VersionId=version)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    document = json.loads(s3.get_object(Bucket=scratch_db.evidence_bucket, Key=key, VersionId=version)["Body"].read())
+    assert (document["seq"], document["entry_hash"]) == (2, entry_hash)
+    message = chain.checkpoint_message(2, entry_hash)
+    assert signers.verify(public[document["key_id"]], message, document["signature"])
 
 
 # ---------------------------------------------------------------- readiness
@@ -441,9 +516,21 @@ def test_migrate_and_seed_entry_points_are_idempotent(stack):
     assert seeded.returncode == 0, seeded.stderr
     assert "vault: secret/controlplane/database: unchanged" in seeded.stdout
     assert "postgres: database controlplane: exists" in seeded.stdout
-    assert "s3: bucket controlplane-evidence: exists" in seeded.stdout
+    assert "s3: bucket controlplane-evidence: exists (Object Lock, COMPLIANCE 1d)" in seeded.stdout
+    assert "vault: transit/keys/infractl-evidence-dev: ed25519 key present" in seeded.stdout
     for value in stack.canaries.values():
         assert value not in seeded.stdout + seeded.stderr + migrated.stdout + migrated.stderr
+
+
+def test_seed_refuses_an_evidence_bucket_without_object_lock(stack):
+    from controlplane.devtools.seed import seed_bucket
+    from controlplane.errors import ControlPlaneError
+
+    bucket = "unlocked-" + uuid.uuid4().hex[:8]
+    stack.s3().create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": stack.settings.s3_region})
+    keys = (stack.canaries["s3_access_key_id"], stack.canaries["s3_secret_access_key"])
+    with pytest.raises(ControlPlaneError, match=f"{bucket} exists without Object Lock"):
+        seed_bucket(stack.settings.model_copy(update={"evidence_bucket": bucket}), keys, 5)
 
 
 def _spawn(stack, module: str, log: Path, **extra: str) -> subprocess.Popen:

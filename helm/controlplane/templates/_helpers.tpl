@@ -74,6 +74,16 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
   value: {{ $v.config.objectStore.evidenceBucket | quote }}
 - name: CONTROLPLANE_S3_CREDENTIALS
   value: {{ $v.config.objectStore.credentials | quote }}
+- name: CONTROLPLANE_EVIDENCE_LOCK_MODE
+  value: {{ $v.config.evidence.lockMode | quote }}
+- name: CONTROLPLANE_EVIDENCE_RETENTION_DAYS
+  value: {{ $v.config.evidence.retentionDays | quote }}
+- name: CONTROLPLANE_EVIDENCE_TRANSIT_KEY
+  value: {{ $v.config.evidence.transitKey | default (printf "infractl-evidence-%s" $v.environment) | quote }}
+- name: CONTROLPLANE_EVIDENCE_TRANSIT_MOUNT
+  value: {{ $v.config.evidence.transitMount | quote }}
+- name: CONTROLPLANE_EVIDENCE_CHECKPOINT_EVERY
+  value: {{ $v.config.evidence.checkpointEvery | quote }}
 - name: VAULT_ADDR
   value: {{ $v.vault.address | quote }}
 {{- if $v.vault.caConfigMap.name }}

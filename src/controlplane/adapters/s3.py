@@ -4,17 +4,20 @@ CONTROLPLANE_S3_ENDPOINT_URL empty = AWS with virtual-hosted addressing; set = t
 Credentials: CONTROLPLANE_S3_CREDENTIALS=vault reads `access_key_id` / `secret_access_key` from KV v2
 (secret/controlplane/object-store); `ambient` leaves them to boto3's default chain (IRSA / workload identity).
 The client is built on first use, so a process starts before the secrets backend answers.
+Every PUT carries its SHA-256 (ChecksumAlgorithm=SHA256): S3 refuses a body that does not match it, and HEAD answers
+it (`ChecksumMode=ENABLED`), so a payload's hash is checked without reading it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from controlplane.errors import DependencyError
-from controlplane.models import StoredObject
+from controlplane.models import ObjectLock, StoredObject
 from controlplane.settings import S3Credentials, Settings
 
 CredentialSource = Callable[[], Awaitable[tuple[str, str] | None]]
@@ -56,28 +59,71 @@ class S3ObjectStore:
         return self._client
 
     async def put(
-        self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        lock: ObjectLock | None = None,
     ) -> StoredObject:
         client = await self.client()
-        digest = hashlib.sha256(data).hexdigest()
+        return await asyncio.to_thread(
+            self.put_sync, client, key, data, content_type=content_type, metadata=metadata, lock=lock
+        )
+
+    def put_sync(
+        self,
+        client: Any,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        lock: ObjectLock | None = None,
+    ) -> StoredObject:
+        """PUT with a SHA-256 checksum S3 checks on arrival (and answers on HEAD); `lock`: that version's retention.
+        In a thread: `client` is `await self.client()`."""
+        digest = hashlib.sha256(data)
+        extra: dict[str, Any] = {}
+        if lock is not None:
+            extra = {"ObjectLockMode": lock.mode, "ObjectLockRetainUntilDate": lock.retain_until}
         try:
-            response = await asyncio.to_thread(
-                client.put_object,
+            response = client.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=data,
                 ContentType=content_type,
-                Metadata={"sha256": digest, **dict(metadata or {})},
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
+                Metadata={"sha256": digest.hexdigest(), **dict(metadata or {})},
+                **extra,
             )
         except Exception as exc:
             raise DependencyError(f"object store: put s3://{self.bucket}/{key} failed: {_describe(exc)}") from None
+        version = str(response.get("VersionId") or "")
+        if lock is not None and version in ("", "null"):
+            raise DependencyError(
+                f"object store: put s3://{self.bucket}/{key}: no version id: the bucket has no versioning/Object Lock"
+            )
         return StoredObject(
             bucket=self.bucket,
             key=key,
-            sha256=digest,
+            sha256=digest.hexdigest(),
             size=len(data),
             extra={"etag": str(response.get("ETag", "")).strip('"')},
+            version_id=version,
         )
+
+    def keys_sync(self, client: Any, prefix: str) -> list[str]:
+        """Every key under `prefix` (current versions). In a thread."""
+        found: list[str] = []
+        try:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                found.extend(o["Key"] for o in page.get("Contents", []))
+        except Exception as exc:
+            raise DependencyError(f"object store: list s3://{self.bucket}/{prefix} failed: {_describe(exc)}") from None
+        return found
 
     async def get(self, key: str) -> bytes:
         client = await self.client()

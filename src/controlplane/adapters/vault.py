@@ -1,7 +1,8 @@
 """SecretStore adapter: Vault / OpenBao KV v2 through hvac (docs/runtime.md#secrets).
 
 Auth: `token` (VAULT_TOKEN, local development) or `kubernetes` (the pod's service-account JWT exchanged for a
-Vault token with CONTROLPLANE_VAULT_ROLE; re-login once on 403 when that token expires).
+Vault token with CONTROLPLANE_VAULT_ROLE; re-login once on 403 when that token expires). The same client signs the
+evidence ledger's entries with the transit engine (adapters/ledger.py, through `client_sync`).
 
 Nothing read here is logged or put on a span: values are registered with the redaction registry before they are
 returned, errors carry only Vault's error list (never a response body), and hvac's HTTP traffic is not traced.
@@ -131,6 +132,16 @@ class VaultSecretStore:
             client.auth.token.lookup_self()  # the token is valid (the answer is discarded, never logged)
 
         self._call("health", _ping)
+
+    def client_sync(self) -> Any:
+        """The logged-in hvac client, for the engines this store does not wrap (the ledger's transit signer):
+        one client and one login per process. After a 403 with kubernetes auth, `relogin()` and ask again."""
+        return self._call("login", lambda client: client)
+
+    def relogin(self) -> None:
+        """Drop the client: the next call logs in again (kubernetes auth; its Vault token expired)."""
+        with self._lock:
+            self._client = None
 
     # ------------------------------------------------------------ internals
 

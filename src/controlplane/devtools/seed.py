@@ -8,7 +8,12 @@ Idempotent; every step says what it did:
 3. Vault KV v2 `secret/controlplane/object-store` {access_key_id, secret_access_key}: from
    CONTROLPLANE_SEED_S3_ACCESS_KEY_ID / CONTROLPLANE_SEED_S3_SECRET_ACCESS_KEY (MinIO: its root user), else the stored
    ones, else generated ones (moto accepts any key).
-4. The evidence bucket CONTROLPLANE_EVIDENCE_BUCKET at CONTROLPLANE_S3_ENDPOINT_URL, created with those keys.
+4. The evidence bucket CONTROLPLANE_EVIDENCE_BUCKET at CONTROLPLANE_S3_ENDPOINT_URL, created with those keys, with
+   Object Lock (so versioned) and a default retention of CONTROLPLANE_EVIDENCE_LOCK_MODE for
+   CONTROLPLANE_EVIDENCE_RETENTION_DAYS (COMPLIANCE, 1 day); a bucket that exists without Object Lock is an error
+   (Object Lock can only be enabled when a bucket is created).
+5. OpenBao's transit engine at CONTROLPLANE_EVIDENCE_TRANSIT_MOUNT and its ed25519 key
+   CONTROLPLANE_EVIDENCE_TRANSIT_KEY, which signs the evidence ledger's entries.
 
 Reads the runtime's environment contract (VAULT_ADDR, VAULT_TOKEN, CONTROLPLANE_*). Secret values go through the
 environment, never argv, and are never printed. Waits up to --wait seconds for each service to answer.
@@ -111,6 +116,7 @@ def seed_bucket(settings: Settings, keys: tuple[str, str] | None, wait: float) -
 
     client = make_client(settings, keys)
     bucket = settings.evidence_bucket
+    mode, days = settings.evidence_lock_mode.value, settings.evidence_retention_days
 
     def ensure() -> str:
         try:
@@ -119,13 +125,52 @@ def seed_bucket(settings: Settings, keys: tuple[str, str] | None, wait: float) -
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
                 raise
-        args: dict[str, Any] = {"Bucket": bucket}
+        args: dict[str, Any] = {"Bucket": bucket, "ObjectLockEnabledForBucket": True}
         if settings.s3_region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": settings.s3_region}
         client.create_bucket(**args)
+        client.put_object_lock_configuration(
+            Bucket=bucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}},
+            },
+        )
         return "created"
 
-    return f"s3: bucket {bucket}: {_retry(f'ensure bucket {bucket}', ensure, wait)}"
+    def lock() -> dict[str, Any] | None:
+        try:
+            return dict(client.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ObjectLockConfigurationNotFoundError":
+                return None
+            raise
+
+    state = _retry(f"ensure bucket {bucket}", ensure, wait)
+    config = _retry(f"read the Object Lock configuration of {bucket}", lock, wait)
+    if not config or config.get("ObjectLockEnabled") != "Enabled":
+        raise ControlPlaneError(
+            f"seed: the evidence bucket {bucket} exists without Object Lock: evidence there could be deleted",
+            details=[
+                "Object Lock can only be enabled when a bucket is created: delete this one (a dev stack's) or set "
+                "CONTROLPLANE_EVIDENCE_BUCKET to a new name"
+            ],
+        )
+    rule = config.get("Rule", {}).get("DefaultRetention", {})
+    default = f"{rule.get('Mode')} {rule.get('Days') or rule.get('Years', '?')}d" if rule else "no default retention"
+    return f"s3: bucket {bucket}: {state} (Object Lock, {default})"
+
+
+def seed_transit(store: VaultSecretStore, settings: Settings, wait: float) -> str:
+    from controlplane.ledger.signers import ensure_transit_key
+
+    key, mount = settings.evidence_transit_key, settings.evidence_transit_mount
+    _retry(
+        f"ensure transit key {mount}/{key}",
+        lambda: ensure_transit_key(store.client_sync(), key, mount=mount),
+        wait,
+    )
+    return f"vault: {mount}/keys/{key}: ed25519 key present"
 
 
 def seed(
@@ -138,8 +183,9 @@ def seed(
     wait: float = 60.0,
     skip_db: bool = False,
     skip_bucket: bool = False,
+    skip_transit: bool = False,
 ) -> list[str]:
-    """Seed Vault, PostgreSQL and the bucket; one line per step (no secret value in them)."""
+    """Seed Vault, PostgreSQL, the bucket and the transit key; one line per step (no secret value in them)."""
     store = VaultSecretStore.from_settings(settings)
     lines = []
     password, state = seed_vault_db(store, settings, db_password, wait)
@@ -152,6 +198,8 @@ def seed(
     lines.append(f"vault: {settings.vault_kv_mount}/{settings.s3_secret_path}: {state}")
     if not skip_bucket:
         lines.append(seed_bucket(settings, keys, wait))
+    if not skip_transit:
+        lines.append(seed_transit(store, settings, wait))
     return lines
 
 
@@ -160,12 +208,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for each service")
     parser.add_argument("--skip-db", action="store_true", help="do not touch PostgreSQL")
     parser.add_argument("--skip-bucket", action="store_true", help="do not create the evidence bucket")
+    parser.add_argument("--skip-transit", action="store_true", help="do not create the transit signing key")
+    parser.add_argument(
+        "--retention-days",
+        type=int,
+        metavar="N",
+        help="the new bucket's default retention (default CONTROLPLANE_EVIDENCE_RETENTION_DAYS, 1)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except ControlPlaneError as exc:
         print(f"seed: {exc.render()}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.retention_days is not None:
+        if args.retention_days < 1:
+            print("seed: --retention-days must be at least 1", file=sys.stderr)
+            return EXIT_CONFIG
+        settings = settings.model_copy(update={"evidence_retention_days": args.retention_days})
     try:
         lines = seed(
             settings,
@@ -176,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             wait=args.wait,
             skip_db=args.skip_db,
             skip_bucket=args.skip_bucket,
+            skip_transit=args.skip_transit,
         )
     except ControlPlaneError as exc:
         print(exc.render(), file=sys.stderr)
