@@ -3,6 +3,6 @@ uses it: the one module importing it, so both write one chain the same way (docs
 
 from __future__ import annotations
 
-from controlplane.ledger import chain, signers, store
+from controlplane.ledger import chain, objects, signers, store
 
-__all__ = ["chain", "signers", "store"]
+__all__ = ["chain", "objects", "signers", "store"]

@@ -20,7 +20,11 @@ phase = "expand"
 irreversible: str | None = None
 completes: str | None = None
 
-GENESIS = "0" * 64
+# the head before the first entry: seq 0, 64 zeros (controlplane.ledger.chain.GENESIS)
+INSERT_HEAD = (
+    "INSERT INTO evidence_head (one, seq, entry_hash)"
+    " VALUES (true, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT DO NOTHING"
+)
 
 
 def upgrade() -> None:
@@ -61,7 +65,7 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute(f"INSERT INTO evidence_head (one, seq, entry_hash) VALUES (true, 0, '{GENESIS}') ON CONFLICT DO NOTHING")
+    op.execute(INSERT_HEAD)
     op.execute(
         """
         CREATE TABLE IF NOT EXISTS evidence_checkpoints (

@@ -120,7 +120,9 @@ def up(
     # 3. seed and migrate (both idempotent, every time: a restarted OpenBao has lost its secrets)
     admin_url = services["postgres"]["extra"]["admin_url"]
     _seed(directory, ports, root_token, admin_url, progress)
-    _step(directory, "migrate", ports, root_token, root, progress)
+    # the whole chain, contract included: no older api/worker of this checkout needs a removed shape, and the
+    # ledger (0005) comes after the contract 0004
+    _step(directory, "migrate", ports, root_token, root, progress, args=("--phase", "contract"))
 
     # 4. the api and the worker
     if with_app:
@@ -173,15 +175,16 @@ def _step(
     progress: Progress,
     *,
     extra_env: Mapping[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> None:
-    """Run `python -m controlplane.<name>` once with the contract; its output goes to <dev>/<name>.log."""
+    """Run `python -m controlplane.<name> ARGS` once with the contract; its output goes to <dev>/<name>.log."""
     module = "controlplane.devtools.seed" if name == "seed" else f"controlplane.{name}"
     env = process_env({**env_contract(ports, root_token, service=name), **(extra_env or {})})
     log = directory / f"{name}.log"
     t0 = time.monotonic()
     _append(log, f"--- {now()} {module}")
     try:
-        done = process.run([sys.executable, "-m", module], env=env, cwd=cwd)
+        done = process.run([sys.executable, "-m", module, *args], env=env, cwd=cwd)
     except CommandError as exc:
         _append(log, exc.stderr_tail)
         raise ExternalToolError(

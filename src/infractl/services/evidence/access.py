@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from infractl.adapters import pg, worm
-from infractl.adapters.ledger import signers
+from infractl.adapters.ledger import objects, signers
 from infractl.errors import CloudError, ConfigError, UsageError
 from infractl.services.db.connect import DbEndpoint
 
 APPLICATION = "infractl-evidence"
-CHECKPOINTS = "ledger/checkpoints/"  # <seq, 20 digits>.json
-KEYS = "ledger/keys/"  # <key id>.pub: raw Ed25519 public keys, base64
-PAYLOADS = "ledger/payloads/"  # infractl's payloads: <tenant>/<kind>/<sha256>.json
+CHECKPOINTS, KEYS, PAYLOADS = objects.CHECKPOINTS, objects.KEYS, objects.PAYLOADS  # controlplane/ledger/objects.py
 
 
 @dataclass

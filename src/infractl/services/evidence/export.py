@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 from infractl.adapters import worm
-from infractl.adapters.ledger import chain, signers, store
+from infractl.adapters.ledger import chain, objects, signers, store
 from infractl.errors import UsageError
 from infractl.services.evidence.access import Ledger
-from infractl.services.evidence.record import checkpoint_object, publish
+from infractl.services.evidence.record import publish
 from infractl.services.evidence.verify import public_keys
 
 FORMAT = "infractl-evidence-proof/1"
@@ -60,7 +60,7 @@ def export(ledger: Ledger, seq: int) -> dict[str, Any]:
         until = int(row[0])
         rows = conn.execute(store.SELECT_ENTRIES + " WHERE seq BETWEEN %s AND %s ORDER BY seq", (seq, until)).fetchall()
     segment = [store.row_entry(r) for r in rows]
-    checkpoint = json.loads(worm.get(ledger.s3, ledger.bucket, checkpoint_object(until)))
+    checkpoint = json.loads(worm.get(ledger.s3, ledger.bucket, objects.checkpoint_object(until)))
     keys = public_keys(ledger)
     return {
         "format": FORMAT,
@@ -72,7 +72,7 @@ def export(ledger: Ledger, seq: int) -> dict[str, Any]:
                 {"seq": e.seq, "body": e.body().decode(), "signature": e.signature, "key_id": e.key_id} for e in segment
             ],
             "checkpoint": checkpoint,
-            "checkpoint_object": checkpoint_object(until),
+            "checkpoint_object": objects.checkpoint_object(until),
         },
         "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
         "encoding": "entry_hash = sha256(body); body = the fields in order joined by TAB; the next body starts with it",

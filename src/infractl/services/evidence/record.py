@@ -7,7 +7,6 @@ the bucket is published by the next append (store.unpublished)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infractl.adapters import worm
-from infractl.adapters.ledger import chain, signers, store
+from infractl.adapters.ledger import chain, objects, signers, store
 from infractl.errors import CloudError, UsageError
-from infractl.services.evidence.access import CHECKPOINTS, KEYS, PAYLOADS, Ledger
+from infractl.services.evidence.access import KEYS, PAYLOADS, Ledger
 
 
 @dataclass(frozen=True)
@@ -37,14 +36,6 @@ class Record:
 
 def payload_key(tenant: str, kind: str, sha256: str) -> str:
     return f"{PAYLOADS}{tenant}/{kind}/{sha256}.json"
-
-
-def key_object(key_id: str) -> str:
-    return KEYS + key_id.replace("/", "~") + ".pub"
-
-
-def checkpoint_object(seq: int) -> str:
-    return f"{CHECKPOINTS}{seq:020d}.json"
 
 
 def record(ledger: Ledger, conn: Any, records: Iterable[Record], *, now: datetime | None = None) -> store.Appended:
@@ -68,13 +59,13 @@ def publish(ledger: Ledger, conn: Any, used_keys: set[str] | None = None) -> int
     pending = store.unpublished(conn)
     for c in pending:
         doc = chain.checkpoint_document(c.seq, c.entry_hash, c.created_at, c.signature, c.key_id)
-        key = checkpoint_object(c.seq)
+        key = objects.checkpoint_object(c.seq)
         version = worm.put(ledger.s3, ledger.bucket, key, doc, mode=ledger.mode, retain_until=until)
         store.published(conn, c, key, version)
     wanted = {k for k in (used_keys or set()) | {c.key_id for c in pending} if k}
     if wanted - ledger.published_keys:
         present = set(worm.keys(ledger.s3, ledger.bucket, KEYS))
-        ledger.published_keys = {k for k in wanted if key_object(k) in present}
+        ledger.published_keys = {k for k in wanted if objects.key_object(k) in present}
         if wanted - ledger.published_keys:
             publish_keys(ledger, until)
             ledger.published_keys |= wanted
@@ -85,12 +76,12 @@ def publish_keys(ledger: Ledger, until: datetime | None = None) -> None:
     until = until or max(ledger.retain_until(c) for c in ledger.classes)
     present = set(worm.keys(ledger.s3, ledger.bucket, KEYS))
     for key_id, public in ledger.signer().public_keys().items():
-        if key_object(key_id) not in present:
-            body = base64.b64encode(public) + b"\n"
+        if objects.key_object(key_id) not in present:
+            body = objects.public_key_document(public)
             worm.put(
                 ledger.s3,
                 ledger.bucket,
-                key_object(key_id),
+                objects.key_object(key_id),
                 body,
                 mode=ledger.mode,
                 retain_until=until,

@@ -20,7 +20,7 @@ from hashlib import sha256
 from typing import Any
 
 from infractl.adapters import worm
-from infractl.adapters.ledger import chain, signers
+from infractl.adapters.ledger import chain, objects, signers
 from infractl.models.evidence import REASONS, Finding, VerifyReport
 from infractl.services.evidence.access import CHECKPOINTS, KEYS, Ledger
 
@@ -174,13 +174,10 @@ def _check_head(report: VerifyReport, hashes: list[bytes], from_seq: int) -> Non
 
 def public_keys(ledger: Ledger) -> dict[str, bytes]:
     """The signing keys published to the WORM bucket (they cannot be replaced there): key id -> raw public key."""
-    import base64
-
-    found = {}
-    for key in worm.keys(ledger.s3, ledger.bucket, KEYS):
-        key_id = key.removeprefix(KEYS).removesuffix(".pub").replace("~", "/")
-        found[key_id] = base64.b64decode(worm.get(ledger.s3, ledger.bucket, key).strip())
-    return found
+    return {
+        objects.key_id_of(key): objects.read_public_key(worm.get(ledger.s3, ledger.bucket, key))
+        for key in worm.keys(ledger.s3, ledger.bucket, KEYS)
+    }
 
 
 def _check_signatures(

@@ -174,12 +174,21 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
 
 def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> dict:
     api_scaling = (base.get("api") or {}).get("autoscaling") or {}
+    lock_mode, classes = env.evidence_retention()
     return {
         "environment": env.name,
         "config": {
             "temporal": {"address": f"{service_host('temporal', 'frontend')}:7233"},
             "objectStore": {"region": env.region},
             "otel": {"endpoint": f"http://{service_host('otel-collector')}:4318"},
+            # the ledger as the env model sets it (docs/evidence.md): the worker locks and signs run evidence so
+            "evidence": {
+                "lockMode": lock_mode,
+                "retentionDays": classes["standard"],
+                "transitKey": env.evidence.transit_key or f"infractl-evidence-{env.name}",
+                "transitMount": env.evidence.transit_mount,
+                "checkpointEvery": env.evidence.checkpoint_every,
+            },
         },
         "api": {
             "nodeSelector": SYSTEM_NODE_SELECTOR,
