@@ -252,9 +252,10 @@ def test_a_ledger_of_100k_entries_verifies_and_a_broken_one_exits_5_naming_the_e
     stack.tamper("controlplane", f"UPDATE evidence_entries SET actor = 'mallory' WHERE seq = {edited}")
     try:
         since = str(last - 100)
-        failed = invoke(
-            "evidence", "verify", "dev", "--from", since, "--no-payloads", "--emulate", root=stack.root, code=5
-        )
+        summary = stack.root / "verify.md"
+        argv = ("evidence", "verify", "dev", "--from", since, "--no-payloads", "--markdown", str(summary), "--emulate")
+        failed = invoke(*argv, root=stack.root, code=5)
+        assert f"**does not verify**: entry {edited}: edited" in summary.read_text()
         assert f"does not verify: entry {edited}: edited" in failed.stderr
         assert f"entry {edited + 1}: broken-link" in failed.stderr
     finally:

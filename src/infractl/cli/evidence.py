@@ -30,6 +30,7 @@ def verify(
     env: str = ENV_ARG,
     from_seq: int = typer.Option(1, "--from", min=1, help="Check from this entry on (it chains from the one before)."),
     payloads: bool = typer.Option(True, "--payloads/--no-payloads", help="Check every payload object (HEAD each)."),
+    markdown: Path = typer.Option(None, "--markdown", help="Also write the report as Markdown (a CI job summary)."),
     emulate: bool = emulate_option(),
     as_json: bool = json_option(),
 ) -> None:
@@ -45,6 +46,8 @@ def verify(
         ui.print_json({**report.model_dump(mode="json"), **report.summary()})
     else:
         _print_report(report)
+    if markdown is not None:
+        markdown.write_text(_markdown(report))
     if not report.ok:
         first = report.first
         where = f"entry {first.seq}" if first and first.seq is not None else "the ledger"
@@ -84,6 +87,24 @@ def _print_report(report) -> None:
         console.print(f"  disposed of: {_ranges(report.disposed)}")
     for f in report.findings[:20]:
         console.print(ui.styled(f"  entry {f.seq}: {f.reason}: {f.detail}", "red"))
+
+
+def _markdown(report) -> str:
+    status = "verifies" if report.ok else f"**does not verify**: entry {report.first.seq}: {report.first.reason}"
+    lines = [
+        f"## Evidence ledger of {report.env}: {status}",
+        "",
+        "| check | result |",
+        "|---|---|",
+        f"| chain | {report.entries} entries from {report.from_seq} (head {report.head_seq}) |",
+        f"| signatures | {report.signatures_checked} checked, keys: {', '.join(report.keys) or 'none'} |",
+        f"| checkpoints | {report.checkpoints_checked} in the bucket, {report.checkpoints_unpublished} unpublished |",
+        f"| payloads | {report.payloads_checked} checked, {len(report.disposed)} disposed, {len(report.held)} held |",
+    ]
+    if report.findings:
+        lines += ["", "| entry | reason | detail |", "|---|---|---|"]
+        lines += [f"| {f.seq} | `{f.reason}` | {f.detail} |" for f in report.findings[:50]]
+    return "\n".join(lines) + "\n"
 
 
 def _ranges(seqs: list[int]) -> str:
