@@ -219,8 +219,12 @@ def _record(
                 project_root=ctx.project.root,
                 environ=os.environ,
             )
-            reach = ctx.emulate or not offline
-            why = "" if reach else f"{command} runs without cloud credentials: it reaches only the local ledger"
+            reach = (ctx.emulate or not offline) and code != 130
+            why = (
+                "interrupted: not waiting for it"
+                if code == 130
+                else f"{command} runs without cloud credentials: it reaches only the local ledger"
+            )
             deliveries.append(actions.deliver(ctx, action, reach=reach, why_not=why))
         for line in actions.report_lines(deliveries):
             ui.err().print(line, markup=False, highlight=False, soft_wrap=True)
