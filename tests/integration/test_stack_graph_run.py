@@ -112,6 +112,7 @@ def test_bootstrap_loads_the_env_and_asks_sts_once(invoke, emulated, project, mo
     backend and every stack alike."""
     from infractl.adapters import aws as aws_adapter
     from infractl.services import environments
+    from infractl.services.evidence import access
 
     two_stacks(project)
     calls = {"load": 0, "sts": 0}
@@ -127,6 +128,11 @@ def test_bootstrap_loads_the_env_and_asks_sts_once(invoke, emulated, project, mo
 
     monkeypatch.setattr(environments, "load", counted_load)
     monkeypatch.setattr(aws_adapter, "caller_account", counted_caller)
+
+    def no_ledger(*_args, **_kwargs):
+        raise OSError("the evidence hook resolves the env on its own after the command: not counted here")
+
+    monkeypatch.setattr(access, "open_ledger", no_ledger)  # (its append: test_evidence_actions.py)
     result = json.loads(invoke("bootstrap", "staging", "--emulate", "--yes", "--json", root=project).stdout)
     assert [(s["stack"], s["status"]) for s in result["stacks"]] == [("a", "applied"), ("b", "applied")]
     assert calls == {"load": 1, "sts": 1}

@@ -73,3 +73,12 @@ def work_tree_files(repo: Path) -> list[str]:
     """The files of the work tree git knows or would add: tracked, plus untracked ones not ignored (relative)."""
     done = process.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
     return sorted({name for name in done.stdout.split("\0") if name})
+
+
+def head_commit(repo: Path) -> str | None:
+    """The commit HEAD names in the git work tree holding repo; None outside one (or without git, or no commit)."""
+    try:
+        done = process.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", "HEAD"], ok_codes=(0, 1, 128))
+    except ExternalToolError:  # no git binary
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None

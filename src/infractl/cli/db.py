@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from infractl.cli.common import confirmer, context, emulate_option, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option, note, recorded
 
 app = typer.Typer(
     help="Migrations across the shared schema, every tier B schema and tier C database: migrate, status, rollback,"
@@ -47,6 +47,7 @@ def _reporter():
 
 
 @app.command()
+@recorded("db.migrate", tenant=lambda a: a.get("tenant"), skip=lambda a: bool(a.get("dry_run")))
 def migrate(
     env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
     tenant: str = _tenant(),
@@ -95,6 +96,7 @@ def _run_and_print(call: Any, as_json: bool) -> None:
 
 
 @app.command()
+@recorded("db.rollback", tenant=lambda a: a.get("tenant"), skip=lambda a: bool(a.get("dry_run")))
 def rollback(
     env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
     tenant: str = _tenant(),
@@ -191,6 +193,12 @@ def _print_fanout(result: Any, as_json: bool) -> None:
 
     from infractl.cli import ui
 
+    note(
+        phase=result.phase,
+        to=result.to,
+        summary=result.summary,
+        failed=[r.target for r in result.results if r.status == "failed"],
+    )
     if as_json:
         _json(result)
         return

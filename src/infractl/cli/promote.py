@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import confirmer, context, emulate_option, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option, note, recorded
 
 app = typer.Typer()  # top-level command: main adds this app without a group name
 
 
 @app.command()
+@recorded("promote", env="target", skip=lambda a: bool(a.get("dry_run")))
 def promote(
     source: str = typer.Argument(..., metavar="FROM", help="The environment the release runs in now."),
     target: str = typer.Argument(..., metavar="TO", help="The next stage."),
@@ -38,6 +39,7 @@ def promote(
         dry_run=dry_run,
         confirm=confirmer(yes),
     )
+    note(release=result.release, source=result.source, images=result.images, unchanged=result.unchanged)
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import context, emulate_option, json_option
+from infractl.cli.common import context, emulate_option, json_option, note, recorded
 
 app = typer.Typer(help="Build releases once and verify them (docs/release.md).", no_args_is_help=True)
 
@@ -12,6 +12,7 @@ VERSION_HELP = "The release version, also the images' tag (default: v<project ve
 
 
 @app.command()
+@recorded("release.build")  # it pushes into the env's repositories (default env: the first stage, noted)
 def build(
     version: str = typer.Option(None, "--version", help=VERSION_HELP),
     env: str = typer.Option(None, "--env", help="The environment to build into (default: the first stage)."),
@@ -32,6 +33,7 @@ def build(
         by=who(by or None),
         progress=ui.step if not as_json else lambda _m: None,
     )
+    note(env=result.env, release=result.version, images=result.images, unchanged=result.unchanged)
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli.common import confirmer, context, emulate_option, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option, recorded
 
 OUT_HELP = "Write <DIR>/<env>/<chart>.yaml here (default: <work dir>/render)."
 FROM_STATE_HELP = (
@@ -45,6 +45,7 @@ def render(
 
 
 @app.command()
+@recorded("deploy", skip=lambda a: bool(a.get("dry_run")))
 def deploy(
     env: str = typer.Argument(..., help="Environment name."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Render and print the helm commands; no cluster."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import confirmer, context, emulate_option, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option, note, recorded
 from infractl.exit_codes import ExitCode
 
 ENV_ARG = typer.Argument(..., help="Environment name (environments/<name>.yaml).")
@@ -25,6 +25,10 @@ def parallelism_option() -> int:
 def _finish(result, as_json: bool, *, detailed_exitcode: bool = False, extra: dict | None = None) -> None:
     from infractl.cli import ui
 
+    note(
+        stacks={s.stack: s.status for s in result.stacks},
+        plans={s.stack: s.plan_sha256 for s in result.stacks if s.plan_sha256},
+    )
     if as_json:
         ui.print_json({**(extra or {}), **result.model_dump(mode="json")})
     else:
@@ -65,6 +69,7 @@ def plan(
 
 
 @app.command()
+@recorded("apply")
 def apply(
     env: str = ENV_ARG,
     stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),
@@ -85,6 +90,7 @@ def apply(
 
 
 @app.command()
+@recorded("bootstrap")
 def bootstrap(
     env: str = ENV_ARG,
     yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without asking."),
@@ -104,6 +110,7 @@ def bootstrap(
 
 
 @app.command()
+@recorded("destroy")
 def destroy(
     env: str = ENV_ARG,
     stack: list[str] = typer.Option(None, "--stack", "-s", help=STACK_HELP),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import context, emulate_option, json_option
+from infractl.cli.common import context, emulate_option, json_option, note, recorded
 
 app = typer.Typer(
     help="Remote Terraform state: S3 bucket with versioning, encryption and locking.", no_args_is_help=True
@@ -12,6 +12,7 @@ app = typer.Typer(
 
 
 @app.command("bootstrap")
+@recorded("state.bootstrap")
 def bootstrap(
     env: str = typer.Argument(..., help="Environment name."),
     emulate: bool = emulate_option(),
@@ -22,6 +23,7 @@ def bootstrap(
     from infractl.services.stacks import state
 
     backend = state.bootstrap(context(emulate=emulate), env)
+    note(bucket=backend.bucket, changed=backend.changed)
     if as_json:
         ui.print_json(backend.model_dump(mode="json"))
         return
@@ -41,6 +43,7 @@ def bootstrap(
 
 
 @app.command("unlock")
+@recorded("state.unlock")
 def unlock(
     env: str = typer.Argument(..., help="Environment name."),
     stack: str = typer.Argument(..., help="Stack name."),
@@ -57,11 +60,13 @@ def unlock(
 
     if not confirmer(yes)(f"release lock {lock_id} of {env}/{stack}? Only if no run holds it"):
         raise UsageError("not released: confirmation declined")
+    note(stacks=[stack], lock_id=lock_id)
     runs.unlock(context(emulate=emulate), env, stack, lock_id, NullProgress())
     ui.out().print(f"released lock {lock_id} of {env}/{stack}", markup=False)
 
 
 @app.command("recover")
+@recorded("state.recover", skip=lambda a: not a.get("write"))  # without --write it only reads
 def recover(
     env: str = typer.Argument(..., help="Environment name."),
     stack: str = typer.Argument(..., help="Stack name."),
@@ -77,6 +82,7 @@ def recover(
     from infractl.services.stacks import recover as recovering
 
     result = recovering.recover(context(emulate=emulate), env, stack, NullProgress(), write=write)
+    note(stacks=[stack], orphans=[o.address for o in result.orphans])
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from infractl.cli.common import confirmer, context, emulate_option, json_option
+from infractl.cli.common import confirmer, context, emulate_option, json_option, note, recorded
 
 app = typer.Typer(
     help="Tenants of the storage tiers A (pooled, row-level security), B (schema) and C (database) (docs/tenants.md).",
@@ -33,6 +33,8 @@ def _env(env: str, emulate: bool, *names: str | None):
 def _print(result, as_json: bool, render) -> None:
     from infractl.cli import ui_tenant as ui
 
+    if getattr(result, "manifest_key", None):  # a backup or restore: the evidence entry names the backup
+        note(manifest_key=result.manifest_key)
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
     else:
@@ -40,6 +42,7 @@ def _print(result, as_json: bool, render) -> None:
 
 
 @app.command()
+@recorded("tenant.create", tenant=lambda a: a["name"])
 def create(
     env: str = ENV_ARG,
     name: str = NAME_ARG,
@@ -83,6 +86,7 @@ def show(
 
 
 @app.command()
+@recorded("tenant.delete", tenant=lambda a: a["name"])
 def delete(
     env: str = ENV_ARG,
     name: str = NAME_ARG,
@@ -106,6 +110,7 @@ def delete(
 
 
 @app.command()
+@recorded("tenant.backup", tenant=lambda a: a["name"])
 def backup(
     env: str = ENV_ARG, name: str = NAME_ARG, emulate: bool = emulate_option(), as_json: bool = json_option()
 ) -> None:
@@ -119,6 +124,7 @@ def backup(
 
 
 @app.command()
+@recorded("tenant.restore", tenant=lambda a: a["as_name"] or a["name"])
 def restore(
     env: str = ENV_ARG,
     name: str = typer.Argument(..., help="The tenant whose backup to restore."),

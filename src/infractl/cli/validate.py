@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from infractl.cli.common import context, json_option
+from infractl.cli.common import context, json_option, note, recorded
 from infractl.exit_codes import ExitCode
 
 
@@ -26,6 +26,7 @@ app = typer.Typer()  # top-level commands: main adds this app without a group na
 
 
 @app.command()
+@recorded("validate", offline=True)  # one entry per env it covered (noted from its report)
 def validate(
     env: list[str] = typer.Option(None, "--env", "-e", help="Only this environment (repeatable; default all)."),
     stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable; default all)."),
@@ -56,6 +57,7 @@ def validate(
             fail_fast=fail_fast,
             progress=progress,
         )
+    note(envs=report.envs, report_sha256=reports.digest(report), ok=report.ok, findings=len(report.findings))
     written = reports.write(report, report_dir) if report_dir is not None else []
     if as_json:
         ui.print_json(report.model_dump(mode="json"))

@@ -33,6 +33,7 @@ class StackResult(BaseModel):
     retained: list[str] = []  # addresses destroy kept because they hold data under retention
     duration_s: float = 0.0
     plan_file: str | None = None
+    plan_sha256: str | None = None  # the SHA-256 of the plan file an apply or destroy applied (evidence)
     error: str | None = None
     error_details: list[str] = []
     hint: str | None = None

@@ -140,6 +140,7 @@ def _apply_planned(run: Run, ws: Workspace, p: terraform.PlanResult) -> StackRes
     run.progress.stack_started(ws.stack, "apply")
     run.appliers[ws.stack] = ws.runner
     try:
+        digest = _plan_digest(ws)
         applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
     finally:
         _discard_plan(ws.dir)  # applied, or stale once an apply began: never applied again
@@ -152,7 +153,13 @@ def _apply_planned(run: Run, ws: Workspace, p: terraform.PlanResult) -> StackRes
         change=applied.change,
         destroy=applied.destroy,
         destroyed=p.destroyed,
+        plan_sha256=digest,
     )
+
+
+def _plan_digest(ws: Workspace) -> str:
+    """The SHA-256 of the plan file about to be applied: the evidence entry of the command names it."""
+    return hashlib.sha256(ws.plan_file.read_bytes()).hexdigest()
 
 
 def plan(
@@ -269,8 +276,9 @@ def destroy(
                 run.progress.stack_started(stack.name, "keep retained data")
                 ws.runner.state_rm(retained)  # kept in the cloud, released from this state
                 p = _plan_stack(run, ws, destroy=True)
-            applied = terraform.ApplyResult()
+            applied, digest = terraform.ApplyResult(), None
             if p.changes_present:
+                digest = _plan_digest(ws)
                 run.progress.stack_started(stack.name, "destroy")
                 run.appliers[stack.name] = ws.runner
                 applied = ws.runner.apply(terraform.ApplyOptions(plan_file=ws.plan_file))
@@ -280,6 +288,7 @@ def destroy(
                 destroy=applied.destroy,
                 destroyed=p.destroyed,
                 retained=retained,
+                plan_sha256=digest,
                 hint=(
                     f"kept {len(retained)} resources holding data under retention: {', '.join(held)}"
                     f" (terraform/stacks/{stack.spec.path}/README.md: Destroy)"

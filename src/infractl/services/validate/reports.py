@@ -21,6 +21,15 @@ SARIF_FILE = "validate.sarif"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+def digest(report: ValidationReport) -> str:
+    """The SHA-256 of the report's validate.json as `write` writes it (the evidence entry of `validate` names it)."""
+    import hashlib
+
+    return hashlib.sha256(
+        (json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode()
+    ).hexdigest()
+
+
 def write(report: ValidationReport, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / JSON_FILE, directory / JUNIT_FILE, directory / SARIF_FILE]
