@@ -63,86 +63,86 @@ def main() -> None:
             for i in range(start, start + n)
         ]
 
-    with tempfile.TemporaryDirectory(prefix="infractl-bench-evidence-") as tmp:
-        with local_tenant_stack(Path(tmp), ()) as local:
-            ledger = open_ledger(build(root=local.root, emulate=True), "dev")
-            with ledger.connect() as conn:
-                for lo in range(0, ENTRIES, 5000):
-                    store.append(conn, entries(min(5000, ENTRIES - lo), lo), None, checkpoint_every=0)
-                last = store.head(conn)[0]
-                conn.execute("VACUUM ANALYZE evidence_entries")
-                print(f"evidence: {last} entries in the ledger")
-                conn.autocommit = False
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    with (
+        tempfile.TemporaryDirectory(prefix="infractl-bench-evidence-") as tmp,
+        local_tenant_stack(Path(tmp), ()) as local,
+    ):
+        ledger = open_ledger(build(root=local.root, emulate=True), "dev")
+        with ledger.connect() as conn:
+            for lo in range(0, ENTRIES, 5000):
+                store.append(conn, entries(min(5000, ENTRIES - lo), lo), None, checkpoint_every=0)
+            last = store.head(conn)[0]
+            conn.execute("VACUUM ANALYZE evidence_entries")
+            print(f"evidence: {last} entries in the ledger")
+            conn.autocommit = False
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
 
-                # 1. chain check, end to end and the hot loop alone
-                blobs = list(verify.chain_batches(ledger, snapshot, 1, last))
-                bodies = [b for blob in blobs for b in blob.split(b"\n")]
-                assert len(bodies) == last
-                e2e, loop, raw = [], [], []
-                for _ in range(ROUNDS):
-                    began = time.perf_counter()
-                    findings: list = []
-                    hashes = verify.check_chain(
-                        verify.chain_batches(ledger, snapshot, 1, last), chain.GENESIS, 1, findings
-                    )
-                    e2e.append(time.perf_counter() - began)
-                    assert not findings and len(hashes) == last
-                    began = time.perf_counter()
-                    verify.check_chain(iter(blobs), chain.GENESIS, 1, findings)
-                    loop.append(time.perf_counter() - began)
-                    sha = hashlib.sha256
-                    began = time.perf_counter()
-                    for body in bodies:
-                        sha(body).digest()
-                    raw.append(time.perf_counter() - began)
-                conn.rollback()
-                conn.autocommit = True
-            t_e2e, t_loop, t_raw = statistics.median(e2e), statistics.median(loop), statistics.median(raw)
-            rate = last / t_e2e
-            ratio = t_raw / t_loop
-            print(
-                f"evidence verify chain check, end to end: {rate:,.0f} entries/s "
-                f"({'met' if rate >= TARGET_RATE else 'NOT met'}: target >= {TARGET_RATE:,}/s)"
-            )
-            print(
-                f"evidence verify hot loop vs raw sha256 over the same bytes: {last / t_loop:,.0f} vs "
-                f"{last / t_raw:,.0f} entries/s = {ratio:.2f}x of raw "
-                f"({'met' if ratio >= TARGET_RATIO else 'NOT met'}: target >= {TARGET_RATIO}x); "
-                f"end to end = {t_raw / t_e2e:.2f}x of raw"
-            )
+            # 1. chain check, end to end and the hot loop alone
+            blobs = list(verify.chain_batches(ledger, snapshot, 1, last))
+            bodies = [b for blob in blobs for b in blob.split(b"\n")]
+            assert len(bodies) == last
+            e2e, loop, raw = [], [], []
+            for _ in range(ROUNDS):
+                began = time.perf_counter()
+                findings: list = []
+                hashes = verify.check_chain(verify.chain_batches(ledger, snapshot, 1, last), chain.GENESIS, 1, findings)
+                e2e.append(time.perf_counter() - began)
+                assert not findings and len(hashes) == last
+                began = time.perf_counter()
+                verify.check_chain(iter(blobs), chain.GENESIS, 1, findings)
+                loop.append(time.perf_counter() - began)
+                sha = hashlib.sha256
+                began = time.perf_counter()
+                for body in bodies:
+                    sha(body).digest()
+                raw.append(time.perf_counter() - began)
+            conn.rollback()
+            conn.autocommit = True
+        t_e2e, t_loop, t_raw = statistics.median(e2e), statistics.median(loop), statistics.median(raw)
+        rate = last / t_e2e
+        ratio = t_raw / t_loop
+        print(
+            f"evidence verify chain check, end to end: {rate:,.0f} entries/s "
+            f"({'met' if rate >= TARGET_RATE else 'NOT met'}: target >= {TARGET_RATE:,}/s)"
+        )
+        print(
+            f"evidence verify hot loop vs raw sha256 over the same bytes: {last / t_loop:,.0f} vs "
+            f"{last / t_raw:,.0f} entries/s = {ratio:.2f}x of raw "
+            f"({'met' if ratio >= TARGET_RATIO else 'NOT met'}: target >= {TARGET_RATIO}x); "
+            f"end to end = {t_raw / t_e2e:.2f}x of raw"
+        )
 
-            # 2. appends: signed by transit vs unsigned
-            signer = ledger.signer()
-            signer.sign([b"warm-up"])
-            with ledger.connect() as conn:
-                timings: dict[str, list[float]] = {"signed": [], "unsigned": []}
-                single: dict[str, list[float]] = {"signed": [], "unsigned": []}
-                n = 0
-                for r in range(ROUNDS):
-                    for name in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
-                        use = signer if name == "signed" else None
-                        began = time.perf_counter()
-                        for lo in range(0, APPENDS, BATCH):
-                            store.append(conn, entries(BATCH, n), use)
-                            n += BATCH
-                        timings[name].append(time.perf_counter() - began)
-                        began = time.perf_counter()
-                        for i in range(SINGLE):
-                            store.append(conn, entries(1, n), use)
-                            n += 1
-                        single[name].append(time.perf_counter() - began)
-            signed, unsigned = statistics.median(timings["signed"]), statistics.median(timings["unsigned"])
-            print(
-                f"evidence append, batches of {BATCH}: signed (transit) {APPENDS / signed:,.0f} entries/s vs unsigned "
-                f"{APPENDS / unsigned:,.0f} entries/s = {signed / unsigned:.2f}x the time"
-            )
-            s1, u1 = statistics.median(single["signed"]), statistics.median(single["unsigned"])
-            print(
-                f"evidence append, one entry each: signed {1000 * s1 / SINGLE:.1f} ms vs unsigned "
-                f"{1000 * u1 / SINGLE:.1f} ms per append = {s1 / u1:.2f}x"
-            )
+        # 2. appends: signed by transit vs unsigned
+        signer = ledger.signer()
+        signer.sign([b"warm-up"])
+        with ledger.connect() as conn:
+            timings: dict[str, list[float]] = {"signed": [], "unsigned": []}
+            single: dict[str, list[float]] = {"signed": [], "unsigned": []}
+            n = 0
+            for r in range(ROUNDS):
+                for name in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                    use = signer if name == "signed" else None
+                    began = time.perf_counter()
+                    for _ in range(0, APPENDS, BATCH):
+                        store.append(conn, entries(BATCH, n), use)
+                        n += BATCH
+                    timings[name].append(time.perf_counter() - began)
+                    began = time.perf_counter()
+                    for _ in range(SINGLE):
+                        store.append(conn, entries(1, n), use)
+                        n += 1
+                    single[name].append(time.perf_counter() - began)
+        signed, unsigned = statistics.median(timings["signed"]), statistics.median(timings["unsigned"])
+        print(
+            f"evidence append, batches of {BATCH}: signed (transit) {APPENDS / signed:,.0f} entries/s vs unsigned "
+            f"{APPENDS / unsigned:,.0f} entries/s = {signed / unsigned:.2f}x the time"
+        )
+        s1, u1 = statistics.median(single["signed"]), statistics.median(single["unsigned"])
+        print(
+            f"evidence append, one entry each: signed {1000 * s1 / SINGLE:.1f} ms vs unsigned "
+            f"{1000 * u1 / SINGLE:.1f} ms per append = {s1 / u1:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import typer
 
+from infractl.cli import evidence_queue
 from infractl.cli.common import confirmer, context, emulate_option, json_option
 
 app = typer.Typer(
     help="The evidence ledger: a signed hash chain, payloads locked in the WORM bucket (docs/evidence.md).",
     no_args_is_help=True,
 )
+
+app.command("flush")(evidence_queue.flush)
 
 ENV_ARG = typer.Argument(..., help="The environment (environments/<env>.yaml).")
 SEQ_ARG = typer.Argument(..., min=1, help="The entry's sequence number.")
