@@ -26,12 +26,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def entry_of(row: Any) -> chain.Entry:
-    """An Entry from a row of store.SELECT_ENTRIES, by column name (store.row_entry maps by position, and COLUMNS
-    starts with prev_hash while Entry starts with seq)."""
-    return chain.Entry(**dict(zip(store.COLUMNS, row, strict=True)))
-
-
 class VaultTransitSigner:
     """signers.Signer on the runtime's Vault client (VaultSecretStore: one login, token or kubernetes auth). A 403
     with kubernetes auth logs in again once, as the secret reads do (the login token expired)."""
@@ -106,7 +100,7 @@ class PostgresLedger:
             row = conn.execute(store.SELECT_ENTRIES + " WHERE ref = %s", (ref,)).fetchone()
             if row is None:
                 return None
-            found = entry_of(row)
+            found = store.row_entry(row)
             self._publish(conn, client, {found.key_id})
         return found
 
@@ -121,39 +115,29 @@ class PostgresLedger:
             result = appended.entries[0]
             if appended.existing:  # a concurrent attempt appended it first: the stored entry, read by column name
                 row = conn.execute(store.SELECT_ENTRIES + " WHERE ref = %s", (entry.ref,)).fetchone()
-                result = entry_of(row)
+                result = store.row_entry(row)
                 log.info("evidence ledger: %s was already appended (entry %s)", entry.ref, result.seq)
             self._publish(conn, client, {result.key_id})
         return result
 
     def _publish(self, conn: Any, client: Any, used_keys: set[str]) -> None:
-        """Every checkpoint not yet in the bucket, then the public key of each key id used that is not there yet
-        (the first signature, a rotation). Locked as the evidence is."""
-        pending = store.unpublished(conn)
+        """Every checkpoint not yet in the bucket, and any new signing key (objects.publish), locked as the evidence
+        is."""
         lock = self.retention.lock()
-        for c in pending:
-            document = chain.checkpoint_document(c.seq, c.entry_hash, c.created_at, c.signature, c.key_id)
-            key = objects.checkpoint_object(c.seq)
-            stored = self.objects.put_sync(client, key, document, content_type="application/json", lock=lock)
-            store.published(conn, c, key, stored.version_id)
-            log.info("evidence ledger: checkpoint %s published at %s", c.seq, key)
-        wanted = {k for k in used_keys | {c.key_id for c in pending} if k} - self._published_keys
-        if not wanted:
-            return
-        present = {objects.key_id_of(k) for k in self.objects.keys_sync(client, objects.KEYS)}
-        if wanted - present:
-            try:
-                public = self.signer.public_keys()
-            except signers.SigningError as exc:
-                raise DependencyError(f"evidence ledger: {exc}") from None
-            for key_id, raw in public.items():
-                if key_id not in present:
-                    self.objects.put_sync(
-                        client,
-                        objects.key_object(key_id),
-                        objects.public_key_document(raw),
-                        content_type="text/plain",
-                        lock=lock,
-                    )
-                    present.add(key_id)
-        self._published_keys |= wanted & present
+        store_ = self.objects
+
+        class Bucket:
+            def put(self, key: str, data: bytes, content_type: str) -> str:
+                return str(store_.put_sync(client, key, data, content_type=content_type, lock=lock).version_id)
+
+            def keys(self, prefix: str) -> list[str]:
+                return list(store_.keys_sync(client, prefix))
+
+        try:
+            published, self._published_keys = objects.publish(
+                conn, Bucket(), self.signer, used_keys, self._published_keys
+            )
+        except signers.SigningError as exc:
+            raise DependencyError(f"evidence ledger: {exc}") from None
+        if published:
+            log.info("evidence ledger: %s checkpoint(s) published", published)

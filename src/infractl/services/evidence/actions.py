@@ -241,9 +241,7 @@ def flush_queued(ledger: Any, conn: Any, directory: Path) -> FlushResult:
         queue.remove([p for p, _ in actions])
         result.existing = appended.existing
         result.appended = len(appended.entries) - appended.existing
-        # the entries' positions (an entry already there by ref comes back from store.row_entry: until its column
-        # order matches chain.Entry's, its seq may not be an int, and it is left out)
-        result.seqs = [e.seq for e in appended.entries if isinstance(e.seq, int)]
+        result.seqs = [e.seq for e in appended.entries]  # appended now, or already there by ref
     result.waiting = len(queue.pending(directory))
     return result
 

@@ -16,7 +16,7 @@ from typing import Any
 from infractl.adapters import worm
 from infractl.adapters.ledger import chain, objects, signers, store
 from infractl.errors import CloudError, UsageError
-from infractl.services.evidence.access import KEYS, PAYLOADS, Ledger
+from infractl.services.evidence.access import PAYLOADS, Ledger
 
 
 @dataclass(frozen=True)
@@ -54,39 +54,27 @@ def record(ledger: Ledger, conn: Any, records: Iterable[Record], *, now: datetim
 
 def publish(ledger: Ledger, conn: Any, used_keys: set[str] | None = None) -> int:
     """Every checkpoint not yet in the bucket, and the signer's public keys when one used is not there yet (first
-    use, a rotation); how many checkpoints were published."""
+    use, a rotation): objects.publish, locked for the longest retention class. How many checkpoints."""
     until = max(ledger.retain_until(c) for c in ledger.classes)
-    pending = store.unpublished(conn)
-    for c in pending:
-        doc = chain.checkpoint_document(c.seq, c.entry_hash, c.created_at, c.signature, c.key_id)
-        key = objects.checkpoint_object(c.seq)
-        version = worm.put(ledger.s3, ledger.bucket, key, doc, mode=ledger.mode, retain_until=until)
-        store.published(conn, c, key, version)
-    wanted = {k for k in (used_keys or set()) | {c.key_id for c in pending} if k}
-    if wanted - ledger.published_keys:
-        present = set(worm.keys(ledger.s3, ledger.bucket, KEYS))
-        ledger.published_keys = {k for k in wanted if objects.key_object(k) in present}
-        if wanted - ledger.published_keys:
-            publish_keys(ledger, until)
-            ledger.published_keys |= wanted
-    return len(pending)
 
-
-def publish_keys(ledger: Ledger, until: datetime | None = None) -> None:
-    until = until or max(ledger.retain_until(c) for c in ledger.classes)
-    present = set(worm.keys(ledger.s3, ledger.bucket, KEYS))
-    for key_id, public in ledger.signer().public_keys().items():
-        if objects.key_object(key_id) not in present:
-            body = objects.public_key_document(public)
-            worm.put(
-                ledger.s3,
-                ledger.bucket,
-                objects.key_object(key_id),
-                body,
-                mode=ledger.mode,
-                retain_until=until,
-                content_type="text/plain",
+    class Bucket:
+        def put(self, key: str, data: bytes, content_type: str) -> str:
+            return worm.put(
+                ledger.s3, ledger.bucket, key, data, mode=ledger.mode, retain_until=until, content_type=content_type
             )
+
+        def keys(self, prefix: str) -> list[str]:
+            return worm.keys(ledger.s3, ledger.bucket, prefix)
+
+    try:
+        published, ledger.published_keys = objects.publish(
+            conn, Bucket(), ledger.signer(), used_keys or set(), ledger.published_keys
+        )
+    except signers.SigningError as exc:
+        raise CloudError(
+            f"{exc}: checkpoints and keys not published yet", hint="the next append publishes them"
+        ) from None
+    return published
 
 
 def _entry(ledger: Ledger, r: Record, now: datetime) -> Any:
