@@ -76,11 +76,10 @@ def test_e2e_run_is_recorded_with_its_outbox_events_and_evidence_object(stack):
 
 
 def _ledger_entries(stack, tenant: str, run_id: str) -> list:
-    from controlplane.ledger.store import row_entry
     from controlplane.ledger import store
 
     rows = stack.sql(store.SELECT_ENTRIES + " WHERE ref = %s", (f"run:{tenant}/{run_id}",))
-    return [row_entry(r) for r in rows]
+    return [store.row_entry(r) for r in rows]
 
 
 def _assert_in_ledger(stack, tenant: str, run_id: str, key: str, sha256: str) -> None:
