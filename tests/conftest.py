@@ -62,3 +62,27 @@ def project(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
     )
     return root
+
+
+@pytest.fixture
+def sigint_as_a_terminal_sends_it():
+    """SIGINT handled by Python (KeyboardInterrupt) and not blocked in this process — as in a fresh infractl, and as
+    the processes the test starts inherit it. A test earlier in the same xdist worker may have left it otherwise:
+    what was found is reported as a warning (naming it), then set right for this test and restored after."""
+    import signal
+    import warnings
+
+    handler = signal.getsignal(signal.SIGINT)
+    blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    if handler is not signal.default_int_handler or blocked:
+        warnings.warn(
+            f"SIGINT was left {handler!r}{' and blocked' if blocked else ''} by an earlier test", stacklevel=1
+        )
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

@@ -18,6 +18,8 @@ import yaml
 
 from tests.integration.conftest import aws
 
+pytestmark = pytest.mark.usefixtures("sigint_as_a_terminal_sends_it")
+
 BUCKET = "infractl-tfstate-123456789012-eu-west-1-dev"
 SLEEP_S = 271  # a number no other process here sleeps for: how its leftovers are found
 SLOW = """

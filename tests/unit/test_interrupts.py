@@ -17,6 +17,8 @@ from infractl.models.stacks import Stack, StackSpec
 from infractl.services.stacks import interrupts
 from infractl.services.stacks.executor import Run, each
 
+pytestmark = pytest.mark.usefixtures("sigint_as_a_terminal_sends_it")
+
 GRACEFUL = """
 import signal, subprocess, sys, time
 child = subprocess.Popen(["sleep", "300"])  # what it started lives in its process group
