@@ -108,8 +108,9 @@ def _reraise(exc: Exception) -> None:
     raise exc
 
 
-def _code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+def error_code(exc: Exception) -> str:
+    """The error code of an SDK ClientError ("" for anything else)."""
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def caller_account(target: AwsTarget) -> str:
@@ -148,13 +149,13 @@ def ensure_state_bucket(
     except BotoCoreError as exc:
         call(f"s3:HeadBucket {bucket}", _reraise, exc=exc)
     except ClientError as exc:
-        if _code(exc) in ("403", "AccessDenied"):
+        if error_code(exc) in ("403", "AccessDenied"):
             raise CloudError(
                 f"s3 bucket {bucket} exists but this account cannot use it",
                 hint="bucket names are global: set state.bucket in the environment file to a name you own",
             ) from None
-        if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise CloudError(f"s3:HeadBucket {bucket}: {_code(exc)}") from None
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise CloudError(f"s3:HeadBucket {bucket}: {error_code(exc)}") from None
         kwargs: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
         if target.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
@@ -278,8 +279,8 @@ def ensure_lock_table(target: AwsTarget, table: str, *, tags: Mapping[str, str])
     except BotoCoreError as exc:
         call(f"dynamodb:DescribeTable {table}", _reraise, exc=exc)
     except ClientError as exc:
-        if _code(exc) != "ResourceNotFoundException":
-            raise CloudError(f"dynamodb:DescribeTable {table}: {_code(exc)}") from None
+        if error_code(exc) != "ResourceNotFoundException":
+            raise CloudError(f"dynamodb:DescribeTable {table}: {error_code(exc)}") from None
         call(
             f"dynamodb:CreateTable {table}",
             ddb.create_table,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from infractl.adapters.aws import call
+from infractl.adapters.aws import call, error_code
 from infractl.errors import CloudError, RefusedError
 
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
@@ -27,10 +27,6 @@ class ObjectState:
     retain_until: datetime | None = None
     legal_hold: bool = False
     delete_marker: bool = False
-
-
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def put(
@@ -72,11 +68,11 @@ def head(s3: Any, bucket: str, key: str, version_id: str) -> ObjectState:
     try:
         answer = s3.head_object(Bucket=bucket, Key=key, VersionId=version_id, ChecksumMode="ENABLED")
     except ClientError as exc:
-        if _code(exc) in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
+        if error_code(exc) in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
             return ObjectState(key, version_id, exists=False)
-        if _code(exc) == "405":  # a delete marker's version
+        if error_code(exc) == "405":  # a delete marker's version
             return ObjectState(key, version_id, exists=False, delete_marker=True)
-        raise CloudError(f"s3:HeadObject {bucket}/{key}?versionId={version_id}: {_code(exc)}") from None
+        raise CloudError(f"s3:HeadObject {bucket}/{key}?versionId={version_id}: {error_code(exc)}") from None
     checksum = answer.get("ChecksumSHA256") or ""
     return ObjectState(
         key,
@@ -127,12 +123,12 @@ def delete_version(s3: Any, bucket: str, key: str, version_id: str) -> None:
     try:
         s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
     except ClientError as exc:
-        if _code(exc) in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
+        if error_code(exc) in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
             message = exc.response.get("Error", {}).get("Message", "")
             raise RefusedError(
-                f"s3:DeleteObject {bucket}/{key}?versionId={version_id}: {_code(exc)}: {message}"
+                f"s3:DeleteObject {bucket}/{key}?versionId={version_id}: {error_code(exc)}: {message}"
             ) from None
-        raise CloudError(f"s3:DeleteObject {bucket}/{key}: {_code(exc)}") from None
+        raise CloudError(f"s3:DeleteObject {bucket}/{key}: {error_code(exc)}") from None
 
 
 def lock_configuration(s3: Any, bucket: str) -> dict[str, Any] | None:
@@ -141,9 +137,9 @@ def lock_configuration(s3: Any, bucket: str) -> dict[str, Any] | None:
     try:
         return dict(s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"])
     except ClientError as exc:
-        if _code(exc) in ("ObjectLockConfigurationNotFoundError", "NoSuchBucket"):
+        if error_code(exc) in ("ObjectLockConfigurationNotFoundError", "NoSuchBucket"):
             return None
-        raise CloudError(f"s3:GetObjectLockConfiguration {bucket}: {_code(exc)}") from None
+        raise CloudError(f"s3:GetObjectLockConfiguration {bucket}: {error_code(exc)}") from None
 
 
 def ensure_bucket(s3: Any, bucket: str, region: str, *, mode: str, days: int) -> None:
@@ -154,8 +150,8 @@ def ensure_bucket(s3: Any, bucket: str, region: str, *, mode: str, days: int) ->
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise CloudError(f"s3:HeadBucket {bucket}: {_code(exc)}") from None
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise CloudError(f"s3:HeadBucket {bucket}: {error_code(exc)}") from None
         location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         call(f"s3:CreateBucket {bucket}", s3.create_bucket, Bucket=bucket, ObjectLockEnabledForBucket=True, **location)
         call(

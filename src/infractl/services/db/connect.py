@@ -88,11 +88,12 @@ def vault_client(access: VaultAccess) -> Any:
     return hvac.Client(url=access.addr, token=access.token, timeout=10)
 
 
-def resolve(ctx: Context, env_name: str) -> DbEndpoint:
-    """The env's database endpoint: the dev stack with --emulate, else the data stack's outputs."""
+def resolve(ctx: Context, env_name: str, model: Any = None) -> DbEndpoint:
+    """The env's database endpoint: the dev stack with --emulate, else the data stack's outputs. `model`: the env
+    model when the caller has loaded it already."""
     from infractl.services import environments
 
-    env = environments.load(ctx.project, env_name)
+    env = model if model is not None else environments.load(ctx.project, env_name)
     if ctx.emulate:
         return _dev_stack(ctx, env)
     return _from_state(ctx, env)

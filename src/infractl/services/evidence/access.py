@@ -70,7 +70,7 @@ def open_ledger(ctx: Any, env_name: str, *, signer: Any = None) -> Ledger:
     from infractl.services.dev import contract
 
     model = environments.load(ctx.project, env_name)
-    endpoint = resolve(ctx, env_name)
+    endpoint = resolve(ctx, env_name, model)
     if endpoint.s3 is None:
         raise ConfigError(f"no S3 for {model.name}'s evidence", hint="locally: --emulate (the dev stack's S3)")
     s3, _ = s3_clients(endpoint.s3)

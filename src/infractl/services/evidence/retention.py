@@ -8,8 +8,7 @@ disposed: named explicitly it is refused, in a sweep it is skipped and reported.
 
 from __future__ import annotations
 
-import getpass
-import socket
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +16,9 @@ from typing import Any
 from infractl.adapters import worm
 from infractl.adapters.ledger import chain
 from infractl.errors import RefusedError, UsageError
+from infractl.services.evidence import actions
 from infractl.services.evidence.access import Ledger
 from infractl.services.evidence.record import Record, record
-
-
-def actor() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 @dataclass
@@ -93,7 +89,7 @@ def dispose(
                 Record(
                     tenant=tenant,
                     kind=chain.DISPOSITION,
-                    actor=actor(),
+                    actor=actions.actor(os.environ),
                     refers_to=str(seq),
                     ref=f"disposition:{seq}",
                     attributes={
@@ -133,7 +129,7 @@ def hold(ledger: Ledger, seq: int, *, on: bool, reason: str) -> int:
                 Record(
                     tenant=tenant,
                     kind=chain.LEGAL_HOLD,
-                    actor=actor(),
+                    actor=actions.actor(os.environ),
                     refers_to=str(seq),
                     attributes={
                         "status": "ON" if on else "OFF",

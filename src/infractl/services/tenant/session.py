@@ -36,7 +36,7 @@ def open_env(ctx: Any, env_name: str) -> TenantEnv:
     from infractl.services.db.connect import resolve
 
     model = environments.load(ctx.project, env_name)
-    endpoint = resolve(ctx, env_name)
+    endpoint = resolve(ctx, env_name, model)
     return TenantEnv(
         name=model.name,
         endpoint=endpoint,

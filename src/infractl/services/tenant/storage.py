@@ -63,18 +63,14 @@ def open_store(tenv: Any, *, create: bool = False) -> Store:
     return Store(env=tenv.name, bucket=bucket, key_id=key_id, s3=s3)
 
 
-def _code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-
-
 def _key(kms: Any, alias: str, env: str, *, local: bool) -> str:
     from botocore.exceptions import ClientError
 
     try:
         return kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
     except ClientError as exc:
-        if _code(exc) != "NotFoundException" or not local:
-            if _code(exc) == "NotFoundException":
+        if aws.error_code(exc) != "NotFoundException" or not local:
+            if aws.error_code(exc) == "NotFoundException":
                 raise CloudError(
                     f"the KMS key {alias} of {env} does not exist", hint=f"apply the kms stack: infractl apply {env}"
                 ) from None
@@ -94,7 +90,7 @@ def _bucket(s3: Any, bucket: str, region: str, env: str, *, local: bool) -> None
         s3.head_bucket(Bucket=bucket)
         return
     except ClientError as exc:
-        if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+        if aws.error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
             raise CloudError(f"s3:HeadBucket {bucket}: {exc}") from None
     if not local:
         raise CloudError(
