@@ -23,6 +23,9 @@ NODE_MARK := $(NODE_DIR)/node_modules/.installed-$(shell sha256sum $(NODE_DIR)/p
 # Debian packages the release path runs (docs/release.md): the CNCF distribution registry, skopeo (inspects and
 # verifies what we push), umoci (OCI image layouts), mmdebstrap (the base image from Debian packages, no pulls).
 APT_TOOLS := docker-registry skopeo umoci mmdebstrap
+# The dev stack's monitoring (docs/slo.md): Prometheus (and promtool) and Alertmanager, without their recommended
+# exporters.
+APT_MONITORING := prometheus prometheus-alertmanager
 # apt needs root: as root (this machine, containers) directly, else through sudo (GitHub's runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -68,6 +71,9 @@ apt-tools:
 	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	@missing=""; for t in $(APT_MONITORING); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing (apt)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 $(NODE_MARK): $(NODE_DIR)/package.json
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
