@@ -38,6 +38,7 @@ def invoke(capsys, monkeypatch):
     """Run the CLI in-process through main(): invoke(*args, code=0, root=None) -> Result(stdout, stderr)."""
     monkeypatch.delenv("INFRACTL_ROOT", raising=False)
     monkeypatch.delenv("INFRACTL_EMULATE", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)  # a command exports only where a test asks
 
     def _invoke(*args: str, code: int = 0, root: Path | None = None) -> Result:
         argv = (["--root", str(root)] if root else []) + list(args)

@@ -80,10 +80,23 @@ def _globals(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; map every error to its named exit code. Never a traceback unless -v."""
-    from infractl.errors import InfractlError
+    """Run the CLI; map every error to its named exit code. Never a traceback unless -v. The command is one span
+    when OTEL_EXPORTER_OTLP_ENDPOINT is set (services/telemetry.py)."""
+    from infractl.services import telemetry
 
     common.GLOBALS.root, common.GLOBALS.verbose = None, False
+    args = list(sys.argv[1:] if argv is None else argv)
+    groups = {g.name for g in app.registered_groups if g.name}
+    with telemetry.command(args, groups) as tracking:
+        tracking.code = _run(args)
+    if tracking.problem:
+        sys.stderr.write(tracking.problem + "\n")
+    return tracking.code
+
+
+def _run(argv: list[str]) -> int:
+    from infractl.errors import InfractlError
+
     try:
         # Without standalone mode, a command's typer.Exit(code) comes back as the return value.
         rv = app(args=argv, prog_name="infractl", standalone_mode=False)
