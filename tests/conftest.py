@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,19 +66,27 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+# SIGINT as this process got it. A test run started as a background job of a non-interactive shell (`make test &`,
+# CI runners, nohup) inherits SIGINT ignored: Python then keeps SIG_IGN instead of installing its handler, and so do
+# the processes it starts. That is the environment, not a test's leak.
+_SIGINT_AT_START = signal.getsignal(signal.SIGINT)
+_SIGINT_BLOCKED_AT_START = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
 @pytest.fixture
 def sigint_as_a_terminal_sends_it():
-    """SIGINT handled by Python (KeyboardInterrupt) and not blocked in this process — as in a fresh infractl, and as
-    the processes the test starts inherit it. A test earlier in the same xdist worker may have left it otherwise:
-    what was found is reported as a warning (naming it), then set right for this test and restored after."""
-    import signal
+    """SIGINT handled by Python (KeyboardInterrupt) and not blocked in this process — as in an infractl started from
+    a terminal, and as the processes the test starts inherit it. Set for the test and restored after. If it differs
+    from what the process started with, a test earlier in the same worker changed it: that is reported as a warning."""
     import warnings
 
     handler = signal.getsignal(signal.SIGINT)
     blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
-    if handler is not signal.default_int_handler or blocked:
+    if handler is not _SIGINT_AT_START or blocked != _SIGINT_BLOCKED_AT_START:
         warnings.warn(
-            f"SIGINT was left {handler!r}{' and blocked' if blocked else ''} by an earlier test", stacklevel=1
+            f"SIGINT was left {handler!r}{' and blocked' if blocked else ''} by an earlier test "
+            f"(the process started with {_SIGINT_AT_START!r})",
+            stacklevel=1,
         )
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
