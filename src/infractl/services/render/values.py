@@ -26,16 +26,16 @@ from infractl.services.render.network import (
     DNS_PEER,
     DNS_RULE,
     INGRESS_PEER,
-    TEMPORAL_METRICS_DNS,
-    TEMPORAL_METRICS_PORT,
     TENANT_NAMESPACE_PREFIX,
     client_namespaces,
     collector_peer,
     database_rule,
     egress_allowlist,
     exporter_egress,
+    metrics_ingress,
     namespace_peer,
     scrape_egress,
+    scrape_jobs,
 )
 
 # Where an image comes from when the env model does not pin it: public upstream images, and our own images in the
@@ -161,10 +161,8 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
             "k8s.cluster.name": env.name,  # the cluster stack names the cluster after the env
         },
         "pipelines": pipelines,
-        # Temporal's servers expose Prometheus metrics only: the collector scrapes them into the metrics pipeline.
-        "scrape": [{"job": "temporal", "dnsNames": TEMPORAL_METRICS_DNS, "port": TEMPORAL_METRICS_PORT}]
-        if env.observability.metrics
-        else [],
+        # Prometheus endpoints (Temporal's servers, the control plane's /metrics) into the metrics pipeline.
+        "scrape": scrape_jobs(env, _tiers(env)),
         "networkPolicy": {
             "ingressFrom": [namespace_peer(ns) for ns in client_namespaces(env)],
             "egress": [DNS_RULE, *exporter_egress(env, shown), *scrape_egress(env)],
@@ -200,6 +198,7 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
                 "maxReplicas": max(int(api_scaling.get("maxReplicas", 1)), replicas),
             },
         },
+        "metrics": {"ingressFrom": metrics_ingress(env)},
         "workerPools": _worker_pools(env, base.get("workerPools") or [], shown),
         "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env, shown)},
         "networkPolicy": {"egress": egress_allowlist(env)},
@@ -243,6 +242,12 @@ def _scaled(group: Any, base: dict, where: str, shown: str) -> dict:
         "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
     }
     return {"replicas": desired, "autoscaling": autoscaling}
+
+
+def _tiers(env: Environment) -> list[str]:
+    """The tenant tiers of stacks.cluster (one shared worker pool each); _worker_pools checks their shape."""
+    tiers = _cluster(env).get("tenant_tiers") or {}
+    return list(tiers) if isinstance(tiers, dict) else []
 
 
 def _replicas(env: Environment, shown: str) -> int:
