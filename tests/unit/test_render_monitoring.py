@@ -1,19 +1,60 @@
-"""render's scrape rules, without Helm: the collector's scrape jobs and egress, and who may reach the control plane's
-metrics port, from the env model."""
+"""render's monitoring values and scrape rules, without Helm: monitoring_values (pure), the collector's scrape jobs
+and egress, and who may reach the control plane's metrics port, from the env model."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
+from infractl.errors import ConfigError
 from infractl.models.project import Project
 from infractl.services import environments
 from infractl.services.render import network
+from infractl.services.render.values import monitoring_values
 
 REPO = Path(__file__).resolve().parents[2]
+GROUPS = [
+    {
+        "name": "slo-evidence-integrity",
+        "rules": [
+            {"record": "slo:evidence_verify_age:seconds", "expr": "time() - max(x)"},
+            {
+                "alert": "EvidenceIntegrityBroken",
+                "expr": "increase(controlplane_evidence_verifications_total{outcome='broken'}[10m]) > 0",
+                "labels": {"severity": "page", "slo": "evidence-integrity"},
+                "annotations": {"runbook_url": "https://example.com/docs/runbooks/evidence-integrity.md"},
+            },
+        ],
+    }
+]
 
 
 def _env(name: str):
     return environments.load(Project(root=REPO, work_dir=REPO / ".infractl"), name)
+
+
+def test_monitoring_values_hold_the_groups_and_each_dashboard_as_json():
+    dashboards = {"slo-overview": {"title": "SLOs", "panels": [{"id": 1, "thresholds": [0.999]}]}}
+    values = monitoring_values(GROUPS, dashboards)
+    assert values["enabled"] is True
+    assert values["prometheusRule"] == {"groups": GROUPS}
+    assert values["prometheusRule"]["groups"] is not GROUPS  # a copy: the caller's data is never shared
+    assert json.loads(values["dashboards"]["slo-overview"]) == dashboards["slo-overview"]
+
+
+@pytest.mark.parametrize(
+    ("groups", "dashboards", "enabled"), [([], {}, False), (GROUPS, {}, True), ([], {"d": {"title": "x"}}, True)]
+)
+def test_monitoring_is_on_when_there_is_a_rule_or_a_dashboard(groups, dashboards, enabled):
+    assert monitoring_values(groups, dashboards)["enabled"] is enabled
+
+
+@pytest.mark.parametrize("stem", ["SLO_Overview", "-x", "a" * 41, "a.b"])
+def test_a_dashboard_name_that_cannot_name_a_configmap_is_refused(stem):
+    with pytest.raises(ConfigError, match=f"SLO dashboards {stem}: a dashboard's name must be a DNS label"):
+        monitoring_values([], {stem: {"title": "x"}})
 
 
 def test_scrape_jobs_name_every_workloads_metrics_service():
