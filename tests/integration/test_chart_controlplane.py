@@ -427,7 +427,8 @@ def test_tier_c_tenants_isolated(rendered, env):
     for t in env_model(env).tenants:
         assert node_groups[f"c-{t.name}"] == t.node_group.model_dump()
         _tier_c(docs, t.name, f"c-{t.name}")
-    roles = {r["name"] for d in docs if d["kind"] == "ConfigMap" for r in json.loads(d["data"]["roles.json"])}
+    [cm] = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("vault-roles")]
+    roles = {r["name"] for r in json.loads(cm["data"]["roles.json"])}
     assert {"controlplane-api", "controlplane-worker"} <= roles
 
 
