@@ -197,10 +197,12 @@ def test_the_flows_the_platform_needs_are_allowed(env_cluster):
         assert c.can(c.pod(a), at["database"], 5432), a
     assert c.can(c.pod("temporal-web"), frontend, 7233)
     assert c.can(c.pod("temporal-schema"), at["database"], 5432)
-    # The collector: exports to its backends' pods, scrapes Temporal.
+    # The collector: exports to its backends' pods, scrapes Temporal and every api and worker pod's metrics port.
     assert c.can(collector, c.pod("tempo-distributor"), 4317)
     assert c.can(collector, c.pod("mimir"), 8080) and c.can(collector, c.pod("loki"), 3100)
     assert c.can(collector, history, 9090) and c.can(collector, frontend, 9090)
+    for pod in [api, *_workers(c)]:
+        assert c.can(collector, pod, pod.ports["metrics"]), f"{env}: the collector cannot scrape {pod.name}"
 
 
 def test_nothing_else_gets_through(env_cluster):
@@ -218,6 +220,14 @@ def test_nothing_else_gets_through(env_cluster):
         assert not c.can(intruder, pod, next(iter(pod.ports.values()), 8080)), f"anyone reaches {pod.name}"
     assert not c.can(api, history, 7234)  # clients get the frontend only
     assert not c.can(api, frontend, 9090)  # ... and not its metrics
+    # The control plane's metrics port: the collector only (not the ingress controller, not each other, not the
+    # collector on any other port).
+    collector = c.pod("otel-collector-gateway")
+    for pod in [api, *_workers(c)]:
+        metrics = pod.ports["metrics"]
+        assert not c.can(intruder, pod, metrics) and not c.can(c.pod("ingress-nginx"), pod, metrics), pod.name
+        assert not any(c.can(other, pod, metrics) for other in [api, *_workers(c)] if other is not pod), pod.name
+        assert not c.can(collector, pod, 8080), pod.name
     assert not c.can(c.pod("ingress-nginx"), frontend, 7233)
     assert not c.can(c.pod("otel-collector-gateway"), at["database"], 5432)
     # Tier C tenants: isolated from each other and from the shared workers, both ways.

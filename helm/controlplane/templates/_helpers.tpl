@@ -149,3 +149,15 @@ The worker serves no port. Healthy = an ESTABLISHED TCP connection to the Tempor
     {{- toYaml .ports | nindent 4 }}
 {{- end }}
 {{- end }}
+
+{{/* The ingress rule of the metrics port: from metrics.ingressFrom (the scrapers), to metrics.port only. None when
+metrics are off or nobody scrapes. */}}
+{{- define "controlplane.metricsIngress" -}}
+{{- if and .Values.metrics.enabled .Values.metrics.ingressFrom -}}
+- from:
+    {{- toYaml .Values.metrics.ingressFrom | nindent 4 }}
+  ports:
+    - port: {{ .Values.metrics.port }}
+      protocol: TCP
+{{- end }}
+{{- end }}

@@ -1,6 +1,7 @@
 """The network rules render writes into the charts' NetworkPolicies: the peers (DNS, the ingress controller, a
-namespace, the collector), the control plane's egress allowlist, the collector's egress to its exporters' backends,
-and the namespaces whose pods may call Temporal and the collector (docs/render.md).
+namespace, the collector), the control plane's egress allowlist, the collector's egress to its exporters' backends
+and the Prometheus endpoints it scrapes, and the namespaces whose pods may call Temporal and the collector
+(docs/render.md).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ TEMPORAL_METRICS_PORT = 9090
 TEMPORAL_METRICS_DNS = [
     f"temporal-{svc}.temporal.svc.cluster.local" for svc in ("frontend-headless", "history", "matching", "worker")
 ]
+# The control plane's Prometheus endpoint: every api and worker pod serves GET /metrics on this port
+# (CONTROLPLANE_METRICS_PORT), each workload behind a headless Service <workload>-metrics in its namespace
+# (helm/controlplane/templates/workloads.yaml). The scrape job names are the ones the SLO rules are written against.
+CONTROLPLANE_METRICS_PORT = 9464
+CONTROLPLANE_SCRAPE_JOBS = ("controlplane-api", "controlplane-worker")
 # The in-cluster endpoint of an OTel exporter: <service>.<namespace>.svc[.cluster.local].
 IN_CLUSTER_HOST = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.(?P<ns>[a-z0-9]([a-z0-9-]*[a-z0-9])?)\.svc(\.cluster\.local)?$"
@@ -124,11 +130,58 @@ def _endpoint(exporter: Exporter, where: str, shown: str) -> tuple[str | None, i
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+def scrape_jobs(env: Environment, tiers: list[str]) -> list[dict]:
+    """What the collector scrapes into its metrics pipeline (nothing without a metrics exporter), by the DNS A records
+    of headless Services: Temporal's servers (Prometheus metrics only), and the control plane's api and workers: one
+    shared pool per tenant tier (tiers) and one worker per tier C tenant, in the tenant's namespace."""
+    if not env.observability.metrics:
+        return []
+    # Workload names: <fullname>-api, <fullname>-worker-<tier>, <fullname>-worker-<tenant>; fullname = release = chart.
+    controlplane = NAMESPACE["controlplane"]
+    workers = [_metrics_host(f"controlplane-worker-{tier}", controlplane) for tier in tiers]
+    workers += [
+        _metrics_host(f"controlplane-worker-{t.name}", f"{TENANT_NAMESPACE_PREFIX}{t.name}") for t in env.tenants
+    ]
+    api_job, worker_job = CONTROLPLANE_SCRAPE_JOBS
+    jobs = [
+        {"job": "temporal", "dnsNames": TEMPORAL_METRICS_DNS, "port": TEMPORAL_METRICS_PORT},
+        {
+            "job": api_job,
+            "dnsNames": [_metrics_host("controlplane-api", controlplane)],
+            "port": CONTROLPLANE_METRICS_PORT,
+        },
+    ]
+    if workers:
+        jobs.append({"job": worker_job, "dnsNames": workers, "port": CONTROLPLANE_METRICS_PORT})
+    return jobs
+
+
 def scrape_egress(env: Environment) -> list[dict]:
+    """The collector's egress to what scrape_jobs scrapes: Temporal's servers, the control plane's api, and its
+    workers in the control plane's and every tier C tenant's namespace, each on its metrics port."""
     if not env.observability.metrics:
         return []
     pods = {"app.kubernetes.io/name": "temporal"}
-    return [_in_cluster("temporal-metrics", NAMESPACE["temporal"], pods, TEMPORAL_METRICS_PORT)]
+    ports = [{"port": CONTROLPLANE_METRICS_PORT, "protocol": "TCP"}]
+    return [
+        _in_cluster("temporal-metrics", NAMESPACE["temporal"], pods, TEMPORAL_METRICS_PORT),
+        {
+            "name": "controlplane-api-metrics",
+            "to": [_controlplane_peer(NAMESPACE["controlplane"], "api")],
+            "ports": ports,
+        },
+        {
+            "name": "controlplane-worker-metrics",
+            "to": [_controlplane_peer(ns, "worker") for ns in client_namespaces(env)],
+            "ports": ports,
+        },
+    ]
+
+
+def metrics_ingress(env: Environment) -> list[dict]:
+    """Who may scrape the control plane's metrics port: the collector's pods, when the env exports metrics (the env
+    model names no other scraper, e.g. no Prometheus namespace)."""
+    return [collector_peer()] if env.observability.metrics else []
 
 
 def client_namespaces(env: Environment) -> list[str]:
@@ -154,3 +207,13 @@ def collector_peer() -> dict:
 def _in_cluster(name: str, namespace: str, pod_labels: dict[str, str], port: int) -> dict:
     peer = {**namespace_peer(namespace), "podSelector": {"matchLabels": pod_labels}}
     return {"name": name, "to": [peer], "ports": [{"port": port, "protocol": "TCP"}]}
+
+
+def _controlplane_peer(namespace: str, component: str) -> dict:
+    pods = {"app.kubernetes.io/name": "controlplane", "app.kubernetes.io/component": component}
+    return {**namespace_peer(namespace), "podSelector": {"matchLabels": pods}}
+
+
+def _metrics_host(workload: str, namespace: str) -> str:
+    """The DNS name of a control plane workload's headless metrics Service (the chart: <workload>-metrics)."""
+    return f"{workload}-metrics.{namespace}.svc.cluster.local"

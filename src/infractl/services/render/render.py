@@ -15,16 +15,22 @@ from infractl.models.project import Project
 from infractl.models.render import ChartRender, DeployResult, RenderResult
 from infractl.services.context import Context
 from infractl.services.render.charts import CHARTS, ChartSpec, chart_path
-from infractl.services.render.values import STATE_STACKS, EnvValues, kube_version_for, values_for
+from infractl.services.render.values import STATE_STACKS, EnvValues, SloSource, kube_version_for, values_for
 
 
 def render(
-    project: Project, env_name: str, out_dir: Path, *, outputs: dict[str, dict[str, Any]] | None = None
+    project: Project,
+    env_name: str,
+    out_dir: Path,
+    *,
+    outputs: dict[str, dict[str, Any]] | None = None,
+    slo: SloSource | None = None,
 ) -> RenderResult:
-    """Build each chart's values from the env model (and the applied stacks' outputs, when given), render it
-    (schema-checked), lint it strictly, and write `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`.
-    Nothing is written unless every chart renders and lints."""
-    return _render(project, values_for(project, env_name, outputs), out_dir)
+    """Build each chart's values from the env model (and the applied stacks' outputs, when given; the SLO rules and
+    dashboards from slo, default values.slo_definitions), render it (schema-checked), lint it strictly, and write
+    `<out>/<env>/<chart>.yaml` and `<out>/<env>/values/<chart>.yaml`. Nothing is written unless every chart renders
+    and lints."""
+    return _render(project, values_for(project, env_name, outputs, slo=slo), out_dir)
 
 
 def _render(project: Project, built: EnvValues, out_dir: Path) -> RenderResult:

@@ -7,11 +7,17 @@ Values per chart, later layers win (dicts merged key by key, lists replaced whol
   3. values from environments/<env>.yaml       everything else: name, region, replicas/HA, worker pools per tenant
                                                tier, tier C tenants, exporters, every egress/ingress rule, images
   4. with --from-state, the applied stacks' outputs (STATE_VALUES)
+The controlplane chart's `monitoring` (PrometheusRule, dashboard ConfigMaps) comes from the SLO definitions
+(slo_definitions, the SEAM to infractl.services.slo) when the env exports metrics.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
+import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,16 +32,16 @@ from infractl.services.render.network import (
     DNS_PEER,
     DNS_RULE,
     INGRESS_PEER,
-    TEMPORAL_METRICS_DNS,
-    TEMPORAL_METRICS_PORT,
     TENANT_NAMESPACE_PREFIX,
     client_namespaces,
     collector_peer,
     database_rule,
     egress_allowlist,
     exporter_egress,
+    metrics_ingress,
     namespace_peer,
     scrape_egress,
+    scrape_jobs,
 )
 
 # Where an image comes from when the env model does not pin it: public upstream images, and our own images in the
@@ -74,11 +80,23 @@ STATE_VALUES = (
     (("data", "port"), "temporal", ("persistence", "port")),
 )
 STATE_STACKS = sorted({stack for (stack, _), _, _ in STATE_VALUES})
+# The SLO definitions of an env as the charts take them: (Prometheus rule-file `groups`, {file stem: Grafana
+# dashboard JSON}). The default is slo_definitions; tests pass their own.
+SloSource = Callable[[Project, Environment], tuple[list[dict], dict[str, dict]]]
+# A dashboard's file stem names its ConfigMap (<fullname>-dashboard-<stem>) and its key (<stem>.json).
+DASHBOARD_STEM = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
-def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any]] | None = None) -> EnvValues:
+def values_for(
+    project: Project,
+    env_name: str,
+    outputs: dict[str, dict[str, Any]] | None = None,
+    *,
+    slo: SloSource | None = None,
+) -> EnvValues:
     """Every chart's values for env_name: the ci layer overlaid with what the env model decides, then (when given)
-    the applied stacks' outputs ({stack: {output: {value, ...}}}, see STATE_VALUES)."""
+    the applied stacks' outputs ({stack: {output: {value, ...}}}, see STATE_VALUES). The controlplane chart's
+    `monitoring` comes from slo (default: slo_definitions) when the env exports metrics."""
     env = environments.load(project, env_name)
     shown = project.rel(project.env_file(env_name))
     notes: list[str] = []
@@ -96,6 +114,7 @@ def values_for(project: Project, env_name: str, outputs: dict[str, dict[str, Any
             _set(base, path, images[image])
         overlay = {"temporal": _temporal, "otel-collector": _otel, "controlplane": _controlplane}[spec.name]
         charts[spec.name] = _merge(base, overlay(env, base, replicas, shown))
+    charts["controlplane"] = _merge(charts["controlplane"], {"monitoring": _monitoring(project, env, slo)})
     check_system_capacity(env.name, _cluster(env).get("system_node_group") or {}, charts, shown, notes)
     if outputs is not None:
         for (stack, output), chart, path in STATE_VALUES:
@@ -161,10 +180,8 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
             "k8s.cluster.name": env.name,  # the cluster stack names the cluster after the env
         },
         "pipelines": pipelines,
-        # Temporal's servers expose Prometheus metrics only: the collector scrapes them into the metrics pipeline.
-        "scrape": [{"job": "temporal", "dnsNames": TEMPORAL_METRICS_DNS, "port": TEMPORAL_METRICS_PORT}]
-        if env.observability.metrics
-        else [],
+        # Prometheus endpoints (Temporal's servers, the control plane's /metrics) into the metrics pipeline.
+        "scrape": scrape_jobs(env, _tiers(env)),
         "networkPolicy": {
             "ingressFrom": [namespace_peer(ns) for ns in client_namespaces(env)],
             "egress": [DNS_RULE, *exporter_egress(env, shown), *scrape_egress(env)],
@@ -200,10 +217,49 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
                 "maxReplicas": max(int(api_scaling.get("maxReplicas", 1)), replicas),
             },
         },
+        "metrics": {"ingressFrom": metrics_ingress(env)},
         "workerPools": _worker_pools(env, base.get("workerPools") or [], shown),
         "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env, shown)},
         "networkPolicy": {"egress": egress_allowlist(env)},
     }
+
+
+def slo_definitions(project: Project, env: Environment) -> tuple[list[dict], dict[str, dict]]:
+    """The env's SLO rule groups and dashboards: infractl.services.slo (slo/*.yaml and the env model's `slo:`,
+    docs/slo.md), imported here only, when an env exports metrics."""
+    # SEAM (issue 18): services/slo comes from another branch. Until it is merged there are no SLO definitions and
+    # the controlplane chart renders no PrometheusRule and no dashboards. Once merged, delete these two lines.
+    if importlib.util.find_spec("infractl.services.slo") is None:
+        return [], {}
+    from infractl.services import slo
+
+    sloset = slo.load(project.root, env)
+    return slo.rule_groups(sloset), slo.dashboards(sloset)
+
+
+def monitoring_values(groups: list[dict], dashboards: dict[str, dict]) -> dict:
+    """The controlplane chart's `monitoring` values from Prometheus rule groups (a rule file's `groups`) and Grafana
+    dashboards ({file stem: dashboard JSON}): on when there is either. The groups become one PrometheusRule, each
+    dashboard a ConfigMap holding it as a JSON string (the chart copies the string, so no number is retyped)."""
+    bad = sorted(stem for stem in dashboards if not DASHBOARD_STEM.match(stem))
+    if bad:
+        raise ConfigError(
+            f"SLO dashboards {', '.join(bad)}: a dashboard's name must be a DNS label of at most 40 characters",
+            hint="lower-case letters, digits and '-' (it names the dashboard's ConfigMap)",
+        )
+    return {
+        "enabled": bool(groups or dashboards),
+        "prometheusRule": {"groups": copy.deepcopy(groups)},
+        "dashboards": {stem: json.dumps(dashboards[stem], separators=(",", ":")) for stem in sorted(dashboards)},
+    }
+
+
+def _monitoring(project: Project, env: Environment, slo: SloSource | None) -> dict:
+    """The env's monitoring values: off without a metrics pipeline (the rules' series would never reach a backend)."""
+    if not env.observability.metrics:
+        return {"enabled": False}
+    groups, dashboards = (slo or slo_definitions)(project, env)
+    return monitoring_values(groups, dashboards)
 
 
 def _worker_pools(env: Environment, base_pools: list[dict], shown: str) -> list[dict]:
@@ -243,6 +299,12 @@ def _scaled(group: Any, base: dict, where: str, shown: str) -> dict:
         "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
     }
     return {"replicas": desired, "autoscaling": autoscaling}
+
+
+def _tiers(env: Environment) -> list[str]:
+    """The tenant tiers of stacks.cluster (one shared worker pool each); _worker_pools checks their shape."""
+    tiers = _cluster(env).get("tenant_tiers") or {}
+    return list(tiers) if isinstance(tiers, dict) else []
 
 
 def _replicas(env: Environment, shown: str) -> int:
