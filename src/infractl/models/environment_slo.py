@@ -4,6 +4,7 @@ chooses the period, the scrape interval the windows are sized for, the runbook l
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -28,6 +29,15 @@ def _scrape(value: str) -> str:
     return value
 
 
+def _base_url(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"https?://[^\s?#/]+(/[^\s?#]*)?[^/\s?#]", value):
+        raise ValueError(
+            "use the URL the repository's files hang under, http(s), no trailing slash, no query:"
+            " e.g. https://github.com/ORG/REPO/blob/main (runbook links are <it>/docs/runbooks/<alert>.md)"
+        )
+    return value
+
+
 class SloConfig(_Strict):
     # the SLO period: objectives and error budgets are over it; the alert windows scale with it (30d: the SRE
     # workbook's 1h/5m, 6h/30m, 1d/2h, 3d/6h)
@@ -35,6 +45,6 @@ class SloConfig(_Strict):
     # Prometheus's scrape interval in this env: no window is shorter than 4 of them
     scrape_interval: Annotated[str, AfterValidator(_scrape)] = "30s"
     # where docs/runbooks/ is browsable: runbook_url = <base>/docs/runbooks/<alert>.md (required to render)
-    runbook_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+[^/\s?#]$")
+    runbook_base_url: Annotated[str | None, AfterValidator(_base_url)] = None
     objectives: dict[SloName, Percent] = Field(default_factory=dict)  # percent, overriding slo/*.yaml
     max_age: dict[SloName, Duration] = Field(default_factory=dict)  # freshness alerts' max age, overriding slo/*.yaml

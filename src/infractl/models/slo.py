@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 # A Prometheus duration as infractl writes and reads it: weeks to seconds, each unit at most once, in that order.
 DURATION = re.compile(r"(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 UNITS = (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 WINDOW = "{{window}}"  # the placeholder of a ratio SLI's range: `rate(x[{{window}}])`
 SLO_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-ALERT_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+ALERT_NAME = r"^[A-Z][A-Za-z0-9]*$"
 SEVERITIES = ("page", "ticket")
 
 # The runtime's histograms and their bucket boundaries in seconds (the metrics contract of issue 18).
@@ -63,8 +63,13 @@ def _slo_name(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
-SloName = Annotated[str, AfterValidator(_slo_name)]
+# The patterns in json_schema_extra go into the JSON schema (for editors); the validators give the clearer messages.
+Duration = Annotated[
+    str, AfterValidator(_duration), Field(json_schema_extra={"pattern": rf"^{DURATION.pattern}$", "minLength": 2})
+]
+SloName = Annotated[
+    str, AfterValidator(_slo_name), Field(json_schema_extra={"pattern": rf"^{SLO_NAME.pattern}$", "maxLength": 48})
+]
 Percent = Annotated[float, Field(gt=0, lt=100)]
 Severity = Literal["page", "ticket"]
 
@@ -73,13 +78,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-def _check_promql(text: str, field: str) -> None:
+def _check_promql(text: str) -> str:
     """What can be checked without a PromQL parser: the window placeholder is there, in a range, and the brackets
     pair up (promtool checks the rendered rules: tests/integration/test_slo_rules.py)."""
     if f"[{WINDOW}]" not in text:
-        raise ValueError(f"{field} has no range [{WINDOW}]: write e.g. sum(rate(my_metric_total[{WINDOW}]))")
+        raise ValueError(f"no range [{WINDOW}]: write e.g. sum(rate(my_metric_total[{WINDOW}]))")
     if "{{" in text.replace(WINDOW, ""):
-        raise ValueError(f"{field}: {WINDOW} is the only placeholder")
+        raise ValueError(f"{WINDOW} is the only placeholder")
     stack: list[str] = []
     pairs = {")": "(", "]": "[", "}": "{"}
     quote = None
@@ -91,9 +96,13 @@ def _check_promql(text: str, field: str) -> None:
         elif ch in "([{":
             stack.append(ch)
         elif ch in pairs and (not stack or stack.pop() != pairs[ch]):
-            raise ValueError(f"{field}: unbalanced {ch!r}")
+            raise ValueError(f"unbalanced {ch!r}")
     if stack or quote:
-        raise ValueError(f"{field}: unclosed {(quote or stack[-1])!r}")
+        raise ValueError(f"unclosed {(quote or stack[-1])!r}")
+    return text
+
+
+PromQL = Annotated[str, Field(min_length=1), AfterValidator(_check_promql)]
 
 
 class RatioSli(_Strict):
@@ -101,14 +110,8 @@ class RatioSli(_Strict):
     without labels (aggregate with sum). An errors expression matching no series yet reads 0."""
 
     kind: Literal["ratio"]
-    errors: str = Field(min_length=1)
-    total: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _placeholders(self) -> RatioSli:
-        _check_promql(self.errors, "errors")
-        _check_promql(self.total, "total")
-        return self
+    errors: PromQL
+    total: PromQL
 
     def expressions(self) -> tuple[str, str]:
         return self.errors, self.total
@@ -119,23 +122,26 @@ class LatencySli(_Strict):
     (a threshold between two boundaries cannot be counted exactly)."""
 
     kind: Literal["latency"]
-    histogram: str
+    histogram: str = Field(json_schema_extra={"enum": list(HISTOGRAM_BUCKETS)})
     threshold_seconds: float = Field(gt=0)
-    matchers: str = Field(default="", pattern=r'^[^{}]*$')  # extra label matchers, e.g. route!="/v1/debug"
+    matchers: str = Field(default="", pattern=r"^[^{}]*$")  # extra label matchers, e.g. route!="/v1/debug"
 
-    @model_validator(mode="after")
-    def _bucket(self) -> LatencySli:
-        buckets = HISTOGRAM_BUCKETS.get(self.histogram)
-        if buckets is None:
-            known = ", ".join(HISTOGRAM_BUCKETS)
-            raise ValueError(f"histogram: {self.histogram!r} is not a histogram of the runtime; known: {known}")
-        if self.threshold_seconds not in buckets:
+    @field_validator("histogram")
+    @classmethod
+    def _histogram(cls, v: str) -> str:
+        if v not in HISTOGRAM_BUCKETS:
+            raise ValueError(f"{v!r} is not a histogram of the runtime; use one of {', '.join(HISTOGRAM_BUCKETS)}")
+        return v
+
+    @field_validator("threshold_seconds")
+    @classmethod
+    def _bucket(cls, v: float, info: ValidationInfo) -> float:
+        histogram = info.data.get("histogram")
+        buckets = HISTOGRAM_BUCKETS.get(histogram or "")
+        if buckets is not None and v not in buckets:
             listed = " ".join(f"{b:g}" for b in buckets)
-            raise ValueError(
-                f"threshold_seconds: {self.threshold_seconds:g} is not a bucket boundary of {self.histogram};"
-                f" use one of {listed}"
-            )
-        return self
+            raise ValueError(f"{v:g} is not a bucket boundary of {histogram}; use one of {listed}")
+        return v
 
     def le(self) -> str:
         """The bucket's `le` label as the Prometheus client writes it (Go float formatting: 1 -> "1.0")."""
@@ -156,9 +162,9 @@ class Freshness(_Strict):
     """An alert when a unix-time gauge (the last success of a periodic check) is older than `max_age` (default here,
     per env in `slo.max_age`)."""
 
-    metric: Annotated[str, Field(pattern=METRIC_NAME.pattern)]
+    metric: Annotated[str, Field(pattern=METRIC_NAME)]
     max_age: Duration
-    alert: Annotated[str, Field(pattern=ALERT_NAME.pattern)]
+    alert: Annotated[str, Field(pattern=ALERT_NAME)]
     severity: Severity = "ticket"
 
 
@@ -180,10 +186,11 @@ class SloFile(_Strict):
 def json_schema() -> dict[str, Any]:
     """docs/schemas/slo.schema.json (a unit test keeps the file equal to this)."""
     schema = SloFile.model_json_schema()
+    schema.pop("title", None)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://infractl.dev/schemas/slo.schema.json",
-        "title": "infractl SLO definitions (slo/*.yaml)",
+        "title": "infractl SLO definitions (slo/*.yaml, docs/slo.md)",
         **schema,
     }
 

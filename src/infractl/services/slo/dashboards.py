@@ -57,7 +57,8 @@ class _Board:
         return self.next_id - 1
 
     def panel(self, kind: str, title: str, description: str, queries: list[tuple[str, str]], **opts: Any) -> None:
-        from grafana_foundation_sdk.builders import bargauge, dashboard, prometheus, stat, timeseries
+        from grafana_foundation_sdk.builders import bargauge, common, dashboard, prometheus, stat, timeseries
+        from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement
         from grafana_foundation_sdk.models.dashboard import DataSourceRef, Threshold, ThresholdsMode
 
         panel = {"timeseries": timeseries.Panel, "stat": stat.Panel, "bargauge": bargauge.Panel}[kind]()
@@ -69,6 +70,11 @@ class _Board:
             .span(opts.get("span", 12))
             .height(opts.get("height", 8))
         )
+        if kind == "timeseries":
+            legend = common.VizLegendOptions().display_mode(LegendDisplayMode.LIST).placement(LegendPlacement.BOTTOM)
+            panel = panel.legend(legend.show_legend(True).calcs([]))
+        else:  # the last value of each series
+            panel = panel.reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         if "unit" in opts:
             panel = panel.unit(opts["unit"])
         if "min" in opts:

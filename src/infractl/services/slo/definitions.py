@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from infractl.adapters import files
 from infractl.errors import ConfigError
 from infractl.models.environment import Environment
@@ -21,6 +23,7 @@ from infractl.services.slo.windows import MIN_SCRAPES, WindowError, alert_for, b
 
 SLO_DIR = "slo"
 RUNBOOK_DIR = "docs/runbooks"
+SLI_KINDS = ("ratio", "latency")
 BASE_URL_HINT = "set it to where the repository's files are browsable, e.g. https://github.com/ORG/REPO/blob/main"
 
 
@@ -45,7 +48,7 @@ def read_files(project_root: Path) -> list[tuple[str, SloFile]]:
     seen: dict[str, str] = {}  # SLO or alert name -> where it is defined
     for path in paths:
         shown = _rel(project_root, path)
-        model = files.validate(SloFile, files.read_yaml(path, display=shown), display=shown)
+        model = _validate(files.read_yaml(path, display=shown), shown)
         for i, spec in enumerate(model.slos):
             names = [(f"slos.{i}.name", spec.name)]
             names += [(f"slos.{i}.name (alert)", alert_name(spec.name, sev)) for sev in ("page", "ticket")]
@@ -60,6 +63,24 @@ def read_files(project_root: Path) -> list[tuple[str, SloFile]]:
                 seen[name] = f"{shown}: {field}"
         out.append((shown, model))
     return out
+
+
+def _validate(data: object, shown: str) -> SloFile:
+    """files.validate, with the SLI's kind left out of an error's place (`slos.0.sli.threshold_seconds`, not
+    `slos.0.sli.latency.threshold_seconds`): the kind is a value of the file, not a level of it."""
+    if not isinstance(data, dict):
+        return files.validate(SloFile, data, display=shown)
+    try:
+        return SloFile.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            if len(loc) >= 4 and loc[2] == "sli" and loc[3] in SLI_KINDS:
+                del loc[3]
+            errors.append({**err, "loc": tuple(loc)})
+        lines = [files.validation_line(shown, err) for err in errors]
+        raise ConfigError(lines[0], details=lines[1:], hint=f"fix {shown} and run the command again") from None
 
 
 def alert_name(slo: str, severity: str) -> str:
