@@ -20,6 +20,7 @@ import yaml
 
 from infractl.models.project import Project
 from infractl.services import environments, slo
+from infractl.services.slo.dashboards import queries
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -109,8 +110,12 @@ def firing(group: dict, alert: str, env: str) -> dict:
     severity = rule["labels"]["severity"]
     kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in alert).lstrip("-")
     return {
-        "exp_labels": {"severity": severity, "slo": rule["labels"]["slo"], "service": rule["labels"]["service"],
-                       "env": env},
+        "exp_labels": {
+            "severity": severity,
+            "slo": rule["labels"]["slo"],
+            "service": rule["labels"]["service"],
+            "env": env,
+        },
         "exp_annotations": {
             "summary": rule["annotations"]["summary"],
             "description": rule["annotations"]["description"],
@@ -152,6 +157,26 @@ def test_every_rendered_rule_file_passes_promtool_check(promtool, rendered):
     assert done.stdout.count("SUCCESS") == 3
 
 
+def test_every_dashboard_query_parses_as_promql(promtool, tmp_path):
+    """Each panel query as the expression of a recording rule: promtool parses it as Prometheus would (the dev
+    stack's tests also run them against a live Prometheus)."""
+    project = Project(root=REPO, work_dir=REPO / ".infractl")
+    exprs = sorted(
+        {
+            expr
+            for env in ("dev", "prod")
+            for board in slo.dashboards(slo.load(REPO, environments.load(project, env))).values()
+            for expr in queries(board)
+        }
+    )
+    rules = [{"record": f"dashboard:query_{i}:expr", "expr": expr} for i, expr in enumerate(exprs)]
+    path = tmp_path / "queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard-queries", "rules": rules}]}, width=10_000))
+    done = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in done.stdout
+
+
 @pytest.mark.parametrize("name", sorted(SLOS))
 def test_healthy_traffic_alerts_nothing_and_spends_no_budget(promtool, rendered, tmp_path, name):
     """Two hours without a single bad event (not even a series for them): the error ratio is 0, not missing."""
@@ -162,8 +187,11 @@ def test_healthy_traffic_alerts_nothing_and_spends_no_budget(promtool, rendered,
         "input_series": traffic(spec, [(120, 0)], with_bad=False),
         "alert_rule_test": alerts_at(group, spec, "prod", [("120m", "page", False), ("120m", "ticket", False)]),
         "promql_expr_test": [
-            {"expr": f"slo:{metric}", "eval_time": "120m", "exp_samples": [{"labels": f"slo:{metric}{labels}",
-                                                                             "value": value}]}
+            {
+                "expr": f"slo:{metric}",
+                "eval_time": "120m",
+                "exp_samples": [{"labels": f"slo:{metric}{labels}", "value": value}],
+            }
             for metric, value in [
                 ("sli_error:ratio_rate5m", 0),
                 ("sli_error:ratio_rate3d", 0),

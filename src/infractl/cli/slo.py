@@ -45,6 +45,7 @@ def render(
 @app.command("list")
 def list_(env: str = ENV_ARG, as_json: bool = json_option()) -> None:
     """Each SLO of ENV: its objective over the period, its alerts (severity, windows) and their runbooks."""
+    from rich import box
     from rich.table import Table
 
     from infractl.cli import ui
@@ -58,24 +59,24 @@ def list_(env: str = ENV_ARG, as_json: bool = json_option()) -> None:
         f"SLOs of {sloset.env}: period {sloset.period}, scrape interval {sloset.scrape_interval}"
         f" (no window under {sloset.min_window})"
     )
-    table = Table("slo", "service", "objective", "SLI", "alert", "severity", "for", "runbook", title=title)
+    table = Table("slo", "objective", "alert", "severity", "for", "runbook", title=title, box=box.SIMPLE)
     table.title_justify = "left"
     for s in sloset.slos:
         for i, a in enumerate(s.alerts):
             first = i == 0
             table.add_row(
-                s.name if first else "",
-                s.service if first else "",
+                f"{s.name} ({s.service})" if first else "",
                 f"{s.objective:g}%" if first else "",
-                s.kind if first else "",
                 a.name,
                 a.severity,
                 a.for_duration,
-                a.runbook,
+                a.runbook.rsplit("/", 1)[-1],
             )
     ui.out().print(table)
-    ui.out().print(f"runbook links: {sloset.runbook_base_url}/<runbook>")
-    windows = Table("severity", "long", "short", "burn rate above", "budget spent when it fires", title="windows")
+    ui.out().print(f"runbooks: {sloset.runbook_base_url}/docs/runbooks/<runbook>")
+    windows = Table(
+        "severity", "long", "short", "burn rate above", "budget spent when it fires", title="windows", box=box.SIMPLE
+    )
     windows.title_justify = "left"
     for w in sloset.windows:
         windows.add_row(w.severity, w.long, w.short, f"{w.factor:g}", f"{w.budget_consumed * 100:g}%")

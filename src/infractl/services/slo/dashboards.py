@@ -126,7 +126,7 @@ def _slo_panels(board: _Board, sloset: SloSet, match: str) -> None:
         "stat",
         "Alerts firing",
         "The SLO alerts firing now (ALERTS).",
-        [(f'count(ALERTS{{alertstate="firing", {match}}}) or vector(0)', "firing")],
+        [(f'count(ALERTS{{alertstate="firing", slo!="", {match}}}) or vector(0)', "firing")],
         steps=[(None, "green"), (1, "red")],
         span=8,
     )
