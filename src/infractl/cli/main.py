@@ -22,6 +22,7 @@ from infractl.cli import (
     release,
     render,
     scan,
+    slo,
     stacks,
     state,
     tenant,
@@ -55,6 +56,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(release.app, name="release")
+app.add_typer(slo.app, name="slo")
 
 
 def _version(value: bool) -> None:

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from infractl.models.environment_evidence import STANDARD_CLASS, EvidenceConfig, RetentionClass  # noqa: F401
+from infractl.models.environment_slo import SloConfig
 
 # Tier C tenants live in environment_tenants.py (re-exported here: the env model is one import).
 from infractl.models.environment_tenants import (  # noqa: F401
@@ -308,6 +309,8 @@ class Environment(_Strict):
     observability: Observability = Field(default_factory=Observability)
     # The evidence ledger (models/environment_evidence.py, docs/evidence.md): signer, checkpoints, retention classes.
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    # SLO period, scrape interval, runbook links, objectives (models/environment_slo.py, docs/slo.md)
+    slo: SloConfig = Field(default_factory=SloConfig)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
