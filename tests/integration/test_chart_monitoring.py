@@ -342,6 +342,7 @@ def test_rendered_monitoring_is_what_the_slo_definitions_say(env, rendered_env):
     model = env_values(env).env
     assert model.observability.metrics, f"{env} exports no metrics: this test proves nothing for it"
     groups, dashboards = values_service.slo_definitions(PROJECT, model)
+    assert groups and dashboards, f"{env}: no SLO definitions"
     [cp] = [c for c in rendered_env(env).charts if c.chart == "controlplane"]
     docs = _docs(cp.manifest)
     rules = _kind(docs, "PrometheusRule")

@@ -14,7 +14,6 @@ The controlplane chart's `monitoring` (PrometheusRule, dashboard ConfigMaps) com
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -226,12 +225,12 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
 
 def slo_definitions(project: Project, env: Environment) -> tuple[list[dict], dict[str, dict]]:
     """The env's SLO rule groups and dashboards: infractl.services.slo (slo/*.yaml and the env model's `slo:`,
-    docs/slo.md), imported here only, when an env exports metrics."""
-    # SEAM (issue 18): services/slo comes from another branch. Until it is merged there are no SLO definitions and
-    # the controlplane chart renders no PrometheusRule and no dashboards. Once merged, delete these two lines.
-    if importlib.util.find_spec("infractl.services.slo") is None:
-        return [], {}
+    docs/slo.md), read only when an env exports metrics. A project without an slo/ folder (one made by `infractl
+    init`, until it defines SLOs) renders no PrometheusRule and no dashboards."""
     from infractl.services import slo
+
+    if not (project.root / slo.SLO_DIR).is_dir():
+        return [], {}
 
     sloset = slo.load(project.root, env)
     return slo.rule_groups(sloset), slo.dashboards(sloset)
