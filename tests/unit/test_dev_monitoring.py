@@ -120,9 +120,21 @@ def test_reload_only_what_changed_and_runs(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(ls, "reload", lambda r: reloaded.append(r.name))
     r = ls.Running("prometheus", 1, "127.0.0.1", 9090, tmp_path / "p.log", {"url": "http://127.0.0.1:9090"})
     services = {"prometheus": r.to_dict()}
-    assert monitoring.reload_changed(services, {"prometheus": False, "alertmanager": True}) == []
-    assert monitoring.reload_changed(services, {"prometheus": True, "alertmanager": True}) == ["prometheus"]
+    assert monitoring.reload_changed(tmp_path, services, {"prometheus": False, "alertmanager": True}) == []
+    assert monitoring.reload_changed(tmp_path, services, {"prometheus": True, "alertmanager": True}) == ["prometheus"]
     assert reloaded == ["prometheus"]
+
+
+def test_a_refused_reload_makes_the_next_up_retry(tmp_path: Path, monkeypatch):
+    def refuse(r):
+        raise ConfigError("prometheus refused the new config: bad rule")
+
+    monkeypatch.setattr(ls, "reload", refuse)
+    monitoring.prepare(tmp_path, PORTS, _writer())
+    r = ls.Running("prometheus", 1, "127.0.0.1", 9090, tmp_path / "p.log", {"url": "http://127.0.0.1:9090"})
+    with pytest.raises(ConfigError, match="bad rule"):
+        monitoring.reload_changed(tmp_path, {"prometheus": r.to_dict()}, {"prometheus": True})
+    assert monitoring.prepare(tmp_path, PORTS, _writer())["prometheus"] is True  # unchanged rules: still retried
 
 
 def test_a_refused_reload_is_a_config_error_with_the_services_message():

@@ -261,7 +261,7 @@ def start_prometheus(
 
     Firing alerts are re-sent every resend_delay (Prometheus' default, 1m, suits production; here a first send that
     precedes the discovery of Alertmanager would otherwise arrive a minute late), and Alertmanager resolves an alert
-    Prometheus stops sending after 4 × max(resend_delay, evaluation interval)."""
+    Prometheus stops sending after 4 * max(resend_delay, evaluation interval)."""
     base = Path(base).resolve()
     url = f"http://{HOST}:{port}"
     argv = [

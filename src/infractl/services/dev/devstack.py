@@ -146,6 +146,7 @@ def fault(
     """Set (or clear) the api's fault switch, <dev>/faults.json, which a native stack's api re-reads when it changes;
     with no argument, report it. Native mode only: compose's api has no fault switch."""
     directory = dev_dir(work_dir)
+    private_dir(directory)
     if load_state(directory).get("mode") == "docker":
         raise UsageError(
             "the fault switch is for the native dev stack: compose's api does not read one",

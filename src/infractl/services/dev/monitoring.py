@@ -119,12 +119,19 @@ def prepare(directory: Path, ports: Mapping[str, int], rules: RulesSource | None
     }
 
 
-def reload_changed(services: Mapping[str, Mapping[str, Any]], changed: Mapping[str, bool]) -> list[str]:
-    """Reload each running service whose config changed; returns their names."""
+def reload_changed(
+    directory: Path, services: Mapping[str, Mapping[str, Any]], changed: Mapping[str, bool]
+) -> list[str]:
+    """Reload each running service whose config changed; returns their names. When one refuses its new config, its
+    config file is removed before the error goes up, so that the next `up` writes it again and retries."""
     done = []
     for name, did in changed.items():
         if did and name in services:
-            ls.reload(ls.Running.from_dict(services[name]))
+            try:
+                ls.reload(ls.Running.from_dict(services[name]))
+            except ConfigError:
+                (directory / f"{name}.yml").unlink(missing_ok=True)
+                raise
             done.append(name)
     return done
 

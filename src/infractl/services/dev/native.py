@@ -144,7 +144,7 @@ def up(
     finally:
         save_state(directory, state)
     reused = {n: services[n] for n in MONITORING if actions.get(n) == "reused"}
-    for name in monitoring.reload_changed(reused, changed):
+    for name in monitoring.reload_changed(directory, reused, changed):
         actions[name] = "reloaded"
         progress(f"{name}: its config or rule files changed, reloaded")
     fault = monitoring.read_faults(directory)
