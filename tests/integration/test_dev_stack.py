@@ -1,5 +1,6 @@
-"""`infractl dev` in native mode with real processes: PostgreSQL, Temporal, OpenBao, moto S3, the OTLP receiver, the
-api and the worker, on loopback ports of their own, in an isolated work folder."""
+"""`infractl dev` in native mode with real processes: PostgreSQL, Temporal, OpenBao, moto S3, the OTLP receiver,
+Prometheus, Alertmanager, the alert receiver, the api and the worker, on loopback ports of their own, in an isolated
+work folder."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from infractl.adapters import localservices as ls
+from infractl.cli import dev as dev_cli
 from infractl.services.dev import contract, devstack, statefile
 
 pytestmark = pytest.mark.integration
@@ -42,6 +44,52 @@ def dev_work(tmp_path: Path, monkeypatch) -> Path:
             pgid = int(entry.get("extra", {}).get("pgid", entry["pid"]))
             if ls.survivors(ls.Running.from_dict(entry)):
                 os.killpg(pgid, signal.SIGKILL)
+
+
+LIVE_ALERT = "DevStackMonitoringLive"
+LIVE_RULES = """groups:
+- name: dev-stack-live
+  rules:
+  - alert: DevStackMonitoringLive
+    expr: {expr}
+    labels: {{severity: ticket, slo: dev-stack-live}}
+    annotations:
+      summary: the dev stack's alert path works
+      runbook_url: https://example.invalid/docs/runbooks/dev-stack-live.md
+"""
+
+
+@pytest.fixture
+def live_rule(monkeypatch) -> dict[str, str]:
+    """The rules `dev up` hands to Prometheus (in place of the SLO rules the CLI's seam gives): one alert whose
+    expression the test switches, firing with vector(1), quiet with `vector(1) == 0` (same rule, so Prometheus keeps
+    its state across the reload and resolves it)."""
+    rule = {"expr": "vector(1)"}
+
+    def write(out: Path) -> list[Path]:
+        path = out / "rules" / "dev-live.rules.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(LIVE_RULES.format(expr=rule["expr"]))
+        return [path]
+
+    monkeypatch.setattr(dev_cli, "_rules_source", lambda project: write)
+    return rule
+
+
+def _alerts(url: str, status: str, deadline_s: float = 30) -> list[dict]:
+    """The live alert's notifications with this status at the alert receiver, polled until one arrives."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        code, body = _get(f"{url}?alertname={LIVE_ALERT}&status={status}")
+        found = json.loads(body) if code == 200 else []
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -74,7 +122,7 @@ def _processes_in_groups(pgids: set[int]) -> list[str]:
     return found
 
 
-def test_up_status_reuse_down(invoke, dev_work: Path):
+def test_up_status_reuse_down(invoke, dev_work: Path, live_rule: dict[str, str]):
     missing = _missing_runtime()
     if missing:
         pytest.fail(f"the control plane runtime is not installed (make install does it): {', '.join(missing)}")
@@ -109,11 +157,51 @@ def test_up_status_reuse_down(invoke, dev_work: Path):
     # logs are there and say where the processes came from
     assert "database system is ready" in invoke("dev", "logs", "postgres", "--lines", "200").stdout
 
-    # a second up reuses everything: same pids, nothing restarted
+    # monitoring: Prometheus scrapes the api's and the worker's metrics ports, which the app got in its environment
+    urls = {s["name"]: s["url"] for s in data["services"]}
+    prometheus, alerts_url = urls["prometheus"], urls["alerts"]
+    assert (urls["alertmanager"], alerts_url) == (
+        f"http://127.0.0.1:{data['ports']['alertmanager']}",
+        f"http://127.0.0.1:{data['ports']['alerts']}/alerts",
+    )
+    code, body = _get(f"{prometheus}/api/v1/targets")
+    assert code == 200, body
+    scraped = {t["labels"]["job"]: t["scrapeUrl"] for t in json.loads(body)["data"]["activeTargets"]}
+    assert scraped == {
+        "controlplane-api": f"http://127.0.0.1:{data['ports']['api_metrics']}/metrics",
+        "controlplane-worker": f"http://127.0.0.1:{data['ports']['worker_metrics']}/metrics",
+    }
+    api_env, worker_env = _environ(services["api"]["pid"]), _environ(services["worker"]["pid"])
+    assert api_env["CONTROLPLANE_METRICS_PORT"] == str(data["ports"]["api_metrics"])
+    assert worker_env["CONTROLPLANE_METRICS_PORT"] == str(data["ports"]["worker_metrics"])
+    assert api_env["CONTROLPLANE_METRICS_HOST"] == worker_env["CONTROLPLANE_METRICS_HOST"] == "127.0.0.1"
+    faults = statefile.dev_dir(dev_work) / "faults.json"
+    assert api_env["CONTROLPLANE_FAULTS_FILE"] == str(faults) and "CONTROLPLANE_FAULTS_FILE" not in worker_env
+
+    # the rule fires: Prometheus -> Alertmanager -> the receiver, with its labels and runbook link
+    fired = _alerts(alerts_url, "firing")
+    assert fired, (
+        f"{LIVE_ALERT} never reached the alert receiver; Prometheus says {_get(prometheus + '/api/v1/alerts')}"
+    )
+    assert fired[0]["labels"]["slo"] == "dev-stack-live"
+    assert fired[0]["annotations"]["runbook_url"].endswith("/docs/runbooks/dev-stack-live.md")
+
+    # the fault switch: a file the api names in its environment
+    set_out = invoke("dev", "fault", "--error-rate", "0.5", "--route", "/v1/runs").stdout
+    assert "fault set: error_rate=0.5 latency_ms=0 routes=/v1/runs" in set_out
+    assert json.loads(faults.read_text()) == {"error_rate": 0.5, "latency_ms": 0, "routes": ["/v1/runs"]}
+    assert f"export CONTROLPLANE_FAULTS_FILE={faults}" in invoke("dev", "env", "--service", "api").stdout
+    invoke("dev", "fault", "--clear")
+    assert not faults.exists()
+
+    # a second up reuses everything: same pids, nothing restarted; Prometheus re-reads the changed rule and resolves
+    live_rule["expr"] = "vector(1) == 0"
     second = json.loads(invoke("dev", "up", "--no-docker", "--port-offset", str(offset), "--json").stdout)
-    assert {s["name"]: s["action"] for s in second["services"]} == dict.fromkeys(contract.SERVICES, "reused")
+    expected = {**dict.fromkeys(contract.SERVICES, "reused"), "prometheus": "reloaded"}
+    assert {s["name"]: s["action"] for s in second["services"]} == expected
     assert {s["name"]: s["pid"] for s in second["services"]} == {s["name"]: s["pid"] for s in first["services"]}
     assert _get(f"http://{api}/readyz")[0] == 200
+    assert _alerts(alerts_url, "resolved"), f"{LIVE_ALERT} was not resolved at the alert receiver"
 
     # down stops everything it started, children included (postgres backends, runuser), and nothing else
     pgids = _pgids(state)

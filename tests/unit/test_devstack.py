@@ -44,7 +44,7 @@ def test_taken_default_falls_back_to_a_free_port_with_a_note():
 
 
 def test_fallback_skips_ports_already_assigned():
-    picks = iter([40000, 40000, 40001, 40002, 40003, 40004, 40005, 40006, 40007])
+    picks = iter([40000, 40000, *range(40001, 40001 + len(contract.DEFAULT_PORTS))])
     ports, _ = contract.assign_ports(is_free=lambda p: False, pick_free=lambda: next(picks))
     assert len(set(ports.values())) == len(ports)
 
@@ -104,7 +104,8 @@ CONTRACT_KEYS = {
 
 def test_env_contract_defaults_match_the_spec():
     env = contract.env_contract(contract.DEFAULT_PORTS, "tok", service="api")
-    assert set(env) == CONTRACT_KEYS | {"OTEL_SERVICE_NAME"}
+    assert set(env) == CONTRACT_KEYS | {"OTEL_SERVICE_NAME", "CONTROLPLANE_METRICS_HOST", "CONTROLPLANE_METRICS_PORT"}
+    assert (env["CONTROLPLANE_METRICS_HOST"], env["CONTROLPLANE_METRICS_PORT"]) == ("127.0.0.1", "9464")
     assert env["CONTROLPLANE_DB_HOST"] == "127.0.0.1" and env["CONTROLPLANE_DB_PORT"] == "5432"
     assert env["CONTROLPLANE_DB_NAME"] == env["CONTROLPLANE_DB_USER"] == "controlplane"
     assert env["CONTROLPLANE_TEMPORAL_ADDRESS"] == "127.0.0.1:7233"

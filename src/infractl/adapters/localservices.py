@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from infractl.adapters import docker, postgres, process
+from infractl.errors import ConfigError, ExternalToolError
 
 HOST = "127.0.0.1"
 DEFAULT_WAIT_S = 30.0
@@ -35,7 +36,7 @@ compose_command = docker.compose_command
 
 @dataclass(frozen=True)
 class Running:
-    name: str  # postgres | temporal | openbao | s3 | otlp | api | worker | <any>
+    name: str  # postgres | temporal | openbao | s3 | otlp | prometheus | alertmanager | alerts | api | worker | …
     pid: int
     host: str  # 127.0.0.1
     port: int  # the service's main port (0 when it has none, e.g. the worker)
@@ -230,22 +231,88 @@ def start_otlp_receiver(base: Path, port: int, *, wait: float | None = DEFAULT_W
 
     Every span and metric point it receives is appended as one JSON line to extra["out"] (<base>/traces.jsonl).
     """
-    base = Path(base).resolve()
-    out = base / "traces.jsonl"
-    argv = [
-        sys.executable,
-        "-m",
-        "controlplane.devtools.otlp_receiver",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--out",
-        str(out),
-    ]
+    return _receiver("otlp", "otlp_receiver", Path(base).resolve() / "traces.jsonl", port, wait, "endpoint", "")
+
+
+def start_alert_receiver(base: Path, port: int, *, wait: float | None = DEFAULT_WAIT_S) -> Running:
+    """The local Alertmanager webhook receiver (controlplane.devtools.alert_receiver) on 127.0.0.1:port.
+
+    Every alert of every notification is appended as one JSON line to extra["out"] (<base>/alerts.jsonl); GET
+    extra["alerts_url"] lists them.
+    """
+    return _receiver(
+        "alerts", "alert_receiver", Path(base).resolve() / "alerts.jsonl", port, wait, "alerts_url", "/alerts"
+    )
+
+
+def _receiver(name: str, module: str, out: Path, port: int, wait: float | None, key: str, path: str) -> Running:
+    argv = [sys.executable, "-m", f"controlplane.devtools.{module}", "--host", HOST, "--port", str(port), "--out", out]
+    extra = {"out": str(out), key: f"http://{HOST}:{port}{path}"}
     health = f"http://{HOST}:{port}/healthz"
-    extra = {"out": str(out), "endpoint": f"http://{HOST}:{port}"}
-    return start_process("otlp", argv, service_env(), base, port, health, wait=wait, extra=extra)
+    return start_process(name, argv, service_env(), out.parent, port, health, wait=wait, extra=extra)
+
+
+def start_prometheus(
+    base: Path, port: int, config: Path, *, resend_delay: str = "2s", wait: float | None = DEFAULT_WAIT_S
+) -> Running:
+    """Debian's Prometheus on 127.0.0.1:port with the config file `config`, its TSDB in <base>/prometheus-data (kept
+    across restarts), exemplar storage on, and the lifecycle API on, so that `reload` applies a changed config or
+    rule file without a restart. Healthy when /-/ready answers.
+
+    Firing alerts are re-sent every resend_delay (Prometheus' default, 1m, suits production; here a first send that
+    precedes the discovery of Alertmanager would otherwise arrive a minute late), and Alertmanager resolves an alert
+    Prometheus stops sending after 4 * max(resend_delay, evaluation interval)."""
+    base = Path(base).resolve()
+    url = f"http://{HOST}:{port}"
+    argv = [
+        apt_tool("prometheus", "prometheus"),
+        f"--config.file={Path(config).resolve()}",
+        f"--storage.tsdb.path={base / 'prometheus-data'}",
+        f"--web.listen-address={HOST}:{port}",
+        f"--web.external-url={url}",
+        "--web.enable-lifecycle",
+        "--enable-feature=exemplar-storage",
+        f"--rules.alert.resend-delay={resend_delay}",
+    ]
+    extra = {"url": url, "config": str(config), "data_dir": str(base / "prometheus-data")}
+    return start_process("prometheus", argv, service_env(), base, port, f"{url}/-/ready", wait=wait, extra=extra)
+
+
+def start_alertmanager(base: Path, port: int, config: Path, *, wait: float | None = DEFAULT_WAIT_S) -> Running:
+    """Debian's Alertmanager on 127.0.0.1:port with the config file `config`, its silences and notification log in
+    <base>/alertmanager-data, clustering off (its default cluster port, 9094, is the alert receiver's). Healthy when
+    /-/ready answers; `reload` applies a changed config."""
+    base = Path(base).resolve()
+    url = f"http://{HOST}:{port}"
+    argv = [
+        apt_tool("prometheus-alertmanager", "prometheus-alertmanager"),
+        f"--config.file={Path(config).resolve()}",
+        f"--storage.path={base / 'alertmanager-data'}",
+        f"--web.listen-address={HOST}:{port}",
+        f"--web.external-url={url}",
+        "--cluster.listen-address=",
+    ]
+    extra = {"url": url, "config": str(config), "data_dir": str(base / "alertmanager-data")}
+    return start_process("alertmanager", argv, service_env(), base, port, f"{url}/-/ready", wait=wait, extra=extra)
+
+
+def reload(r: Running) -> None:
+    """Ask a running Prometheus or Alertmanager to re-read its config (and rule files): POST /-/reload. A config it
+    refuses is a ConfigError carrying the service's own message; it keeps running on the previous one."""
+    reload_url(r.name, f"{r.extra.get('url') or r.url}/-/reload")
+
+
+def reload_url(name: str, url: str) -> None:
+    """POST url (a /-/reload endpoint); see reload."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(urllib.request.Request(url, method="POST", data=b""), timeout=30):
+            return
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace").strip()
+        raise ConfigError(f"{name} refused the new config: {body or exc.reason}", hint="see its log") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ExternalToolError(f"{name}: cannot reach {url}: {exc}") from None
 
 
 # --- health ------------------------------------------------------------------------------------------------------
@@ -347,6 +414,12 @@ def _tool(name: str) -> str:
     return process.find_binary(
         name, extra_dirs=[Path(sys.executable).parent], hint="install the project's devtools extra (make install)"
     )
+
+
+def apt_tool(name: str, package: str) -> str:
+    """A binary that Debian's package installs (make install adds it to the machine)."""
+    hint = f"install Debian's {package} package: apt-get install --no-install-recommends {package} (make install does)"
+    return process.find_binary(name, hint=hint)
 
 
 def _pg_ready(r: Running) -> bool:

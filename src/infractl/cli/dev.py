@@ -16,6 +16,21 @@ def _project():
     return context().project
 
 
+def _rules_source(project):
+    """The rule files Prometheus loads in the dev stack: a callable that writes them into the folder it is given and
+    returns their paths (None: no rule file).
+
+    SEAM (issue 18): the lead wires the SLO rules of the dev env here once infractl.services.slo lands:
+
+        from infractl.services import environments, slo
+
+        return lambda out_dir: slo.write(slo.load(project.root, environments.load(project, "dev")), out_dir)
+
+    tests/integration/test_dev_stack.py replaces this function with its own rules.
+    """
+    return None
+
+
 def _reporter():
     """Progress lines on stderr (timestamped), never on stdout."""
     from infractl.cli import ui
@@ -56,6 +71,7 @@ def up(
         port_overrides=devstack.parse_port_overrides(port),
         with_app=bool(with_app),
         progress=_reporter(),
+        rules=_rules_source(project),
     )
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
@@ -159,3 +175,38 @@ def env_(
         ui.print_raw(f"export {key}={shlex.quote(value)}")
     if result.masked:
         ui.err().print(ui.styled(f"masked: {', '.join(result.masked)} (add --show-secrets)", "dim"))
+
+
+@app.command()
+def fault(
+    error_rate: float = typer.Option(
+        None, "--error-rate", min=0.0, max=1.0, help="Answer this share of the api's requests with 503 (0..1)."
+    ),
+    latency_ms: int = typer.Option(None, "--latency-ms", min=0, help="Add this many milliseconds to each request."),
+    route: list[str] = typer.Option(
+        [], "--route", metavar="PATH", help="Only requests to this route, e.g. /v1/runs (repeatable; default: all)."
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Remove the fault: the api answers normally again."),
+    as_json: bool = json_option(),
+) -> None:
+    """Inject errors or latency into the native dev stack's api (its fault switch); without options, show it.
+
+    The api re-reads the switch when it changes, so the next requests see it: watch the alerts fire
+    (infractl dev status shows where), then `infractl dev fault --clear`.
+    """
+    from infractl.cli import ui
+    from infractl.services.dev import devstack
+
+    result = devstack.fault(
+        _project().work_dir, error_rate=error_rate, latency_ms=latency_ms, routes=route, clear=clear
+    )
+    if as_json:
+        ui.print_json(result.model_dump(mode="json"))
+        return
+    console = ui.out()
+    if result.faults is None:
+        console.print(f"no fault {'(cleared)' if result.changed else 'set'}: {result.file}", markup=False)
+        return
+    f = result.faults
+    what = f"error_rate={f.error_rate:g} latency_ms={f.latency_ms} routes={','.join(f.routes or []) or 'all'}"
+    console.print(f"fault {'set' if result.changed else 'in place'}: {what} ({result.file})", markup=False)

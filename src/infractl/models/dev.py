@@ -1,11 +1,11 @@
-"""Results of `infractl dev` (up, status, down, env), and the progress callback its services report to."""
+"""Results of `infractl dev` (up, status, down, env, fault), and the progress callback its services report to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import BaseModel, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Progress = Callable[[str], None]
 Mode = Literal["native", "docker", "none"]
@@ -20,7 +20,7 @@ class ServiceStatus(BaseModel):
     url: str | None = None  # where a developer points a browser or client
     log: str | None = None
     started_by_us: bool = True
-    action: str | None = None  # set by `up`: started | reused | restarted
+    action: str | None = None  # set by `up`: started | reused | reloaded (a reused one re-read its config)
     details: dict[str, str] = {}
 
 
@@ -59,3 +59,24 @@ class EnvContract(BaseModel):
     mode: Mode
     variables: dict[str, str]
     masked: list[str] = []
+
+
+class Faults(BaseModel):
+    """The api's fault switch (the file CONTROLPLANE_FAULTS_FILE names): answer error_rate of the non-probe requests
+    (of routes, when given) with 503, and add latency_ms to each."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(0.0, ge=0.0, le=1.0)
+    latency_ms: int = Field(0, ge=0)
+    routes: list[str] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.error_rate > 0 or self.latency_ms > 0
+
+
+class FaultSwitch(BaseModel):
+    file: str
+    faults: Faults | None = None  # None: no fault set (the file is absent)
+    changed: bool = False

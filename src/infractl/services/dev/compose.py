@@ -1,5 +1,6 @@
 """Docker mode of the dev stack: `docker compose` with the project's compose.yaml, which fixes the services, their
-published ports and the environment contract (docs/dev.md).
+published ports and the environment contract (docs/dev.md). The rule files of compose's Prometheus are written into
+deploy/compose/prometheus/rules/ (generated, not committed) before `up`, and Prometheus reloads them after it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from infractl.adapters import localservices as ls
 from infractl.adapters import process
 from infractl.errors import CommandError, ConfigError, ExternalToolError
 from infractl.models.dev import DevStatus, DownResult, Health, Progress, ServiceStatus
-from infractl.services.dev.contract import HOST
+from infractl.services.dev import monitoring
+from infractl.services.dev.contract import DEFAULT_PORTS, HOST
 from infractl.services.dev.statefile import empty_state, now, save_state
 
 
@@ -52,9 +54,21 @@ def stream_logs(root: Path, service: str | None, lines: int, follow_: bool, on_l
         return
 
 
-def up(directory: Path, root: Path, state: dict[str, Any], progress: Progress) -> DevStatus:
+def rules_dir(root: Path) -> Path:
+    """The folder compose's Prometheus loads its rule files from (bind-mounted read-only)."""
+    return root / "deploy" / "compose" / "prometheus" / "rules"
+
+
+def up(
+    directory: Path,
+    root: Path,
+    state: dict[str, Any],
+    progress: Progress,
+    rules: monitoring.RulesSource | None = None,
+) -> DevStatus:
     """`docker compose up -d --wait`; the caller holds the lock and chose Docker mode."""
     argv = [*_compose(root), "up", "-d", "--wait"]
+    changed = monitoring.sync_rules(rules_dir(root), rules, scratch=directory / "slo")
     progress("docker compose up -d --wait (builds the images on first use)")
     state.update({"mode": "docker", "started_at": state.get("started_at") or now(), "compose_file": str(root)})
     save_state(directory, state)
@@ -66,6 +80,9 @@ def up(directory: Path, root: Path, state: dict[str, Any], progress: Progress) -
             details=exc.details[-process.LOG_TAIL_LINES :],
             hint="see `infractl dev logs SERVICE`; stop with `infractl dev down`",
         ) from None
+    if changed:  # a Prometheus that was already running has not seen them yet
+        ls.reload_url("prometheus", f"http://{HOST}:{DEFAULT_PORTS['prometheus']}/-/reload")
+        progress("prometheus: its rule files changed, reloaded")
     return status(directory, root, state)
 
 

@@ -6,6 +6,7 @@ port is free.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from infractl.adapters import localservices as ls
 from infractl.adapters import process
@@ -20,11 +21,18 @@ DEFAULT_PORTS: dict[str, int] = {
     "openbao": 8200,
     "s3": 9000,
     "otlp": 4318,
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "alerts": 9094,
     "api": 8080,
+    "api_metrics": 9464,  # the api's GET /metrics (its own HTTP server)
+    "worker_metrics": 9465,  # the worker's
 }
 INFRA = ("postgres", "openbao", "s3", "otlp", "temporal")  # start order (they start in parallel)
+MONITORING = ("alerts", "alertmanager", "prometheus")  # start with the infrastructure; the app does not need them
 APP = ("api", "worker")
-SERVICES = INFRA + APP
+SERVICES = INFRA + MONITORING + APP
+METRICS_PORTS = {"api": "api_metrics", "worker": "worker_metrics"}  # an app service -> the port of its /metrics
 STEP_LOGS = ("seed", "migrate")  # one-shot steps of `up`, logged like services
 
 DB_NAME = "controlplane"
@@ -104,8 +112,14 @@ def parse_port_overrides(items: list[str]) -> dict[str, int]:
 # --- the environment contract (pure) ------------------------------------------------------------------------------
 
 
-def env_contract(ports: Mapping[str, int], root_token: str, *, service: str | None = None) -> dict[str, str]:
-    """The variables the api, the worker and the migration get in native mode (compose sets the same names)."""
+def env_contract(
+    ports: Mapping[str, int], root_token: str, *, service: str | None = None, faults_file: Path | None = None
+) -> dict[str, str]:
+    """The variables the api, the worker and the migration get in native mode (compose sets the same names).
+
+    The api and the worker also get the address of their metrics server (CONTROLPLANE_METRICS_HOST/_PORT); the api
+    gets the fault switch's file (CONTROLPLANE_FAULTS_FILE) when faults_file is given.
+    """
     env = {
         "CONTROLPLANE_DB_HOST": HOST,
         "CONTROLPLANE_DB_PORT": str(ports["postgres"]),
@@ -127,6 +141,12 @@ def env_contract(ports: Mapping[str, int], root_token: str, *, service: str | No
     }
     if service:
         env["OTEL_SERVICE_NAME"] = f"controlplane-{service}"
+    metrics = METRICS_PORTS.get(service or "")
+    if metrics and metrics in ports:  # a state recorded before the metrics ports existed has none
+        env["CONTROLPLANE_METRICS_HOST"] = HOST
+        env["CONTROLPLANE_METRICS_PORT"] = str(ports[metrics])
+    if service == "api" and faults_file is not None:
+        env["CONTROLPLANE_FAULTS_FILE"] = str(faults_file)
     return env
 
 

@@ -5,6 +5,8 @@ Native mode (no Docker engine): every service is a process on 127.0.0.1 (native.
 <work_dir>/dev/state.json (statefile.py). Docker mode: `docker compose` with the project's compose.yaml (compose.py).
 Both give the api and the worker the same environment contract (contract.py, docs/dev.md).
 
+Prometheus, Alertmanager and the alert receiver run beside them (monitoring.py); `fault` sets the api's fault switch.
+
 Services here never print: they report progress through a callback and return the models of infractl.models.dev.
 """
 
@@ -15,8 +17,8 @@ from pathlib import Path
 
 from infractl.adapters import localservices as ls
 from infractl.errors import ExternalToolError, UsageError
-from infractl.models.dev import DevStatus, DownResult, EnvContract, Progress
-from infractl.services.dev import compose, native
+from infractl.models.dev import DevStatus, DownResult, EnvContract, FaultSwitch, Progress
+from infractl.services.dev import compose, monitoring, native
 from infractl.services.dev.compose import stream_logs as docker_logs
 from infractl.services.dev.contract import env_contract, mask, parse_port_overrides
 from infractl.services.dev.logs import follow, log_files, tail
@@ -29,6 +31,7 @@ __all__ = [
     "docker_logs",
     "down",
     "env",
+    "fault",
     "follow",
     "log_files",
     "mode_of",
@@ -66,8 +69,12 @@ def up(
     port_overrides: Mapping[str, int] | None = None,
     with_app: bool = True,
     progress: Progress = lambda _m: None,
+    rules: monitoring.RulesSource | None = None,
 ) -> DevStatus:
-    """Start (or reuse) the dev stack. Idempotent: a healthy service recorded by an earlier `up` is reused."""
+    """Start (or reuse) the dev stack. Idempotent: a healthy service recorded by an earlier `up` is reused.
+
+    rules writes the Prometheus rule files (the SLO rules of the dev env) into the folder it is given and returns
+    their paths; None: Prometheus loads no rule file. A reused Prometheus re-reads changed rules (reload)."""
     directory = dev_dir(work_dir)
     private_dir(directory)
     with locked(directory):
@@ -87,8 +94,8 @@ def up(
                     "--port-offset and --port apply to native mode only (compose.yaml fixes the published ports)",
                     hint="use --no-docker",
                 )
-            return compose.up(directory, root, state, progress)
-        return native.up(directory, root, state, port_offset, dict(port_overrides or {}), with_app, progress)
+            return compose.up(directory, root, state, progress, rules)
+        return native.up(directory, root, state, port_offset, dict(port_overrides or {}), with_app, progress, rules)
 
 
 def status(work_dir: Path, root: Path) -> DevStatus:
@@ -122,6 +129,27 @@ def env(work_dir: Path, *, show_secrets: bool = False, service: str | None = Non
         raise UsageError("the dev stack runs in Docker: its contract is in compose.yaml")
     if not state["services"] or not state.get("root_token"):
         raise UsageError("the dev stack is not running", hint="start it with `infractl dev up`")
-    contract = env_contract(state["ports"], state["root_token"], service=service)
+    faults = monitoring.faults_file(directory)
+    contract = env_contract(state["ports"], state["root_token"], service=service, faults_file=faults)
     shown, masked = mask(contract, show_secrets=show_secrets)
     return EnvContract(mode="native", variables=shown, masked=masked)
+
+
+def fault(
+    work_dir: Path,
+    *,
+    error_rate: float | None = None,
+    latency_ms: int | None = None,
+    routes: list[str] | None = None,
+    clear: bool = False,
+) -> FaultSwitch:
+    """Set (or clear) the api's fault switch, <dev>/faults.json, which a native stack's api re-reads when it changes;
+    with no argument, report it. Native mode only: compose's api has no fault switch."""
+    directory = dev_dir(work_dir)
+    private_dir(directory)
+    if load_state(directory).get("mode") == "docker":
+        raise UsageError(
+            "the fault switch is for the native dev stack: compose's api does not read one",
+            hint="run the stack natively: infractl dev down && infractl dev up --no-docker",
+        )
+    return monitoring.set_faults(directory, error_rate=error_rate, latency_ms=latency_ms, routes=routes, clear=clear)

@@ -1,6 +1,7 @@
 """Native mode of the dev stack: every service a process on 127.0.0.1, started through
-infractl.adapters.localservices and recorded in the state file. `up` reuses what still runs healthy, then seeds and
-migrates (python -m controlplane.devtools.seed / controlplane.migrate) and starts the api and the worker.
+infractl.adapters.localservices and recorded in the state file. `up` reuses what still runs healthy (reloading a
+reused Prometheus or Alertmanager whose config changed, monitoring.py), then seeds and migrates
+(python -m controlplane.devtools.seed / controlplane.migrate) and starts the api and the worker.
 """
 
 from __future__ import annotations
@@ -20,7 +21,19 @@ from infractl.adapters import localservices as ls
 from infractl.adapters import process
 from infractl.errors import CommandError, ExternalToolError
 from infractl.models.dev import DevStatus, DownResult, Health, Progress, ServiceStatus
-from infractl.services.dev.contract import APP, DB_NAME, HOST, INFRA, SERVICES, assign_ports, env_contract, process_env
+from infractl.services.dev import monitoring
+from infractl.services.dev.contract import (
+    APP,
+    DB_NAME,
+    HOST,
+    INFRA,
+    METRICS_PORTS,
+    MONITORING,
+    SERVICES,
+    assign_ports,
+    env_contract,
+    process_env,
+)
 from infractl.services.dev.statefile import empty_state, now, record, save_state
 
 START_TIMEOUT_S = 60.0
@@ -38,10 +51,14 @@ def up(
     overrides: dict[str, int],
     with_app: bool,
     progress: Progress,
+    rules: monitoring.RulesSource | None = None,
 ) -> DevStatus:
-    """Start (or reuse) every service on loopback; the caller holds the lock and chose native mode."""
-    needed = ("controlplane.devtools.otlp_receiver", "controlplane.devtools.seed", "controlplane.migrate")
+    """Start (or reuse) every service on loopback; the caller holds the lock and chose native mode. rules writes the
+    rule files Prometheus loads (none when None)."""
+    needed = ("controlplane.devtools.otlp_receiver", "controlplane.devtools.alert_receiver")
+    needed += ("controlplane.devtools.seed", "controlplane.migrate")
     _require_runtime(needed + (("controlplane.api", "controlplane.worker") if with_app else ()))
+    monitoring.require_binaries()
     state["mode"] = "native"
     state.setdefault("started_at", now())
     services: dict[str, dict[str, Any]] = state["services"]
@@ -49,7 +66,7 @@ def up(
 
     # 1. what still runs from an earlier `up`
     keep: dict[str, int] = {}
-    for name in INFRA:
+    for name in INFRA + MONITORING:
         entry = services.get(name)
         if entry is None:
             continue
@@ -77,6 +94,8 @@ def up(
         if infra_kept and ls.is_healthy(r):
             if r.port:
                 keep[name] = r.port
+            if r.extra.get("metrics_port"):
+                keep[METRICS_PORTS[name]] = int(r.extra["metrics_port"])
             continue
         if ls.survivors(r):
             progress(f"{name}: stopping pid {r.pid} ({'a dependency restarts' if not infra_kept else 'not healthy'})")
@@ -88,18 +107,26 @@ def up(
     state["ports"] = ports
     root_token = state.get("root_token") or f"dev-{secrets.token_urlsafe(18)}"
     state["root_token"] = root_token
+    changed = monitoring.prepare(directory, ports, rules)  # the config files of Prometheus and Alertmanager
 
-    # 2. the infrastructure, in parallel
+    # 2. the infrastructure and the monitoring, in parallel
     launchers: dict[str, Callable[[], ls.Running]] = {
         "postgres": lambda: ls.start_postgres(directory, ports["postgres"], wait=None),
         "openbao": lambda: ls.start_openbao(directory, ports["openbao"], root_token, wait=None),
         "s3": lambda: ls.start_moto_s3(directory, ports["s3"], wait=None),
         "otlp": lambda: ls.start_otlp_receiver(directory, ports["otlp"], wait=None),
         "temporal": lambda: ls.start_temporal(directory, ports["temporal"], ports["temporal_ui"], wait=None),
+        "alerts": lambda: ls.start_alert_receiver(directory, ports["alerts"], wait=None),
+        "alertmanager": lambda: ls.start_alertmanager(
+            directory, ports["alertmanager"], monitoring.alertmanager_file(directory), wait=None
+        ),
+        "prometheus": lambda: ls.start_prometheus(
+            directory, ports["prometheus"], monitoring.prometheus_file(directory), wait=None
+        ),
     }
     started: list[ls.Running] = []
     try:
-        for name in INFRA:
+        for name in INFRA + MONITORING:
             if name in keep:
                 actions[name] = "reused"
                 progress(f"{name}: reusing pid {services[name]['pid']} on {HOST}:{keep[name]}")
@@ -116,6 +143,14 @@ def up(
             progress(f"{r.name}: healthy ({time.monotonic() - t0:.1f} s)")
     finally:
         save_state(directory, state)
+    reused = {n: services[n] for n in MONITORING if actions.get(n) == "reused"}
+    for name in monitoring.reload_changed(directory, reused, changed):
+        actions[name] = "reloaded"
+        progress(f"{name}: its config or rule files changed, reloaded")
+    fault = monitoring.read_faults(directory)
+    if fault is not None:
+        notes.append(f"a fault is set in {monitoring.faults_file(directory)}: {fault.model_dump(exclude_none=True)}")
+        progress(f"note: {notes[-1]} (clear it with `infractl dev fault --clear`)")
 
     # 3. seed and migrate (both idempotent, every time: a restarted OpenBao has lost its secrets)
     admin_url = services["postgres"]["extra"]["admin_url"]
@@ -150,14 +185,20 @@ def up(
 
 
 def _start_app(name: str, directory: Path, root: Path, ports: Mapping[str, int], root_token: str) -> ls.Running:
-    env = process_env(env_contract(ports, root_token, service=name))
+    faults = monitoring.faults_file(directory)
+    env = process_env(env_contract(ports, root_token, service=name, faults_file=faults))
     argv = [sys.executable, "-m", f"controlplane.{name}"]
+    extra = {"metrics_port": str(ports[METRICS_PORTS[name]])}
     if name == "api":
         api = f"http://{HOST}:{ports['api']}"
-        r = ls.start_process(name, argv, env, directory, ports["api"], f"{api}/livez", wait=START_TIMEOUT_S, cwd=root)
+        extra["faults_file"] = str(faults)
+        health = f"{api}/livez"
+        r = ls.start_process(
+            name, argv, env, directory, ports["api"], health, wait=START_TIMEOUT_S, extra=extra, cwd=root
+        )
         # status reports the api healthy when it is ready (every dependency answers)
         return replace(r, extra={**r.extra, "health_url": f"{api}/readyz"})
-    return ls.start_process(name, argv, env, directory, 0, None, wait=START_TIMEOUT_S, cwd=root)
+    return ls.start_process(name, argv, env, directory, 0, None, wait=START_TIMEOUT_S, extra=extra, cwd=root)
 
 
 def _seed(directory: Path, ports: Mapping[str, int], root_token: str, admin_url: str, progress: Progress) -> None:
@@ -248,10 +289,14 @@ def _service_url(r: ls.Running) -> str | None:
         "s3": r.extra.get("endpoint_url"),
         "otlp": f"{r.url}/traces",
         "api": f"{r.url}/docs",
+        "prometheus": r.extra.get("url"),
+        "alertmanager": r.extra.get("url"),
+        "alerts": r.extra.get("alerts_url"),
     }.get(r.name, r.url if r.port else None)
 
 
 PUBLIC_DETAILS = ("ui_url", "http_port", "out", "endpoint", "endpoint_url", "addr", "data_dir", "health_url")
+PUBLIC_DETAILS += ("url", "config", "alerts_url", "metrics_port", "faults_file")
 
 
 def public_details(r: ls.Running) -> dict[str, str]:
@@ -298,7 +343,8 @@ def down(directory: Path, state: dict[str, Any], purge: bool, progress: Progress
 
 
 def _purge(directory: Path, state: Mapping[str, Any]) -> list[str]:
-    """Delete the data of a stopped native stack: PostgreSQL's cluster, Temporal's SQLite file, the traces."""
+    """Delete the data of a stopped native stack: PostgreSQL's cluster, Temporal's SQLite file, the traces, the
+    monitoring's data."""
     purged = []
     pg = ls.Running(name="postgres", pid=0, host=HOST, port=0, log=directory / "postgres.log")
     link = directory / "postgres-data"
@@ -320,7 +366,7 @@ def _purge(directory: Path, state: Mapping[str, Any]) -> list[str]:
                 removed = True
         if removed:
             purged.append(name)
-    return purged
+    return purged + monitoring.purge(directory)
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
