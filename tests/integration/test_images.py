@@ -240,19 +240,23 @@ def test_the_stack_keeps_its_rules(model):
     assert model_problems(model) == []
     expected = {
         "dev-bootstrap", "postgres", "temporal", "openbao", "minio", "minio-init", "seed", "migrate",
-        "otel-collector", "jaeger", "api", "worker",
+        "otel-collector", "jaeger", "api", "worker", "prometheus", "alertmanager", "alerts",
     }  # fmt: skip
     assert set(model["services"]) == expected
     assert one_shots(model) == {"dev-bootstrap", "minio-init", "seed", "migrate"}
-    assert set(model["volumes"]) == {"pgdata", "temporal-data", "minio-data", "dev-secrets", "probe-tools"}
+    assert set(model["volumes"]) == {
+        "pgdata", "temporal-data", "minio-data", "dev-secrets", "probe-tools", "prometheus-data", "alertmanager-data",
+    }  # fmt: skip
 
 
 def test_api_and_worker_get_the_environment_contract(model):
-    for name, service_name in (("api", "controlplane-api"), ("worker", "controlplane-worker")):
+    for name, service_name, metrics in (("api", "controlplane-api", "9464"), ("worker", "controlplane-worker", "9465")):
         env = model["services"][name]["environment"]
         assert {k: env.get(k) for k in CONTRACT} == CONTRACT, name
         assert env["OTEL_SERVICE_NAME"] == service_name
-        assert set(env) == {*CONTRACT, "OTEL_SERVICE_NAME"}, f"{name}: a variable outside the contract"
+        assert env["CONTROLPLANE_METRICS_PORT"] == metrics  # Prometheus scrapes it (deploy/compose/prometheus/)
+        extra = {"OTEL_SERVICE_NAME", "CONTROLPLANE_METRICS_PORT"}
+        assert set(env) == {*CONTRACT, *extra}, f"{name}: a variable outside the contract"
         assert not any("PASSWORD" in k or "ACCESS_KEY" in k for k in env), "DB password and S3 keys come from Vault"
     for job in ("seed", "migrate"):
         env = model["services"][job]["environment"]

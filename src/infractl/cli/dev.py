@@ -17,18 +17,11 @@ def _project():
 
 
 def _rules_source(project):
-    """The rule files Prometheus loads in the dev stack: a callable that writes them into the folder it is given and
-    returns their paths (None: no rule file).
+    """The rule files Prometheus loads in the dev stack: the dev env's SLO rules (a callable that writes them into
+    the folder it is given; None: no rule file). tests/integration/test_dev_stack.py replaces it with its own rule."""
+    from infractl.services.dev import monitoring
 
-    SEAM (issue 18): the lead wires the SLO rules of the dev env here once infractl.services.slo lands:
-
-        from infractl.services import environments, slo
-
-        return lambda out_dir: slo.write(slo.load(project.root, environments.load(project, "dev")), out_dir)
-
-    tests/integration/test_dev_stack.py replaces this function with its own rules.
-    """
-    return None
+    return monitoring.slo_rules(project)
 
 
 def _reporter():
