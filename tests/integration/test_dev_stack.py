@@ -126,7 +126,6 @@ def test_up_status_reuse_down(invoke, dev_work: Path, live_rule: dict[str, str])
     missing = _missing_runtime()
     if missing:
         pytest.fail(f"the control plane runtime is not installed (make install does it): {', '.join(missing)}")
-    started = time.monotonic()
     offset = random.randrange(20000, 40000, 10)  # away from the defaults a developer's own stack holds
 
     first = json.loads(invoke("dev", "up", "--no-docker", "--port-offset", str(offset), "--json").stdout)
@@ -217,7 +216,6 @@ def test_up_status_reuse_down(invoke, dev_work: Path, live_rule: dict[str, str])
     # down again: a no-op
     again = json.loads(invoke("dev", "down", "--json").stdout)
     assert again["nothing_to_do"] is True and again["stopped"] == []
-    assert time.monotonic() - started < 60
 
 
 def _split(address: str) -> tuple[str, int]:
