@@ -102,7 +102,7 @@ class PostgresRunStore:
         *,
         evidence: StoredObject | None = None,
         error_message: str | None = None,
-    ) -> bool:
+    ) -> float | None:
         if status not in (RunStatus.COMPLETED, RunStatus.FAILED):
             raise ValueError(f"finish_run to {status}: only completed or failed are final")
         async with self.pool.connection() as conn, conn.transaction():
@@ -110,7 +110,8 @@ class PostgresRunStore:
                 "UPDATE runs SET status = %s, evidence_key = coalesce(%s, evidence_key),"
                 " evidence_sha256 = coalesce(%s, evidence_sha256), error_message = %s,"
                 " updated_at = now(), completed_at = now()"
-                " WHERE tenant = %s AND id = %s AND status = 'running' RETURNING id",
+                " WHERE tenant = %s AND id = %s AND status = 'running'"
+                " RETURNING extract(epoch FROM completed_at - created_at)",  # created_at: the API's requested_at
                 (
                     status.value,
                     evidence.key if evidence else None,
@@ -120,10 +121,11 @@ class PostgresRunStore:
                     run_id,
                 ),
             )
-            if await cur.fetchone() is None:
-                return False  # already final (an earlier attempt committed) or never recorded
+            row = await cur.fetchone()
+            if row is None:
+                return None  # already final (an earlier attempt committed) or never recorded
             await conn.execute(_INSERT_EVENT, _event_row(event))
-            return True
+            return float(row[0])
 
     async def get_run(self, tenant: str, run_id: uuid.UUID) -> RunRecord | None:
         async with self.pool.connection() as conn:
