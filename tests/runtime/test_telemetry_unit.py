@@ -211,7 +211,7 @@ def test_routes_are_labelled_by_template_probes_are_not_counted_and_faults_are(t
     assert counts[(template, "GET", "200")] == 2 + codes.count(200)
     assert counts[("unmatched", "GET", "404")] == 1 and counts[("/v1/tenants/{tenant}/runs", "GET", "405")] == 1
     assert not any(route in ("/livez", "/readyz") for route, _, _ in counts)
-    changes = [r.getMessage() for r in caplog.records]
+    changes = [r.getMessage() for r in caplog.records if r.name == "controlplane.faults"]
     assert len(changes) == 3  # one line per change of the configuration, not per request
     assert "error_rate=1.0 latency_ms=0 on /v1/tenants/{tenant}/runs/{run_id}" in changes[0]
     assert "error_rate=0.5 latency_ms=0 on every route" in changes[1]
@@ -241,7 +241,7 @@ def test_an_unreadable_fault_file_is_no_fault_and_says_why(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert source.current() == faults.NO_FAULT
         assert source.current() == faults.NO_FAULT  # unchanged file: not read (nor logged) again
-    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+    assert [r.getMessage().split(" (")[0] for r in caplog.records if r.name == "controlplane.faults"] == [
         f"fault switch: {path} is not a valid fault file"
     ]
     assert faults.parse({"latency_ms": 20}).active and not faults.parse({}).active
