@@ -3,20 +3,22 @@
 
 Run with `make bench` (or `python benchmarks/telemetry.py`; BENCH_TELEMETRY_REQUESTS / _ROUNDS to change the size).
 It starts its own PostgreSQL, OpenBao and the OTLP receiver on free loopback ports, seeds and migrates, records runs,
-then starts two `python -m controlplane.api` processes from the same code:
+then starts three `python -m controlplane.api` processes from the same code:
 
 - on:  OTEL_EXPORTER_OTLP_ENDPOINT = the local receiver (every span and every log record exported over OTLP/HTTP),
        CONTROLPLANE_METRICS_PORT set (request counter and latency histogram with the request span as exemplar), and
        /metrics scraped in OpenMetrics every second while it is measured (Prometheus scrapes every 15-30 s);
 - off: no endpoint, metrics port 0 (nothing exported, no metrics recorded: the runtime's state when unconfigured;
-       spans are still made, unexported, as the runtime always does).
+       spans are still made, unexported, as the runtime always does);
+- metrics: a third process, metrics and exemplars only (scraped the same way), no export: what the metrics cost
+  alone, apart from the OpenTelemetry SDK's span and log export.
 
 The same sequential `GET /v1/tenants/{tenant}/runs/{id}` (a run read from PostgreSQL, the API's common read) goes
-to one then the other in blocks of 25 (alternating which goes first), each on its keep-alive connection, after a
-warm-up: both see the same load of the machine (the receiver's work included), so the ratio holds on a busy runner.
+to each in turn in blocks of 25 (rotating which goes first), each on its keep-alive connection, after a warm-up:
+all see the same load of the machine (the receiver's work included), so the ratios hold on a busy runner.
 The latency is the client's, per request. Both processes log at INFO (uvicorn's access line per request) to
 /dev/null. The CPU time each API process used over the measured requests (all its threads, the exporters' too) is
-printed per request as well: unlike latency percentiles, it does not move with the machine's other load.
+printed per request as well: it moves much less with the machine's other load than latency percentiles do.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ BLOCK = 25  # requests to one variant, then the same to the other (alternating w
 WARMUP = 200
 RUNS = 50
 GOAL = 1.10
+VARIANTS = ("on", "metrics", "off")
 OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 
 
@@ -129,7 +132,7 @@ def main() -> None:
         base = Path(tmp)
         token = "bench-" + secrets.token_hex(8)
         services = []
-        procs: list[subprocess.Popen] = []
+        procs: dict[str, subprocess.Popen] = {}
         try:
             pg = ls.start_postgres(base, ls.free_port())
             services.append(pg)
@@ -158,37 +161,42 @@ def main() -> None:
                     )
             paths = [f"/v1/tenants/acme/runs/{r}" for r in run_ids]
 
-            ports = {"on": ls.free_port(), "off": ls.free_port()}
-            metrics_port = ls.free_port()
+            ports = {name: ls.free_port() for name in VARIANTS}
+            metrics_ports = {"on": ls.free_port(), "metrics": ls.free_port()}
+            scraped = {"CONTROLPLANE_METRICS_HOST": "127.0.0.1"}
             extra = {
-                "on": {
+                "on": scraped
+                | {
                     "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.extra["endpoint"],
                     "OTEL_SERVICE_NAME": "controlplane-api-bench",
-                    "CONTROLPLANE_METRICS_HOST": "127.0.0.1",
-                    "CONTROLPLANE_METRICS_PORT": str(metrics_port),
+                    "CONTROLPLANE_METRICS_PORT": str(metrics_ports["on"]),
                 },
+                "metrics": scraped
+                | {"OTEL_EXPORTER_OTLP_ENDPOINT": "", "CONTROLPLANE_METRICS_PORT": str(metrics_ports["metrics"])},
                 "off": {"OTEL_EXPORTER_OTLP_ENDPOINT": "", "CONTROLPLANE_METRICS_PORT": "0"},
             }
-            for name in ("on", "off"):
-                procs.append(spawn_api(env, ports[name], extra[name]))
-            for name, proc in zip(("on", "off"), procs, strict=True):
+            procs = {name: spawn_api(env, ports[name], extra[name]) for name in VARIANTS}
+            for name, proc in procs.items():
                 wait_ready(f"http://127.0.0.1:{ports[name]}", proc)
 
-            samples: dict[str, list[float]] = {"on": [], "off": []}
-            scraper = Scraper(f"http://127.0.0.1:{metrics_port}/metrics")
+            samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
+            scrapers = {n: Scraper(f"http://127.0.0.1:{port}/metrics") for n, port in metrics_ports.items()}
             clients = {n: httpx.Client(base_url=f"http://127.0.0.1:{p}", trust_env=False) for n, p in ports.items()}
             try:
-                for name in ("on", "off"):
+                for name in VARIANTS:
                     measure(clients[name], paths, WARMUP)
-                scraper.start()
-                cpu_before = {n: cpu_seconds(p.pid) for n, p in zip(("on", "off"), procs, strict=True)}
+                for scraper in scrapers.values():
+                    scraper.start()
+                cpu_before = {n: cpu_seconds(p.pid) for n, p in procs.items()}
                 for block in range(REQUESTS // BLOCK):
-                    for name in ("on", "off") if block % 2 == 0 else ("off", "on"):
+                    shift = block % len(VARIANTS)  # each variant goes first, second, third in turn
+                    for name in VARIANTS[shift:] + VARIANTS[:shift]:
                         samples[name] += measure(clients[name], paths, BLOCK)
-                cpu = {n: cpu_seconds(p.pid) - cpu_before[n] for n, p in zip(("on", "off"), procs, strict=True)}
+                cpu = {n: cpu_seconds(p.pid) - cpu_before[n] for n, p in procs.items()}
             finally:
-                scraper.halt.set()
-                scraper.join(10)
+                for scraper in scrapers.values():
+                    scraper.halt.set()
+                    scraper.join(10)
                 for c in clients.values():
                     c.close()
 
@@ -201,11 +209,11 @@ def main() -> None:
             while exported("log") < WARMUP + REQUESTS and time.monotonic() < deadline:  # an access line each
                 time.sleep(0.2)
             spans, logs = exported("span"), exported("log")
-            exemplars = scraper.last.count(" # {")
+            exemplars = scrapers["on"].last.count(" # {")
         finally:
-            for proc in procs:
+            for proc in procs.values():
                 proc.terminate()
-            for proc in procs:
+            for proc in procs.values():
                 try:
                     proc.wait(20)
                 except subprocess.TimeoutExpired:
@@ -218,26 +226,25 @@ def main() -> None:
     n = len(samples["on"])
     print(f"telemetry: {n} requests per variant (interleaved in blocks of {BLOCK}), GET a run from PostgreSQL")
     print(
-        f"telemetry on: {spans} spans and {logs} log records exported, {scraper.scrapes} OpenMetrics scrapes, "
+        f"telemetry on: {spans} spans and {logs} log records exported, {scrapers['on'].scrapes} OpenMetrics scrapes, "
         f"{exemplars} exemplars in the last scrape"
     )
-    ratios = {}
-    for label, q in (("p50", 0.50), ("p99", 0.99)):
-        on, off = percentile(samples["on"], q), percentile(samples["off"], q)
-        ratios[label] = on / off
-        verdict = "met" if on / off <= GOAL else "NOT met"
+    per = {name: cpu[name] / n * 1000 for name in cpu}  # CPU ms per request: the cost itself, whatever the load
+    for name, what in (("on", "telemetry on"), ("metrics", "metrics + exemplars only")):
+        for label, q in (("p50", 0.50), ("p99", 0.99)):
+            on, off = percentile(samples[name], q), percentile(samples["off"], q)
+            verdict = "met" if on / off <= GOAL else "NOT met"
+            print(
+                f"API latency {label}, {what}: {on * 1000:6.2f} ms vs off {off * 1000:6.2f} ms = {on / off:.2f}x "
+                f"({verdict}: goal <= {GOAL:.2f}x)"
+            )
+        mean, mean_off = statistics.fmean(samples[name]), statistics.fmean(samples["off"])
         print(
-            f"API latency {label}: telemetry on {on * 1000:6.2f} ms vs off {off * 1000:6.2f} ms = {on / off:.2f}x "
-            f"({verdict}: goal <= {GOAL:.2f}x)"
+            f"API latency mean, {what}: {mean * 1000:6.2f} ms vs off {mean_off * 1000:6.2f} ms = "
+            f"{mean / mean_off:.2f}x; CPU per request {per[name]:.2f} ms vs {per['off']:.2f} ms = "
+            f"{per[name] / per['off']:.2f}x"
         )
-    mean_on, mean_off = statistics.fmean(samples["on"]), statistics.fmean(samples["off"])
-    print(f"API latency mean: on {mean_on * 1000:6.2f} ms vs off {mean_off * 1000:6.2f} ms = {mean_on / mean_off:.2f}x")
-    # CPU time per request does not depend on what else the machine runs: the cost itself, export threads included
-    per = {name: cpu[name] / n * 1000 for name in cpu}
-    print(
-        f"API process CPU per request: on {per['on']:.2f} ms vs off {per['off']:.2f} ms = {per['on'] / per['off']:.2f}x"
-        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores during the run)"
-    )
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the run)")
 
 
 if __name__ == "__main__":

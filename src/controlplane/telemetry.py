@@ -107,9 +107,9 @@ class OtlpLogHandler(logging.Handler):
 
     Every text it exports (the message, the exception's message and stack trace) passes through the secret registry
     again: a value registered after the record was made is masked too. It exports no `extra` attributes of the
-    record (they are free-form), only the code location and the exception. Records made while the SDK exports
-    (its HTTP client's own logging) and the SDK's own records are skipped: they would feed the export back into
-    itself."""
+    record (they are free-form) and no code location (the logger's name is the scope), only the exception.
+    Records made while the SDK exports (its HTTP client's own logging) and the SDK's own records are skipped: they
+    would feed the export back into itself."""
 
     def __init__(self, provider: Any, registry: SecretRegistry = SECRETS, level: int = logging.NOTSET) -> None:
         super().__init__(level)
@@ -121,18 +121,16 @@ class OtlpLogHandler(logging.Handler):
             return
         try:
             redact = self.registry.redact
-            attributes: dict[str, Any] = {
-                "code.file.path": record.pathname,
-                "code.function.name": record.funcName,
-                "code.line.number": record.lineno,
-            }
+            attributes: dict[str, Any] | None = None  # the logger's name is the scope; no code location (cost)
             if record.exc_info and record.exc_info[0] is not None:
                 kind, value, _ = record.exc_info
-                attributes["exception.type"] = kind.__name__
-                attributes["exception.message"] = redact(str(value))
-                attributes["exception.stacktrace"] = redact(
-                    record.exc_text or logging.Formatter().formatException(record.exc_info)
-                )
+                attributes = {
+                    "exception.type": kind.__name__,
+                    "exception.message": redact(str(value)),
+                    "exception.stacktrace": redact(
+                        record.exc_text or logging.Formatter().formatException(record.exc_info)
+                    ),
+                }
             self.provider.get_logger(record.name).emit(
                 timestamp=int(record.created * 1e9),
                 observed_timestamp=time.time_ns(),
