@@ -8,7 +8,7 @@ Each in-process role has its own metrics registry, served on its own free port a
 its fault switch installed (`stack.faults_file`, absent = no fault) and the worker checks the evidence chain every
 half second.
 
-Only the *_stack.py files and test_telemetry.py ask for `stack`: the unit tests of this folder start nothing.
+Only the tests that need the real services ask for `stack`: the unit tests of this folder start nothing.
 """
 
 from __future__ import annotations
