@@ -8,7 +8,8 @@
   idempotency ref `run:<tenant>/<run id>`. A retry finds that entry and writes nothing; a retry after an upload
   whose entry was never appended uploads a new version (the orphan stays locked) and appends once.
 - complete_run / fail_run: UPDATE ... WHERE status = 'running', and only when a row changed, the outbox event;
-  the workflow-completion counter counts transitions, not attempts.
+  the workflow-completion counter and the workflow duration (acceptance to final state) count transitions, not
+  attempts (controlplane.metrics).
 
 Errors are transient unless they come from the input: an unreachable database, object store or secrets backend is
 retried (with backoff, for up to an hour), while an input the activity can never process (a string that is not
@@ -32,15 +33,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from controlplane.ledger.chain import NewEntry, timestamp
+from controlplane.metrics import WorkerMetrics
 from controlplane.models import EventType, NewRun, OutboxEvent, Retention, RunStatus, StoredObject
 from controlplane.ports import EvidenceLedger, IdGenerator, ObjectStore, RunStore
-from controlplane.telemetry import instruments
 from controlplane.workflows import (
     COMPLETE_RUN,
     FAIL_RUN,
     PERMANENT_ERROR,
     RECORD_RUN,
     STORE_EVIDENCE,
+    WORKFLOW_NAME,
     EvidenceRef,
     FinishRunInput,
     RecordRunInput,
@@ -110,6 +112,7 @@ class RunActivities:
         *,
         retention: Retention | None = None,
         after_commit: AfterCommit | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.store = store
         self.objects = objects
@@ -117,6 +120,7 @@ class RunActivities:
         self.ledger = ledger
         self.retention = retention or Retention()
         self.after_commit = after_commit
+        self.metrics = metrics
 
     def all(self) -> list[Callable[..., object]]:
         return [self.record_run, self.store_evidence, self.complete_run, self.fail_run]
@@ -216,13 +220,13 @@ class RunActivities:
                 payload=payload,
                 traceparent=_traceparent(),
             )
-            changed = await self.store.finish_run(
+            elapsed = await self.store.finish_run(
                 inp.tenant, run_id, status, event, evidence=evidence, error_message=inp.error
             )
-        if changed:
-            instruments().workflow_completions.add(1, {"outcome": status.value})
+        if elapsed is not None and self.metrics is not None:
+            self.metrics.workflow_finished(WORKFLOW_NAME, status.value, elapsed)
         await self._committed(name)
-        return changed
+        return elapsed is not None
 
 
 def _attempt() -> int:

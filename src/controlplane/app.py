@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
@@ -22,6 +21,7 @@ from opentelemetry.trace import Status, StatusCode
 from controlplane import __version__, idempotency
 from controlplane.bodylimit import BodyLimit
 from controlplane.errors import DependencyError
+from controlplane.metrics import ApiMetrics, RequestMetrics
 from controlplane.models import (
     TENANT_PATTERN,
     KeyClaim,
@@ -38,7 +38,7 @@ from controlplane.ports import IdempotencyKeys, IdGenerator, ObjectStore, RunSto
 from controlplane.readiness import check_all
 from controlplane.settings import Settings
 from controlplane.strictjson import StrictJSONRoute
-from controlplane.telemetry import instruments, tracer
+from controlplane.telemetry import tracer
 from controlplane.workflows import RunInput, workflow_id
 
 log = logging.getLogger(__name__)
@@ -108,42 +108,6 @@ def _deps(request: Request) -> ApiDeps:
     if deps is None:
         raise HTTPException(503, "the API is not wired to its dependencies")
     return deps
-
-
-# ---------------------------------------------------------------- metrics middleware
-
-
-class RequestMetrics:
-    """Latency histogram and 5xx counter per route template (not per raw path: bounded cardinality)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def _send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, _send)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            attrs = {
-                "http.request.method": scope.get("method", ""),
-                "http.route": route,
-                "http.response.status_code": status["code"],
-            }
-            m = instruments()
-            m.request_duration.record(time.perf_counter() - started, attrs)
-            if status["code"] >= 500:
-                m.request_errors.add(1, attrs)
 
 
 # ---------------------------------------------------------------- routes
@@ -246,8 +210,9 @@ async def start_run(
                 raise HTTPException(503, exc.message) from None
             if idempotency_key is not None:
                 await _mark_started(deps, tenant, idempotency_key)
-            if created:
-                instruments().runs_started.add(1, {"controlplane.kind": body.kind})
+            metrics: ApiMetrics | None = request.app.state.metrics
+            if created and metrics is not None:
+                metrics.runs_started.labels(body.kind).inc()
         location = f"/v1/tenants/{tenant}/runs/{run_id}"
         response.headers["Location"] = location
         if replayed:
@@ -344,7 +309,10 @@ def create_app(
     deps: ApiDeps | None = None,
     instrument: bool = True,
     max_body_bytes: int | None = None,
+    metrics: ApiMetrics | None = None,
 ) -> FastAPI:
+    """`metrics`: where the request metrics go (served by the entry point); None: no metrics are recorded.
+    The fault switch (controlplane.faults) is installed only when settings name a CONTROLPLANE_FAULTS_FILE."""
     limit = max_body_bytes or (settings.max_body_bytes if settings is not None else MAX_BODY_BYTES)
 
     @asynccontextmanager
@@ -366,11 +334,20 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.deps = deps
+    app.state.metrics = metrics
     app.include_router(router)
+    # outermost last: [OpenTelemetry] -> RequestMetrics -> FaultSwitch -> BodyLimit -> routes
     app.add_middleware(BodyLimit, limit=limit)  # before parsing: a larger Content-Length is refused unread
-    app.add_middleware(RequestMetrics)
+    if settings is not None and settings.faults_file is not None:
+        from controlplane.faults import FaultSwitch
+
+        log.warning("fault switch installed: faults are read from %s (dev/test only)", settings.faults_file)
+        app.add_middleware(FaultSwitch, path=settings.faults_file, routes=router.routes)
+    if metrics is not None:
+        app.add_middleware(RequestMetrics, metrics=metrics, routes=router.routes)
     if instrument:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+        # no span per ASGI send/receive message: the request span and the command's are what a trace needs
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz", exclude_spans=["receive", "send"])
     return app

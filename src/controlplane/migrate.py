@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", metavar="REV", help="stop at this revision (4-digit id)")
     args = parser.parse_args(argv)
     settings = settings_or_exit("controlplane.migrate")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, sys.stderr)
 
     def body() -> int:
         done = asyncio.run(migrate(settings, wait=args.wait, phase=args.phase, target=args.target))

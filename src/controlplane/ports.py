@@ -38,8 +38,9 @@ class RunStore(Protocol):
         *,
         evidence: StoredObject | None = None,
         error_message: str | None = None,
-    ) -> bool:
-        """Move a run to completed/failed with its event atomically; False when it already was in that state."""
+    ) -> float | None:
+        """Move a run to completed/failed with its event atomically: the seconds from its acceptance (requested_at)
+        to now; None (and nothing written) when it already was final."""
         ...
 
     async def get_run(self, tenant: str, run_id: uuid.UUID) -> RunRecord | None: ...

@@ -1,11 +1,13 @@
 """Keep secret values out of logs and spans (docs/runtime.md#secrets).
 
 The secret store registers every value it reads (and the Vault token it logs in with) in the process-wide
-`SECRETS` registry. Two guards use it:
+`SECRETS` registry. Three guards use it:
 
 - `install_log_redaction()` wraps the logging record factory: every record, whatever handler later receives it,
   is formatted once at creation and any registered value in its message or traceback becomes `[REDACTED]`.
 - `RedactingSpanExporter` (telemetry.py) scrubs span names, attributes, events and status messages before export.
+- `OtlpLogHandler` (telemetry.py) redacts every exported log record's body and exception texts again at export
+  (a value registered after the record was made is masked there too).
 
 They are a second line: the code never puts a secret in a log call, a span attribute, an exception message or an
 API response in the first place, and the DB instrumentation never records SQL parameters.

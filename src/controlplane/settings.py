@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -84,14 +85,19 @@ class Settings(BaseSettings):
     vault_timeout: float = Field(5.0, gt=0)
     secret_cache_seconds: float = Field(300.0, ge=0)  # a short Vault outage does not break DB reconnects
 
-    # OpenTelemetry (the SDK's own variables; empty endpoint = no export)
+    # OpenTelemetry traces and logs (the SDK's own variables; empty endpoint = no export)
     otel_exporter_otlp_endpoint: str | None = Field(None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
     otel_service_name: str | None = Field(None, validation_alias=_env("OTEL_SERVICE_NAME"))
-    otel_metric_export_interval_ms: int = Field(
-        15_000,
-        gt=0,
-        validation_alias=_env("OTEL_METRIC_EXPORT_INTERVAL"),  # the SDK's variable, in milliseconds
-    )
+
+    # Prometheus metrics (controlplane.metrics): GET /metrics on this address; port 0 = no metrics at all
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = Field(0, ge=0, le=65535)
+
+    # The worker's periodic check of the evidence ledger's hash chain (controlplane.chaincheck); 0 = off
+    evidence_verify_interval_s: float = Field(60.0, ge=0)
+
+    # Dev/test only: the API's fault switch (controlplane.faults); unset = off. Production never sets it.
+    faults_file: Path | None = None
 
     # API
     api_host: str = "127.0.0.1"
@@ -112,7 +118,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("s3_endpoint_url", "otel_exporter_otlp_endpoint", "vault_role", mode="before")
+    @field_validator("s3_endpoint_url", "otel_exporter_otlp_endpoint", "vault_role", "faults_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,11 +1,15 @@
-"""OpenTelemetry and logging set-up for the api and worker processes (docs/runtime.md#tracing).
+"""OpenTelemetry and logging set-up for the api and worker processes (docs/runtime.md#tracing-metrics-logs).
 
-- One TracerProvider and one MeterProvider per process, exporting over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
-  (`<endpoint>/v1/traces`, `/v1/metrics`); no endpoint = spans and metrics are made but not exported.
+- One TracerProvider per process, exporting over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (`<endpoint>/v1/traces`);
+  no endpoint = spans are made but not exported.
+- Logs: lines with the trace and span id on stdout (configure_logging), and with an endpoint, the same records over
+  OTLP/HTTP (`<endpoint>/v1/logs`) through OtlpLogHandler, with their trace context.
+- Metrics are prometheus-client's, served on GET /metrics (controlplane.metrics), not OpenTelemetry's.
 - psycopg and botocore instrumentation (SQL text only: parameters are never captured), FastAPI instrumentation in
   app.py, Temporal's TracingInterceptor on the client and the worker (adapters/temporal.py): the W3C trace context
   travels from the HTTP request through the workflow and its activities into the DB and S3 spans.
-- Spans pass through RedactingSpanExporter and log records through the redacting record factory (redaction.py).
+- Spans pass through RedactingSpanExporter, log records through the redacting record factory (redaction.py), and
+  the exported log records through the registry again (OtlpLogHandler).
 """
 
 from __future__ import annotations
@@ -13,10 +17,15 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from opentelemetry import metrics, trace
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
@@ -30,46 +39,6 @@ log = logging.getLogger(__name__)
 
 def tracer() -> trace.Tracer:
     return trace.get_tracer(SCOPE)
-
-
-def meter() -> metrics.Meter:
-    return metrics.get_meter(SCOPE)
-
-
-class Metrics:
-    """The runtime's own instruments (the FastAPI instrumentation adds the http.server.* ones)."""
-
-    def __init__(self) -> None:
-        m = meter()
-        self.request_duration = m.create_histogram(
-            "controlplane.api.request.duration", unit="s", description="API request latency by route and status"
-        )
-        self.request_errors = m.create_counter(
-            "controlplane.api.request.errors", unit="{request}", description="API requests answered with 5xx"
-        )
-        self.runs_started = m.create_counter(
-            "controlplane.runs.started", unit="{run}", description="Run workflows started by the API"
-        )
-        self.workflow_completions = m.create_counter(
-            "controlplane.workflow.completions",
-            unit="{workflow}",
-            description="Run workflows that reached a final state, by outcome (completed/failed)",
-        )
-        self.outbox_published = m.create_counter(
-            "controlplane.outbox.published", unit="{event}", description="Outbox events handed to the sink"
-        )
-
-
-_metrics: Metrics | None = None
-_metrics_lock = threading.Lock()
-
-
-def instruments() -> Metrics:
-    global _metrics
-    with _metrics_lock:
-        if _metrics is None:
-            _metrics = Metrics()
-        return _metrics
 
 
 # ---------------------------------------------------------------- span redaction
@@ -129,24 +98,88 @@ class RedactingSpanExporter(SpanExporter):
         return self.inner.force_flush(timeout_millis)
 
 
+# ---------------------------------------------------------------- log export
+
+
+class OtlpLogHandler(logging.Handler):
+    """Log records to an OpenTelemetry LoggerProvider (exported over OTLP/HTTP `<endpoint>/v1/logs`), with the trace
+    and span id of the span current where the record is made.
+
+    Every text it exports (the message, the exception's message and stack trace) passes through the secret registry
+    again: a value registered after the record was made is masked too. It exports no `extra` attributes of the
+    record (they are free-form) and no code location (the logger's name is the scope), only the exception.
+    Records made while the SDK exports (its HTTP client's own logging) and the SDK's own records are skipped: they
+    would feed the export back into itself."""
+
+    def __init__(self, provider: Any, registry: SecretRegistry = SECRETS, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.provider = provider
+        self.registry = registry
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY) or record.name.startswith("opentelemetry"):
+            return
+        try:
+            redact = self.registry.redact
+            attributes: dict[str, Any] | None = None  # the logger's name is the scope; no code location (cost)
+            if record.exc_info and record.exc_info[0] is not None:
+                kind, value, _ = record.exc_info
+                attributes = {
+                    "exception.type": kind.__name__,
+                    "exception.message": redact(str(value)),
+                    "exception.stacktrace": redact(
+                        record.exc_text or logging.Formatter().formatException(record.exc_info)
+                    ),
+                }
+            self.provider.get_logger(record.name).emit(
+                timestamp=int(record.created * 1e9),
+                observed_timestamp=time.time_ns(),
+                context=otel_context.get_current(),
+                severity_number=_severity(record.levelno),
+                severity_text=record.levelname,
+                body=redact(record.getMessage()),
+                attributes=attributes,
+            )
+        except Exception:
+            self.handleError(record)
+
+
+def _severity(levelno: int) -> SeverityNumber:
+    for floor, number in (
+        (logging.CRITICAL, SeverityNumber.FATAL),
+        (logging.ERROR, SeverityNumber.ERROR),
+        (logging.WARNING, SeverityNumber.WARN),
+        (logging.INFO, SeverityNumber.INFO),
+    ):
+        if levelno >= floor:
+            return number
+    return SeverityNumber.DEBUG
+
+
 # ---------------------------------------------------------------- providers
 
 
 @dataclass
 class Telemetry:
     service_name: str
-    tracer_provider: object
-    meter_provider: object
-    exporting: bool
+    tracer_provider: Any
+    logger_provider: Any = None  # None: logs are not exported
+    log_handler: logging.Handler | None = None  # on the root logger while exporting
+    exporting: bool = False
 
     def force_flush(self, timeout_millis: int = 10_000) -> None:
-        self.tracer_provider.force_flush(timeout_millis)  # type: ignore[attr-defined]
-        self.meter_provider.force_flush(timeout_millis)  # type: ignore[attr-defined]
+        self.tracer_provider.force_flush(timeout_millis)
+        if self.logger_provider is not None:
+            self.logger_provider.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
-        for provider in (self.tracer_provider, self.meter_provider):
+        if self.log_handler is not None:
+            logging.getLogger().removeHandler(self.log_handler)
+        for provider in (self.tracer_provider, self.logger_provider):
+            if provider is None:
+                continue
             try:
-                provider.shutdown()  # type: ignore[attr-defined]
+                provider.shutdown()
             except Exception:  # exporting on the way out is best effort
                 log.debug("telemetry shutdown failed", exc_info=True)
 
@@ -156,16 +189,17 @@ _telemetry_lock = threading.Lock()
 
 
 def configure_telemetry(settings: Settings, default_service: str) -> Telemetry:
-    """Install the global tracer and meter providers and the library instrumentation, once per process.
+    """Install the global tracer provider, the log export and the library instrumentation, once per process.
 
+    With OTEL_EXPORTER_OTLP_ENDPOINT, spans go to `<endpoint>/v1/traces` and the log records of the root logger (at
+    CONTROLPLANE_LOG_LEVEL) to `<endpoint>/v1/logs`, both in batches; without it spans are made and not exported,
+    and logs are only written as lines (configure_logging). Metrics are not OpenTelemetry's: controlplane.metrics.
     A second call returns the first call's Telemetry (OpenTelemetry's global providers can be set only once).
     """
     global _telemetry
     with _telemetry_lock:
         if _telemetry is not None:
             return _telemetry
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -175,25 +209,28 @@ def configure_telemetry(settings: Settings, default_service: str) -> Telemetry:
         name = settings.service_name(default_service)
         resource = Resource.create({"service.name": name, "service.version": __version__, "service.namespace": SCOPE})
         tracer_provider = TracerProvider(resource=resource)
-        readers = []
+        telemetry = Telemetry(name, tracer_provider)
         endpoint = settings.otel_exporter_otlp_endpoint
         if endpoint:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk._logs import LoggerProvider
+            from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
             exporter = RedactingSpanExporter(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=5))
             tracer_provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
-            readers.append(
-                PeriodicExportingMetricReader(
-                    OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics", timeout=5),
-                    export_interval_millis=settings.otel_metric_export_interval_ms,
+            logger_provider = LoggerProvider(resource=resource)
+            logger_provider.add_log_record_processor(
+                BatchLogRecordProcessor(
+                    OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", timeout=5), schedule_delay_millis=1000
                 )
             )
-        meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+            handler = OtlpLogHandler(logger_provider, level=logging.getLevelName(settings.log_level))
+            logging.getLogger().addHandler(handler)
+            telemetry.logger_provider, telemetry.log_handler, telemetry.exporting = logger_provider, handler, True
         trace.set_tracer_provider(tracer_provider)
-        metrics.set_meter_provider(meter_provider)
         _instrument_libraries()
-        _telemetry = Telemetry(name, tracer_provider, meter_provider, exporting=bool(endpoint))
+        _telemetry = telemetry
         return _telemetry
 
 
@@ -237,9 +274,11 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s trace=%(trace_id)s span=%(span_
 
 
 def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
-    """Plain lines on stderr with the trace id; secret values redacted. Returns the handler it installed."""
+    """Plain lines with the trace and span id on `stream` (default stdout: the api's and the worker's log; the
+    migrate job passes stderr, its stdout is its result); secret values redacted. Returns the handler it installed.
+    """
     install_log_redaction()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.addFilter(TraceContextFilter())
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()

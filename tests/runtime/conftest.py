@@ -3,7 +3,12 @@ free loopback ports, started through infractl.adapters.localservices (the launch
 (uvicorn in a thread) and the worker (asyncio loop in a thread) run inside this long-lived test process, so the
 Temporal clients never live in a short process (temporalio/sdk-python#300, /work/shared/ENVIRONMENT.md).
 
-Only tests/runtime/test_stack.py and test_api_stack.py ask for `stack`: the unit tests of this folder start nothing.
+Each in-process role has its own metrics registry, served on its own free port as the entry points serve it
+(controlplane.metrics.serve): `stack.scrape("api" | "worker")` reads it as Prometheus does (OpenMetrics). The API has
+its fault switch installed (`stack.faults_file`, absent = no fault) and the worker checks the evidence chain every
+half second.
+
+Only the tests that need the real services ask for `stack`: the unit tests of this folder start nothing.
 """
 
 from __future__ import annotations
@@ -123,6 +128,8 @@ class Stack:
     telemetry: Any
     root_token: str
     postgres: PostgresServer
+    metrics_urls: dict[str, str]  # "api" | "worker" -> http://127.0.0.1:<port>/metrics
+    faults_file: Path
     api_responses: list[str] = field(default_factory=list)
 
     # -- helpers used by the tests
@@ -178,8 +185,37 @@ class Stack:
 
         return read_jsonl(self.receiver_out, "span")
 
+    def exported_logs(self) -> list[dict[str, Any]]:
+        from controlplane.devtools.otlp_receiver import read_jsonl
 
-def _start_worker(settings: Any, faults: Faults) -> InProcess:
+        return read_jsonl(self.receiver_out, "log")
+
+    def scrape_text(self, role: str) -> str:
+        """GET /metrics of the api or the worker as Prometheus asks for it (OpenMetrics: exemplars included)."""
+        response = httpx.get(self.metrics_urls[role], headers={"Accept": OPENMETRICS}, timeout=5, trust_env=False)
+        response.raise_for_status()
+        assert response.headers["content-type"].startswith("application/openmetrics-text"), response.headers
+        return response.text
+
+    def scrape(self, role: str) -> dict[str, Any]:
+        """The role's metric families by name (prometheus_client's OpenMetrics parser)."""
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+        return {f.name: f for f in text_string_to_metric_families(self.scrape_text(role))}
+
+    def sample(self, role: str, name: str, **labels: str) -> float:
+        """The value of one sample (0 when absent), e.g. sample("worker", "controlplane_outbox_published_total")."""
+        for family in self.scrape(role).values():
+            for s in family.samples:
+                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                    return s.value
+        return 0.0
+
+
+OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"  # Prometheus' Accept
+
+
+def _start_worker(settings: Any, faults: Faults, metrics: Any) -> InProcess:
     from controlplane.worker import run_worker
 
     loop = asyncio.new_event_loop()
@@ -192,7 +228,9 @@ def _start_worker(settings: Any, faults: Faults) -> InProcess:
 
         async def main() -> None:
             stop_event["e"] = asyncio.Event()
-            await run_worker(settings, stop_event["e"], started=started.set, after_commit=faults)
+            await run_worker(
+                settings, stop_event["e"], started=started.set, after_commit=faults, worker_metrics=metrics
+            )
 
         try:
             loop.run_until_complete(main())
@@ -210,14 +248,15 @@ def _start_worker(settings: Any, faults: Faults) -> InProcess:
     return proc
 
 
-def _start_api(settings: Any) -> tuple[InProcess, str]:
+def _start_api(settings: Any, metrics: Any) -> tuple[InProcess, str]:
     import uvicorn
 
     from controlplane.app import create_app
     from infractl.adapters.localservices import free_port
 
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    app = create_app(settings, metrics=metrics)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     proc = InProcess(thread=threading.Thread(target=server.run, name="controlplane-api", daemon=True), stop=None)
 
@@ -268,11 +307,13 @@ def drop_database(admin_url: str, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer) -> Iterator[Stack]:
+    from controlplane import metrics
     from controlplane.devtools.seed import seed
     from controlplane.migrate import migrate
     from controlplane.redaction import install_log_redaction
     from controlplane.settings import load_settings
     from controlplane.telemetry import configure_telemetry
+    from controlplane.workflows import WORKFLOW_NAME
     from infractl.adapters import localservices as ls
 
     t0 = time.monotonic()
@@ -282,6 +323,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresSer
     ports["postgres"] = postgres_server.running.port
     services: dict[str, Any] = {"postgres": postgres_server.running}  # stopped by its own fixture
     api = worker = None
+    metrics_servers: list[Any] = []
     root = logging.getLogger()
     logs = CapturedLogs()
     previous_level = root.level
@@ -308,7 +350,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresSer
             "VAULT_TOKEN": root_token,
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ports['otlp']}",
             "OTEL_SERVICE_NAME": "controlplane-tests",
-            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            "CONTROLPLANE_FAULTS_FILE": str(base / "faults.json"),  # absent until a test writes it
+            "CONTROLPLANE_EVIDENCE_VERIFY_INTERVAL_S": "0.5",
             "CONTROLPLANE_READY_TIMEOUT": "5",  # per check: a loaded 2-core runner can need >1.5 s
             "CONTROLPLANE_RELAY_INTERVAL": "0.1",
             "CONTROLPLANE_ACTIVITY_INITIAL_RETRY": "0.2",
@@ -339,8 +382,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresSer
         asyncio.run(migrate(settings, wait=WAIT_S, phase="contract"))
         telemetry = configure_telemetry(settings, "controlplane-tests")
         faults = Faults()
-        worker = _start_worker(settings, faults)
-        api, api_url = _start_api(settings)
+        api_metrics, worker_metrics = metrics.ApiMetrics(), metrics.WorkerMetrics(workflows=[WORKFLOW_NAME])
+        metrics_servers = [metrics.serve(m.registry, "127.0.0.1", 0) for m in (api_metrics, worker_metrics)]
+        worker = _start_worker(settings, faults, worker_metrics)
+        api, api_url = _start_api(settings, api_metrics)
         stack = Stack(
             base=base,
             services=services,
@@ -355,6 +400,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresSer
             telemetry=telemetry,
             root_token=root_token,
             postgres=postgres_server,
+            metrics_urls={
+                role: f"http://127.0.0.1:{server.port}/metrics"
+                for role, server in zip(("api", "worker"), metrics_servers, strict=True)
+            },
+            faults_file=base / "faults.json",
         )
         logging.getLogger("tests.runtime").info("stack up in %.1fs", time.monotonic() - t0)
         yield stack
@@ -363,6 +413,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresSer
             if proc is not None:
                 proc.stop()
                 proc.thread.join(15)
+        for server in metrics_servers:
+            server.stop()
         with contextlib.suppress(Exception):
             from controlplane import telemetry as tm
 

@@ -1,4 +1,5 @@
-"""The runtime against real services (tests/runtime/conftest.py): e2e, readiness, tracing, outbox, secrets.
+"""The runtime against real services (tests/runtime/conftest.py): e2e, readiness, tracing, outbox, secrets
+(test_telemetry.py: metrics, exemplars, exported logs, the evidence chain check, the fault switch).
 
 The canary test is the last one of the file on purpose: it inspects everything the earlier tests made the
 runtime log, export and answer.
@@ -408,20 +409,12 @@ def test_one_trace_spans_the_request_workflow_activities_db_and_s3(stack):
     # SQL parameters are never recorded
     assert not any(k.startswith("db.statement.parameters") for s in spans for k in s["attributes"])
 
-    from controlplane.devtools.otlp_receiver import read_jsonl
-
-    def metric_names():
-        stack.telemetry.force_flush()
-        return {m["name"] for m in read_jsonl(stack.receiver_out, "metric")}
-
-    _wait(
-        lambda: (
-            {"controlplane.api.request.duration", "controlplane.workflow.completions", "controlplane.runs.started"}
-            <= metric_names()
-        ),
-        10,
-        "the runtime's metrics",
-    )
+    # the run moved the api's and the worker's metrics (served on /metrics, not exported over OTLP)
+    api, worker = stack.scrape("api"), stack.scrape("worker")
+    assert {"controlplane_http_requests", "controlplane_http_request_duration_seconds"} <= set(api)
+    assert stack.sample("api", "controlplane_runs_started_total", kind="evidence") >= 1
+    assert {"controlplane_workflow_completions", "controlplane_activity_executions"} <= set(worker)
+    assert not stack.scrape_text("worker").count("controlplane_http_requests")  # each role has its own families
 
 
 # ---------------------------------------------------------------- Kubernetes auth
@@ -542,10 +535,17 @@ def _spawn(stack, module: str, log: Path, **extra: str) -> subprocess.Popen:
 
 
 def test_api_and_worker_entry_points_serve_and_exit_0_on_sigterm(stack):
-    port = ls.free_port()
+    port, api_metrics, worker_metrics = ls.free_port(), ls.free_port(), ls.free_port()
     api_log, worker_log = stack.base / "entry-api.log", stack.base / "entry-worker.log"
+    common = {"CONTROLPLANE_METRICS_HOST": "127.0.0.1"}
     api = _spawn(
-        stack, "controlplane.api", api_log, CONTROLPLANE_API_PORT=str(port), OTEL_SERVICE_NAME="controlplane-api"
+        stack,
+        "controlplane.api",
+        api_log,
+        CONTROLPLANE_API_PORT=str(port),
+        OTEL_SERVICE_NAME="controlplane-api",
+        CONTROLPLANE_METRICS_PORT=str(api_metrics),
+        **common,
     )
     # its own task queue: this worker must not take the in-process worker's tasks
     worker = _spawn(
@@ -554,6 +554,8 @@ def test_api_and_worker_entry_points_serve_and_exit_0_on_sigterm(stack):
         worker_log,
         CONTROLPLANE_TASK_QUEUE="entry-point-test",
         OTEL_SERVICE_NAME="controlplane-worker",
+        CONTROLPLANE_METRICS_PORT=str(worker_metrics),
+        **common,
     )
     try:
         import httpx
@@ -566,6 +568,18 @@ def test_api_and_worker_entry_points_serve_and_exit_0_on_sigterm(stack):
 
         _wait(ready, 30, "the API process to be ready", 0.2)
         _wait(lambda: "worker serving task queue entry-point-test" in worker_log.read_text(), 30, "the worker")
+        httpx.get(f"http://127.0.0.1:{port}/v1/tenants/acme/runs/{uuid.uuid4()}", timeout=5, trust_env=False)
+        scraped = {
+            role: httpx.get(f"http://127.0.0.1:{p}/metrics", timeout=5, trust_env=False).text
+            for role, p in (("api", api_metrics), ("worker", worker_metrics))
+        }
+        assert (
+            'controlplane_http_requests_total{code="404",method="GET",route="/v1/tenants/{tenant}/runs/{run_id}"}'
+            in (scraped["api"])
+        )
+        assert "controlplane_evidence_verifications_total" in scraped["worker"]
+        # each process logs its lines to stdout with the trace and span ids
+        assert "trace=" in api_log.read_text() and "span=" in worker_log.read_text()
     finally:
         for proc in (api, worker):
             proc.send_signal(signal.SIGTERM)
@@ -573,6 +587,8 @@ def test_api_and_worker_entry_points_serve_and_exit_0_on_sigterm(stack):
     logs = api_log.read_text() + worker_log.read_text()
     assert codes == [0, 0], logs[-3000:]
     assert "Application startup complete" in logs and "worker stopped" in logs
+    for p in (api_metrics, worker_metrics):  # the metrics servers stopped with their process
+        assert ls.port_is_free(p)
     assert "Traceback" not in logs
     for value in stack.canaries.values():
         assert value not in logs
@@ -581,7 +597,7 @@ def test_api_and_worker_entry_points_serve_and_exit_0_on_sigterm(stack):
 # ---------------------------------------------------------------- secrets (keep last)
 
 
-def test_canary_secrets_never_appear_in_logs_spans_or_api_responses(stack):
+def test_canary_secrets_never_appear_in_logs_spans_metrics_or_api_responses(stack):
     import logging
 
     import psycopg
@@ -606,9 +622,17 @@ def test_canary_secrets_never_appear_in_logs_spans_or_api_responses(stack):
     assert len(logs) > 10_000  # DEBUG logs of psycopg, botocore, hvac's urllib3, temporal, uvicorn were captured
     exported = stack.receiver_out.read_text()
     assert "RunActivity:record_run" in exported
+    # the same DEBUG records were exported over OTLP, the careless one masked there too
+    _wait(lambda: any(r["body"] == "careless [REDACTED]" for r in stack.exported_logs()), 10, "the exported logs")
+    exported_logs = stack.exported_logs()
+    assert {r["scope"] for r in exported_logs} >= {"botocore.endpoint", "psycopg.pool", "uvicorn.access"}
+    exported = stack.receiver_out.read_text()
+    metrics = stack.scrape_text("api") + stack.scrape_text("worker")
+    assert "controlplane_http_request_duration_seconds_bucket" in metrics
     responses = "\n".join(stack.api_responses)
     assert "readyz" in responses or "checks" in responses
     for value in canaries:
         assert value not in logs, "a secret reached the logs"
-        assert value not in exported, "a secret reached the exported spans/metrics"
+        assert value not in exported, "a secret reached the exported spans/logs"
+        assert value not in metrics, "a secret reached a metric's labels or values"
         assert value not in responses, "a secret reached an API response"

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -40,6 +42,16 @@ def connection_kwargs(settings: Settings, password: str, *, application_name: st
     }
 
 
+async def _check_connection(conn: Any) -> None:
+    """The pool's check of a connection before it is handed out (an empty statement), without a span: it would be
+    one more span per use of the database, an empty one, in every trace."""
+    token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        await AsyncConnectionPool.check_connection(conn)
+    finally:
+        otel_context.detach(token)
+
+
 def make_pool(settings: Settings, password: PasswordSource, *, application_name: str) -> AsyncConnectionPool:
     """A closed pool; `await pool.open(wait=False)` starts it."""
 
@@ -51,7 +63,7 @@ def make_pool(settings: Settings, password: PasswordSource, *, application_name:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         open=False,
-        check=AsyncConnectionPool.check_connection,  # a connection broken by a DB restart is replaced, not handed out
+        check=_check_connection,  # a connection broken by a DB restart is replaced, not handed out
         name=application_name,
         timeout=settings.db_connect_timeout,
         reconnect_timeout=3600,
@@ -102,7 +114,7 @@ class PostgresRunStore:
         *,
         evidence: StoredObject | None = None,
         error_message: str | None = None,
-    ) -> bool:
+    ) -> float | None:
         if status not in (RunStatus.COMPLETED, RunStatus.FAILED):
             raise ValueError(f"finish_run to {status}: only completed or failed are final")
         async with self.pool.connection() as conn, conn.transaction():
@@ -110,7 +122,8 @@ class PostgresRunStore:
                 "UPDATE runs SET status = %s, evidence_key = coalesce(%s, evidence_key),"
                 " evidence_sha256 = coalesce(%s, evidence_sha256), error_message = %s,"
                 " updated_at = now(), completed_at = now()"
-                " WHERE tenant = %s AND id = %s AND status = 'running' RETURNING id",
+                " WHERE tenant = %s AND id = %s AND status = 'running'"
+                " RETURNING extract(epoch FROM completed_at - created_at)",  # created_at: the API's requested_at
                 (
                     status.value,
                     evidence.key if evidence else None,
@@ -120,10 +133,11 @@ class PostgresRunStore:
                     run_id,
                 ),
             )
-            if await cur.fetchone() is None:
-                return False  # already final (an earlier attempt committed) or never recorded
+            row = await cur.fetchone()
+            if row is None:
+                return None  # already final (an earlier attempt committed) or never recorded
             await conn.execute(_INSERT_EVENT, _event_row(event))
-            return True
+            return float(row[0])
 
     async def get_run(self, tenant: str, run_id: uuid.UUID) -> RunRecord | None:
         async with self.pool.connection() as conn:
