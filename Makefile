@@ -37,7 +37,7 @@ help:
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
 	@echo "make dev        the local runtime stack (API, worker, Postgres, Temporal, OpenBao, S3, traces): infractl dev up"
 	@echo "make dev-down   stop it (nothing it started is left running)"
-	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), release (promote vs rebuild), migrations (fan-out vs a serial alembic loop), tenant backup+restore (vs raw pg_dump/pg_restore), evidence verify (vs raw sha256) and signed appends (vs unsigned), as ratios"
+	@echo "make bench      benchmarks/: start-up, bootstrap (critical path, DAG vs raw terraform), validate (vs a naive loop), release (promote vs rebuild), migrations (fan-out vs a serial alembic loop), tenant backup+restore (vs raw pg_dump/pg_restore), evidence verify (vs raw sha256) and signed appends (vs unsigned), telemetry overhead on API latency (metrics, exemplars, log and span export on vs off), as ratios"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -119,6 +119,7 @@ bench: install
 	$(BIN)/python benchmarks/migrations.py
 	$(BIN)/python benchmarks/tenant_backup.py
 	$(BIN)/python benchmarks/evidence.py
+	$(BIN)/python benchmarks/telemetry.py
 
 clean:
 	-$(BIN)/infractl dev down
