@@ -8,6 +8,7 @@ import json
 import subprocess
 import threading
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ def test_a_refused_reload_makes_the_next_up_retry(tmp_path: Path, monkeypatch):
 
 def test_a_refused_reload_is_a_config_error_with_the_services_message():
     def handler(status: int, body: bytes):
-        class H(alert_receiver.BaseHTTPRequestHandler):
+        class H(BaseHTTPRequestHandler):
             def do_POST(self):
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
@@ -151,7 +152,7 @@ def test_a_refused_reload_is_a_config_error_with_the_services_message():
 
         return H
 
-    server = alert_receiver.ThreadingHTTPServer(("127.0.0.1", 0), handler(500, b"failed to reload config: bad rule"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(500, b"failed to reload config: bad rule"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/-/reload"

@@ -14,17 +14,16 @@ Standard library only: it runs from the api image in compose and from the projec
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
-import sys
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from controlplane.devtools import jsonl_server
+from controlplane.devtools.jsonl_server import JsonHandler, JsonlServer, read_jsonl
 
 log = logging.getLogger("controlplane.alert_receiver")
 
@@ -51,57 +50,22 @@ def alert_records(payload: Any, received_at: str) -> list[dict[str, Any]]:
 def read_alerts(path: Path, *, status: str | None = None, alertname: str | None = None) -> list[dict[str, Any]]:
     """The records a receiver wrote to `path`, oldest first, optionally only one status / alert name; a torn last
     line is skipped."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if status and record.get("status") != status:
-            continue
-        if alertname and record.get("labels", {}).get("alertname") != alertname:
-            continue
-        out.append(record)
-    return out
+    return read_jsonl(
+        path,
+        lambda r: (
+            (status is None or r.get("status") == status)
+            and (alertname is None or r.get("labels", {}).get("alertname") == alertname)
+        ),
+    )
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], out: Path) -> None:
-        super().__init__(address, Handler)
-        self.out = out
-        self.lock = threading.Lock()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.touch()
-
-    def append(self, records: list[dict[str, Any]]) -> None:
-        data = "".join(json.dumps(r, separators=(",", ":"), sort_keys=True) + "\n" for r in records)
-        with self.lock, self.out.open("a", encoding="utf-8") as fh:
-            fh.write(data)
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: Receiver
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def _json(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload, indent=1).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(JsonHandler):
+    log = log
+    max_body = MAX_BODY
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -116,11 +80,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no route {path}"})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
+        body = self._read_body()
+        if body is None:
             return
-        body = self.rfile.read(length)
         try:
             records = alert_records(json.loads(body or b"null"), _now())
         except (ValueError, UnicodeDecodeError) as exc:
@@ -132,34 +94,22 @@ class Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, {"received": len(records)})
 
 
-def serve(host: str, port: int, out: Path) -> Receiver:
+def serve(host: str, port: int, out: Path) -> JsonlServer:
     """Bind the receiver (port 0 = any free port; read `.server_address`); call serve_forever() to run it."""
-    return Receiver((host, port), out)
+    return JsonlServer((host, port), Handler, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m controlplane.devtools.alert_receiver", description=__doc__.split("\n")[0]
+    return jsonl_server.main(
+        argv,
+        module="alert_receiver",
+        description=__doc__.split("\n")[0],
+        default_port=9094,
+        out_help="JSON-lines file the alerts are appended to",
+        what="Alertmanager webhook receiver",
+        serve=serve,
+        log=log,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9094)
-    parser.add_argument("--out", type=Path, required=True, help="JSON-lines file the alerts are appended to")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        server = serve(args.host, args.port, args.out)
-    except OSError as exc:
-        print(f"alert_receiver: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    host, port = server.server_address[:2]
-    log.info("Alertmanager webhook receiver listening on http://%s:%s, writing %s", host, port, args.out)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
 
 
 if __name__ == "__main__":

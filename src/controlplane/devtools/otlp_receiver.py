@@ -15,18 +15,14 @@ Only the standard library plus opentelemetry-proto (the `devtools` extra).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import gzip
 import json
 import logging
-import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +32,9 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
+
+from controlplane.devtools import jsonl_server
+from controlplane.devtools.jsonl_server import JsonHandler, JsonlServer
 
 log = logging.getLogger("controlplane.otlp_receiver")
 
@@ -238,57 +237,15 @@ def trace_summaries(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def read_jsonl(path: Path, signal: str | None = None) -> list[dict[str, Any]]:
     """The records a receiver wrote to `path` (optionally only one signal); a torn last line is skipped."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if signal is None or record.get("signal") == signal:
-            out.append(record)
-    return out
+    return jsonl_server.read_jsonl(path, None if signal is None else lambda r: r.get("signal") == signal)
 
 
 # ---------------------------------------------------------------- server
 
 
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], out: Path) -> None:
-        super().__init__(address, Handler)
-        self.out = out
-        self.lock = threading.Lock()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.touch()
-
-    def append(self, lines: list[dict[str, Any]]) -> None:
-        if not lines:
-            return
-        data = "".join(json.dumps(line, separators=(",", ":"), default=str) + "\n" for line in lines)
-        with self.lock, self.out.open("a", encoding="utf-8") as fh:
-            fh.write(data)
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: Receiver
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload, indent=1).encode())
+class Handler(JsonHandler):
+    log = log
+    max_body = MAX_BODY
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
@@ -308,11 +265,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
+        body = self._read_body()
+        if body is None:
             return
-        body = self.rfile.read(length)
         if path not in _ENDPOINTS:
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no route {path}"})
             return
@@ -335,36 +290,22 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, response.SerializeToString(), "application/x-protobuf")
 
 
-def serve(host: str, port: int, out: Path) -> Receiver:
+def serve(host: str, port: int, out: Path) -> JsonlServer:
     """Bind the receiver (port 0 = any free port; read `.server_address`); call serve_forever() to run it."""
-    return Receiver((host, port), out)
+    return JsonlServer((host, port), Handler, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m controlplane.devtools.otlp_receiver", description=__doc__.split("\n")[0]
+    return jsonl_server.main(
+        argv,
+        module="otlp_receiver",
+        description=__doc__.split("\n")[0],
+        default_port=4318,
+        out_help="JSON-lines file the spans/metrics/logs are appended to",
+        what="OTLP/HTTP receiver",
+        serve=serve,
+        log=log,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4318)
-    parser.add_argument(
-        "--out", type=Path, required=True, help="JSON-lines file the spans/metrics/logs are appended to"
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        server = serve(args.host, args.port, args.out)
-    except OSError as exc:
-        print(f"otlp_receiver: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    host, port = server.server_address[:2]
-    log.info("OTLP/HTTP receiver listening on http://%s:%s, writing %s", host, port, args.out)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
 
 
 if __name__ == "__main__":
