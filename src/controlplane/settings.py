@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # OpenTelemetry traces and logs (the SDK's own variables; empty endpoint = no export)
     otel_exporter_otlp_endpoint: str | None = Field(None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
     otel_service_name: str | None = Field(None, validation_alias=_env("OTEL_SERVICE_NAME"))
+    # "none" turns one signal's export off while the endpoint stays set (e.g. logs collected from stdout by the node)
+    otel_traces_exporter: Literal["otlp", "none"] = Field("otlp", validation_alias=_env("OTEL_TRACES_EXPORTER"))
+    otel_logs_exporter: Literal["otlp", "none"] = Field("otlp", validation_alias=_env("OTEL_LOGS_EXPORTER"))
 
     # Prometheus metrics (controlplane.metrics): GET /metrics on this address; port 0 = no metrics at all
     metrics_host: str = "0.0.0.0"

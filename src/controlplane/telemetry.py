@@ -217,17 +217,20 @@ def configure_telemetry(settings: Settings, default_service: str) -> Telemetry:
             from opentelemetry.sdk._logs import LoggerProvider
             from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-            exporter = RedactingSpanExporter(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=5))
-            tracer_provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
-            logger_provider = LoggerProvider(resource=resource)
-            logger_provider.add_log_record_processor(
-                BatchLogRecordProcessor(
-                    OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", timeout=5), schedule_delay_millis=1000
+            if settings.otel_traces_exporter == "otlp":
+                exporter = RedactingSpanExporter(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=5))
+                tracer_provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
+                telemetry.exporting = True
+            if settings.otel_logs_exporter == "otlp":
+                logger_provider = LoggerProvider(resource=resource)
+                logger_provider.add_log_record_processor(
+                    BatchLogRecordProcessor(
+                        OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", timeout=5), schedule_delay_millis=1000
+                    )
                 )
-            )
-            handler = OtlpLogHandler(logger_provider, level=logging.getLevelName(settings.log_level))
-            logging.getLogger().addHandler(handler)
-            telemetry.logger_provider, telemetry.log_handler, telemetry.exporting = logger_provider, handler, True
+                handler = OtlpLogHandler(logger_provider, level=logging.getLevelName(settings.log_level))
+                logging.getLogger().addHandler(handler)
+                telemetry.logger_provider, telemetry.log_handler, telemetry.exporting = logger_provider, handler, True
         trace.set_tracer_provider(tracer_provider)
         _instrument_libraries()
         _telemetry = telemetry

@@ -121,3 +121,12 @@ def test_request_limits_have_safe_defaults_and_bounds():
     with pytest.raises(SettingsError) as err:  # beyond what a workflow input can carry
         load_settings(TOKEN | {"CONTROLPLANE_MAX_BODY_BYTES": str(4 * 1024 * 1024)})
     assert "CONTROLPLANE_MAX_BODY_BYTES: Input should be less than or equal to 524288" in err.value.render()
+
+
+def test_one_signals_export_can_be_turned_off_and_only_with_a_known_value():
+    base = {"VAULT_TOKEN": "t", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}  # pragma: allowlist secret
+    settings = load_settings(base | {"OTEL_LOGS_EXPORTER": "none"})
+    assert (settings.otel_traces_exporter, settings.otel_logs_exporter) == ("otlp", "none")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(base | {"OTEL_TRACES_EXPORTER": "zipkin"})
+    assert any("OTEL_TRACES_EXPORTER" in line for line in raised.value.details), raised.value.details
