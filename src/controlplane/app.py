@@ -212,7 +212,7 @@ async def start_run(
                 await _mark_started(deps, tenant, idempotency_key)
             metrics: ApiMetrics | None = request.app.state.metrics
             if created and metrics is not None:
-                metrics.runs_started.labels(body.kind).inc()
+                metrics.run_started(body.kind)
         location = f"/v1/tenants/{tenant}/runs/{run_id}"
         response.headers["Location"] = location
         if replayed:

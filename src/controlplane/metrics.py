@@ -39,6 +39,7 @@ WORKFLOW_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 ACTIVITY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 PROBES = frozenset({"/livez", "/readyz"})  # not counted: they are not the service's traffic
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MAX_KINDS = 50  # distinct run kinds counted by name; the rest count as `other`
 UNMATCHED = "unmatched"  # the route label of a path no route matches
 
 
@@ -69,6 +70,14 @@ class ApiMetrics:
         self.runs_started = Counter(
             "controlplane_runs_started", "Run workflows started by the API", ("kind",), registry=self.registry
         )
+        self._kinds: set[str] = set()
+
+    def run_started(self, kind: str) -> None:
+        """Count a started run by its kind. Kinds come from requests: past MAX_KINDS distinct ones, the rest count as
+        `other`, so a client cannot grow the series without bound."""
+        if kind not in self._kinds and len(self._kinds) < MAX_KINDS:
+            self._kinds.add(kind)
+        self.runs_started.labels(kind if kind in self._kinds else "other").inc()
 
     def request(self, route: str, method: str, code: int, seconds: float) -> None:
         method = method if method in METHODS else "other"

@@ -415,3 +415,14 @@ def test_chain_check_rounds_find_edits_behind_and_ahead_keep_reporting_them_and_
         s.labels["outcome"]: s.value for s in _families(m.registry)["controlplane_evidence_verifications"].samples
     }
     assert samples == {"ok": seen.count((True, None)), "broken": len(seen) - seen.count((True, None))}
+
+
+def test_run_kinds_from_requests_cannot_grow_the_series_without_bound():
+    from controlplane.metrics import MAX_KINDS, ApiMetrics
+
+    m = ApiMetrics()
+    for i in range(MAX_KINDS + 20):
+        m.run_started(f"kind-{i}")
+    m.run_started("kind-0")
+    kinds = {s.labels["kind"]: s.value for s in m.runs_started.collect()[0].samples if s.name.endswith("_total")}
+    assert len(kinds) == MAX_KINDS + 1 and kinds["other"] == 20 and kinds["kind-0"] == 2
