@@ -49,9 +49,10 @@ def slo_rules(project: Any, env: str = "dev") -> RulesSource | None:
     Prometheus loads; None for a project without slo/ (no rule file)."""
     from infractl.services import environments, slo
 
-    if not (project.root / slo.SLO_DIR).is_dir():
+    if not slo.defined(project.root):
         return None
-    return lambda out_dir: slo.write(slo.load(project.root, environments.load(project, env)), out_dir)
+    # the rule file only: the dashboards are not Prometheus' (and not built on every `up`)
+    return lambda out_dir: [slo.write_rules(slo.load(project.root, environments.load(project, env)), out_dir)]
 
 
 def prometheus_config(targets: Mapping[str, str], alertmanager: str, rule_glob: str) -> dict[str, Any]:

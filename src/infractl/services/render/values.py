@@ -229,7 +229,7 @@ def slo_definitions(project: Project, env: Environment) -> tuple[list[dict], dic
     init`, until it defines SLOs) renders no PrometheusRule and no dashboards."""
     from infractl.services import slo
 
-    if not (project.root / slo.SLO_DIR).is_dir():
+    if not slo.defined(project.root):
         return [], {}
 
     sloset = slo.load(project.root, env)

@@ -9,8 +9,8 @@ Window math: windows.py."""
 from __future__ import annotations
 
 from infractl.services.slo.dashboards import dashboards
-from infractl.services.slo.definitions import SLO_DIR, load
-from infractl.services.slo.output import write
+from infractl.services.slo.definitions import SLO_DIR, defined, load
+from infractl.services.slo.output import write, write_rules
 from infractl.services.slo.rules import rule_groups
 
-__all__ = ["SLO_DIR", "dashboards", "load", "rule_groups", "write"]
+__all__ = ["SLO_DIR", "dashboards", "defined", "load", "rule_groups", "write", "write_rules"]

@@ -34,6 +34,12 @@ def _rel(root: Path, path: Path) -> str:
         return str(path)
 
 
+def defined(project_root: Path) -> bool:
+    """Whether the project defines SLOs at all (an slo/ folder). Without one, render makes no PrometheusRule and the
+    dev stack's Prometheus loads no rule file; `infractl slo` says what is missing."""
+    return (project_root / SLO_DIR).is_dir()
+
+
 def read_files(project_root: Path) -> list[tuple[str, SloFile]]:
     """Every slo/*.yaml, validated: (file as shown, model). No file, or an SLO or alert defined twice, is a
     ConfigError naming the file(s) and the field."""

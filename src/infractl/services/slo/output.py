@@ -30,26 +30,31 @@ def rules_yaml(sloset: SloSet) -> str:
     return header + body
 
 
-def write(sloset: SloSet, out_dir: Path) -> list[Path]:
-    """Write <out_dir>/rules/<env>-slo.rules.yml and <out_dir>/dashboards/<stem>.json; the paths, rule file first.
-    A folder that cannot be written is a ConfigError naming it."""
-    boards = dashboards(sloset)
-    written = []
+def _write(path: Path, text: str, out_dir: Path) -> Path:
+    """Write one generated file; a folder that cannot be written is a ConfigError naming it."""
     try:
-        path = out_dir / rule_file(sloset)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rules_yaml(sloset), encoding="utf-8")
-        written.append(path)
-        for stem, board in boards.items():
-            path = out_dir / "dashboards" / f"{stem}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(board, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            written.append(path)
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"--out {out_dir}: cannot write {exc.filename or path}: {exc.strerror}",
             hint="choose a folder you can write to",
         ) from None
+    return path
+
+
+def write_rules(sloset: SloSet, out_dir: Path) -> Path:
+    """Write <out_dir>/rules/<env>-slo.rules.yml only (what a Prometheus loads); its path."""
+    return _write(out_dir / rule_file(sloset), rules_yaml(sloset), out_dir)
+
+
+def write(sloset: SloSet, out_dir: Path) -> list[Path]:
+    """Write <out_dir>/rules/<env>-slo.rules.yml and <out_dir>/dashboards/<stem>.json; the paths, rule file first.
+    A folder that cannot be written is a ConfigError naming it."""
+    written = [write_rules(sloset, out_dir)]
+    for stem, board in dashboards(sloset).items():
+        text = json.dumps(board, indent=2, sort_keys=True) + "\n"
+        written.append(_write(out_dir / "dashboards" / f"{stem}.json", text, out_dir))
     return written
 
 
