@@ -82,6 +82,12 @@ class ConflictError(InfractlError):
     exit_code = ExitCode.CONFLICT
 
 
+class DrillFailed(InfractlError):
+    """A drill ran to its end and failed (docs/drills.md): its report, written anyway, names each failure."""
+
+    exit_code = ExitCode.DRILL_FAILED
+
+
 class CloudError(InfractlError):
     """The cloud (or the emulator) refused or failed a request."""
 

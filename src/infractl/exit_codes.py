@@ -16,5 +16,6 @@ class ExitCode(IntEnum):
     GATE_FAILED = 7  # a security gate found a problem: a breaking API change, a secret, a workflow finding
     PARTIAL = 8  # a fan-out (migrations over tenants) finished with some targets failed; the others are done
     CONFLICT = 9  # it already exists (a tenant, its role or schema), or a backup is newer than what it restores into
+    DRILL_FAILED = 10  # a drill ran and failed: a target missed, an effect lost or duplicated (its report says which)
     INTERNAL = 70  # a bug in infractl
     INTERRUPTED = 130  # Ctrl-C

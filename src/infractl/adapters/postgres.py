@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from infractl.adapters import process
@@ -36,8 +37,11 @@ def find_bindir() -> Path:
     )
 
 
-def server_argv(bindir: Path, data: Path, host: str, port: int, *, as_root: bool) -> list[str]:
-    """The server on host:port only (no Unix socket), tuned for throwaway data (no fsync)."""
+def server_argv(
+    bindir: Path, data: Path, host: str, port: int, *, as_root: bool, settings: Mapping[str, str] | None = None
+) -> list[str]:
+    """The server on host:port only (no Unix socket), tuned for throwaway data (no fsync); settings: more `-c NAME=VALUE`
+    (e.g. WAL archiving, a recovery target)."""
     argv = [
         str(bindir / "postgres"),
         "-D",
@@ -55,6 +59,8 @@ def server_argv(bindir: Path, data: Path, host: str, port: int, *, as_root: bool
         "-c",
         "synchronous_commit=off",
     ]
+    for name, value in (settings or {}).items():
+        argv += ["-c", f"{name}={value}"]
     return ["runuser", "-u", ADMIN_USER, "--", *argv] if as_root else argv
 
 
