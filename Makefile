@@ -26,6 +26,8 @@ APT_TOOLS := docker-registry skopeo umoci mmdebstrap
 # The dev stack's monitoring (docs/slo.md): Prometheus (and promtool) and Alertmanager, without their recommended
 # exporters.
 APT_MONITORING := prometheus prometheus-alertmanager
+# The drills (docs/drills.md): haproxy, the stable database endpoint of the DB failover scenario.
+APT_DRILLS := haproxy
 # apt needs root: as root (this machine, containers) directly, else through sudo (GitHub's runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -71,7 +73,7 @@ apt-tools:
 	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
-	@missing=""; for t in $(APT_MONITORING); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(APT_MONITORING) $(APT_DRILLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
