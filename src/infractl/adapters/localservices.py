@@ -142,30 +142,17 @@ def start_postgres(
     data: Path | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> Running:
-    """PostgreSQL on 127.0.0.1:port, data in <base>/postgres-data (initdb on first use, kept afterwards).
-
-    The admin role `postgres` logs in without a password over loopback (trust); every other role needs its
-    password (scram-sha-256). No Unix socket. As root, every step runs as the `postgres` user via runuser; when
-    that user cannot reach <base> (e.g. a 0700 pytest folder), the data lives in a private folder under
-    $TMPDIR/infractl-postgres instead (recorded in extra["data_dir"]; see remove_postgres_data).
-    Admin URL: extra["admin_url"] = postgresql://postgres@127.0.0.1:<port>/postgres.
-
-    data: start an existing cluster from that folder instead (a restored backup, a streaming replica; never
-    initdb'd here), as service `name` (its log <base>/<name>.log). settings: more server settings (-c), e.g. WAL
-    archiving or a recovery target.
-    """
+    """PostgreSQL on 127.0.0.1:port, data in <base>/postgres-data (initdb on first use, kept afterwards; as root in
+    a private $TMPDIR/infractl-postgres folder when the `postgres` user cannot reach <base>: see postgres.data_dir).
+    The admin role `postgres` trusts loopback (extra["admin_url"]), every other role needs its password; no Unix
+    socket; as root every step runs as `postgres`. data: start that existing cluster instead (a restored backup, a
+    replica) as service `name`; settings: more server settings (-c), e.g. WAL archiving or a recovery target."""
     base = Path(base).resolve()
     base.mkdir(parents=True, exist_ok=True)
     bindir = postgres.find_bindir()
     as_root = os.geteuid() == 0
-    if data is None:
-        data = postgres.data_dir(base, as_root)
-        if not (data / "PG_VERSION").is_file():
-            postgres.initdb(bindir, data, as_root)
-    elif not (data / "PG_VERSION").is_file():
-        raise ConfigError(f"{name}: {data} is not a PostgreSQL data folder (no PG_VERSION)")
+    data = postgres.cluster_dir(bindir, base, as_root, data)
     argv = postgres.server_argv(bindir, data, HOST, port, as_root=as_root, settings=settings)
-    env = process.clean_env(drop_prefixes=("PG",))
     info = {
         "health": "pg",
         "data_dir": str(data),
@@ -174,6 +161,7 @@ def start_postgres(
         "admin_url": f"postgresql://{PG_ADMIN_USER}@{HOST}:{port}/postgres",
         "run_as": PG_ADMIN_USER if as_root else "",
     }
+    env = process.clean_env(drop_prefixes=("PG",))
     return start_process(name, argv, env, base, port, None, wait=wait, extra=info)
 
 

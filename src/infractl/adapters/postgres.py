@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from infractl.adapters import process
-from infractl.errors import CommandError, ExternalToolError
+from infractl.errors import CommandError, ConfigError, ExternalToolError
 
 ADMIN_USER = "postgres"
 BIN_CANDIDATES = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
@@ -40,8 +40,8 @@ def find_bindir() -> Path:
 def server_argv(
     bindir: Path, data: Path, host: str, port: int, *, as_root: bool, settings: Mapping[str, str] | None = None
 ) -> list[str]:
-    """The server on host:port only (no Unix socket), tuned for throwaway data (no fsync); settings: more `-c NAME=VALUE`
-    (e.g. WAL archiving, a recovery target)."""
+    """The server on host:port only (no Unix socket), tuned for throwaway data (no fsync); settings: more
+    `-c NAME=VALUE` (e.g. WAL archiving, a recovery target)."""
     argv = [
         str(bindir / "postgres"),
         "-D",
@@ -86,6 +86,18 @@ def data_dir(base: Path, as_root: bool) -> Path:
     link = base / "postgres-data"
     if not link.exists() and not link.is_symlink():
         link.symlink_to(data)
+    return data
+
+
+def cluster_dir(bindir: Path, base: Path, as_root: bool, data: Path | None) -> Path:
+    """The data folder a server starts from: `data` (an existing cluster, never initdb'd here) or <base>'s own
+    (data_dir; initdb on first use)."""
+    if data is None:
+        data = data_dir(base, as_root)
+        if not (data / "PG_VERSION").is_file():
+            initdb(bindir, data, as_root)
+    elif not (data / "PG_VERSION").is_file():
+        raise ConfigError(f"{data} is not a PostgreSQL data folder (no PG_VERSION)")
     return data
 
 

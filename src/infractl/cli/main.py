@@ -12,6 +12,7 @@ from infractl.cli import (
     db,
     dev,
     docs,
+    drill,
     emulator,
     env,
     evidence,
@@ -57,6 +58,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(release.app, name="release")
 app.add_typer(slo.app, name="slo")
+app.add_typer(drill.app, name="drill")
 
 
 def _version(value: bool) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 StepStatus = Literal["passed", "failed", "skipped"]
 DR_PARTS = ("database", "cluster", "evidence")
@@ -16,6 +16,14 @@ SCENARIOS = ("temporal-restart", "worker-kill", "api-kill", "db-failover", "netw
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        """A report read back from its JSON: the computed fields (passed, failures) are derived again, not input."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in cls.model_computed_fields}
+        return data
 
 
 class DrillStep(_Model):
@@ -34,6 +42,7 @@ class Measure(_Model):
     """A recovery objective: measured against the env model's target (minutes). passed is None when not measured."""
 
     name: Literal["rpo", "rto"]
+    scope: str = ""  # what was recovered: database, cluster
     target_minutes: int
     measured_seconds: float | None = None
     detail: str = ""  # how it was measured (e.g. 0 committed writes lost of 1,532)
@@ -122,9 +131,7 @@ class ScenarioResult(_Model):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
-        return (
-            self.check is not None and self.check.passed and all(s.status != "failed" for s in self.steps)
-        )
+        return self.check is not None and self.check.passed and all(s.status != "failed" for s in self.steps)
 
 
 class FaultsReport(_Model):

@@ -174,8 +174,12 @@ class Budget(_Strict):
 
 
 class Recovery(_Strict):
+    """The recovery objectives `infractl drill dr` measures, and whether drills may run here (docs/drills.md):
+    allowed; confirm (only with --yes); refused (prod: a reviewed change to confirm allows them)."""
+
     rpo_minutes: int = Field(gt=0)
     rto_minutes: int = Field(gt=0)
+    drills: Literal["allowed", "confirm", "refused"] = "allowed"
 
 
 class Approval(_Strict):

@@ -16,6 +16,12 @@ from infractl.models.drill import DrillStep
 Progress = Callable[[str], None]
 
 
+class _Found(Exception):
+    def __init__(self, reason: str, facts: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.reason, self.facts = reason, facts
+
+
 class StepFailed(InfractlError):
     """A drill step failed; its reason is recorded in the step. A part catches it and stops (`Steps.part`)."""
 
@@ -34,6 +40,7 @@ class Steps:
     prefix: str  # the part (database, cluster, evidence) or the scenario
     progress: Progress = lambda _m: None
     steps: list[DrillStep] = field(default_factory=list)
+    _active: list[str] = field(default_factory=list)  # the names of the steps running now (innermost last)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[Timed]:
@@ -42,30 +49,49 @@ class Steps:
         t0 = time.monotonic()
         timed = Timed()
         self.progress(f"{full}: …")
+        self._active.append(full)
         try:
             yield timed
+        except _Found as found:  # fail() inside this step: the step failed, timed
+            self._record(full, "failed", started, t0, timed, found.reason, found.facts)
+            raise StepFailed(f"{full}: {found.reason}") from None
         except StepFailed:
             raise
         except InfractlError as exc:
             reason = str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
             self._record(full, "failed", started, t0, timed, reason)
             raise StepFailed(f"{full}: {reason}") from exc
+        finally:
+            self._active.pop()
         status = "skipped" if timed.skipped is not None else "passed"
         if timed.skipped is not None:
             timed.detail = timed.skipped
         self._record(full, status, started, t0, timed, None)
 
     def fail(self, name: str, reason: str, **facts: Any) -> None:
-        """Record a check that found a problem (not an error of a tool) and stop the part."""
+        """A check found a problem (not an error of a tool): the step `name` fails with reason (the fix included) and
+        the part stops. Inside that step's block, the step is recorded with its time and its facts plus these."""
+        if self._active and self._active[-1] == f"{self.prefix}.{name}":
+            raise _Found(reason, facts)
         now = datetime.now(UTC)
         self.steps.append(
-            DrillStep(name=f"{self.prefix}.{name}", status="failed", started_at=now, seconds=0.0, reason=reason,
-                      facts=facts)
+            DrillStep(
+                name=f"{self.prefix}.{name}", status="failed", started_at=now, seconds=0.0, reason=reason, facts=facts
+            )
         )
         self.progress(f"{self.prefix}.{name}: FAILED: {reason}")
         raise StepFailed(f"{self.prefix}.{name}: {reason}")
 
-    def _record(self, name: str, status: str, started: datetime, t0: float, timed: Timed, reason: str | None) -> None:
+    def _record(
+        self,
+        name: str,
+        status: str,
+        started: datetime,
+        t0: float,
+        timed: Timed,
+        reason: str | None,
+        more: dict[str, Any] | None = None,
+    ) -> None:
         seconds = round(time.monotonic() - t0, 3)
         self.steps.append(
             DrillStep(
@@ -75,10 +101,12 @@ class Steps:
                 seconds=seconds,
                 detail=timed.detail,
                 reason=reason,
-                facts=dict(timed.facts),
+                facts={**timed.facts, **(more or {})},
             )
         )
-        self.progress(f"{name}: {status} ({seconds:.1f} s){' — ' + (reason or timed.detail) if (reason or timed.detail) else ''}")
+        self.progress(
+            f"{name}: {status} ({seconds:.1f} s){' — ' + (reason or timed.detail) if (reason or timed.detail) else ''}"
+        )
 
     @contextlib.contextmanager
     def part(self) -> Iterator[None]:
