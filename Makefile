@@ -26,8 +26,9 @@ APT_TOOLS := docker-registry skopeo umoci mmdebstrap
 # The dev stack's monitoring (docs/slo.md): Prometheus (and promtool) and Alertmanager, without their recommended
 # exporters.
 APT_MONITORING := prometheus prometheus-alertmanager
-# The drills (docs/drills.md): haproxy, the stable database endpoint of the DB failover scenario.
-APT_DRILLS := haproxy
+# The drills (docs/drills.md): haproxy, the stable database endpoint of the DB failover scenario; chromium renders
+# their HTML reports in a test (headless).
+APT_DRILLS := haproxy chromium
 # apt needs root: as root (this machine, containers) directly, else through sudo (GitHub's runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -21,7 +21,13 @@ from infractl.services.drill.steps import Progress, Steps
 STACK = "cluster"
 # Outputs a new cluster is expected to change: its API endpoint, its CA and its OIDC issuer (a new cluster gets a
 # new issuer id; IRSA trust policies follow through the stacks that read it).
-EXPECTED_CHANGES = ("cluster_endpoint", "cluster_certificate_authority", "oidc_issuer_url", "oidc_provider_arn")
+EXPECTED_CHANGES = (
+    "cluster_endpoint",
+    "cluster_certificate_authority",
+    "cluster_security_group_id",  # EKS makes the cluster security group with the cluster
+    "oidc_issuer_url",
+    "oidc_provider_arn",
+)
 
 
 class _Lines:
