@@ -4,7 +4,7 @@ moto stores a bucket's replication configuration (and `s3.py` echoes it) but nev
 bucket's DR copy stayed empty on the emulator and `infractl drill dr` had nothing to check. Here a successful
 PutObject, CopyObject or CompleteMultipartUpload into a bucket whose configuration has an Enabled rule matching the key
 (filter by prefix, tag or `And`; a V1 rule's prefix) is replicated at once, inside the same request (synchronous:
-simple and deterministic; S3 replicates asynchronously, usually within seconds, within 15 minutes under S3 RTC):
+simple and deterministic; S3 replicates asynchronously: a measured lag means nothing here):
 
 - the replica is a new version of the same key in the destination bucket (`arn:aws:s3:::NAME`, any region; in the
   rule's `Account` when one is named), with the source's version id, body, ETag, metadata (content type included),
