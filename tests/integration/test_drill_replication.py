@@ -218,3 +218,21 @@ def test_without_a_default_retention_the_probe_is_locked_explicitly_and_the_pref
     assert step(result, "compare").facts["objects"] == 2
     head = evidence.s3.head_object(Bucket=primary, Key=step(result, "probe").facts["key"])
     assert head["ObjectLockMode"] == "COMPLIANCE" and head["ReplicationStatus"] == "COMPLETED"
+
+
+def test_an_unreachable_dr_endpoint_fails_the_configuration_step_naming_the_call(evidence):
+    from infractl.adapters.localservices import free_port
+
+    primary, replica = stack(evidence, "drill-unreachable", objects=0)
+    config = Config(retries={"max_attempts": 1}, connect_timeout=2, s3={"addressing_style": "path"})
+    nowhere = boto3.client(
+        "s3",
+        region_name=DR,
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",  # pragma: allowlist secret
+        config=config,
+    )
+    result = replication.check(evidence.s3, nowhere, primary, replica, progress=lambda _m: None)
+    configuration = step(result, "configuration")
+    assert configuration.status == "failed" and f"s3:HeadBucket {replica}" in (configuration.reason or "")

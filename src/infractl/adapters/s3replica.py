@@ -58,10 +58,12 @@ class ObjectCopy:
 
 def _optional(what: str, fn: Any, absent: tuple[str, ...], **kwargs: Any) -> dict[str, Any] | None:
     """One read whose "not configured" answer (an error code in `absent`) is None."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return dict(fn(**kwargs))
+    except BotoCoreError as exc:
+        raise CloudError(f"{what}: {exc}") from None
     except ClientError as exc:
         if error_code(exc) in absent:
             return None
@@ -71,7 +73,7 @@ def _optional(what: str, fn: Any, absent: tuple[str, ...], **kwargs: Any) -> dic
 
 def setup(s3: Any, bucket: str) -> BucketSetup:
     """Versioning, Object Lock, default encryption and replication of `bucket` (exists False when there is none)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         s3.head_bucket(Bucket=bucket)
@@ -79,6 +81,8 @@ def setup(s3: Any, bucket: str) -> BucketSetup:
         if error_code(exc) in MISSING:
             return BucketSetup(bucket, exists=False)
         raise CloudError(f"s3:HeadBucket {bucket}: {error_code(exc)}") from None
+    except BotoCoreError as exc:
+        raise CloudError(f"s3:HeadBucket {bucket}: {exc}") from None
     versioning = call(f"s3:GetBucketVersioning {bucket}", s3.get_bucket_versioning, Bucket=bucket)
     lock = _optional(
         f"s3:GetObjectLockConfiguration {bucket}",
@@ -130,22 +134,24 @@ def current_objects(s3: Any, bucket: str, prefix: str = "") -> Iterator[Listed]:
 
 def read(s3: Any, bucket: str, key: str) -> ObjectCopy:
     """The current version of `key`: its body's SHA-256 (streamed) and its lock, legal hold and replication status."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
+    digest, size = hashlib.sha256(), 0
     try:
         answer = s3.get_object(Bucket=bucket, Key=key)
+        body = answer["Body"]
+        try:
+            for chunk in body.iter_chunks(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        finally:
+            body.close()
     except ClientError as exc:
         if error_code(exc) in MISSING:
             return ObjectCopy(key, exists=False)
         raise CloudError(f"s3:GetObject {bucket}/{key}: {error_code(exc)}") from None
-    digest, size = hashlib.sha256(), 0
-    body = answer["Body"]
-    try:
-        for chunk in body.iter_chunks(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    finally:
-        body.close()
+    except BotoCoreError as exc:  # the connection, or the body cut short
+        raise CloudError(f"s3:GetObject {bucket}/{key}: {exc}") from None
     return ObjectCopy(
         key,
         exists=True,
@@ -161,7 +167,7 @@ def read(s3: Any, bucket: str, key: str) -> ObjectCopy:
 
 def status_of(s3: Any, bucket: str, key: str, version_id: str | None = None) -> str | None:
     """A version's ReplicationStatus ("" when it has none), or None when it is not there (HEAD only)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     extra = {"VersionId": version_id} if version_id else {}
     try:
@@ -170,6 +176,8 @@ def status_of(s3: Any, bucket: str, key: str, version_id: str | None = None) -> 
         if error_code(exc) in (*MISSING, "405"):
             return None
         raise CloudError(f"s3:HeadObject {bucket}/{key}: {error_code(exc)}") from None
+    except BotoCoreError as exc:
+        raise CloudError(f"s3:HeadObject {bucket}/{key}: {exc}") from None
     return str(answer.get("ReplicationStatus") or "")
 
 
