@@ -43,9 +43,11 @@ def apply_all() -> None:
         s3,
         s3_config,
         s3_lock,
+        s3_replication,
         server,
     )
 
     # s3_lock after s3_config: both wrap S3Response._bucket_response_put, the lock's refusals come first
-    for module in (server, s3, rds, budgets, eks, ec2, iam, kms, elasticache, s3_config, s3_lock):
+    # s3_replication after s3_lock: it wraps the lock's complete_multipart_upload and delete_object
+    for module in (server, s3, rds, budgets, eks, ec2, iam, kms, elasticache, s3_config, s3_lock, s3_replication):
         module.apply()
