@@ -168,6 +168,8 @@ class TcpProxy:
                 return
             self._writers.add(upstream_writer)
             await asyncio.gather(self._pump(reader, upstream_writer), self._pump(up_reader, writer))
+        except asyncio.CancelledError:  # stop(): the connection ends with the proxy (not an error of the server)
+            pass
         finally:
             for w in (writer, upstream_writer):
                 if w is not None:
