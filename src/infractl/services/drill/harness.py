@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infractl.adapters import localservices as ls
+from infractl.adapters import pg, process
 from infractl.adapters.pg import PgServer
 from infractl.errors import ExternalToolError, InfractlError, UsageError
 from infractl.models.drill import WorkloadCheck
@@ -136,6 +138,12 @@ class Harness:
         self.record(r)
         return r
 
+    def start_postgres(self, port: int) -> ls.Running:
+        """The stack's PostgreSQL from its data folder on port, started as `dev up` starts it (native.py)."""
+        r = ls.start_postgres(self.directory, port, wait=native.START_TIMEOUT_S)
+        self.record(r)
+        return r
+
     def start_app(
         self, name: str, overrides: Mapping[str, int] | None = None, *, stop_first: bool = True
     ) -> ls.Running:
@@ -189,7 +197,7 @@ class Harness:
             if name == "temporal":
                 self.restart_temporal()
             elif name == "postgres":
-                self.record(ls.start_postgres(self.directory, r.port, wait=native.START_TIMEOUT_S))
+                self.start_postgres(r.port)
             else:
                 raise ExternalToolError(f"restore: {name} is not healthy", hint="infractl dev up restarts it")
         for name in APP:
@@ -260,3 +268,133 @@ def opened(work_dir: Path, root: Path, progress: Progress, deadline_s: float) ->
                 hint="infractl dev status; `infractl dev up --no-docker` restarts what is down",
             )
         yield h
+
+
+# --- PostgreSQL failover primitives (the db-failover scenario and benchmarks/failover.py) ---------------------------
+
+REPLICA = f"{DRILL_PREFIX}postgres-replica"
+ENDPOINT = f"{DRILL_PREFIX}haproxy"
+REPLICATION_HBA = f"host    replication   {ls.PG_ADMIN_USER}   127.0.0.1/32   trust"
+
+
+def ensure_replication_hba(data: Path, admin: PgServer) -> bool:
+    """TEMPORARY (until adapters/postgres.py's initdb writes it and offers ensure_replication_hba): let the admin
+    role stream WAL over loopback (`host replication ...`, which `all` does not cover), and reload. True if added."""
+    hba = data / "pg_hba.conf"
+    text = hba.read_text()
+    if REPLICATION_HBA in text:
+        return False
+    with open(hba, "a") as fh:  # appending keeps the file's owner (postgres) and mode
+        fh.write(("" if text.endswith("\n") else "\n") + REPLICATION_HBA + "\n")
+    with contextlib.closing(pg.connect(admin, "postgres")) as conn:
+        conn.execute("SELECT pg_reload_conf()")
+    return True
+
+
+def _as_postgres(argv: list[str], run_as: str) -> list[str]:
+    return ["runuser", "-u", run_as, "--", *argv] if run_as else argv
+
+
+def base_backup(bindir: Path, primary_port: int, target: Path, run_as: str) -> float:
+    """pg_basebackup of the primary on 127.0.0.1:primary_port into target (a new folder), written as a standby
+    (-R: standby.signal + primary_conninfo), WAL streamed alongside (-X stream), checkpoint at once (-c fast).
+    Returns its seconds."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(mode=0o700)
+    if run_as:
+        shutil.chown(target, run_as, run_as)
+    tool = str(bindir / "pg_basebackup") if (bindir / "pg_basebackup").is_file() else "pg_basebackup"
+    argv = [tool, "-h", ls.HOST, "-p", str(primary_port), "-U", ls.PG_ADMIN_USER, "-D", str(target)]
+    argv += ["-R", "-X", "stream", "-c", "fast", "--no-sync"]
+    t0 = time.monotonic()
+    process.run(_as_postgres(argv, run_as), env=process.clean_env(drop_prefixes=("PG",)), timeout=120)
+    return round(time.monotonic() - t0, 3)
+
+
+def streaming(primary: PgServer, sync: bool = False) -> bool:
+    """The primary streams WAL to a standby (pg_stat_replication: state streaming; sync: and acknowledged
+    synchronously)."""
+    where = "state = 'streaming'" + (" AND sync_state = 'sync'" if sync else "")
+    try:
+        with contextlib.closing(pg.connect(primary, "postgres")) as conn:
+            row = conn.execute(f"SELECT count(*) FROM pg_stat_replication WHERE {where}").fetchone()
+    except InfractlError:
+        return False
+    return bool(row and row[0])
+
+
+def synchronous(primary: PgServer, database: str, on: bool) -> None:
+    """on: every commit in `database` waits until a standby has the WAL (synchronous_standby_names = '*', and
+    synchronous_commit = on for that database: the dev server runs with synchronous_commit=off on its command line,
+    which a database's setting overrides); off: both back to the server's defaults. Without it a failover loses the
+    commits the standby had not received yet (asynchronous replication)."""
+    with contextlib.closing(pg.connect(primary, "postgres")) as conn:
+        if on:
+            conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            conn.execute(pg_sql("ALTER DATABASE {} SET synchronous_commit = 'on'", database))
+        else:
+            conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
+            conn.execute(pg_sql("ALTER DATABASE {} RESET synchronous_commit", database))
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def pg_sql(template: str, name: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(template).format(pg.ident(name))
+
+
+def promote(bindir: Path, data: Path, run_as: str) -> None:
+    """`pg_ctl promote -w`: the standby ends recovery and accepts writes."""
+    argv = [str(bindir / "pg_ctl"), "promote", "-D", str(data), "-w", "-t", "30"]
+    process.run(_as_postgres(argv, run_as), env=process.clean_env(drop_prefixes=("PG",)), timeout=60)
+
+
+def try_write(server: PgServer) -> bool:
+    """One write (a temporary table's insert: a standby refuses it) on a new connection; True when it committed."""
+    try:
+        conn = pg.connect(server, "postgres", application_name="infractl-drill-probe")
+    except InfractlError:
+        return False
+    try:
+        with contextlib.closing(conn):
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS drill_probe (at timestamptz)")
+            conn.execute("INSERT INTO drill_probe VALUES (now())")
+        return True
+    except Exception as exc:  # psycopg's errors: read-only transaction, the connection closed under it
+        if type(exc).__module__.startswith("psycopg"):
+            return False
+        raise
+
+
+def first_write(server: PgServer, since: float, timeout: float, interval: float = 0.02) -> float:
+    """Seconds from `since` (monotonic) to the first committed write on server; ExternalToolError after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if try_write(server):
+            return round(time.monotonic() - since, 3)
+        if time.monotonic() >= deadline:
+            raise ExternalToolError(f"no write accepted at {server.where('postgres')} within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def strip_standby(data: Path) -> None:
+    """A promoted standby's leftovers: primary_conninfo in postgresql.auto.conf (harmless once promoted, removed so
+    the folder reads as a primary's), standby.signal (promote removes it; a stop before promotion does not)."""
+    auto = data / "postgresql.auto.conf"
+    if auto.is_file():
+        kept = [line for line in auto.read_text().splitlines() if not line.strip().startswith("primary_conninfo")]
+        auto.write_text("\n".join(kept) + "\n")
+    with contextlib.suppress(FileNotFoundError):
+        (data / "standby.signal").unlink()
+
+
+def swap_data(primary: Path, replica: Path) -> None:
+    """The promoted replica's folder takes the place of the primary's (same parent: a rename); the old one goes."""
+    old = primary.parent / f"{DRILL_PREFIX}old-primary"
+    if old.exists():
+        shutil.rmtree(old)
+    os.rename(primary, old)
+    os.rename(replica, primary)
+    shutil.rmtree(old, ignore_errors=True)

@@ -11,15 +11,20 @@ the first write through the stable endpoint (db-failover, failover.py).
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
+from infractl.adapters import haproxy, process
 from infractl.adapters import localservices as ls
 from infractl.adapters.tcpproxy import TcpProxy
+from infractl.errors import ExternalToolError
+from infractl.services.drill import harness as hs
 from infractl.services.drill.harness import Harness
 from infractl.services.drill.steps import StepFailed, Steps
-from infractl.services.drill.workload import Workload, new_tenant, now
+from infractl.services.drill.workload import DB_NAME, Workload, new_tenant, now
 
 Scenario = Callable[[Harness, Steps], "float | None"]
 
@@ -169,7 +174,86 @@ def network_partition(h: Harness, steps: Steps) -> float | None:
 def db_failover(h: Harness, steps: Steps) -> float | None:
     """A streaming replica of the dev PostgreSQL behind haproxy; the app uses haproxy; the primary is killed, the
     replica promoted, haproxy moves the clients. Measured: kill -> the first write through haproxy."""
-    raise NotImplementedError
+    primary = h.service("postgres")
+    bindir, run_as = Path(primary.extra["bindir"]), primary.extra.get("run_as", "")
+    data = Path(primary.extra["data_dir"])
+    replica_dir = data.parent / f"{hs.DRILL_PREFIX}replica"
+    done = {"killed": False, "promoted": False}
+
+    def reinstate() -> None:
+        """The stack's PostgreSQL back on its port with the newest data: the promoted replica's folder in place of
+        the primary's; the replica and its folder gone."""
+        if not done["killed"] and ls.is_healthy(h.service("postgres")):
+            hs.synchronous(h.admin(primary.port), DB_NAME, on=False)  # first: no commit may wait for a gone standby
+        entry = h.state["services"].get(hs.REPLICA)
+        if entry is not None:
+            left = ls.stop(ls.Running.from_dict(entry), timeout=30)
+            if left:
+                raise ExternalToolError(f"the replica did not stop: pids {left}")
+            h.forget(hs.REPLICA)
+        if done["promoted"]:
+            hs.strip_standby(replica_dir)
+            hs.swap_data(data, replica_dir)
+        else:
+            shutil.rmtree(replica_dir, ignore_errors=True)
+        if done["killed"] or not ls.is_healthy(h.service("postgres")):
+            h.start_postgres(primary.port)
+        hs.synchronous(h.admin(primary.port), DB_NAME, on=False)
+        h.db_port = primary.port
+
+    h.on_cleanup("replica", reinstate)
+    with steps.step("replica") as t:
+        if hs.ensure_replication_hba(data, h.admin(primary.port)):
+            h.notes.setdefault(steps.prefix, []).append(
+                f"added `{hs.REPLICATION_HBA}` to the dev PostgreSQL's pg_hba.conf (streaming replication)"
+            )
+        seconds = hs.base_backup(bindir, primary.port, replica_dir, run_as)
+        replica = ls.start_postgres(h.directory, ls.free_port(), name=hs.REPLICA, data=replica_dir, wait=60)
+        h.record(replica)
+        hs.synchronous(h.admin(primary.port), DB_NAME, on=True)  # after the backup: the replica must not inherit it
+        h.wait(
+            "the replica streaming synchronously",
+            lambda: hs.streaming(h.admin(primary.port), sync=True),
+            min(30.0, h.remaining()),
+        )
+        t.detail = f"synchronous streaming replica on {replica.address} (pg_basebackup {seconds:.2f} s)"
+        t.facts.update(base_backup_seconds=seconds, replica_port=replica.port)
+    with steps.step("endpoint") as t:
+        port = ls.free_port()
+        servers = [("primary", ls.HOST, primary.port), ("replica", ls.HOST, replica.port)]
+        endpoint = haproxy.start(h.drill_dir, port, servers, psql=_psql(bindir), name=hs.ENDPOINT)
+        h.record(endpoint)
+
+        def stop_endpoint() -> None:
+            ls.stop(endpoint)
+            h.forget(hs.ENDPOINT)
+
+        h.on_cleanup("endpoint", stop_endpoint)
+        hs.first_write(h.admin(port), time.monotonic(), min(15.0, h.remaining()))
+        for name in ("api", "worker"):
+            h.start_app(name, {"postgres": port})
+        t.detail = f"haproxy on {endpoint.address} in front of both; the api and the worker use it"
+    wl = begin(h, steps, db_port=port)
+    with steps.step("kill-primary") as t:
+        t_kill = h.kill("postgres")
+        done["killed"] = True
+        wl.fault_at = now()
+        t.detail = "the primary killed (SIGKILL of the postmaster and its backends)"
+    with steps.step("promote") as t:
+        hs.promote(bindir, replica_dir, run_as)
+        done["promoted"] = True
+        t.detail = f"the replica promoted ({time.monotonic() - t_kill:.2f} s after the kill)"
+    with steps.step("first-write") as t:
+        recovery = hs.first_write(h.admin(port), t_kill, h.remaining())
+        t.detail = f"first write through haproxy {recovery:.2f} s after the kill"
+        t.facts.update(kill_to_first_write_seconds=recovery)
+    finish(h, steps, wl)
+    return recovery
+
+
+def _psql(bindir: Path) -> str:
+    local = bindir / "psql"
+    return str(local) if local.is_file() else process.find_binary("psql")
 
 
 SCENARIO_FUNCTIONS: dict[str, Scenario] = {

@@ -59,8 +59,9 @@ class Steps:
         """Record a check that found a problem (not an error of a tool) and stop the part."""
         now = datetime.now(UTC)
         self.steps.append(
-            DrillStep(name=f"{self.prefix}.{name}", status="failed", started_at=now, seconds=0.0, reason=reason,
-                      facts=facts)
+            DrillStep(
+                name=f"{self.prefix}.{name}", status="failed", started_at=now, seconds=0.0, reason=reason, facts=facts
+            )
         )
         self.progress(f"{self.prefix}.{name}: FAILED: {reason}")
         raise StepFailed(f"{self.prefix}.{name}: {reason}")
@@ -78,7 +79,9 @@ class Steps:
                 facts=dict(timed.facts),
             )
         )
-        self.progress(f"{name}: {status} ({seconds:.1f} s){' — ' + (reason or timed.detail) if (reason or timed.detail) else ''}")
+        self.progress(
+            f"{name}: {status} ({seconds:.1f} s){' — ' + (reason or timed.detail) if (reason or timed.detail) else ''}"
+        )
 
     @contextlib.contextmanager
     def part(self) -> Iterator[None]:
