@@ -119,9 +119,8 @@ class Harness:
         t = time.monotonic()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(int(r.extra.get("pgid", r.pid)), signal.SIGKILL)
-        left = ls.stop(r, timeout=KILL_WAIT_S)  # reaps; a survivor would be a kill that did not take
-        if left:
-            raise ExternalToolError(f"{name}: pids {left} survived SIGKILL")
+        gone(r)
+        ls.stop(r)  # reaps it and removes its pid file (no `pg_ctl stop`: the process is gone)
         self.progress(f"{name}: killed (SIGKILL of pid {r.pid} and its group)")
         return t
 
@@ -233,6 +232,15 @@ class Harness:
             if time.monotonic() >= deadline:
                 raise ExternalToolError(f"{what}: not within {timeout:.0f} s")
             time.sleep(interval)
+
+
+def gone(r: ls.Running, timeout: float = KILL_WAIT_S) -> None:
+    """Wait until nothing of r's process group is alive (after a SIGKILL); ExternalToolError naming the survivors."""
+    deadline = time.monotonic() + timeout
+    while left := ls.survivors(r):
+        if time.monotonic() >= deadline:
+            raise ExternalToolError(f"{r.name}: pids {left} survived SIGKILL")
+        time.sleep(0.005)
 
 
 def _describe(overrides: Mapping[str, int]) -> str:
@@ -386,8 +394,9 @@ def strip_standby(data: Path) -> None:
     if auto.is_file():
         kept = [line for line in auto.read_text().splitlines() if not line.strip().startswith("primary_conninfo")]
         auto.write_text("\n".join(kept) + "\n")
-    with contextlib.suppress(FileNotFoundError):
-        (data / "standby.signal").unlink()
+    for leftover in ("standby.signal", "backup_manifest", "backup_label.old"):
+        with contextlib.suppress(FileNotFoundError):
+            (data / leftover).unlink()
 
 
 def swap_data(primary: Path, replica: Path) -> None:
