@@ -21,6 +21,7 @@ import pytest
 
 from infractl.adapters import localservices as ls
 from infractl.adapters import pg
+from infractl.adapters.postgres import FALLBACK_ROOT
 from infractl.errors import UsageError
 from infractl.models.drill import SCENARIOS
 from infractl.services.dev import devstack, statefile
@@ -46,7 +47,7 @@ def _cli(*args: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    work = tmp_path_factory.mktemp("drill-faults") / "work"
+    work = tmp_path_factory.mktemp("faults") / "work"
     mp = pytest.MonkeyPatch()
     mp.setenv("INFRACTL_WORK_DIR", str(work))
     mp.delenv("CI", raising=False)  # native mode: no Docker engine is looked for
@@ -78,7 +79,9 @@ def _drill_processes(work: Path) -> list[str]:
             cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if DRILL_PREFIX in cmdline and (dev in cmdline or "drill-replica" in cmdline):
+        if any(f"{DRILL_PREFIX}{what}" in cmdline for what in ("replica", "haproxy")) and (
+            dev in cmdline or str(FALLBACK_ROOT) in cmdline
+        ):
             found.append(f"{entry.name}: {cmdline[:120]}")
     return found
 
@@ -164,8 +167,12 @@ def test_evaluate_counts_each_effect() -> None:
     answers = {"k1": {"r1"}, "k2": {"r2", "r9"}, "k3": {"r3"}}
     seen = Observed(
         runs=[("r1", "completed"), ("r2", "completed"), ("r9", "completed")],
-        outbox=[("e1", "r1", "run.recorded", True), ("e2", "r1", "run.completed", True)]
-        + [("e3", "r2", "run.recorded", True), ("e4", "r2", "run.completed", True)],
+        outbox=[
+            ("e1", "r1", "run.recorded", True),
+            ("e2", "r1", "run.completed", True),
+            ("e3", "r2", "run.recorded", True),
+            ("e4", "r2", "run.completed", True),
+        ],
         delivered=[("e1", "r1", "run.recorded"), ("e2", "r1", "run.completed"), ("e3", "r2", "run.recorded")],
         ledger=[
             (1, f"run:{t}/r1", "k", "v1", "s"),

@@ -297,7 +297,7 @@ class Workload:
             if time.monotonic() >= deadline:
                 raise ExternalToolError(
                     f"not every run completed within {timeout:.0f} s",
-                    details=[str(state)] + self._errors[:5],
+                    details=[str(state), *self._errors[:5]],
                     hint="the check below names each run that did not",
                 )
             time.sleep(0.2)
