@@ -341,10 +341,11 @@ def synchronous(primary: PgServer, database: str, on: bool) -> None:
         if on:
             conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
             conn.execute(pg_sql("ALTER DATABASE {} SET synchronous_commit = 'on'", database))
-        else:
+            conn.execute("SELECT pg_reload_conf()")
+        else:  # no standby first: nothing may wait for one any more
             conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
+            conn.execute("SELECT pg_reload_conf()")
             conn.execute(pg_sql("ALTER DATABASE {} RESET synchronous_commit", database))
-        conn.execute("SELECT pg_reload_conf()")
 
 
 def pg_sql(template: str, name: str) -> Any:

@@ -21,6 +21,7 @@ from infractl.adapters import haproxy, process
 from infractl.adapters import localservices as ls
 from infractl.adapters.tcpproxy import TcpProxy
 from infractl.errors import ExternalToolError
+from infractl.services.dev.contract import APP
 from infractl.services.drill import harness as hs
 from infractl.services.drill.harness import Harness
 from infractl.services.drill.steps import StepFailed, Steps
@@ -141,6 +142,13 @@ def network_partition(h: Harness, steps: Steps) -> float | None:
         tp_proxy = TcpProxy(ls.HOST, ports["temporal"], name="temporal").start()
         h.on_cleanup("temporal proxy", tp_proxy.stop)
         h.start_app("worker", {"postgres": pg_proxy.port, "temporal": tp_proxy.port})
+
+        def stop_worker() -> None:  # before the proxies stop: healed, so the worker stops gracefully
+            pg_proxy.heal()
+            tp_proxy.heal()
+            _stop_app(h, ("worker",))
+
+        h.on_cleanup("worker behind proxies", stop_worker)
         t.detail = (
             f"worker restarted behind proxies: PostgreSQL via {pg_proxy.address}, Temporal via {tp_proxy.address}"
         )
@@ -230,8 +238,10 @@ def db_failover(h: Harness, steps: Steps) -> float | None:
 
         h.on_cleanup("endpoint", stop_endpoint)
         hs.first_write(h.admin(port), time.monotonic(), min(15.0, h.remaining()))
-        for name in ("api", "worker"):
+        for name in APP:
             h.start_app(name, {"postgres": port})
+        # stopped first at cleanup, while haproxy still reaches a database: a quick, graceful stop
+        h.on_cleanup("app behind haproxy", lambda: _stop_app(h))
         t.detail = f"haproxy on {endpoint.address} in front of both; the api and the worker use it"
     wl = begin(h, steps, db_port=port)
     with steps.step("kill-primary") as t:
@@ -249,6 +259,12 @@ def db_failover(h: Harness, steps: Steps) -> float | None:
         t.facts.update(kill_to_first_write_seconds=recovery)
     finish(h, steps, wl)
     return recovery
+
+
+def _stop_app(h: Harness, names: tuple[str, ...] = APP) -> None:
+    """Stop the app started with the drill's overrides; restore starts it again with its normal contract."""
+    for name in names:
+        ls.stop(h.service(name))
 
 
 def _psql(bindir: Path) -> str:
