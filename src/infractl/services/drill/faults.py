@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infractl.errors import UsageError
+from infractl.errors import ExternalToolError, UsageError
 from infractl.models.drill import SCENARIOS, FaultsReport, ScenarioResult
 from infractl.services.drill import harness as harness_module
 from infractl.services.drill.scenarios import SCENARIO_FUNCTIONS
@@ -70,7 +70,7 @@ def _scenario(h: harness_module.Harness, name: str, progress: Progress) -> Scena
         with steps.part(), steps.step("restore") as t:
             problems = h.cleanup()
             if problems:
-                raise harness_module.ExternalToolError("the stack was not fully restored", details=problems)
+                raise ExternalToolError("the stack was not fully restored", details=problems)
             t.detail = "the dev stack as before: every service healthy on its port, the app with its normal contract"
     notes = list(h.notes.pop(name, []))
     facts = h.facts.pop(name, {})
