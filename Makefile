@@ -123,6 +123,7 @@ bench: install
 	$(BIN)/python benchmarks/tenant_backup.py
 	$(BIN)/python benchmarks/evidence.py
 	$(BIN)/python benchmarks/telemetry.py
+	$(BIN)/python benchmarks/failover.py
 
 clean:
 	-$(BIN)/infractl dev down
