@@ -231,6 +231,26 @@ def switch_wal(conn: Any) -> str:
     return str(conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()[0])
 
 
+def wait_archived(conn: Any, segment: str, timeout: float) -> dict[str, Any]:
+    """Poll pg_stat_archiver until segment (or a later one) is archived, within timeout seconds; a failed attempt
+    since is an ExternalToolError naming the segment. Returns the archiver's status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = archiver_status(conn)
+        done = status["last_archived_wal"]
+        if done and SEGMENT_RE.match(done) and segment_number(done) >= segment_number(segment):
+            return status
+        failed = status["last_failed_time"]
+        if failed is not None and (status["last_archived_time"] is None or failed > status["last_archived_time"]):
+            raise ExternalToolError(
+                f"archiving WAL segment {status['last_failed_wal']} failed",
+                hint="see archive_command's error in the PostgreSQL log",
+            )
+        if time.monotonic() > deadline:
+            raise ExternalToolError(f"WAL segment {segment} was not archived within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 def wait_promoted(server: pg.PgServer, timeout: float, *, alive: Callable[[], bool], log: Path) -> None:
     """Poll until the server accepts connections and is out of recovery (promoted), within timeout seconds. An
     exited server or the deadline is an ExternalToolError with its log's tail."""

@@ -37,6 +37,7 @@ FOLDER = "database"  # the drill's folder under its work folder (reachable by th
 BACKUP_TIMEOUT_S = 600.0
 RECOVERY_TIMEOUT_S = 600.0
 APP_TIMEOUT_S = 90.0
+ARCHIVE_WAIT_S = 60.0
 SWITCHES = 3  # WAL segment switches during the load: the restore replays several archived segments
 EMULATOR_NOTE = "timings on the emulator mean nothing: moto restores instantly and holds no data"
 
@@ -159,11 +160,11 @@ def local(
         with steps.part():
             with steps.step("archiving") as t:
                 with pg.connect(source, "postgres") as conn:
-                    status = pgarchive.archiver_status(conn)
-                    pgarchive.switch_wal(conn)  # proves the archiver moves now, not only in the past
+                    _check_archiving(pgarchive.archiver_status(conn), dev.archive)
+                    # a segment closed now and archived: the archiver works now, not only in the past
+                    status = pgarchive.wait_archived(conn, pgarchive.switch_wal(conn), ARCHIVE_WAIT_S)
                 t.facts = {k: status[k] for k in ("archived_count", "last_archived_wal", "failed_count")}
                 t.facts["archive"] = str(dev.archive)
-                _check_archiving(status, dev.archive)
                 if postgres.ensure_replication_hba(Path(dev.postgres["data_dir"]), run_as):
                     postgres.ctl_reload(str(bindir), dev.postgres["data_dir"], run_as)
                     t.facts["hba"] = "replication line added"
@@ -218,15 +219,8 @@ def local(
                 t.detail = f"{len(segments)} segments, continuous from {backup.start_segment} to {segments[-1]}"
 
             with steps.step("restore") as t:
-                settings = pgarchive.prepare_restore(backup.path, folder / "data", folder / "archive", run_as=run_as)
-                restored = ls.start_postgres(
-                    work, ls.free_port(), name="postgres-restored", data=folder / "data", settings=settings, wait=None
-                )
+                restored = restore_instance(backup.path, folder / "data", folder / "archive", work, run_as=run_as)
                 target = pg.PgServer(HOST, restored.port, postgres.ADMIN_USER, label="the restored PostgreSQL")
-                running = restored
-                pgarchive.wait_promoted(
-                    target, RECOVERY_TIMEOUT_S, alive=lambda: bool(ls.survivors(running)), log=running.log
-                )
                 t.facts = {"port": restored.port, "data_dir": str(folder / "data")}
                 t.detail = f"a new instance on {HOST}:{restored.port}, recovered and promoted"
 
@@ -281,6 +275,24 @@ def local(
     if keep:
         result.notes.append(f"the drill's base backup, frozen archive and restored data are kept in {folder}")
     return result
+
+
+def restore_instance(
+    backup: Path, data: Path, archive: Path, work: Path, *, run_as: str, timeout: float = RECOVERY_TIMEOUT_S
+) -> ls.Running:
+    """A new PostgreSQL (service postgres-restored, its log in work) from a plain base backup copied to data,
+    recovered from archive to its end and promoted; returns once it accepts writes (stopped again on failure)."""
+    settings = pgarchive.prepare_restore(backup, data, archive, run_as=run_as)
+    restored = ls.start_postgres(
+        work, ls.free_port(), name="postgres-restored", data=data, settings=settings, wait=None
+    )
+    target = pg.PgServer(HOST, restored.port, postgres.ADMIN_USER, label="the restored PostgreSQL")
+    try:
+        pgarchive.wait_promoted(target, timeout, alive=lambda: bool(ls.survivors(restored)), log=restored.log)
+    except BaseException:
+        ls.stop(restored)
+        raise
+    return restored
 
 
 def _check_archiving(status: dict[str, Any], archive: Path) -> None:
