@@ -134,7 +134,7 @@ def _app_schema(server: pg.PgServer) -> tuple[str | None, int]:
 
 
 def local(
-    dev: DevTarget,
+    dev: DevTarget | Path,
     *,
     work: Path,
     targets: Recovery,
@@ -142,7 +142,10 @@ def local(
     load_seconds: float = 5.0,
     keep: bool = False,
 ) -> PartResult:
-    """The database part on the dev stack; see the module docstring. work: the drill's work folder."""
+    """The database part on the dev stack; see the module docstring. dev: the stack, or the work folder
+    (INFRACTL_WORK_DIR) it runs in (a UsageError when it does not run); work: the drill's work folder."""
+    if not isinstance(dev, DevTarget):
+        dev = dev_target(Path(dev))
     steps = Steps(prefix="database", progress=progress)
     result = PartResult(part="database")
     as_root = os.geteuid() == 0
@@ -355,7 +358,7 @@ def _start_api(dev: DevTarget, db_port: int, work: Path) -> ls.Running:
 
 
 def rds(
-    target: aws.AwsTarget,
+    client: Any,
     *,
     instance_id: str,
     progress: Progress,
@@ -364,12 +367,14 @@ def rds(
     timeout: float = 3600.0,
 ) -> PartResult:
     """RDS point-in-time restore of instance_id (latest restorable time) into a new instance in the same subnet
-    group and security groups, waited for until available, then deleted (no final snapshot) and waited for."""
+    group and security groups, waited for until available, then deleted (no final snapshot) and waited for.
+    client: a boto3 RDS client (or an AwsTarget to make one)."""
+    if isinstance(client, aws.AwsTarget):
+        client = client.client("rds")
     steps = Steps(prefix="database-rds", progress=progress)
     result = PartResult(part="database-rds")
     if emulator:
         result.notes.append(EMULATOR_NOTE)
-    client = target.client("rds")
     poll = 0.2 if emulator else 15.0
     copy = f"{instance_id[:40]}-drill-{datetime.now(UTC):%Y%m%d%H%M%S}"
     created = False
