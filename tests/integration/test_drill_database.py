@@ -125,7 +125,7 @@ def test_a_missing_wal_segment_fails_the_drill_at_the_archive_check(work, tmp_pa
         return names
 
     monkeypatch.setattr(pgarchive, "freeze", freeze_losing_one)
-    result = database.local(dev, work=tmp_path / "drill", targets=TARGETS, progress=lambda _m: None, load_seconds=1.0)
+    result = database.local(dev, work=tmp_path / "drill", targets=TARGETS, progress=lambda _m: None, load_seconds=1.5)
     assert not result.passed
     failed = [s for s in result.steps if s.status == "failed"]
     assert [s.name for s in failed] == ["database.archive-check"]
