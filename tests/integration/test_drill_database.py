@@ -99,7 +99,7 @@ def test_drill_restores_into_a_new_instance_and_measures_rpo_and_rto(work, tmp_p
         assert 0 <= verify["lost"] <= committed
         assert (verify["lost"] == 0) == (verify["window_seconds"] == 0)
         rpo, rto = result.measures
-        assert rpo.name == "rpo" and rpo.measured_seconds == verify["window_seconds"]
+        assert rpo.name == "rpo" and rpo.scope == "database" and rpo.measured_seconds == verify["window_seconds"]
         assert rto.name == "rto" and rto.measured_seconds > 0 and rto.passed is not None
         assert _step(result, "archive-check").facts["segments"] >= 3  # the load's WAL switches were archived
         # nothing left: the restored instance and the api are stopped, their ports free, the drill's data gone

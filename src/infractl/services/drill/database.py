@@ -243,6 +243,7 @@ def local(
             result.measures.append(
                 Measure(
                     name="rpo",
+                    scope="database",
                     target_minutes=targets.rpo_minutes,
                     measured_seconds=window,
                     detail=f"{len(lost):,} of {len(before):,} committed writes lost (the last {window:.1f} s before"
@@ -259,6 +260,7 @@ def local(
             result.measures.append(
                 Measure(
                     name="rto",
+                    scope="database",
                     target_minutes=targets.rto_minutes,
                     measured_seconds=round(rto, 3),
                     detail=f"{rto:.1f} s from the loss to the api ready on the restored instance",
@@ -416,6 +418,7 @@ def rds(
                 result.measures.append(
                     Measure(
                         name="rpo",
+                        scope="database",
                         target_minutes=targets.rpo_minutes,
                         measured_seconds=round(lag, 1),
                         detail="the age of the latest restorable time: writes after it are not restorable",
@@ -424,6 +427,7 @@ def rds(
                 result.measures.append(
                     Measure(
                         name="rto",
+                        scope="database",
                         target_minutes=targets.rto_minutes,
                         measured_seconds=round(rto, 1),
                         detail="from the restore request to the new instance available",
