@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -18,6 +19,10 @@ from infractl.errors import CommandError, ConfigError, ExternalToolError
 ADMIN_USER = "postgres"
 BIN_CANDIDATES = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 FALLBACK_ROOT = Path(tempfile.gettempdir()) / "infractl-postgres"
+# pg_basebackup and a streaming replica connect as the admin role over loopback
+REPLICATION_HBA = f"host    replication   {ADMIN_USER}   127.0.0.1/32   trust\n"
+ARCHIVE_DIR = "wal-archive"
+ARCHIVE_TIMEOUT_S = 60  # the dev stack's RPO bound: a segment with any write in it is archived within a minute
 
 
 def find_bindir() -> Path:
@@ -74,13 +79,7 @@ def data_dir(base: Path, as_root: bool) -> Path:
         else:
             data.mkdir(mode=0o700, exist_ok=True)
         return data
-    _sweep_fallback_dirs()
-    FALLBACK_ROOT.mkdir(mode=0o711, exist_ok=True)
-    os.chmod(FALLBACK_ROOT, 0o711)
-    holder = FALLBACK_ROOT / hashlib.sha256(str(base).encode()).hexdigest()[:16]
-    holder.mkdir(mode=0o711, exist_ok=True)
-    (holder / "origin").write_text(str(base) + "\n")
-    data = holder / "data"
+    data = _fallback_holder(base) / "data"
     data.mkdir(mode=0o700, exist_ok=True)
     shutil.chown(data, ADMIN_USER, ADMIN_USER)
     link = base / "postgres-data"
@@ -99,6 +98,116 @@ def cluster_dir(bindir: Path, base: Path, as_root: bool, data: Path | None) -> P
     elif not (data / "PG_VERSION").is_file():
         raise ConfigError(f"{data} is not a PostgreSQL data folder (no PG_VERSION)")
     return data
+
+
+def _fallback_holder(base: Path) -> Path:
+    """$TMPDIR/infractl-postgres/<hash of base>: where the server's folders of base live when `postgres` cannot
+    reach base (swept once base is gone)."""
+    _sweep_fallback_dirs()
+    FALLBACK_ROOT.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(FALLBACK_ROOT, 0o711)
+    holder = FALLBACK_ROOT / hashlib.sha256(str(base).encode()).hexdigest()[:16]
+    holder.mkdir(mode=0o711, exist_ok=True)
+    (holder / "origin").write_text(str(base) + "\n")
+    return holder
+
+
+def server_dir(base: Path, name: str, as_root: bool) -> Path:
+    """A folder the server user owns (0700) for its files outside the data folder (the WAL archive, a base backup,
+    a restored cluster): <base>/<name>, or, when root's `postgres` user cannot reach base, <name> next to the
+    fallback data folder, with a symlink <base>/<name> recording where it is."""
+    link = base / name
+    if not as_root or _user_can_traverse(ADMIN_USER, base):
+        if link.is_symlink():  # base became reachable: the fallback of an earlier run is used again
+            return link.resolve()
+        link.mkdir(mode=0o700, exist_ok=True)
+        if as_root:
+            shutil.chown(link, ADMIN_USER, ADMIN_USER)
+        return link
+    target = _fallback_holder(base) / name
+    target.mkdir(mode=0o700, exist_ok=True)
+    shutil.chown(target, ADMIN_USER, ADMIN_USER)
+    if not link.is_symlink() and not link.exists():
+        link.symlink_to(target)
+    return target
+
+
+def remove_server_dir(base: Path, name: str) -> bool:
+    """Delete <base>/<name> made by server_dir (and its fallback target); True when something was removed."""
+    link = base / name
+    removed = False
+    target = link.resolve() if link.is_symlink() else link
+    if target.is_dir():
+        shutil.rmtree(target, ignore_errors=True)
+        removed = True
+    if link.is_symlink():
+        link.unlink()
+        removed = True
+    return removed
+
+
+# --- continuous WAL archiving --------------------------------------------------------------------------------------
+
+
+def archive_settings(archive: Path, *, timeout_s: int = ARCHIVE_TIMEOUT_S) -> dict[str, str]:
+    """Server settings that archive every finished WAL segment into `archive`, gzipped (<segment>.gz).
+
+    A segment already archived is never overwritten: the command succeeds when the archived copy holds the same
+    bytes (PostgreSQL may archive a segment again after a crash) and fails otherwise (the archiver retries and
+    pg_stat_archiver counts the failure). archive_timeout bounds how old the newest unarchived write can get;
+    replication slots for a streaming replica come with wal_level=replica and max_wal_senders. archive_mode only
+    changes with a restart."""
+    a = shlex.quote(str(archive))
+    command = (
+        f"if test -f {a}/%f.gz; then gzip -dc {a}/%f.gz | cmp -s - %p; "
+        f"else gzip -1 -c %p > {a}/%f.gz.tmp && mv {a}/%f.gz.tmp {a}/%f.gz; fi"
+    )
+    return {
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "archive_command": command,
+        "archive_timeout": str(timeout_s),
+        "max_wal_senders": "10",
+    }
+
+
+def restore_command(archive: Path) -> str:
+    """The restore_command reading the gzipped segments archive_settings writes (fails on a missing one, which
+    ends recovery there)."""
+    a = shlex.quote(str(archive))
+    return f"test -f {a}/%f.gz && gzip -dc {a}/%f.gz > %p"
+
+
+def dev_archive_settings(base: Path) -> dict[str, str]:
+    """The dev stack's PostgreSQL archives into <base>/wal-archive (or next to its fallback data folder)."""
+    as_root = os.geteuid() == 0
+    return archive_settings(server_dir(base, ARCHIVE_DIR, as_root))
+
+
+def ensure_replication_hba(data: Path, run_as: str) -> bool:
+    """Add the loopback replication line to an existing cluster's pg_hba.conf (clusters initdb'd before it was
+    written there); True when added (the caller reloads the server). Idempotent."""
+    hba = data / "pg_hba.conf"
+    text = hba.read_text()
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields[:2] == ["host", "replication"] and fields[2] in (ADMIN_USER, "all") and fields[3] == "127.0.0.1/32":
+            return False
+    hba.write_text(text.rstrip("\n") + "\n" + REPLICATION_HBA)
+    if run_as:
+        shutil.chown(hba, run_as, run_as)
+    return True
+
+
+def ctl_reload(bindir: str, data: str, run_as: str) -> None:
+    """`pg_ctl reload`: the server re-reads pg_hba.conf and its reloadable settings."""
+    argv = [str(Path(bindir) / "pg_ctl"), "reload", "-D", data]
+    if run_as:
+        argv = ["runuser", "-u", run_as, "--", *argv]
+    try:
+        process.run(argv, timeout=30)
+    except CommandError as exc:
+        raise ExternalToolError(f"postgres: reload of {data} failed", details=exc.details) from None
 
 
 def remove_data(data: Path) -> None:
@@ -157,7 +266,7 @@ def initdb(bindir: Path, data: Path, as_root: bool) -> None:
         "# written by infractl: the admin role trusts loopback, every other role needs its password\n"
         "local   all   all                    trust\n"
         f"host    all   {ADMIN_USER}   127.0.0.1/32   trust\n"
-        "host    all   all        127.0.0.1/32   scram-sha-256\n"
+        "host    all   all        127.0.0.1/32   scram-sha-256\n" + REPLICATION_HBA
     )
     if as_root:
         shutil.chown(hba, ADMIN_USER, ADMIN_USER)

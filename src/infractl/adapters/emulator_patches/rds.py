@@ -1,4 +1,5 @@
-"""RDS: a DbiResourceId per instance, AWS's default CA, Source=user on parameters, Performance Insights echoed."""
+"""RDS: a DbiResourceId per instance, AWS's default CA, Source=user on parameters, Performance Insights echoed, the
+false settings of a point-in-time restore honoured."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ PI_DEFAULT_RETENTION_DAYS = 7
 # The CA RDS gives a new DB instance created without CACertificateIdentifier (every commercial region, since 2024).
 DEFAULT_CA = "rds-ca-rsa2048-g1"
 _RESOURCE_ID_CHARS = string.ascii_uppercase + string.digits
+# boolean settings of RestoreDBInstanceToPointInTime that moto drops when false
+RESTORE_FLAGS = ("deletion_protection", "multi_az", "publicly_accessible")
 
 
 def new_dbi_resource_id() -> str:
@@ -33,7 +36,7 @@ def _sync_performance_insights(db: Any) -> None:
 
 def apply() -> None:
     from moto.rds.exceptions import DBParameterGroupNotFoundError
-    from moto.rds.models import DBClusterParameterGroup, DBInstance, DBParameterGroup
+    from moto.rds.models import DBClusterParameterGroup, DBInstance, DBParameterGroup, RDSBackend
     from moto.rds.responses import RDSResponse
 
     def wrap_init(orig: Any) -> Any:
@@ -109,3 +112,22 @@ def apply() -> None:
         return ActionResult({"Parameters": parameters})
 
     replace(RDSResponse, "describe_db_parameters", lambda _orig: describe_db_parameters)
+
+    def wrap_restore(orig: Any) -> Any:
+        @wraps(orig)
+        def restore_db_instance_to_point_in_time(
+            self: Any, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]
+        ) -> Any:
+            """Gap: moto copies the source's settings and applies only the truthy ones of the request, so a restore
+            of a deletion-protected instance with DeletionProtection=False (or MultiAZ/PubliclyAccessible=False)
+            keeps the source's True, and the copy can never be deleted. A false setting asked for is set here.
+            (Its DbiResourceId is the copy's own: DBInstance.__init__ above.)"""
+            instance = orig(self, source_db_identifier, target_db_identifier, overrides)
+            for name in RESTORE_FLAGS:
+                if overrides.get(name) is False:
+                    setattr(instance, name, False)
+            return instance
+
+        return restore_db_instance_to_point_in_time
+
+    replace(RDSBackend, "restore_db_instance_to_point_in_time", wrap_restore)

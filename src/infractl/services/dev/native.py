@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infractl.adapters import localservices as ls
-from infractl.adapters import process
+from infractl.adapters import postgres, process
 from infractl.errors import CommandError, ExternalToolError
 from infractl.models.dev import DevStatus, DownResult, Health, Progress, ServiceStatus
 from infractl.services.dev import monitoring
@@ -111,7 +111,9 @@ def up(
 
     # 2. the infrastructure and the monitoring, in parallel
     launchers: dict[str, Callable[[], ls.Running]] = {
-        "postgres": lambda: ls.start_postgres(directory, ports["postgres"], wait=None),
+        "postgres": lambda: ls.start_postgres(
+            directory, ports["postgres"], wait=None, settings=postgres.dev_archive_settings(directory)
+        ),
         "openbao": lambda: ls.start_openbao(directory, ports["openbao"], root_token, wait=None),
         "s3": lambda: ls.start_moto_s3(directory, ports["s3"], wait=None),
         "otlp": lambda: ls.start_otlp_receiver(directory, ports["otlp"], wait=None),
@@ -343,9 +345,11 @@ def down(directory: Path, state: dict[str, Any], purge: bool, progress: Progress
 
 
 def _purge(directory: Path, state: Mapping[str, Any]) -> list[str]:
-    """Delete the data of a stopped native stack: PostgreSQL's cluster, Temporal's SQLite file, the traces, the
-    monitoring's data."""
+    """Delete the data of a stopped native stack: PostgreSQL's cluster and WAL archive, Temporal's SQLite file, the
+    traces, the monitoring's data."""
     purged = []
+    if postgres.remove_server_dir(directory, postgres.ARCHIVE_DIR):
+        purged.append("wal-archive")
     pg = ls.Running(name="postgres", pid=0, host=HOST, port=0, log=directory / "postgres.log")
     link = directory / "postgres-data"
     data = link.resolve() if link.exists() else None
