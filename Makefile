@@ -123,6 +123,7 @@ bench: install
 	$(BIN)/python benchmarks/tenant_backup.py
 	$(BIN)/python benchmarks/evidence.py
 	$(BIN)/python benchmarks/telemetry.py
+	$(BIN)/python benchmarks/drill_restore.py
 	$(BIN)/python benchmarks/failover.py
 
 clean:

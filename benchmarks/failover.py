@@ -40,7 +40,6 @@ def pair(base: Path) -> Iterator[tuple[ls.Running, ls.Running]]:
         started.append(primary)
         bindir, run_as = Path(primary.extra["bindir"]), primary.extra.get("run_as", "")
         data = Path(primary.extra["data_dir"])
-        hs.ensure_replication_hba(data, _server(primary.port))
         replica_dir = data.parent / "replica"
         hs.base_backup(bindir, primary.port, replica_dir, run_as)
         replica = ls.start_postgres(base, ls.free_port(), name="replica", data=replica_dir)

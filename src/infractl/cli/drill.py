@@ -47,7 +47,7 @@ def _finish(ctx, report, report_dir: Path | None, as_json: bool) -> None:
 
 
 @app.command("dr")
-@recorded("drill dr")
+@recorded("drill.dr")
 def dr(
     env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
     part: list[str] = typer.Option(None, "--part", help="Only this part: database, cluster, evidence (repeatable)."),
@@ -72,7 +72,7 @@ def dr(
 
 
 @app.command("faults")
-@recorded("drill faults")
+@recorded("drill.faults")
 def faults(
     env: str = typer.Argument("dev", help="The environment the dev stack stands for (its drill setting, the report)."),
     scenario: list[str] = typer.Option(

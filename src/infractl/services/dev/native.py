@@ -111,9 +111,7 @@ def up(
 
     # 2. the infrastructure and the monitoring, in parallel
     launchers: dict[str, Callable[[], ls.Running]] = {
-        "postgres": lambda: ls.start_postgres(
-            directory, ports["postgres"], wait=None, settings=postgres.dev_archive_settings(directory)
-        ),
+        "postgres": lambda: start_postgres(directory, ports["postgres"], wait=None),
         "openbao": lambda: ls.start_openbao(directory, ports["openbao"], root_token, wait=None),
         "s3": lambda: ls.start_moto_s3(directory, ports["s3"], wait=None),
         "otlp": lambda: ls.start_otlp_receiver(directory, ports["otlp"], wait=None),
@@ -169,7 +167,7 @@ def up(
                     actions[name] = "reused"
                     progress(f"{name}: reusing pid {services[name]['pid']}")
                     continue
-                r = _start_app(name, directory, root, ports, root_token)
+                r = start_app(name, directory, root, ports, root_token)
                 services[name] = record(r)
                 actions[name] = "started"
                 save_state(directory, state)
@@ -186,7 +184,15 @@ def up(
     return status(directory, state, actions=actions, notes=notes)
 
 
-def _start_app(name: str, directory: Path, root: Path, ports: Mapping[str, int], root_token: str) -> ls.Running:
+def start_postgres(directory: Path, port: int, *, wait: float | None) -> ls.Running:
+    """The dev stack's PostgreSQL, archiving its WAL continuously (docs/drills.md): the one launcher of `up` and of
+    the drills that restart it."""
+    return ls.start_postgres(directory, port, wait=wait, settings=postgres.dev_archive_settings(directory))
+
+
+def start_app(name: str, directory: Path, root: Path, ports: Mapping[str, int], root_token: str) -> ls.Running:
+    """The api or the worker with the contract made of these ports (the drills pass other ports: a proxy, an
+    endpoint); the one launcher of `up` and of the drills."""
     faults = monitoring.faults_file(directory)
     env = process_env(env_contract(ports, root_token, service=name, faults_file=faults))
     argv = [sys.executable, "-m", f"controlplane.{name}"]

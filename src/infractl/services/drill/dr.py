@@ -30,8 +30,8 @@ from infractl.services.drill import guard
 from infractl.services.drill.steps import Progress
 
 EMULATOR_NOTE = (
-    "timings against the emulator mean nothing for the cloud: moto restores an RDS instance and replicates an object"
-    " instantly and holds no data; the local database restore and the cluster's Terraform runs are real"
+    "the local database restore and the cluster's Terraform runs are real; the evidence replicates synchronously on"
+    " the emulator, so its lag means nothing there"
 )
 
 
@@ -122,7 +122,11 @@ def _database(ctx: Context, env: Any, work: Path, progress: Progress, keep: bool
             hint=f"infractl apply {env.name} --stack data" + (" --emulate" if ctx.emulate else ""),
         )
     target = ctx.aws_target(env, start_emulator=ctx.emulate)
-    results.append(database.rds(target.client("rds"), instance_id=instance, progress=progress, emulator=ctx.emulate))
+    results.append(
+        database.rds(
+            target.client("rds"), instance_id=instance, progress=progress, emulator=ctx.emulate, targets=env.recovery
+        )
+    )
     merged = PartResult(part="database")
     for r in results:
         merged.steps += r.steps

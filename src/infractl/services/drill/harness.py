@@ -139,7 +139,7 @@ class Harness:
 
     def start_postgres(self, port: int) -> ls.Running:
         """The stack's PostgreSQL from its data folder on port, started as `dev up` starts it (native.py)."""
-        r = ls.start_postgres(self.directory, port, wait=native.START_TIMEOUT_S)
+        r = native.start_postgres(self.directory, port, wait=native.START_TIMEOUT_S)
         self.record(r)
         return r
 
@@ -153,7 +153,7 @@ class Harness:
         if stop_first and name in self.state["services"]:
             ls.stop(self.service(name))
         ports = {**self.ports, **dict(overrides or {})}
-        r = native._start_app(name, self.directory, self.root, ports, self.root_token)
+        r = native.start_app(name, self.directory, self.root, ports, self.root_token)
         if overrides:
             r = ls.Running(r.name, r.pid, r.host, r.port, r.log, {**r.extra, MARK: _describe(overrides)})
         self.record(r)
@@ -282,21 +282,6 @@ def opened(work_dir: Path, root: Path, progress: Progress, deadline_s: float) ->
 
 REPLICA = f"{DRILL_PREFIX}postgres-replica"
 ENDPOINT = f"{DRILL_PREFIX}haproxy"
-REPLICATION_HBA = f"host    replication   {ls.PG_ADMIN_USER}   127.0.0.1/32   trust"
-
-
-def ensure_replication_hba(data: Path, admin: PgServer) -> bool:
-    """TEMPORARY (until adapters/postgres.py's initdb writes it and offers ensure_replication_hba): let the admin
-    role stream WAL over loopback (`host replication ...`, which `all` does not cover), and reload. True if added."""
-    hba = data / "pg_hba.conf"
-    text = hba.read_text()
-    if REPLICATION_HBA in text:
-        return False
-    with open(hba, "a") as fh:  # appending keeps the file's owner (postgres) and mode
-        fh.write(("" if text.endswith("\n") else "\n") + REPLICATION_HBA + "\n")
-    with contextlib.closing(pg.connect(admin, "postgres")) as conn:
-        conn.execute("SELECT pg_reload_conf()")
-    return True
 
 
 def _as_postgres(argv: list[str], run_as: str) -> list[str]:

@@ -55,7 +55,7 @@ def append(ctx: Any, report: Report) -> tuple[LedgerRef | None, str | None]:
                 [
                     Record(
                         tenant="-",
-                        kind=f"infractl.drill.{report.kind}",
+                        kind=f"infractl.drill.{report.kind}.report",  # the command itself: infractl.drill.dr
                         actor=actor(os.environ),
                         attributes={"passed": report.passed, "env": report.env},
                         payload=chain.canonical_json(doc).encode(),

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from infractl.adapters import haproxy, process
+from infractl.adapters import haproxy, postgres, process
 from infractl.adapters import localservices as ls
 from infractl.adapters.tcpproxy import TcpProxy
 from infractl.errors import ExternalToolError
@@ -211,9 +211,10 @@ def db_failover(h: Harness, steps: Steps) -> float | None:
 
     h.on_cleanup("replica", reinstate)
     with steps.step("replica") as t:
-        if hs.ensure_replication_hba(data, h.admin(primary.port)):
+        if postgres.ensure_replication_hba(data, run_as):  # a cluster initdb'd before the line was written
+            postgres.ctl_reload(str(bindir), str(data), run_as)
             h.notes.setdefault(steps.prefix, []).append(
-                f"added `{hs.REPLICATION_HBA}` to the dev PostgreSQL's pg_hba.conf (streaming replication)"
+                f"added `{postgres.REPLICATION_HBA}` to the dev PostgreSQL's pg_hba.conf (streaming replication)"
             )
         seconds = hs.base_backup(bindir, primary.port, replica_dir, run_as)
         replica = ls.start_postgres(h.directory, ls.free_port(), name=hs.REPLICA, data=replica_dir, wait=60)
