@@ -94,12 +94,14 @@ def recorded(
     tenant: Callable[[Args], str | None] | None = None,
     skip: Callable[[Args], bool] | None = None,
     offline: bool = False,
+    local: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The one hook: a command that changes an environment appends one entry `infractl.<command>` to the env's
     ledger when it finishes, ok or not, or queues it when the ledger is away. `env`: the parameter naming the env
     (None: the command says `note(envs=[...])`); `tenant`: the tenant an entry is about; `skip`: runs that change
     nothing (a dry run); `offline`: the command runs without cloud credentials, so it reaches a ledger only when
-    it is the local one (--emulate). A usage error (refused before anything ran) records nothing."""
+    it is the local one (--emulate); `local`: the command always acts on the dev stack, whose ledger is the env's
+    (as with --emulate). A usage error (refused before anything ran) records nothing."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -133,6 +135,7 @@ def recorded(
             finally:
                 _FACTS.reset(token)
                 if not refused:
+                    facts = {**facts, "local": True} if local else facts
                     _record(command, kwargs, facts, env, tenant, offline, argv, code, error, started)
 
         # Typer hands the wrapper its click context through one more (keyword-only) parameter.
@@ -198,7 +201,7 @@ def _record(
 
         from infractl.services.evidence import actions
 
-        ctx = context(emulate=bool(kwargs.get("emulate", False)))
+        ctx = context(emulate=bool(kwargs.get("emulate", False)) or bool(facts.pop("local", False)))
         named = facts.pop("env", None) or (kwargs.get(env) if env else None)  # a list: a repeatable --env
         targets = [
             e

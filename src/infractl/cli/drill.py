@@ -72,7 +72,7 @@ def dr(
 
 
 @app.command("faults")
-@recorded("drill.faults")
+@recorded("drill.faults", local=True)  # it acts on the dev stack, whose ledger plays the env's
 def faults(
     env: str = typer.Argument("dev", help="The environment the dev stack stands for (its drill setting, the report)."),
     scenario: list[str] = typer.Option(
