@@ -5,60 +5,29 @@ RDS path on the emulator (moto, with infractl's patches)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
-import random
-import signal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infractl.adapters import aws, pg, pgarchive
 from infractl.adapters import localservices as ls
 from infractl.models.environment import Recovery
-from infractl.services.dev import devstack, statefile
+from infractl.services.dev import statefile
 from infractl.services.drill import database
-from tests.conftest import REPO
+from tests import dev_stack
 
 pytestmark = pytest.mark.integration
 
 TARGETS = Recovery(rpo_minutes=5, rto_minutes=15)
 
 
-def _cli(*args: str) -> dict[str, Any]:
-    from infractl.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["--root", str(REPO), *args])
-    assert rc == 0, f"infractl {' '.join(args)} exited {rc}\n{err.getvalue()[-3000:]}"
-    return json.loads(out.getvalue())
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     """A dev stack (native) in its own work folder, stopped and purged after the module."""
     work = tmp_path_factory.mktemp("drill-db") / "work"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("INFRACTL_WORK_DIR", str(work))
-    mp.delenv("CI", raising=False)
-    offset = random.randrange(20000, 40000, 10)
-    _cli("dev", "up", "--no-docker", "--port-offset", str(offset), "--json")
-    try:
+    with dev_stack.running(work):
         yield work
-    finally:
-        state = statefile.load_state(statefile.dev_dir(work))
-        try:
-            devstack.down(work, work, purge=True)
-        finally:
-            for entry in state["services"].values():
-                if ls.survivors(ls.Running.from_dict(entry)):
-                    os.killpg(int(entry.get("extra", {}).get("pgid", entry["pid"])), signal.SIGKILL)
-            mp.undo()
-        assert not (statefile.dev_dir(work) / "wal-archive").exists(), "dev down --purge leaves the WAL archive"
+    assert not (statefile.dev_dir(work) / "wal-archive").exists(), "dev down --purge leaves the WAL archive"
 
 
 def _app_counts(server: pg.PgServer) -> dict[str, int]:

@@ -7,15 +7,11 @@ Bounded in time, polling (no fixed sleeps)."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
-import random
-import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,6 +24,7 @@ from infractl.services.dev import devstack, statefile
 from infractl.services.drill import faults
 from infractl.services.drill.harness import DRILL_PREFIX, opened
 from infractl.services.drill.workload import DB_NAME, Observed, Workload, evaluate, new_tenant
+from tests import dev_stack
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -35,36 +32,12 @@ pytestmark = pytest.mark.integration
 WORKFLOWS = 20
 
 
-def _cli(*args: str) -> dict[str, Any]:
-    from infractl.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["--root", str(REPO), *args])
-    assert rc == 0, f"infractl {' '.join(args)} exited {rc}\n{err.getvalue()[-3000:]}"
-    return json.loads(out.getvalue())
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     work = tmp_path_factory.mktemp("faults") / "work"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("INFRACTL_WORK_DIR", str(work))
-    mp.delenv("CI", raising=False)  # native mode: no Docker engine is looked for
-    offset = random.randrange(20000, 40000, 10)
-    _cli("dev", "up", "--no-docker", "--port-offset", str(offset), "--json")
-    try:
+    with dev_stack.running(work):
         yield work
         assert not _drill_processes(work), "a drill process survived the module"
-    finally:
-        state = statefile.load_state(statefile.dev_dir(work))
-        try:
-            devstack.down(work, work, purge=True)
-        finally:
-            for entry in state["services"].values():
-                if ls.survivors(ls.Running.from_dict(entry)):
-                    os.killpg(int(entry.get("extra", {}).get("pgid", entry["pid"])), signal.SIGKILL)
-            mp.undo()
 
 
 def _drill_processes(work: Path) -> list[str]:

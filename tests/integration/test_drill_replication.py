@@ -8,55 +8,25 @@ the primary's rule as modules/aws/evidence/replication.tf writes it), then plant
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from infractl.adapters import emulator
 from infractl.models.drill import PartResult
 from infractl.services.drill import replication
+from tests.integration.two_regions import DR, ROLE, TwoRegions, two_regions
 
 pytestmark = pytest.mark.integration
 
-PRIMARY, DR = "eu-west-1", "eu-central-1"
-ROLE = "arn:aws:iam::123456789012:role/evidence-replication"
-
-
-@dataclass
-class Evidence:
-    s3: Any
-    dr: Any
-    kms_key: str
-    dr_kms_key: str
-
-
-def _client(state: emulator.EmulatorState, service: str, region: str) -> Any:
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=15, s3={"addressing_style": "path"})
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=state.url,
-        verify=state.ca_file,
-        aws_access_key_id=emulator.FAKE_ACCESS_KEY,
-        aws_secret_access_key=emulator.FAKE_SECRET_KEY,  # pragma: allowlist secret
-        config=config,
-    )
+Evidence = TwoRegions
 
 
 @pytest.fixture(scope="module")
 def evidence(tmp_path_factory) -> Iterator[Evidence]:
-    data_dir: Path = tmp_path_factory.mktemp("drill-replication-emulator")
-    state, _ = emulator.start(data_dir)
-    try:
-        key = _client(state, "kms", PRIMARY).create_key(Description="evidence")["KeyMetadata"]["Arn"]
-        dr_key = _client(state, "kms", DR).create_key(Description="evidence dr")["KeyMetadata"]["Arn"]
-        yield Evidence(_client(state, "s3", PRIMARY), _client(state, "s3", DR), key, dr_key)
-    finally:
-        emulator.stop(data_dir)
+    with two_regions(tmp_path_factory.mktemp("drill-replication-emulator")) as made:
+        yield made
 
 
 def _bucket(s3: Any, name: str, kms_key: str, *, default_retention: bool = True) -> str:

@@ -11,55 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from infractl.adapters import emulator
 from infractl.adapters.emulator_patches.s3_replication import chosen_rules, destination_name, rule_matches
+from tests.integration.two_regions import ROLE, TwoRegions, two_regions
 
 pytestmark = pytest.mark.integration
 
-PRIMARY, DR = "eu-west-1", "eu-central-1"
-ROLE = "arn:aws:iam::123456789012:role/evidence-replication"
-
-
-@dataclass
-class Clouds:
-    s3: Any  # primary region
-    dr: Any  # DR region
-    kms_key: str
-    dr_kms_key: str
-
-
-def _client(state: emulator.EmulatorState, service: str, region: str) -> Any:
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=15, s3={"addressing_style": "path"})
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=state.url,
-        verify=state.ca_file,
-        aws_access_key_id=emulator.FAKE_ACCESS_KEY,
-        aws_secret_access_key=emulator.FAKE_SECRET_KEY,  # pragma: allowlist secret
-        config=config,
-    )
+Clouds = TwoRegions
 
 
 @pytest.fixture(scope="module")
 def clouds(tmp_path_factory) -> Iterator[Clouds]:
-    data_dir: Path = tmp_path_factory.mktemp("replication-emulator")
-    state, _ = emulator.start(data_dir)
-    try:
-        key = _client(state, "kms", PRIMARY).create_key(Description="evidence")["KeyMetadata"]["Arn"]
-        dr_key = _client(state, "kms", DR).create_key(Description="evidence dr")["KeyMetadata"]["Arn"]
-        yield Clouds(_client(state, "s3", PRIMARY), _client(state, "s3", DR), key, dr_key)
-    finally:
-        emulator.stop(data_dir)
+    with two_regions(tmp_path_factory.mktemp("replication-emulator")) as made:
+        yield made
 
 
 def bucket(s3: Any, name: str, kms_key: str | None, *, lock: bool = True, versioned: bool = True) -> str:

@@ -11,9 +11,6 @@ Bounded in time, polling (no fixed sleeps)."""
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import threading
 import time
 import urllib.error
@@ -27,10 +24,10 @@ from typing import Any
 import pytest
 
 from controlplane.devtools.otlp_receiver import read_jsonl
-from infractl.adapters import localservices as ls
 from infractl.services import context, environments, slo
-from infractl.services.dev import devstack, statefile
+from infractl.services.dev import statefile
 from infractl.services.slo.dashboards import queries
+from tests import dev_stack
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -62,20 +59,6 @@ def _poll(predicate: Callable[[], Any], timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
-def _cli(*args: str) -> dict[str, Any]:
-    """One infractl command in-process, its --json result (module fixtures cannot use the `invoke` fixture)."""
-    import contextlib
-    import io
-
-    from infractl.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["--root", str(REPO), *args])
-    assert rc == 0, f"infractl {' '.join(args)} exited {rc}\n{err.getvalue()[-3000:]}"
-    return json.loads(out.getvalue())
-
-
 class Stack:
     def __init__(self, data: dict[str, Any], work: Path) -> None:
         self.services = {s["name"]: s for s in data["services"]}
@@ -101,22 +84,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("slo-live") / "work"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("INFRACTL_WORK_DIR", str(work))
-    mp.delenv("CI", raising=False)  # native mode: no Docker engine is looked for
-    offset = random.randrange(20000, 40000, 10)
-    data = _cli("dev", "up", "--no-docker", "--port-offset", str(offset), "--json")
-    try:
+    with dev_stack.running(work) as data:
         yield Stack(data, work)
-    finally:
-        state = statefile.load_state(statefile.dev_dir(work))
-        try:
-            devstack.down(work, work, purge=True)
-        finally:
-            for entry in state["services"].values():
-                if ls.survivors(ls.Running.from_dict(entry)):
-                    os.killpg(int(entry.get("extra", {}).get("pgid", entry["pid"])), signal.SIGKILL)
-            mp.undo()
 
 
 # ---------------------------------------------------------------- one request, three signals
@@ -213,7 +182,7 @@ def test_errors_fire_the_availability_page_with_its_runbook_and_it_resolves(stac
     sender = threading.Thread(target=_traffic, args=(stack, halt, counts), daemon=True)
     sender.start()
     try:
-        _cli("dev", "fault", "--error-rate", "1", "--json")
+        dev_stack.cli_json("dev", "fault", "--error-rate", "1", "--json")
 
         fired = _poll(lambda: stack.received_alerts(alert, "firing"), FIRE_TIMEOUT_S, f"{alert} firing at the receiver")
         first = fired[0]
@@ -224,7 +193,7 @@ def test_errors_fire_the_availability_page_with_its_runbook_and_it_resolves(stac
         rel = url.split("/blob/main/", 1)[1]
         assert rel.startswith("docs/runbooks/") and alert in (REPO / rel).read_text(), url
 
-        _cli("dev", "fault", "--clear", "--json")
+        dev_stack.cli_json("dev", "fault", "--clear", "--json")
         healthy_from = counts.get("2xx", 0) + counts.get("4xx", 0)
 
         _poll(lambda: stack.received_alerts(alert, "resolved"), RESOLVE_TIMEOUT_S, f"{alert} resolved at the receiver")
@@ -232,4 +201,4 @@ def test_errors_fire_the_availability_page_with_its_runbook_and_it_resolves(stac
     finally:
         halt.set()
         sender.join(10)
-        _cli("dev", "fault", "--clear", "--json")
+        dev_stack.cli_json("dev", "fault", "--clear", "--json")

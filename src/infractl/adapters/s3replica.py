@@ -15,7 +15,7 @@ from typing import Any
 from infractl.adapters.aws import call, error_code
 from infractl.errors import CloudError
 
-__all__ = ["BucketSetup", "Listed", "ObjectCopy", "current_objects", "put_probe", "read", "setup", "status_of"]
+__all__ = ["BucketSetup", "Listed", "ObjectCopy", "current_objects", "read", "setup", "status_of"]
 
 CHUNK = 1024 * 1024
 MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
@@ -179,23 +179,3 @@ def status_of(s3: Any, bucket: str, key: str, version_id: str | None = None) -> 
     except BotoCoreError as exc:
         raise CloudError(f"s3:HeadObject {bucket}/{key}: {exc}") from None
     return str(answer.get("ReplicationStatus") or "")
-
-
-def put_probe(
-    s3: Any, bucket: str, key: str, data: bytes, *, mode: str | None = None, retain_until: datetime | None = None
-) -> str:
-    """PUT one small probe object (SHA-256 checksum, as an Object Lock bucket requires one); its version id.
-
-    Without `mode` the bucket's default retention locks it; with it, `mode` until `retain_until`."""
-    extra: dict[str, Any] = {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": retain_until} if mode else {}
-    answer = call(
-        f"s3:PutObject {bucket}/{key}",
-        s3.put_object,
-        Bucket=bucket,
-        Key=key,
-        Body=data,
-        ContentType="application/json",
-        ChecksumAlgorithm="SHA256",
-        **extra,
-    )
-    return str(answer.get("VersionId") or "")

@@ -35,13 +35,14 @@ def put(
     key: str,
     data: bytes,
     *,
-    mode: str,
-    retain_until: datetime,
+    mode: str | None,
+    retain_until: datetime | None,
     content_type: str = "application/json",
     legal_hold: bool = False,
 ) -> str:
-    """PUT a locked object; its version id."""
-    extra: dict[str, Any] = {}
+    """PUT a locked object: `mode` until `retain_until`, or by the bucket's default retention when mode is None;
+    its version id."""
+    extra: dict[str, Any] = {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": retain_until} if mode else {}
     if legal_hold:
         extra["ObjectLockLegalHoldStatus"] = "ON"
     answer = call(
@@ -52,8 +53,6 @@ def put(
         Body=data,
         ContentType=content_type,
         ChecksumAlgorithm="SHA256",
-        ObjectLockMode=mode,
-        ObjectLockRetainUntilDate=retain_until,
         **extra,
     )
     version = answer.get("VersionId")

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from infractl.adapters import s3replica
+from infractl.adapters import s3replica, worm
 from infractl.adapters.s3replica import BucketSetup, ObjectCopy
 from infractl.models.drill import PartResult
 from infractl.services.drill.steps import Progress, Steps
@@ -120,9 +120,9 @@ def _probe(steps: Steps, primary: Any, replica: Any, setup: BucketSetup, replica
         key = f"{PROBE_PREFIX}{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}.json"
         data = json.dumps({"probe": key, "written_at": now.isoformat(timespec="seconds")}).encode()
         if setup.default_retention:
-            version = s3replica.put_probe(primary, setup.bucket, key, data)  # the bucket's default retention
+            version = worm.put(primary, setup.bucket, key, data, mode=None, retain_until=None)  # its default
         else:
-            version = s3replica.put_probe(
+            version = worm.put(
                 primary, setup.bucket, key, data, mode="COMPLIANCE", retain_until=now + timedelta(days=1)
             )
         written = time.monotonic()
