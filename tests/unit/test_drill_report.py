@@ -26,14 +26,14 @@ def test_a_tool_error_fails_its_step_with_the_hint_and_ends_the_part():
         with steps.step("base-backup") as t:
             t.detail, t.facts["bytes"] = "32 MiB", 1
         with steps.step("restore"):
-            raise ExternalToolError("pg_ctl exited with 1", hint="see postgres-restored.log")
+            raise ExternalToolError("pg_ctl exited with 1", details=["FATAL: no WAL"], hint="see postgres-restored.log")
         ran.append("after")  # never reached
     assert ran == []
     assert [(s.name, s.status) for s in steps.steps] == [
         ("database.base-backup", "passed"),
         ("database.restore", "failed"),
     ]
-    assert steps.steps[1].reason == "pg_ctl exited with 1 (see postgres-restored.log)"
+    assert steps.steps[1].reason == "pg_ctl exited with 1: FATAL: no WAL (see postgres-restored.log)"
     assert steps.steps[0].facts == {"bytes": 1} and steps.steps[0].seconds >= 0
     assert any("database.restore: failed" in line for line in lines)
 

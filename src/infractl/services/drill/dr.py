@@ -27,7 +27,7 @@ from infractl.models.drill import DR_PARTS, DrillStep, DrReport, PartResult
 from infractl.services import environments
 from infractl.services.context import Context
 from infractl.services.drill import guard
-from infractl.services.drill.steps import Progress
+from infractl.services.drill.steps import Progress, describe
 
 EMULATOR_NOTE = (
     "the local database restore and the cluster's Terraform runs are real; the evidence replicates synchronously on"
@@ -88,7 +88,7 @@ def _part(name: str, body: Callable[[], PartResult]) -> PartResult:
     try:
         return body()
     except InfractlError as exc:
-        reason = str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
+        reason = describe(exc)
         step = DrillStep(name=f"{name}.start", status="failed", started_at=now, seconds=0.0, reason=reason)
         return PartResult(part=name, steps=[step])
 

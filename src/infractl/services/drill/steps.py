@@ -16,6 +16,12 @@ from infractl.models.drill import DrillStep
 Progress = Callable[[str], None]
 
 
+def describe(exc: InfractlError) -> str:
+    """An error as a step's reason: its message, the first of its details, its hint (what to do)."""
+    details = f": {'; '.join(exc.details[:3])}" if exc.details else ""
+    return f"{exc}{details}" + (f" ({exc.hint})" if exc.hint else "")
+
+
 class _Found(Exception):
     def __init__(self, reason: str, facts: dict[str, Any]) -> None:
         super().__init__(reason)
@@ -58,7 +64,7 @@ class Steps:
         except StepFailed:
             raise
         except InfractlError as exc:
-            reason = str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
+            reason = describe(exc)
             self._record(full, "failed", started, t0, timed, reason)
             raise StepFailed(f"{full}: {reason}") from exc
         finally:
