@@ -127,3 +127,23 @@ def _flush_json(stack: Stack, invoke, capsys) -> dict:
         return json.loads(invoke("evidence", "flush", "dev", "--emulate", "--json", root=stack.root).stdout)
     finally:
         app.registered_groups.pop()
+
+
+def test_an_action_the_ledger_refuses_stays_queued_and_blocks_no_other(
+    stack: Stack, invoke, away, monkeypatch, capsys
+) -> None:
+    """A queued action no ledger can take (an old infractl wrote an invalid kind) is kept and reported; the
+    actions queued beside it are appended."""
+    invoke("tenant", "create", "dev", "gamma", "--tier", "A", "--emulate", root=stack.root)
+    invoke("tenant", "create", "dev", "gamma", "--tier", "A", "--emulate", root=stack.root, code=9)
+    bad, good = stack.queued()
+    action = json.loads(bad.read_text())
+    action["kind"] = "infractl.tenant create"  # a space: not lower-case words, dots and dashes
+    bad.write_text(json.dumps(action))
+
+    monkeypatch.undo()
+    result = _flush_json(stack, invoke, capsys)
+    assert result["appended"] == 1 and result["unreadable"] == [bad.name] and result["waiting"] == 1
+    assert stack.queued() == [bad] and not good.exists()
+    assert [a["result"] for _, _, a in stack.entries("infractl.tenant.create", "gamma")] == ["conflict"]
+    bad.unlink()

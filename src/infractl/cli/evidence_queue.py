@@ -35,5 +35,5 @@ def flush(
     )
     if result.unreadable:
         ui.err().print(
-            f"not actions, kept in {result.queue_dir}: {', '.join(result.unreadable)}", markup=False, highlight=False
+            f"not actions, or refused by the ledger, kept in {result.queue_dir}: {', '.join(result.unreadable)}", markup=False, highlight=False
         )

@@ -224,7 +224,9 @@ def describe(exc: BaseException) -> str:
 
 def flush_queued(ledger: Any, conn: Any, directory: Path) -> FlushResult:
     """Append every queued action of the ledger's env, oldest first, in one batch; remove their files once
-    appended. Unreadable files stay (reported). A failure appends nothing and removes nothing."""
+    appended. Unreadable files, and actions the ledger would refuse (an invalid kind, say), stay (reported): they
+    never block the others. A failure appends nothing and removes nothing."""
+    from infractl.adapters.ledger import chain
     from infractl.services.evidence.record import record
 
     result = FlushResult(env=ledger.env, queue_dir=str(directory))
@@ -234,8 +236,12 @@ def flush_queued(ledger: Any, conn: Any, directory: Path) -> FlushResult:
         action = queue.read(path)
         if action is None or action.env != ledger.env:
             result.unreadable.append(path.name)
-        else:
-            actions.append((path, action))
+            continue
+        r = to_record(action)
+        if chain.NewEntry(tenant=r.tenant, kind=r.kind, actor=r.actor, ref=r.ref).problems():
+            result.unreadable.append(path.name)
+            continue
+        actions.append((path, action))
     if actions:
         appended = record(ledger, conn, [to_record(a) for _, a in actions])
         queue.remove([p for p, _ in actions])
