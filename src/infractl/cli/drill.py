@@ -32,7 +32,7 @@ def _finish(ctx, report, report_dir: Path | None, as_json: bool) -> None:
     report.ledger, why_not = reports.append(ctx, report)
     if why_not:
         notes.append(why_not)
-    report.files = reports.write(report, report_dir or ctx.project.work_dir / "drills")
+    reports.write(report, report_dir or ctx.project.work_dir / "drills")
     note(passed=report.passed, report=report.files[0])
     if as_json:
         ui_drill.print_json(report.model_dump(mode="json"))

@@ -35,5 +35,7 @@ def flush(
     )
     if result.unreadable:
         ui.err().print(
-            f"not actions, or refused by the ledger, kept in {result.queue_dir}: {', '.join(result.unreadable)}", markup=False, highlight=False
+            f"not actions, or refused by the ledger, kept in {result.queue_dir}: {', '.join(result.unreadable)}",
+            markup=False,
+            highlight=False,
         )

@@ -43,5 +43,6 @@ class FlushResult(BaseModel):
     appended: int = 0  # new entries
     existing: int = 0  # already in the ledger (by ref): a flush interrupted after its append, re-run
     waiting: int = 0  # still queued (none unless unreadable)
-    unreadable: list[str] = Field(default_factory=list)  # queue files that are not actions (or that the ledger refuses): kept
+    # queue files that are not actions, or actions the ledger refuses: kept, never appended
+    unreadable: list[str] = Field(default_factory=list)
     seqs: list[int] = Field(default_factory=list)  # the entries' sequence numbers, oldest action first

@@ -171,7 +171,8 @@ def local(
                 if postgres.ensure_replication_hba(Path(dev.postgres["data_dir"]), run_as):
                     postgres.ctl_reload(str(bindir), dev.postgres["data_dir"], run_as)
                     t.facts["hba"] = "replication line added"
-                t.detail = f"archive_mode on, {status['archived_count']} segments archived to {dev.archive}"
+                n = status["archived_count"]
+                t.detail = f"archive_mode on, {n} segment{'' if n == 1 else 's'} archived to {dev.archive}"
 
             with steps.step("base-backup") as t:
                 backup = pgarchive.base_backup(
@@ -218,8 +219,11 @@ def local(
                         " one) and check archive_command in the PostgreSQL log",
                         missing=missing,
                     )
-                t.facts = {"segments": len(segments), "from": backup.start_segment, "to": segments[-1]}
-                t.detail = f"{len(segments)} segments, continuous from {backup.start_segment} to {segments[-1]}"
+                replay = [x for x in segments if backup.start_segment <= x and x[:8] == backup.start_segment[:8]]
+                t.facts = {"segments": len(replay), "from": backup.start_segment, "to": replay[-1] if replay else None}
+                t.detail = f"{len(replay)} segment{'' if len(replay) == 1 else 's'} to replay, continuous from" + (
+                    f" {backup.start_segment} to {replay[-1]}" if replay else f" {backup.start_segment}"
+                )
 
             with steps.step("restore") as t:
                 restored = restore_instance(backup.path, folder / "data", folder / "archive", work, run_as=run_as)

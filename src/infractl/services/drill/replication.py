@@ -194,7 +194,7 @@ def _compare(steps: Steps, primary: Any, replica: Any, primary_bucket: str, repl
         if reasons:
             details = dict(missing_keys=missing[:SHOWN], mismatched_keys=dict(list(mismatched.items())[:SHOWN]))
             steps.fail("compare", "; ".join(reasons), **facts, **details)
-        t.detail = f"{compared} objects ({total} bytes) equal in {replica_bucket}"
+        t.detail = f"{compared} object{'' if compared == 1 else 's'} ({total} bytes) equal in {replica_bucket}"
 
 
 def check(

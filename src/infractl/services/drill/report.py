@@ -18,12 +18,11 @@ Report = DrReport | FaultsReport
 
 
 def write(report: Report, directory: Path) -> list[str]:
+    """Write the three files; report.files names them (in the JSON too)."""
     stem = f"{report.kind}-{report.env}"
-    files = {
-        directory / f"{stem}.json": report.model_dump_json(indent=2) + "\n",
-        directory / f"{stem}.md": markdown(report),
-        directory / f"{stem}.html": page(report),
-    }
+    paths = [directory / f"{stem}.{ext}" for ext in ("json", "md", "html")]
+    report.files = [str(p) for p in paths]
+    files = dict(zip(paths, (report.model_dump_json(indent=2) + "\n", markdown(report), page(report)), strict=True))
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, text in files.items():
