@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from infractl.adapters import docker, postgres, process
+from infractl.adapters import docker, loopback, postgres, process
 from infractl.errors import ConfigError, ExternalToolError
 
 HOST = "127.0.0.1"
@@ -74,26 +74,10 @@ class Running:
         return process.Handle(pid=self.pid, pgid=pgid, started=self.extra.get("started"))
 
 
-# --- ports -------------------------------------------------------------------------------------------------------
+# --- ports (adapters/loopback.py) ----------------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port: int, host: str = HOST) -> bool:
-    """True when port can be bound on host now (nothing listens on it). SO_REUSEADDR as servers set it, so a port
-    whose last connections linger in TIME_WAIT counts as free."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
+free_port = loopback.free_port
+port_is_free = loopback.port_is_free
 
 
 # --- launchers ---------------------------------------------------------------------------------------------------
