@@ -96,11 +96,13 @@ def archive_segments(archive: Path) -> list[str]:
 
 
 def base_backup_argv(
-    bindir: Path, host: str, port: int, user: str, dest: Path, *, label: str = "infractl"
+    bindir: Path, host: str, port: int, user: str, dest: Path, *, label: str = "infractl", standby: bool = False
 ) -> list[str]:
     """pg_basebackup into dest as a plain data folder (a restore is one copy, no extraction), without WAL (-X none:
     the restore reads every segment from the archive, which is what the drill checks; pg_basebackup then waits
-    until the backup's last segment is archived), fast checkpoint, no manifest, no fsync of the copy."""
+    until the backup's last segment is archived), fast checkpoint, no manifest, no fsync of the copy. standby: a
+    streaming replica's folder instead (-R: standby.signal and primary_conninfo; -X stream: the WAL alongside)."""
+    wal = ["-R", "-X", "stream"] if standby else ["-X", "none"]
     return [
         str(Path(bindir) / "pg_basebackup"),
         "-h",
@@ -113,8 +115,7 @@ def base_backup_argv(
         str(dest),
         "-F",
         "p",
-        "-X",
-        "none",
+        *wal,
         "--checkpoint=fast",
         "--no-manifest",
         "--no-sync",
@@ -139,10 +140,12 @@ class BaseBackup:
     seconds: float
 
 
-def base_backup(bindir: Path, host: str, port: int, dest: Path, *, run_as: str, timeout: float = 600) -> BaseBackup:
+def base_backup(
+    bindir: Path, host: str, port: int, dest: Path, *, run_as: str, timeout: float = 600, standby: bool = False
+) -> BaseBackup:
     """A fresh base backup of the server into dest (which must not exist or be empty), as run_as (the server
-    user, so the copy is a data folder it may start)."""
-    argv = base_backup_argv(bindir, host, port, postgres.ADMIN_USER, dest)
+    user, so the copy is a data folder it may start); standby: a streaming replica's (base_backup_argv)."""
+    argv = base_backup_argv(bindir, host, port, postgres.ADMIN_USER, dest, standby=standby)
     if run_as:
         argv = ["runuser", "-u", run_as, "--", *argv]
     t0 = time.monotonic()

@@ -38,14 +38,6 @@ def _parallel() -> int:
     )
 
 
-def _reporter():
-    """Progress lines on stderr (timestamped), never on stdout."""
-    from infractl.cli import ui
-
-    plain = ui.PlainProgress()
-    return lambda message: plain.note(message) if message else None
-
-
 @app.command()
 @recorded("db.migrate", tenant=lambda a: a.get("tenant"), skip=lambda a: bool(a.get("dry_run")))
 def migrate(
@@ -63,6 +55,7 @@ def migrate(
     """Apply the pending revisions: the shared target first, then every tenant target in parallel. A failed target
     leaves the others done (exit 8, naming it); a re-run continues. Contract is refused while a live process still
     needs the old shape (exit 6)."""
+    from infractl.cli import ui
     from infractl.errors import UsageError
     from infractl.services.db import fanout
 
@@ -77,7 +70,7 @@ def migrate(
             to=to,
             parallel=parallel,
             dry_run=dry_run,
-            progress=_reporter(),
+            progress=ui.progress_lines(),
         ),
         as_json,
     )
@@ -112,6 +105,7 @@ def rollback(
 ) -> None:
     """Revert the newest revisions: the tenants first, then the shared target. Refused before anything changes when
     a revision on the way is irreversible (exit 6)."""
+    from infractl.cli import ui
     from infractl.services.db import rollback as service
 
     _run_and_print(
@@ -124,7 +118,7 @@ def rollback(
             parallel=parallel,
             dry_run=dry_run,
             confirm=confirmer(yes),
-            progress=_reporter(),
+            progress=ui.progress_lines(),
         ),
         as_json,
     )

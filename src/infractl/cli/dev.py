@@ -24,14 +24,6 @@ def _rules_source(project):
     return monitoring.slo_rules(project)
 
 
-def _reporter():
-    """Progress lines on stderr (timestamped), never on stdout."""
-    from infractl.cli import ui
-
-    plain = ui.PlainProgress()
-    return lambda message: plain.note(message) if message else None
-
-
 @app.command()
 def up(
     ctx: typer.Context,
@@ -63,7 +55,7 @@ def up(
         port_offset=port_offset,
         port_overrides=devstack.parse_port_overrides(port),
         with_app=bool(with_app),
-        progress=_reporter(),
+        progress=ui.progress_lines(),
         rules=_rules_source(project),
     )
     if as_json:
@@ -84,7 +76,7 @@ def down(
     from infractl.services.dev import devstack
 
     project = _project()
-    result = devstack.down(project.work_dir, project.root, purge=purge, progress=_reporter())
+    result = devstack.down(project.work_dir, project.root, purge=purge, progress=ui.progress_lines())
     if as_json:
         ui.print_json(result.model_dump(mode="json"))
         return

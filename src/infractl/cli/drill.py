@@ -14,14 +14,6 @@ REPORT_HELP = "Write the report (<kind>-<env>.json, .md, .html) here. Default: <
 YES_HELP = "Confirm: destroying the cluster outside the emulator; an env whose recovery.drills is confirm."
 
 
-def _reporter():
-    """Progress lines on stderr (timestamped), never on stdout."""
-    from infractl.cli import ui
-
-    plain = ui.PlainProgress()
-    return lambda message: plain.note(message) if message else None
-
-
 def _finish(ctx, report, report_dir: Path | None, as_json: bool) -> None:
     """Write the report, append it to the ledger, print it; exit 10 (DRILL_FAILED) when it failed."""
     from infractl.cli import ui_drill
@@ -61,12 +53,13 @@ def dr(
     evidence replicas; each step timed, RPO and RTO measured against recovery.rpo_minutes / rto_minutes.
 
     Exit 0 when every step passed and every objective was met, 10 when not (the report says why)."""
+    from infractl.cli import ui
     from infractl.models.drill import DR_PARTS
     from infractl.services.drill import dr as drill
 
     ctx = context(emulate=emulate)
     report = drill.run(
-        ctx, env, parts=part or DR_PARTS, yes=yes, confirm=confirmer(yes), progress=_reporter(), keep=keep
+        ctx, env, parts=part or DR_PARTS, yes=yes, confirm=confirmer(yes), progress=ui.progress_lines(), keep=keep
     )
     _finish(ctx, report, report_dir, as_json)
 
@@ -92,6 +85,7 @@ def faults(
     each effect exactly once, checked from the database.
 
     Exit 0 when every scenario passed, 10 when not (the report names each lost or duplicated effect)."""
+    from infractl.cli import ui
     from infractl.models.drill import SCENARIOS
     from infractl.services import environments
     from infractl.services.drill import guard
@@ -107,6 +101,6 @@ def faults(
         scenarios=scenario or SCENARIOS,
         workflows=workflows,
         partition_seconds=partition_seconds,
-        progress=_reporter(),
+        progress=ui.progress_lines(),
     )
     _finish(ctx, report, report_dir, as_json)

@@ -126,6 +126,12 @@ def print_run(result: RunResult) -> None:
             print_error(f"{s.stack}: {s.error}", s.error_details, s.hint)
 
 
+def progress_lines() -> Any:
+    """A service's progress callback (one message a call): timestamped lines on stderr, never on stdout."""
+    plain = PlainProgress()
+    return lambda message: plain.note(message) if message else None
+
+
 class PlainProgress:
     """Timestamped lines on stderr: for CI logs and pipes."""
 

@@ -14,12 +14,14 @@ from typing import Any
 MARK = "_infractl_patched"
 
 
-def replace(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
-    """Set owner.name to make(current value), once: a second call for the same attribute does nothing.
+def replace(owner: Any, name: str, make: Callable[[Any], Any], *, layer: str = "") -> None:
+    """Set owner.name to make(current value), once: a second call for the same attribute (and layer) does nothing.
 
-    `make` receives the original attribute (None when absent), so wrappers can delegate to it.
+    `make` receives the current attribute (None when absent), so wrappers can delegate to it. `layer`: a patch that
+    wraps what another patch already replaced (s3_replication over s3_lock) names its own layer, so it is applied
+    once on top instead of being taken for the first.
     """
-    flag = f"{MARK}_{name}"
+    flag = f"{MARK}_{layer + '_' if layer else ''}{name}"
     if owner.__dict__.get(flag):
         return
     setattr(owner, name, make(owner.__dict__.get(name, getattr(owner, name, None))))

@@ -34,7 +34,8 @@ import contextvars
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from infractl.adapters.emulator_patches import MARK, wraps
+from infractl.adapters import emulator_patches as patches
+from infractl.adapters.emulator_patches import wraps
 
 __all__ = ["apply", "chosen_rules", "destination_name", "rule_matches"]
 
@@ -45,13 +46,8 @@ _REPLICATING: contextvars.ContextVar[bool] = contextvars.ContextVar("infractl_s3
 
 
 def replace(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
-    """emulator_patches.replace with this module's own flag: s3_lock already replaced complete_multipart_upload and
-    delete_object (its flag would make a second replace a no-op); these wrap the lock's versions, once."""
-    flag = f"{MARK}_replication_{name}"
-    if owner.__dict__.get(flag):
-        return
-    setattr(owner, name, make(owner.__dict__.get(name, getattr(owner, name, None))))
-    setattr(owner, flag, True)
+    """Wrap on top of s3_lock's versions (complete_multipart_upload, delete_object), once."""
+    patches.replace(owner, name, make, layer="replication")
 
 
 def _as_list(value: Any) -> list[Any]:

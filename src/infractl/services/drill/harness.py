@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infractl.adapters import localservices as ls
-from infractl.adapters import pg, process
+from infractl.adapters import pg, pgarchive, process
 from infractl.adapters.pg import PgServer
 from infractl.errors import ExternalToolError, InfractlError, UsageError
 from infractl.models.drill import WorkloadCheck
@@ -289,20 +289,15 @@ def _as_postgres(argv: list[str], run_as: str) -> list[str]:
 
 
 def base_backup(bindir: Path, primary_port: int, target: Path, run_as: str) -> float:
-    """pg_basebackup of the primary on 127.0.0.1:primary_port into target (a new folder), written as a standby
-    (-R: standby.signal + primary_conninfo), WAL streamed alongside (-X stream), checkpoint at once (-c fast).
-    Returns its seconds."""
+    """A streaming standby's copy of the primary on 127.0.0.1:primary_port in target (a new folder, owned by the
+    server user): pgarchive.base_backup(standby=True). Returns its seconds."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(mode=0o700)
     if run_as:
         shutil.chown(target, run_as, run_as)
-    tool = str(bindir / "pg_basebackup") if (bindir / "pg_basebackup").is_file() else "pg_basebackup"
-    argv = [tool, "-h", ls.HOST, "-p", str(primary_port), "-U", ls.PG_ADMIN_USER, "-D", str(target)]
-    argv += ["-R", "-X", "stream", "-c", "fast", "--no-sync"]
-    t0 = time.monotonic()
-    process.run(_as_postgres(argv, run_as), env=process.clean_env(drop_prefixes=("PG",)), timeout=120)
-    return round(time.monotonic() - t0, 3)
+    backup = pgarchive.base_backup(bindir, ls.HOST, primary_port, target, run_as=run_as, timeout=120, standby=True)
+    return round(backup.seconds, 3)
 
 
 def streaming(primary: PgServer, sync: bool = False) -> bool:
