@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from infractl.models.environment_delivery import Analysis, Delivery  # noqa: F401
 from infractl.models.environment_evidence import STANDARD_CLASS, EvidenceConfig, RetentionClass  # noqa: F401
 from infractl.models.environment_slo import SloConfig
 
@@ -315,6 +316,8 @@ class Environment(_Strict):
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     # SLO period, scrape interval, runbook links, objectives (models/environment_slo.py, docs/slo.md)
     slo: SloConfig = Field(default_factory=SloConfig)
+    # progressive delivery: strategy, canary steps, analysis sampling (models/environment_delivery.py, docs/delivery.md)
+    delivery: Delivery = Field(default_factory=Delivery)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
