@@ -88,6 +88,13 @@ class DrillFailed(InfractlError):
     exit_code = ExitCode.DRILL_FAILED
 
 
+class RolledBack(InfractlError):
+    """A rollout was rolled back (docs/delivery.md): a step breached an SLO, or could not be judged, or it was
+    aborted; the traffic is on stable again and the state says why."""
+
+    exit_code = ExitCode.ROLLED_BACK
+
+
 class CloudError(InfractlError):
     """The cloud (or the emulator) refused or failed a request."""
 

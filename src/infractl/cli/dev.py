@@ -172,6 +172,7 @@ def fault(
         [], "--route", metavar="PATH", help="Only requests to this route, e.g. /v1/runs (repeatable; default: all)."
     ),
     clear: bool = typer.Option(False, "--clear", help="Remove the fault: the api answers normally again."),
+    canary: bool = typer.Option(False, "--canary", help="The rollout canary's switch, not the stable api's."),
     as_json: bool = json_option(),
 ) -> None:
     """Inject errors or latency into the native dev stack's api (its fault switch); without options, show it.
@@ -183,7 +184,7 @@ def fault(
     from infractl.services.dev import devstack
 
     result = devstack.fault(
-        _project().work_dir, error_rate=error_rate, latency_ms=latency_ms, routes=route, clear=clear
+        _project().work_dir, error_rate=error_rate, latency_ms=latency_ms, routes=route, clear=clear, canary=canary
     )
     if as_json:
         ui.print_json(result.model_dump(mode="json"))

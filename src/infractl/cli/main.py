@@ -22,6 +22,7 @@ from infractl.cli import (
     registry,
     release,
     render,
+    rollout,
     scan,
     slo,
     stacks,
@@ -59,6 +60,7 @@ app.add_typer(evidence.app, name="evidence")
 app.add_typer(release.app, name="release")
 app.add_typer(slo.app, name="slo")
 app.add_typer(drill.app, name="drill")
+app.add_typer(rollout.app, name="rollout")
 
 
 def _version(value: bool) -> None:

@@ -5,6 +5,7 @@ analysis samples."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Literal
 
@@ -19,7 +20,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-def _duration(low: int, high: int):  # noqa: ANN202 - a validator factory
+def _duration(low: int, high: int):
     def check(value: str) -> str:
         seconds = parse_duration(value)
         if not low <= seconds <= high:
@@ -50,7 +51,10 @@ class Delivery(_Strict):
     strategy: Literal["canary", "blue-green"] = "canary"
     steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(default_factory=lambda: [10, 25, 50, 100])
     analysis: Analysis = Field(default_factory=Analysis)
-    # blue-green: seconds the new version serves 100 % under analysis before the old one is stopped
+    # the local rollout (the dev stack) only: requests per second infractl itself sends through the endpoint while it
+    # runs, so that a step has canary traffic to judge on an idle stack (0: only the traffic others send)
+    load_rps: int = Field(0, ge=0, le=500)
+    # blue-green: how long the new version serves 100 % under analysis before the old one is stopped
     bake: Annotated[str, _duration(1, 3600)] = "1m"
 
     @field_validator("steps")
@@ -58,7 +62,7 @@ class Delivery(_Strict):
     def _increasing(cls, steps: list[int]) -> list[int]:
         if not steps:
             raise ValueError("give at least one step, e.g. [10, 25, 50, 100]")
-        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(f"{steps}: weights must increase, e.g. [10, 25, 50, 100]")
         if steps[-1] != 100:
             raise ValueError(f"{steps}: the last step must be 100 (the canary takes all traffic before promotion)")

@@ -59,7 +59,8 @@ class Rollback(_Model):
 
 class RolloutState(_Model):
     env: str
-    release: str  # what is rolled out (a release version; its manifest's digests)
+    release: str  # what is rolled out (a release version: releases/<V>.json)
+    digest: str | None = None  # its api image digest (locally the canary runs this checkout's code, labelled V)
     stable: str  # what served before (the stable track's release label)
     strategy: Literal["canary", "blue-green"]
     steps: list[int]
@@ -80,3 +81,13 @@ class RolloutState(_Model):
     @property
     def final(self) -> bool:
         return self.status in FINAL
+
+
+class RolloutStatus(_Model):
+    """`infractl rollout status`: the saved state, what the proxy says now, and what an operator can do."""
+
+    state: RolloutState | None
+    live_weights: dict[str, int] | None  # None: no proxy running
+    canary_running: bool
+    explanation: str
+    next: list[str] = Field(default_factory=list)

@@ -142,9 +142,11 @@ def fault(
     latency_ms: int | None = None,
     routes: list[str] | None = None,
     clear: bool = False,
+    canary: bool = False,
 ) -> FaultSwitch:
     """Set (or clear) the api's fault switch, <dev>/faults.json, which a native stack's api re-reads when it changes;
-    with no argument, report it. Native mode only: compose's api has no fault switch."""
+    with no argument, report it. canary: the switch of a rollout's canary (docs/delivery.md). Native mode only:
+    compose's api has no fault switch."""
     directory = dev_dir(work_dir)
     private_dir(directory)
     if load_state(directory).get("mode") == "docker":
@@ -152,4 +154,6 @@ def fault(
             "the fault switch is for the native dev stack: compose's api does not read one",
             hint="run the stack natively: infractl dev down && infractl dev up --no-docker",
         )
-    return monitoring.set_faults(directory, error_rate=error_rate, latency_ms=latency_ms, routes=routes, clear=clear)
+    return monitoring.set_faults(
+        directory, error_rate=error_rate, latency_ms=latency_ms, routes=routes, clear=clear, canary=canary
+    )

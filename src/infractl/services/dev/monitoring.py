@@ -34,6 +34,7 @@ RulesSource = Callable[[Path], list[Path]]
 SCRAPE_INTERVAL = "1s"  # dev: alerts within seconds; a real env's Prometheus is configured by its chart
 EVALUATION_INTERVAL = "1s"
 JOBS = {"controlplane-api": "api_metrics", "controlplane-worker": "worker_metrics"}  # job -> contract port
+API_JOB = "controlplane-api"
 GROUP_BY = ["alertname", "slo"]
 RECEIVER = "dev-alerts"
 BINARIES = (("prometheus", "prometheus"), ("prometheus-alertmanager", "prometheus-alertmanager"))  # (binary, package)
@@ -55,8 +56,20 @@ def slo_rules(project: Any, env: str = "dev") -> RulesSource | None:
     return lambda out_dir: [slo.write_rules(slo.load(project.root, environments.load(project, env)), out_dir)]
 
 
-def prometheus_config(targets: Mapping[str, str], alertmanager: str, rule_glob: str) -> dict[str, Any]:
-    """Prometheus' config: targets maps a job name to its host:port; alertmanager is a host:port."""
+def prometheus_config(
+    targets: Mapping[str, str], alertmanager: str, rule_glob: str, *, canary_glob: str | None = None
+) -> dict[str, Any]:
+    """Prometheus' config: targets maps a job name to its host:port; alertmanager is a host:port. The api's target
+    carries track="stable"; canary_glob (native): the files a rollout writes its canary's target into (file_sd,
+    picked up without a reload; docs/delivery.md), labelled track="canary"."""
+    jobs = []
+    for job, target in targets.items():
+        config: dict[str, Any] = {"job_name": job, "static_configs": [{"targets": [target]}]}
+        if job == API_JOB:
+            config["static_configs"][0]["labels"] = {"track": "stable"}
+            if canary_glob:
+                config["file_sd_configs"] = [{"files": [canary_glob], "refresh_interval": "1s"}]
+        jobs.append(config)
     return {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,
@@ -65,9 +78,7 @@ def prometheus_config(targets: Mapping[str, str], alertmanager: str, rule_glob: 
         },
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
         "rule_files": [rule_glob],
-        "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()
-        ],
+        "scrape_configs": jobs,
     }
 
 
@@ -107,8 +118,14 @@ def rules_dir(directory: Path) -> Path:
     return directory / "rules"
 
 
-def faults_file(directory: Path) -> Path:
-    return directory / "faults.json"
+def targets_dir(directory: Path) -> Path:
+    """The api's extra scrape targets (a rollout's canary): file_sd files, <dev>/targets/*.json."""
+    return directory / "targets"
+
+
+def faults_file(directory: Path, *, canary: bool = False) -> Path:
+    """The stack api's fault switch; canary: a rollout's canary's (docs/delivery.md)."""
+    return directory / "rollout" / "canary-faults.json" if canary else directory / "faults.json"
 
 
 def require_binaries() -> None:
@@ -121,7 +138,12 @@ def prepare(directory: Path, ports: Mapping[str, int], rules: RulesSource | None
     """Write Prometheus' and Alertmanager's config for these ports and the rule files; returns, per service, whether
     anything it reads changed (a reused one is then reloaded)."""
     targets = {job: f"{HOST}:{ports[port]}" for job, port in JOBS.items()}
-    prom = prometheus_config(targets, f"{HOST}:{ports['alertmanager']}", str(rules_dir(directory) / "*.y*ml"))
+    prom = prometheus_config(
+        targets,
+        f"{HOST}:{ports['alertmanager']}",
+        str(rules_dir(directory) / "*.y*ml"),
+        canary_glob=str(targets_dir(directory) / "*.json"),
+    )
     am = alertmanager_config(f"http://{HOST}:{ports['alerts']}/")
     return {
         "prometheus": _write_if_changed(prometheus_file(directory), render(prom))
@@ -208,9 +230,10 @@ def purge(directory: Path) -> list[str]:
 # --- the fault switch --------------------------------------------------------------------------------------------
 
 
-def read_faults(directory: Path) -> Faults | None:
-    """The fault set in <dev>/faults.json, or None when there is none. A file that is not one is a ConfigError."""
-    path = faults_file(directory)
+def read_faults(directory: Path, *, canary: bool = False) -> Faults | None:
+    """The fault set in <dev>/faults.json (canary: the rollout canary's), or None when there is none. A file that is
+    not one is a ConfigError."""
+    path = faults_file(directory, canary=canary)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Faults.model_validate(data)
@@ -227,10 +250,12 @@ def set_faults(
     latency_ms: int | None = None,
     routes: list[str] | None = None,
     clear: bool = False,
+    canary: bool = False,
 ) -> FaultSwitch:
-    """Write (or with clear, remove) <dev>/faults.json; with no argument at all, only report it. What is written
-    replaces the previous fault entirely (an option not given is no fault of that kind)."""
-    path = faults_file(directory)
+    """Write (or with clear, remove) <dev>/faults.json (canary: the rollout canary's switch); with no argument at all,
+    only report it. What is written replaces the previous fault entirely (an option not given is no fault of that
+    kind)."""
+    path = faults_file(directory, canary=canary)
     given = error_rate is not None or latency_ms is not None or bool(routes)
     if clear and given:
         raise UsageError("--clear takes no other option")
@@ -239,7 +264,7 @@ def set_faults(
         path.unlink(missing_ok=True)
         return FaultSwitch(file=str(path), faults=None, changed=existed)
     if not given:
-        return FaultSwitch(file=str(path), faults=read_faults(directory), changed=False)
+        return FaultSwitch(file=str(path), faults=read_faults(directory, canary=canary), changed=False)
     bad = [r for r in routes or [] if not r.startswith("/")]
     if bad:
         raise UsageError(f"--route {bad[0]}: a route is a path, e.g. /v1/runs")
@@ -249,6 +274,6 @@ def set_faults(
         raise UsageError("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
     if not faults.active:
         raise UsageError("nothing to inject: give --error-rate above 0 or --latency-ms above 0, or --clear")
-    directory.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     files.write_json(path, faults.model_dump(exclude_none=True))
     return FaultSwitch(file=str(path), faults=faults, changed=True)

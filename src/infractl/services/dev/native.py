@@ -190,23 +190,40 @@ def start_postgres(directory: Path, port: int, *, wait: float | None) -> ls.Runn
     return ls.start_postgres(directory, port, wait=wait, settings=postgres.dev_archive_settings(directory))
 
 
-def start_app(name: str, directory: Path, root: Path, ports: Mapping[str, int], root_token: str) -> ls.Running:
+def start_app(
+    name: str,
+    directory: Path,
+    root: Path,
+    ports: Mapping[str, int],
+    root_token: str,
+    *,
+    service: str | None = None,
+    faults: Path | None = None,
+    release: str = "",
+) -> ls.Running:
     """The api or the worker with the contract made of these ports (the drills pass other ports: a proxy, an
-    endpoint); the one launcher of `up` and of the drills."""
-    faults = monitoring.faults_file(directory)
+    endpoint); the one launcher of `up`, of the drills and of the rollout's canary. service: the name it is recorded
+    under (default: name); faults: the api's fault switch file (default: the stack's); release: its release label
+    (CONTROLPLANE_RELEASE, the X-Controlplane-Release header; docs/delivery.md)."""
+    faults = faults or monitoring.faults_file(directory)
     env = process_env(env_contract(ports, root_token, service=name, faults_file=faults))
+    if release:
+        env["CONTROLPLANE_RELEASE"] = release
     argv = [sys.executable, "-m", f"controlplane.{name}"]
     extra = {"metrics_port": str(ports[METRICS_PORTS[name]])}
+    if release:
+        extra["release"] = release
+    label = service or name
     if name == "api":
         api = f"http://{HOST}:{ports['api']}"
         extra["faults_file"] = str(faults)
         health = f"{api}/livez"
         r = ls.start_process(
-            name, argv, env, directory, ports["api"], health, wait=START_TIMEOUT_S, extra=extra, cwd=root
+            label, argv, env, directory, ports["api"], health, wait=START_TIMEOUT_S, extra=extra, cwd=root
         )
         # status reports the api healthy when it is ready (every dependency answers)
         return replace(r, extra={**r.extra, "health_url": f"{api}/readyz"})
-    return ls.start_process(name, argv, env, directory, 0, None, wait=START_TIMEOUT_S, extra=extra, cwd=root)
+    return ls.start_process(label, argv, env, directory, 0, None, wait=START_TIMEOUT_S, extra=extra, cwd=root)
 
 
 def _seed(directory: Path, ports: Mapping[str, int], root_token: str, admin_url: str, progress: Progress) -> None:

@@ -27,7 +27,6 @@ from infractl.models.project import Project
 from infractl.services import environments
 from infractl.services.render.capacity import check_system_capacity
 from infractl.services.render.charts import CHARTS, NAMESPACE, ChartSpec, chart_path, service_host
-from infractl.services.rollout import analysis as rollout_analysis
 from infractl.services.render.network import (
     DNS_PEER,
     DNS_RULE,
@@ -43,6 +42,7 @@ from infractl.services.render.network import (
     scrape_egress,
     scrape_jobs,
 )
+from infractl.services.rollout import analysis as rollout_analysis
 
 # Where an image comes from when the env model does not pin it: public upstream images, and our own images in the
 # env account's registry. An unpinned image renders with UNPINNED, a digest no registry serves: such a manifest
@@ -114,7 +114,10 @@ def values_for(
             _set(base, path, images[image])
         overlay = {"temporal": _temporal, "otel-collector": _otel, "controlplane": _controlplane}[spec.name]
         charts[spec.name] = _merge(base, overlay(env, base, replicas, shown))
-    controlplane = {"monitoring": _monitoring(project, env, slo), "delivery": rollout_analysis.chart_values(project, env)}
+    controlplane = {
+        "monitoring": _monitoring(project, env, slo),
+        "delivery": rollout_analysis.chart_values(project, env),
+    }
     charts["controlplane"] = _merge(charts["controlplane"], controlplane)
     check_system_capacity(env.name, _cluster(env).get("system_node_group") or {}, charts, shown, notes)
     if outputs is not None:
