@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from tests.conftest import REPO
 
 from infractl.errors import ConfigError
 from infractl.models.environment_delivery import Delivery
@@ -15,7 +16,6 @@ from infractl.services import environments, slo
 from infractl.services.project import find_project
 from infractl.services.rollout import analysis
 from infractl.services.slo import rules
-from tests.conftest import REPO
 
 PROJECT = find_project(REPO)
 
