@@ -125,6 +125,7 @@ bench: install
 	$(BIN)/python benchmarks/telemetry.py
 	$(BIN)/python benchmarks/drill_restore.py
 	$(BIN)/python benchmarks/failover.py
+	$(BIN)/python benchmarks/rollback.py
 
 clean:
 	-$(BIN)/infractl dev down

@@ -15,10 +15,8 @@ Prometheus scrapes every second) and a few release manifests. No fixed sleeps: p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,17 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from infractl.errors import RolledBack
-from infractl.models.release import Artifact, ReleaseImage, ReleaseManifest, Signing, Source
+from infractl.models.project import Project
 from infractl.services.dev import monitoring, statefile
-from infractl.services.project import find_project
-from infractl.services.release import records
 from infractl.services.rollout import control, local, store, traffic
 from infractl.services.rollout.endpoint import CANARY, CANARY_SERVER, STABLE_SERVER, opened
-from tests import dev_stack
-from tests.conftest import REPO
+from tests import dev_stack, rollout_project
 
 pytestmark = pytest.mark.integration
 
@@ -45,54 +39,9 @@ TOLERANCE = 0.02  # share of a 400-request burst: round robin over weights w/100
 RELEASES = ("r-shift", "r-good", "r-bad", "r-bg-good", "r-bg-bad", "r-sigint")
 
 
-def _digest(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def _manifest(version: str) -> ReleaseManifest:
-    def art(kind: str) -> Artifact:
-        return Artifact(tag=f"sha256-{kind}", digest=_digest(version + kind))
-
-    image = ReleaseImage(
-        digest=_digest(version),
-        config_digest=_digest(version + "c"),
-        layers=[_digest(version + "l")],
-        size=1,
-        signature=art("sig"),
-        provenance=art("att"),
-        sbom=art("sbom"),
-        sbom_components=1,
-    )
-    return ReleaseManifest(
-        version=version,
-        source=Source(commit="0" * 40, dirty=False, created="2026-12-08T00:00:00Z"),
-        built_into="dev",
-        images={"controlplane-api": image, "controlplane-worker": image},
-        charts={},
-        terraform={},
-        migrations={},
-        signing=Signing(key_id="0" * 64, public_key="-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n"),
-    )
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("rollout") / "project"
-    for folder in ("environments", "slo"):
-        shutil.copytree(REPO / folder, root / folder)
-    dev = yaml.safe_load((root / "environments" / "dev.yaml").read_text())
-    dev["delivery"] = {
-        "strategy": "canary",
-        "steps": [10, 25, 50, 100],
-        "bake": "3s",
-        "load_rps": 40,
-        "analysis": {"interval": "1s", "window": "10s", "samples": 3, "min_requests": 5, "max_inconclusive": 20},
-    }
-    (root / "environments" / "dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
-    p = find_project(root)
-    for version in RELEASES:
-        records.write_manifest(p, _manifest(version))
-    return p
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return rollout_project.make(tmp_path_factory.mktemp("rollout") / "project", RELEASES)
 
 
 @pytest.fixture(scope="module")
