@@ -27,10 +27,11 @@ IMAGES = {
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """environments/ and helm/ copied, prod's images pinned by digest in the env model."""
+    """environments/, helm/ and slo/ copied (staging's and prod's progressive delivery is judged by the SLOs),
+    prod's images pinned by digest in the env model."""
     root = tmp_path / "project"
-    shutil.copytree(REPO / "environments", root / "environments")
-    shutil.copytree(REPO / "helm", root / "helm")
+    for folder in ("environments", "helm", "slo"):
+        shutil.copytree(REPO / folder, root / folder)
     prod = root / "environments" / "prod.yaml"
     images = {n: {"repository": r, "digest": "sha256:" + f"{i:x}" * 64} for i, (n, r) in enumerate(IMAGES.items(), 1)}
     prod.write_text(prod.read_text() + yaml.safe_dump({"images": images}))
@@ -53,7 +54,7 @@ def test_render_prod_writes_the_three_charts_from_the_env_model(invoke, root, mo
     images = [
         ctr["image"]
         for d in docs["controlplane"]
-        if d["kind"] == "Deployment"
+        if d["kind"] in ("Deployment", "Rollout")
         for ctr in d["spec"]["template"]["spec"]["containers"]
     ]
     assert images and all(i.endswith("@sha256:" + "1" * 64) or i.endswith("@sha256:" + "2" * 64) for i in images)
@@ -85,14 +86,17 @@ def test_render_prod_writes_the_three_charts_from_the_env_model(invoke, root, mo
     # The Temporal schema Job (a hook) is in the rendered manifest.
     assert any(d["kind"] == "Job" for d in docs["temporal"])
     assert data["charts"][0]["objects"]["Deployment"] == 5
+    # prod delivers progressively: the api is an Argo Rollout judged by its AnalysisTemplate, the workers Deployments.
+    [cp] = [c for c in data["charts"] if c["chart"] == "controlplane"]
+    assert (cp["objects"]["Rollout"], cp["objects"]["AnalysisTemplate"], cp["objects"]["Deployment"]) == (1, 1, 4)
 
 
 def test_render_prod_without_pinned_digests_writes_every_chart_and_says_so(invoke, tmp_path, monkeypatch):
     """The committed prod env (no digests pinned yet): the three manifests are written, every unpinned image has the
     all-zero digest (never pullable, never a tag), and the result names them."""
     root = tmp_path / "clone"
-    shutil.copytree(REPO / "environments", root / "environments")
-    shutil.copytree(REPO / "helm", root / "helm")
+    for folder in ("environments", "helm", "slo"):
+        shutil.copytree(REPO / folder, root / folder)
     monkeypatch.chdir(root)
     result = invoke("render", "prod", "--out", "out", root=root)
     for chart in CHARTS:
@@ -104,7 +108,7 @@ def test_render_prod_without_pinned_digests_writes_every_chart_and_says_so(invok
         ctr["image"]
         for c in CHARTS
         for d in _docs(root / "out" / "prod" / f"{c}.yaml")
-        if d["kind"] in ("Deployment", "Job")
+        if d["kind"] in ("Deployment", "Job", "Rollout")
         for ctr in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]
     ]
     assert images and all(i.endswith("@sha256:" + "0" * 64) for i in images), images

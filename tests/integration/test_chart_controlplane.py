@@ -29,7 +29,7 @@ CASES = [(c, e) for c in CHARTS for e in ENVS]
 KUBE_VERSION = "1.31.0"  # environments/*.yaml stacks.cluster.kubernetes_version
 DIGEST = re.compile(r"^[^@:\s]+(:[0-9]+)?(/[^@:\s]+)*@sha256:[a-f0-9]{64}$")
 CHECKOV = REPO / ".tools/checkov/bin/checkov"
-WORKLOADS = {"Deployment", "StatefulSet"}
+WORKLOADS = {"Deployment", "StatefulSet", "Rollout"}  # Rollout: the api where delivery.progressive (staging, prod)
 
 
 def values(chart: str, env: str) -> dict:
@@ -64,7 +64,11 @@ def rendered(rendered_env) -> dict[tuple[str, str], list[dict]]:
 
 
 # Custom resources kubernetes-validate has no schema for, and where their own schema is checked instead.
-CUSTOM_KINDS = {"PrometheusRule": "test_chart_monitoring.py (the prometheus-operator CRD schema)"}
+CUSTOM_KINDS = {
+    "PrometheusRule": "test_chart_monitoring.py (the prometheus-operator CRD schema)",
+    "Rollout": "test_chart_rollout.py (the Argo Rollouts CRD schema, pod template included)",
+    "AnalysisTemplate": "test_chart_rollout.py (the Argo Rollouts CRD schema)",
+}
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +322,7 @@ def test_every_pod_has_exactly_one_node_group_to_run_on(env, rendered_env):
     pods = 0
     for chart in result.charts:
         for doc in yaml.safe_load_all(Path(chart.manifest).read_text()):
-            if not doc or doc["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            if not doc or doc["kind"] not in ("Deployment", "StatefulSet", "Job", "Rollout"):
                 continue
             spec = doc["spec"]["template"]["spec"]
             fits = [
@@ -605,7 +609,7 @@ def test_https_vault_is_verified_against_its_ca_in_every_namespace(rendered, env
     mounts that ConfigMap from its own namespace and points VAULT_CACERT at it."""
     vault = values("controlplane", env)["vault"]
     ca = vault.get("caConfigMap") or {}
-    pods = [d for d in rendered[("controlplane", env)] if d["kind"] == "Deployment"]
+    pods = [d for d in rendered[("controlplane", env)] if d["kind"] in ("Deployment", "Rollout")]
     assert pods
     for d in pods:
         spec = d["spec"]["template"]["spec"]
@@ -631,7 +635,9 @@ def test_the_migration_hook_runs_the_expand_phase_as_the_api_before_the_pods(ren
     docs = rendered[("controlplane", env)]
     [job] = [d for d in docs if d["kind"] == "Job"]
     [api] = [
-        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
+        d
+        for d in docs
+        if d["kind"] in ("Deployment", "Rollout") and d["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
     ]
 
     def hook(doc: dict) -> tuple[str, int, str]:

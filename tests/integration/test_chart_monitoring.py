@@ -9,12 +9,10 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 import shutil
 from pathlib import Path
 
 import helm_python as helm
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -22,14 +20,23 @@ import yaml
 from infractl.models.project import Project
 from infractl.services.render import render as render_service
 from infractl.services.render import values as values_service
-from tests.integration.charts import ENVS, PROJECT, REPO, env_values, selects
+from tests.integration.charts import (
+    ENVS,
+    PROJECT,
+    REPO,
+    crd_problems,
+    crd_validator,
+    env_values,
+    load_docs,
+    render_controlplane,
+    selects,
+)
 
 pytestmark = pytest.mark.integration
 
 CRD = REPO / "docs/schemas/crds/monitoring.coreos.com_prometheusrules.json"
 KUBE_VERSION = "1.31.0"  # environments/*.yaml stacks.cluster.kubernetes_version
 METRICS_PORT = 9464  # the contract: CONTROLPLANE_METRICS_PORT of the api and the workers
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 # What the SLO definitions give render (infractl.services.slo: rule_groups, dashboards), written out here.
 SAMPLE_GROUPS = [
@@ -74,7 +81,7 @@ def sample_slo(project: Project, env) -> tuple[list[dict], dict[str, dict]]:
 @functools.cache
 def _docs(path: str) -> list[dict]:
     """The objects of a rendered manifest, parsed once per file (the tests only read them)."""
-    return _load(Path(path).read_text())
+    return load_docs(Path(path).read_text())
 
 
 def _kind(docs: list[dict], kind: str) -> list[dict]:
@@ -84,81 +91,22 @@ def _kind(docs: list[dict], kind: str) -> list[dict]:
 # --- the PrometheusRule CRD as the API server applies it -------------------------------------------------------
 
 
-def _strict(schema: dict) -> dict:
-    """The CRD's structural schema as a strict field validation sees it: an object with `properties` takes no other
-    field (the API server prunes them silently, or refuses them with kubectl's --validate=strict); `metadata` and
-    x-kubernetes-preserve-unknown-fields objects stay open."""
-    out = copy.deepcopy(schema)
-
-    def visit(node: dict) -> None:
-        open_ = "additionalProperties" in node or node.get("x-kubernetes-preserve-unknown-fields")
-        if "properties" in node and not open_:
-            node["additionalProperties"] = False
-        for sub in node.get("properties", {}).values():
-            visit(sub)
-        for key in ("items", "additionalProperties"):
-            if isinstance(node.get(key), dict):
-                visit(node[key])
-        for sub in node.get("anyOf", []) + node.get("allOf", []):
-            visit(sub)
-
-    visit(out)
-    return out
-
-
-CRD_VALIDATOR = jsonschema.Draft7Validator(_strict(json.loads(CRD.read_text())))
-
-
-def _list_map_duplicates(schema: dict, value, where: str = "") -> list[str]:
-    """x-kubernetes-list-type: map (spec.groups keyed by name): the API server refuses two items with one key."""
-    found = []
-    if isinstance(value, list):
-        if schema.get("x-kubernetes-list-type") == "map":
-            keys = [tuple(item.get(k) for k in schema["x-kubernetes-list-map-keys"]) for item in value]
-            found += [f"{where}: duplicate key {k}" for k in sorted(set(keys)) if keys.count(k) > 1]
-        for i, item in enumerate(value):
-            found += _list_map_duplicates(schema.get("items", {}), item, f"{where}[{i}]")
-    elif isinstance(value, dict):
-        for key, sub in schema.get("properties", {}).items():
-            if key in value:
-                found += _list_map_duplicates(sub, value[key], f"{where}.{key}")
-    return found
+CRD_VALIDATOR = crd_validator(CRD)
 
 
 def crd_errors(rule: dict) -> list[str]:
     """Why the API server would refuse this PrometheusRule (CRD v0.93.0 schema, strict), [] when it would not."""
-    errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in CRD_VALIDATOR.iter_errors(rule)]
-    errors += _list_map_duplicates(CRD_VALIDATOR.schema, rule)
-    if rule.get("apiVersion") != "monitoring.coreos.com/v1" or rule.get("kind") != "PrometheusRule":
-        errors.append(f"not a monitoring.coreos.com/v1 PrometheusRule: {rule.get('apiVersion')} {rule.get('kind')}")
-    name = (rule.get("metadata") or {}).get("name", "")
-    if not (DNS_SUBDOMAIN.match(name) and len(name) <= 253):
-        errors.append(f"metadata.name {name!r} is not a DNS subdomain")
-    return errors
+    return crd_problems(CRD_VALIDATOR, rule, "monitoring.coreos.com/v1", "PrometheusRule")
 
 
 # --- renders --------------------------------------------------------------------------------------------------
-
-
-def _load(text: str) -> list[dict]:
-    return [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
-
-
-def _render_controlplane(vals: dict) -> list[dict]:
-    """The controlplane chart rendered in process as an install into its namespace (hooks included, no NOTES)."""
-    chart = helm.Chart.load(str(REPO / "helm/controlplane"))
-    try:
-        rendered = chart.render(vals, name="controlplane", namespace="controlplane", is_install=True)
-    finally:
-        chart.close()
-    return [d for p, t in sorted(rendered.items()) if not p.endswith("NOTES.txt") for d in _load(t)]
 
 
 @pytest.fixture(scope="module")
 def sampled() -> dict[str, list[dict]]:
     """The controlplane chart per env, with the values render builds and the sample SLO rules and dashboards."""
     return {
-        env: _render_controlplane(values_service.values_for(PROJECT, env, slo=sample_slo).charts["controlplane"])
+        env: render_controlplane(values_service.values_for(PROJECT, env, slo=sample_slo).charts["controlplane"])
         for env in ENVS
     }
 
@@ -172,7 +120,8 @@ def test_every_api_and_worker_pod_serves_metrics_behind_a_headless_service(env, 
     Service in its namespace selects its pods (and no other workload's) on that port."""
     [cp] = [c for c in rendered_env(env).charts if c.chart == "controlplane"]
     docs = _docs(cp.manifest)
-    deployments, services = _kind(docs, "Deployment"), _kind(docs, "Service")
+    deployments = [d for d in docs if d["kind"] in ("Deployment", "Rollout")]  # the api: a Rollout in staging, prod
+    services = _kind(docs, "Service")
     assert deployments
     for d in deployments:
         ns, labels = d["metadata"]["namespace"], d["spec"]["template"]["metadata"]["labels"]
@@ -246,7 +195,7 @@ def test_without_a_metrics_exporter_nothing_is_scraped_and_no_rules_render(tmp_p
     assert not [r for r in charts["otel-collector"]["networkPolicy"]["egress"] if r["name"].endswith("-metrics")]
     assert charts["controlplane"]["metrics"]["ingressFrom"] == []
     assert charts["controlplane"]["monitoring"] == {"enabled": False}
-    docs = _render_controlplane(charts["controlplane"])
+    docs = render_controlplane(charts["controlplane"])
     assert not _kind(docs, "PrometheusRule")
     for policy in _kind(docs, "NetworkPolicy"):
         ports = [p["port"] for rule in policy["spec"].get("ingress") or [] for p in rule.get("ports", [])]
@@ -256,7 +205,7 @@ def test_without_a_metrics_exporter_nothing_is_scraped_and_no_rules_render(tmp_p
 def test_metrics_off_serves_none():
     vals = values_service.values_for(PROJECT, "dev").charts["controlplane"]
     vals["metrics"]["enabled"] = False
-    docs = _render_controlplane(vals)
+    docs = render_controlplane(vals)
     assert not [s for s in _kind(docs, "Service") if s["metadata"]["name"].endswith("-metrics")]
     for d in _kind(docs, "Deployment"):
         [container] = d["spec"]["template"]["spec"]["containers"]
@@ -317,7 +266,7 @@ def test_a_rule_without_expr_fails_at_render_through_the_values_schema():
     del broken[0]["rules"][0]["expr"]
     vals = values_service.values_for(PROJECT, "dev", slo=lambda p, e: (broken, {})).charts["controlplane"]
     with pytest.raises(helm.HelmError, match=r"(?i)schema|values don't meet"):
-        _render_controlplane(vals)
+        render_controlplane(vals)
 
 
 def test_render_writes_the_rules_and_dashboards_when_the_env_exports_metrics(tmp_path):

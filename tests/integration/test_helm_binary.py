@@ -72,8 +72,8 @@ def test_deploy_runs_helm_and_stops_cleanly_at_an_unreachable_cluster(helm_bin, 
     import shutil
 
     root = tmp_path / "project"
-    shutil.copytree(REPO / "environments", root / "environments")
-    shutil.copytree(REPO / "helm", root / "helm")
+    for folder in ("environments", "helm", "slo"):  # slo/: prod's progressive delivery is judged by the SLOs
+        shutil.copytree(REPO / folder, root / folder)
     prod = root / "environments" / "prod.yaml"
     images = {
         name: {"repository": f"registry.example.com/{name}", "digest": "sha256:" + f"{i:x}" * 64}

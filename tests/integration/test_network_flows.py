@@ -44,7 +44,7 @@ class Cluster:
         for o in objects:
             if o["kind"] == "Namespace":
                 self.namespaces[o["metadata"]["name"]] = o["metadata"].get("labels") or {}
-            if o["kind"] in ("Deployment", "Job"):
+            if o["kind"] in ("Deployment", "Job", "Rollout"):  # Rollout: the api where delivery.progressive
                 template = o["spec"]["template"]
                 ports = {
                     p["name"]: p["containerPort"]

@@ -117,6 +117,7 @@ def test_an_image_pinned_twice_is_refused(project, proj):
 
 def test_render_uses_the_pinned_digest_with_each_envs_own_config(invoke, project, proj):
     (project / "helm").symlink_to(REPO / "helm")
+    (project / "slo").symlink_to(REPO / "slo")  # prod's progressive delivery is judged by the SLOs
     records.write_pin(proj, pin("dev"))
     records.write_pin(proj, pin("prod", source="staging"))
     images, configs = {}, {}
@@ -124,7 +125,7 @@ def test_render_uses_the_pinned_digest_with_each_envs_own_config(invoke, project
         out = project / "out"
         invoke("render", env, "--out", str(out), root=project)
         docs = [d for d in yaml.safe_load_all((out / env / "controlplane.yaml").read_text()) if d]
-        api = next(d for d in docs if d["kind"] == "Deployment" and "api" in d["metadata"]["name"])
+        api = next(d for d in docs if d["kind"] in ("Deployment", "Rollout") and "api" in d["metadata"]["name"])
         ctr = api["spec"]["template"]["spec"]["containers"][0]
         images[env] = ctr["image"]
         configs[env] = (api["spec"].get("replicas"), json.dumps(ctr.get("env", []), sort_keys=True))
