@@ -23,11 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests import dev_stack, rollout_project
+
 from infractl.errors import RolledBack
 from infractl.models.slo import parse_duration
 from infractl.services.dev import monitoring, statefile
 from infractl.services.rollout import local, store
-from tests import dev_stack, rollout_project
 
 
 def main() -> int:
@@ -42,10 +43,8 @@ def main() -> int:
             monitoring.set_faults(directory, error_rate=0.5, canary=True)
             seconds = []
             for release in releases:
-                try:
+                with contextlib.suppress(RolledBack):
                     local.run(work, project, "dev", release)
-                except RolledBack:
-                    pass
                 state = store.load(directory)
                 rb = state.rollback if state else None
                 if rb is None or rb.seconds is None:
