@@ -144,6 +144,7 @@ def prepare(directory: Path, ports: Mapping[str, int], rules: RulesSource | None
         str(rules_dir(directory) / "*.y*ml"),
         canary_glob=str(targets_dir(directory) / "*.json"),
     )
+    targets_dir(directory).mkdir(parents=True, exist_ok=True)  # Prometheus watches it from its start
     am = alertmanager_config(f"http://{HOST}:{ports['alerts']}/")
     return {
         "prometheus": _write_if_changed(prometheus_file(directory), render(prom))
