@@ -312,7 +312,8 @@ def create_app(
     metrics: ApiMetrics | None = None,
 ) -> FastAPI:
     """`metrics`: where the request metrics go (served by the entry point); None: no metrics are recorded.
-    The fault switch (controlplane.faults) is installed only when settings name a CONTROLPLANE_FAULTS_FILE."""
+    The fault switch (controlplane.faults) is installed only when settings name a CONTROLPLANE_FAULTS_FILE, the
+    release header (controlplane.releaseheader) only when they carry a CONTROLPLANE_RELEASE."""
     limit = max_body_bytes or (settings.max_body_bytes if settings is not None else MAX_BODY_BYTES)
 
     @asynccontextmanager
@@ -350,4 +351,8 @@ def create_app(
 
         # no span per ASGI send/receive message: the request span and the command's are what a trace needs
         FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz", exclude_spans=["receive", "send"])
+    if settings is not None and settings.release:
+        from controlplane import releaseheader
+
+        releaseheader.install(app, settings.release)  # outermost of all: every response carries it, a 500 too
     return app

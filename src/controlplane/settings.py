@@ -6,6 +6,7 @@ read from Vault/OpenBao KV v2 at run time (adapters/vault.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +19,8 @@ from controlplane.errors import SettingsError
 
 PREFIX = "CONTROLPLANE_"
 SECRET_VARIABLES = frozenset({"VAULT_TOKEN"})  # never echoed in an error message
+RELEASE_MAX = 128
+RELEASE_PATTERN = re.compile(rf"[A-Za-z0-9._+-]{{0,{RELEASE_MAX}}}")  # a safe header value (an HTTP token)
 
 
 class VaultAuth(StrEnum):
@@ -110,6 +113,9 @@ class Settings(BaseSettings):
     # Temporal caps at 2 MiB, and its JSON encoding (ASCII escapes) can be 3 times the UTF-8 body
     max_body_bytes: int = Field(256 * 1024, ge=1024, le=512 * 1024)
     idempotency_key_ttl: float = Field(86_400.0, ge=60)  # seconds an Idempotency-Key stays bound to its run
+    # the release label of this api (stable or canary of a rollout): every response carries it in
+    # X-Controlplane-Release (controlplane.releaseheader); empty = no header
+    release: str = ""
 
     # Worker
     relay_interval: float = Field(0.5, gt=0)  # seconds between outbox polls when idle
@@ -150,6 +156,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
         return value.rstrip("/") if value else value
+
+    @field_validator("release")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        if not RELEASE_PATTERN.fullmatch(value):
+            raise ValueError(f"expected at most {RELEASE_MAX} letters, digits, '.', '_', '-' or '+'")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -363,3 +363,56 @@ def test_a_body_over_the_limit_is_413_and_a_chunked_one_is_cut_off_while_read():
     assert len(pulled) <= 5  # read up to the limit, not to the end
     assert client.post(RUNS, json={"evidence": {"blob": "x" * 4000}}).status_code == 202
     assert len(workflows.started) == 1
+
+
+# ---------------------------------------------------------------- X-Controlplane-Release
+
+
+def _with_release(release: str):
+    from controlplane.settings import load_settings
+
+    return load_settings({"VAULT_TOKEN": "t", "CONTROLPLANE_RELEASE": release})  # pragma: allowlist secret
+
+
+def test_every_response_carries_the_release_when_one_is_set():
+    """Probes, commands, every error (422, 413 from the body limit, 404, the 500 of an unhandled exception)."""
+    settings = _with_release("canary-2")
+    deps = ApiDeps(FakeStore(), FakeWorkflows(), Probe("broken"), Probe(), UUIDv7Generator(), keys=FakeKeys())
+    app = create_app(settings, deps=deps, max_body_bytes=4096)  # instrumented as in production
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("unhandled")
+
+    async def call(method: str, path: str, **kwargs) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # the 500 as a client sees it
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await client.request(method, path, **kwargs)
+
+    answers = {
+        "livez": asyncio.run(call("GET", "/livez")),
+        "readyz": asyncio.run(call("GET", "/readyz")),  # 503: the object store is broken
+        "run": asyncio.run(call("POST", RUNS, json={"evidence": {}})),
+        "invalid": asyncio.run(call("POST", RUNS, json={"nope": 1})),
+        "too large": asyncio.run(call("POST", RUNS, json={"evidence": {"blob": "x" * 5000}})),
+        "unknown": asyncio.run(call("GET", "/nowhere")),
+        "unhandled": asyncio.run(call("GET", "/boom")),
+    }
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "livez": 200,
+        "readyz": 503,
+        "run": 202,
+        "invalid": 422,
+        "too large": 413,
+        "unknown": 404,
+        "unhandled": 500,
+    }
+    assert {name: r.headers.get_list("x-controlplane-release") for name, r in answers.items()} == {
+        name: ["canary-2"] for name in answers
+    }
+
+
+def test_no_release_no_header():
+    deps = ApiDeps(FakeStore(), FakeWorkflows(), Probe(), Probe(), UUIDv7Generator())
+    for app in (create_app(deps=deps, instrument=False), create_app(_with_release(""), deps=deps, instrument=False)):
+        assert "x-controlplane-release" not in Client(app).get("/livez").headers

@@ -130,3 +130,16 @@ def test_one_signals_export_can_be_turned_off_and_only_with_a_known_value():
     with pytest.raises(SettingsError) as raised:
         load_settings(base | {"OTEL_TRACES_EXPORTER": "zipkin"})
     assert any("OTEL_TRACES_EXPORTER" in line for line in raised.value.details), raised.value.details
+
+
+def test_the_release_label_is_a_safe_header_token():
+    assert load_settings(TOKEN).release == ""  # no header
+    assert env_name("release") == "CONTROLPLANE_RELEASE"
+    assert load_settings(TOKEN | {"CONTROLPLANE_RELEASE": "1.4.0-rc.1+canary_7"}).release == "1.4.0-rc.1+canary_7"
+    assert load_settings(TOKEN | {"CONTROLPLANE_RELEASE": "r" * 128}).release == "r" * 128
+    for bad in ("canary 2", "a\r\nSet-Cookie: x=1", "é", "r" * 129, "a;b", '"q"'):
+        with pytest.raises(SettingsError) as err:
+            load_settings(TOKEN | {"CONTROLPLANE_RELEASE": bad})
+        assert err.value.details == [
+            f"CONTROLPLANE_RELEASE: expected at most 128 letters, digits, '.', '_', '-' or '+' (got {bad!r})"
+        ]
