@@ -4,8 +4,13 @@ docs/drills.md): one TCP frontend on loopback, two servers, and a health check t
 haproxy's own `option pgsql-check` only sees that a server answers, and a standby answers too; so the check is an
 external one (`option external-check`): a small script asks the server `select pg_is_in_recovery()` with psql and
 exits 0 only for `f` (a primary). It needs `insecure-fork-wanted` and `external-check` in the global section (haproxy
-forks the script). Checked every CHECK_INTER_MS, one failure marks a server down, one success up; sessions on a server
-marked down are shut, so clients reconnect to the one that is up.
+forks the script). haproxy kills an external check that runs longer than the server's current check interval
+(`timeout check` does not apply to it, measured on 2.6), and a fork of psql can take more than 100 ms on a loaded
+machine: so a server that is up is checked every CHECK_INTER_MS (1 s: a slow check still passes) and marked down only
+after FALL failures in a row (the second one FAST_INTER_MS later: a refused connection fails at once); a server that
+is down is checked every DOWN_INTER_MS and comes up on its first success. Sessions on a server marked down are
+shut, so clients reconnect to the one that is up. (With a 100 ms interval and one failure, a loaded machine marked
+healthy servers down and cut every session: the db-failover drill then starved its clients.)
 
 The same haproxy is the local rollout's traffic shifter (`infractl rollout`, issue 20): an HTTP endpoint in front
 of a stable and a canary api (`http_config`, `start_http`) whose weights change at run time over the stats socket
@@ -28,7 +33,10 @@ from infractl.adapters import localservices as ls
 from infractl.adapters import process
 from infractl.errors import ExternalToolError, UsageError
 
-CHECK_INTER_MS = 100
+CHECK_INTER_MS = 1000  # an up server: each check may take this long
+FAST_INTER_MS = 100  # an up server that failed once: confirmed quickly
+DOWN_INTER_MS = 250  # a down server (a standby being promoted): each check may take this long
+FALL = 2
 IDLE_TIMEOUT = "30m"  # a pooled connection may sit idle: haproxy must not cut it
 
 
@@ -72,7 +80,7 @@ def config(
         "    option external-check",
         f'    external-check command "{check_script}"',
         '    external-check path "/usr/bin:/bin"',
-        f"    default-server inter {inter_ms} fastinter {inter_ms} downinter {inter_ms} fall 1 rise 1"
+        f"    default-server inter {inter_ms} fastinter {FAST_INTER_MS} downinter {DOWN_INTER_MS} fall {FALL} rise 1"
         " on-marked-down shutdown-sessions",
     ]
     lines += [f"    server {name} {host}:{p} check" for name, host, p in servers]
