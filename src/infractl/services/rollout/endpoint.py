@@ -28,6 +28,7 @@ CANARY = "rollout-canary"
 STABLE_SERVER, CANARY_SERVER = "stable", "canary"
 UP_HINT = "start it with `infractl dev up --no-docker`"
 SCRAPE_WAIT_S = 30.0
+UP_WAIT_S = 30.0
 
 
 @dataclass
@@ -102,6 +103,19 @@ class Stack:
     def runtime(self) -> haproxy.Runtime:
         return haproxy.Runtime(Path(self.service(PROXY).extra["stats_socket"]))
 
+    def wait_up(self, server: str, timeout: float = UP_WAIT_S) -> None:
+        """Until haproxy's checks see `server` UP: weight on a server still marked down would send its share
+        nowhere (haproxy answers 503 when no server is up)."""
+        rt = self.runtime()
+        deadline = time.monotonic() + timeout
+        while (state := rt.status().get(server, "")) != "UP":
+            if time.monotonic() > deadline:
+                raise ExternalToolError(
+                    f"haproxy does not see the {server} api up within {timeout:.0f} s (it says {state or 'nothing'})",
+                    hint=f"look at {self.rollout_dir / (PROXY + '.log')} and infractl dev logs",
+                )
+            time.sleep(0.1)
+
     def endpoint_url(self) -> str:
         return f"http://{ls.HOST}:{self.service(PROXY).port}"
 
@@ -134,6 +148,7 @@ class Stack:
         target = f"{ls.HOST}:{r.extra['metrics_port']}"
         files.write_json(_targets_file(self.directory), [{"targets": [target], "labels": {"track": "canary"}}])
         self.wait_scraped("canary", target)
+        self.wait_up(CANARY_SERVER)
         return r
 
     def stop_canary(self) -> None:
@@ -152,6 +167,7 @@ class Stack:
         self.record(r)
         ls.wait_healthy(r, native.READY_TIMEOUT_S)
         self.wait_scraped("stable", f"{ls.HOST}:{r.extra['metrics_port']}")
+        self.wait_up(STABLE_SERVER)
         return r
 
     def stable_release(self) -> str:
