@@ -44,7 +44,7 @@ def test_with_matcher_refuses_a_selector_on_the_same_label_and_bad_promql():
 def test_criteria_are_the_slo_ratios_of_the_api_with_their_error_budgets(env_name: str):
     env = environments.load(PROJECT, env_name)
     sloset = slo.load(PROJECT.root, env)
-    found = analysis.local_criteria(sloset, env)
+    found = analysis.local_criteria(sloset, env, "r1")
     api = [s for s in sloset.slos if s.service == "api"]
     assert [c.slo for c in found] == [s.name for s in api] and found
     for c, s in zip(found, api, strict=True):
@@ -52,13 +52,13 @@ def test_criteria_are_the_slo_ratios_of_the_api_with_their_error_budgets(env_nam
         assert c.objective == s.objective
         plain = rules.ratio_expr(s, env.delivery.analysis.window)
         # the very expression the SLO rules record, restricted to the canary: every series selector, none other
-        assert c.query == analysis.with_matcher(plain, "track", "canary")
-        assert c.query.count('track="canary"') == plain.count("controlplane_")
+        assert c.query == analysis.with_matcher(plain, "rollout", "r1")
+        assert c.query.count('rollout="r1"') == plain.count("controlplane_")
 
 
 def test_dev_objectives_override_the_files():
     env = environments.load(PROJECT, "dev")
-    found = {c.slo: c for c in analysis.local_criteria(slo.load(PROJECT.root, env), env)}
+    found = {c.slo: c for c in analysis.local_criteria(slo.load(PROJECT.root, env), env, "r1")}
     assert found["api-availability"].max_error_ratio == pytest.approx(0.01)  # dev: 99 % (slo/api.yaml: 99.9)
     assert found["api-latency"].max_error_ratio == pytest.approx(0.05)
 
@@ -73,7 +73,7 @@ def test_a_window_shorter_than_two_scrapes_is_refused():
         }
     )
     with pytest.raises(ConfigError, match="fewer than two scrapes"):
-        analysis.local_criteria(slo.load(PROJECT.root, env), bad)
+        analysis.local_criteria(slo.load(PROJECT.root, env), bad, "r1")
 
 
 def _criterion(max_ratio: float = 0.01) -> Criterion:

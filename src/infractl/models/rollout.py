@@ -58,6 +58,7 @@ class Rollback(_Model):
 
 
 class RolloutState(_Model):
+    id: str  # the canary's scrape target carries rollout=<id>: the analysis judges this canary's series only
     env: str
     release: str  # what is rolled out (a release version: releases/<V>.json)
     digest: str | None = None  # its api image digest (locally the canary runs this checkout's code, labelled V)

@@ -18,9 +18,10 @@ from infractl.models.rollout import Criterion, Sample
 from infractl.models.slo import WINDOW, SloSet, parse_duration
 from infractl.services.slo import rules
 
-LOCAL_LABEL = "track"  # the dev stack's Prometheus labels the api's targets track="stable" / track="canary"
-CANARY = "canary"
-STABLE = "stable"
+# The dev stack's Prometheus labels the api's targets track="stable" / track="canary", and a canary's target also
+# rollout="<the rollout's id>": the analysis selects on that one, so the series of an earlier canary still inside
+# the window are never judged with this one.
+LOCAL_LABEL = "rollout"
 CANARY_HASH_ARG = "canary-hash"  # the AnalysisTemplate's argument: the canary pods' template hash
 
 
@@ -97,9 +98,9 @@ def criteria(sloset: SloSet, env: Environment, *, label: str, value: str) -> lis
     return out
 
 
-def local_criteria(sloset: SloSet, env: Environment) -> list[Criterion]:
-    """The dev stack's: the canary's targets carry track="canary"."""
-    return criteria(sloset, env, label=LOCAL_LABEL, value=CANARY)
+def local_criteria(sloset: SloSet, env: Environment, rollout_id: str) -> list[Criterion]:
+    """The dev stack's: this rollout's canary target carries rollout=<rollout_id>."""
+    return criteria(sloset, env, label=LOCAL_LABEL, value=rollout_id)
 
 
 def judge(criterion: Criterion, error_ratio: float | None, requests: float | None, min_requests: int) -> str:

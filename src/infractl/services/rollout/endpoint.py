@@ -121,7 +121,7 @@ class Stack:
 
     # --- the apps -----------------------------------------------------------------------------------------------
 
-    def start_canary(self, release: str) -> ls.Running:
+    def start_canary(self, release: str, rollout_id: str) -> ls.Running:
         """The canary api (this checkout's code, labelled `release`) on the canary slot, its own fault switch and
         metrics port; returns once it is ready and Prometheus scrapes it."""
         self.stop_canary()
@@ -146,7 +146,8 @@ class Stack:
         self.record(r)
         ls.wait_healthy(r, native.READY_TIMEOUT_S)
         target = f"{ls.HOST}:{r.extra['metrics_port']}"
-        files.write_json(_targets_file(self.directory), [{"targets": [target], "labels": {"track": "canary"}}])
+        labels = {"track": "canary", "rollout": rollout_id}
+        files.write_json(_targets_file(self.directory), [{"targets": [target], "labels": labels}])
         self.wait_scraped("canary", target)
         self.wait_up(CANARY_SERVER)
         return r

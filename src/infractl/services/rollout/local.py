@@ -58,16 +58,19 @@ def run(
     digest = api.digest if api else None
     strategy = strategy or env.delivery.strategy
     weights = _steps(steps, env) if strategy == "canary" else [100]
-    criteria = analysis.local_criteria(slo.load(project.root, env), env)
+    sloset = slo.load(project.root, env)
+    analysis.local_criteria(sloset, env, "check")  # a definition the analysis cannot use fails before anything runs
     with opened(work_dir, project.root) as stack:
         state = _resume_or_new(stack, env, release, strategy, weights, digest)
+        criteria = analysis.local_criteria(sloset, env, state.id)
         with _sigterm_aborts(), traffic.Load(stack.endpoint_url(), env.delivery.load_rps) as load:
             try:
                 state = _drive(stack, env, state, criteria, progress)
             except _Abort:
-                state = back_to_stable(stack, state, "aborted by `infractl rollout abort`", status="aborted")
+                latest = store.load(stack.directory) or state
+                state = back_to_stable(stack, latest, "aborted by `infractl rollout abort`", status="aborted")
             except KeyboardInterrupt:
-                state = _interrupted(stack, state)
+                state = _interrupted(stack, store.load(stack.directory) or state)
                 progress(f"interrupted at {state.weights}: `infractl rollout status {env.name}` explains")
                 raise
             finally:
@@ -121,6 +124,7 @@ def _resume_or_new(
     if stable == release:
         raise UsageError(f"the dev stack already runs {release}", hint="roll out another release")
     state = RolloutState(
+        id=now.strftime("%Y%m%dT%H%M%S%f"),
         env=env.name,
         release=release,
         digest=digest,
@@ -135,7 +139,7 @@ def _resume_or_new(
         interval_s=parse_duration(env.delivery.analysis.interval),
     )
     state = store.save(stack.directory, state)
-    stack.start_canary(release)
+    stack.start_canary(release, state.id)
     return state
 
 
@@ -194,6 +198,7 @@ def _judge(
     interval = parse_duration(a.interval)
     step = Step(weight=weight, started_at=store.now())
     history = [*state.history, step]
+    state = store.save(stack.directory, state.model_copy(update={"history": history}))  # Ctrl-C from here: this step
     passed = unknown = 0
     next_at = time.monotonic()
     while True:
