@@ -72,7 +72,7 @@ def test_traffic_shifts_by_the_step_weights(work: Path, project, clean: Path):
     with opened(work, project.root) as stack:
         stack.proxy()
         stable = stack.stable_release()
-        stack.start_canary("r-shift")
+        stack.start_canary("r-shift", "shift")
         rt = stack.runtime()
         try:
             for weight in (10, 25, 50, 100):
