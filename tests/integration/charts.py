@@ -16,6 +16,7 @@ import yaml
 
 from infractl.models.project import Project
 from infractl.services.render import values as values_service
+from infractl.services.render.charts import NAMESPACE
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = Project(root=REPO, work_dir=REPO / ".infractl")
@@ -52,14 +53,20 @@ def load_docs(text: str) -> list[dict]:
     return [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
 
 
-def render_controlplane(vals: dict) -> list[dict]:
-    """The controlplane chart rendered in process as an install into its namespace (hooks included, no NOTES)."""
-    chart = helm.Chart.load(str(REPO / "helm/controlplane"))
+def render_chart(chart_name: str, vals: dict) -> list[dict]:
+    """A chart rendered in process as `infractl render` installs it: release = chart name, into the chart's
+    namespace (hooks included, no NOTES)."""
+    chart = helm.Chart.load(str(REPO / "helm" / chart_name))
     try:
-        rendered = chart.render(vals, name="controlplane", namespace="controlplane", is_install=True)
+        rendered = chart.render(vals, name=chart_name, namespace=NAMESPACE[chart_name], is_install=True)
     finally:
         chart.close()
     return [d for p, t in sorted(rendered.items()) if not p.endswith("NOTES.txt") for d in load_docs(t)]
+
+
+def render_controlplane(vals: dict) -> list[dict]:
+    """The controlplane chart rendered in process as an install into its namespace (hooks included, no NOTES)."""
+    return render_chart("controlplane", vals)
 
 
 # --- custom resources against their CRD's schema ---------------------------------------------------------------

@@ -218,6 +218,8 @@ def _expected_egress(chart: str, env: str) -> list[dict]:
         rules.append({"to": [_ns("controlplane", api)], "ports": _tcp(9464)})
         namespaces = ["controlplane", *(f"tenant-{t.name}" for t in model.tenants)]
         rules.append({"to": [_ns(ns, worker) for ns in namespaces], "ports": _tcp(9464)})
+        # ... which it finds through the Kubernetes API: EKS's private endpoint, in the VPC, on 443
+        rules.append({"to": [{"ipBlock": {"cidr": model.network.cidr}}], "ports": _tcp(443)})
     return rules
 
 

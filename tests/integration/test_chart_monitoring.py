@@ -1,8 +1,8 @@
-"""The control plane's metrics and SLO monitoring in the charts: every api and worker pod's metrics port behind a
-headless Service, the collector's scrape jobs and egress for them, and the PrometheusRule and dashboard ConfigMaps
-rendered from SLO rule groups and dashboards. The PrometheusRule objects are validated against the real CRD schema
-(prometheus-operator's, vendored in docs/schemas/crds/), the ConfigMaps with kubernetes-validate --strict. No cluster,
-no helm binary (helm-python-sdk, in process)."""
+"""The control plane's metrics and SLO monitoring in the charts: every api and worker pod's metrics port (how the
+collector finds and scrapes the pods: test_chart_scrape.py), nothing scraped without a metrics exporter, and the
+PrometheusRule and dashboard ConfigMaps rendered from SLO rule groups and dashboards. The PrometheusRule objects are
+validated against the real CRD schema (prometheus-operator's, vendored in docs/schemas/crds/), the ConfigMaps with
+kubernetes-validate --strict. No cluster, no helm binary (helm-python-sdk, in process)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from tests.integration.charts import (
     crd_validator,
     env_values,
     load_docs,
+    render_chart,
     render_controlplane,
-    selects,
 )
 
 pytestmark = pytest.mark.integration
@@ -115,65 +115,22 @@ def sampled() -> dict[str, list[dict]]:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_every_api_and_worker_pod_serves_metrics_behind_a_headless_service(env, rendered_env):
-    """Each Deployment's container has the `metrics` port and the contract's variables; exactly one headless
-    Service in its namespace selects its pods (and no other workload's) on that port."""
+def test_every_api_and_worker_pod_serves_metrics_on_its_metrics_port(env, rendered_env):
+    """Each api and worker container has the `metrics` port and the contract's variables. No Service fronts the
+    port: the collector finds the pods through the Kubernetes API (test_chart_scrape.py)."""
     [cp] = [c for c in rendered_env(env).charts if c.chart == "controlplane"]
     docs = _docs(cp.manifest)
     deployments = [d for d in docs if d["kind"] in ("Deployment", "Rollout")]  # the api: a Rollout in staging, prod
-    services = _kind(docs, "Service")
     assert deployments
     for d in deployments:
-        ns, labels = d["metadata"]["namespace"], d["spec"]["template"]["metadata"]["labels"]
         [container] = d["spec"]["template"]["spec"]["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         variables = {e["name"]: e.get("value") for e in container["env"]}
         assert ports["metrics"] == METRICS_PORT, d["metadata"]["name"]
         assert variables["CONTROLPLANE_METRICS_PORT"] == str(METRICS_PORT)
         assert variables["CONTROLPLANE_METRICS_HOST"] == "0.0.0.0"
-        [svc] = [
-            s
-            for s in services
-            if s["metadata"]["namespace"] == ns
-            and s["spec"].get("clusterIP") == "None"
-            and selects({"matchLabels": s["spec"]["selector"]}, labels)
-        ]
-        assert svc["metadata"]["name"] == f"{d['metadata']['name']}-metrics"
-        assert svc["spec"]["ports"] == [
-            {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}
-        ]
-        others = [o for o in deployments if o is not d and o["metadata"]["namespace"] == ns]
-        assert not any(
-            selects({"matchLabels": svc["spec"]["selector"]}, o["spec"]["template"]["metadata"]["labels"])
-            for o in others
-        ), f"{svc['metadata']['name']} also selects another workload's pods"
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_the_collector_scrapes_the_api_and_every_worker(env, rendered_env):
-    """Scrape jobs controlplane-api and controlplane-worker in the collector's metrics pipeline: their DNS names are
-    exactly the controlplane chart's headless metrics Services (api; every pool and tier C tenant worker), on the
-    metrics port; the collector's egress and the pods' ingress admit that port (test_network_flows evaluates it)."""
-    result = rendered_env(env)
-    docs = {c.chart: _docs(c.manifest) for c in result.charts}
-    [cm] = _kind(docs["otel-collector"], "ConfigMap")
-    config = yaml.safe_load(cm["data"]["config.yaml"])
-    assert "prometheus" in config["service"]["pipelines"]["metrics"]["receivers"]
-    jobs = {j["job_name"]: j for j in config["receivers"]["prometheus"]["config"]["scrape_configs"]}
-    headless = {
-        f"{s['metadata']['name']}.{s['metadata']['namespace']}.svc.cluster.local": s["spec"]["selector"]
-        for s in _kind(docs["controlplane"], "Service")
-        if s["spec"].get("clusterIP") == "None"
-    }
-    by_component: dict[str, set[str]] = {"api": set(), "worker": set()}
-    for name, selector in headless.items():
-        by_component[selector["app.kubernetes.io/component"]].add(name)
-    for component in ("api", "worker"):
-        [sd] = jobs[f"controlplane-{component}"]["dns_sd_configs"]
-        assert (sd["type"], sd["port"]) == ("A", METRICS_PORT)
-        assert set(sd["names"]) == by_component[component], component
-    model = env_values(env).env
-    assert len(by_component["worker"]) == len(model.stacks["cluster"]["tenant_tiers"]) + len(model.tenants)
+    for svc in _kind(docs, "Service"):
+        assert METRICS_PORT not in [p["port"] for p in svc["spec"]["ports"]], svc["metadata"]["name"]
 
 
 def test_without_a_metrics_exporter_nothing_is_scraped_and_no_rules_render(tmp_path):
@@ -192,11 +149,16 @@ def test_without_a_metrics_exporter_nothing_is_scraped_and_no_rules_render(tmp_p
 
     charts = values_service.values_for(Project(root=root, work_dir=root / ".infractl"), "dev", slo=never).charts
     assert charts["otel-collector"]["scrape"] == []
-    assert not [r for r in charts["otel-collector"]["networkPolicy"]["egress"] if r["name"].endswith("-metrics")]
+    egress = [r["name"] for r in charts["otel-collector"]["networkPolicy"]["egress"]]
+    assert not [name for name in egress if name.endswith("-metrics") or name == "kube-apiserver"]
     assert charts["controlplane"]["metrics"]["ingressFrom"] == []
+    assert charts["controlplane"]["metrics"]["discoveredBy"] == []
     assert charts["controlplane"]["monitoring"] == {"enabled": False}
+    collector = next(d for d in render_chart("otel-collector", charts["otel-collector"]) if d["kind"] == "Deployment")
+    assert [v["name"] for v in collector["spec"]["template"]["spec"]["volumes"]] == ["config"]  # no API token
     docs = render_controlplane(charts["controlplane"])
     assert not _kind(docs, "PrometheusRule")
+    assert not _kind(docs, "Role") and not _kind(docs, "RoleBinding")
     for policy in _kind(docs, "NetworkPolicy"):
         ports = [p["port"] for rule in policy["spec"].get("ingress") or [] for p in rule.get("ports", [])]
         assert METRICS_PORT not in ports, policy["metadata"]["name"]
@@ -206,7 +168,7 @@ def test_metrics_off_serves_none():
     vals = values_service.values_for(PROJECT, "dev").charts["controlplane"]
     vals["metrics"]["enabled"] = False
     docs = render_controlplane(vals)
-    assert not [s for s in _kind(docs, "Service") if s["metadata"]["name"].endswith("-metrics")]
+    assert not _kind(docs, "Role")  # nothing to discover
     for d in _kind(docs, "Deployment"):
         [container] = d["spec"]["template"]["spec"]["containers"]
         assert "metrics" not in [p["name"] for p in container.get("ports", [])]

@@ -148,6 +148,8 @@ def env_cluster(request, rendered_env) -> tuple[str, Cluster, dict]:
     ]
     addresses = {
         "database": Address("database", str(vpc.network_address + 4100)),  # an address in the VPC's data subnets
+        # an interface of EKS's private API endpoint, in the cluster's subnets (the `kubernetes` Service's endpoint)
+        "kube-apiserver": Address("kube-apiserver", str(vpc.network_address + 300)),
         "s3": Address("s3", str(next(ipaddress.ip_network(network_service.S3_CIDRS[model.region][0]).hosts()))),
         "internet": Address("internet", "1.1.1.1"),
     }
@@ -203,6 +205,8 @@ def test_the_flows_the_platform_needs_are_allowed(env_cluster):
     assert c.can(collector, history, 9090) and c.can(collector, frontend, 9090)
     for pod in [api, *_workers(c)]:
         assert c.can(collector, pod, pod.ports["metrics"]), f"{env}: the collector cannot scrape {pod.name}"
+    # ... which it finds by listing pods on the Kubernetes API server
+    assert c.can(collector, at["kube-apiserver"], 443), f"{env}: the collector cannot reach the API server"
 
 
 def test_nothing_else_gets_through(env_cluster):
@@ -230,6 +234,11 @@ def test_nothing_else_gets_through(env_cluster):
         assert not c.can(collector, pod, 8080), pod.name
     assert not c.can(c.pod("ingress-nginx"), frontend, 7233)
     assert not c.can(c.pod("otel-collector-gateway"), at["database"], 5432)
+    # The API server: the collector only (its pod discovery), on 443 only; no other pod of the platform needs it.
+    assert not c.can(collector, at["kube-apiserver"], 6443)
+    for pod in everyone:
+        if pod is not collector:
+            assert not c.can(pod, at["kube-apiserver"], 443), f"{env}: {pod.name} reaches the API server"
     # Tier C tenants: isolated from each other and from the shared workers, both ways.
     tenants = [p for p in _workers(c) if p.namespace.startswith("tenant-")]
     shared = [p for p in _workers(c) if p.namespace == "controlplane"]

@@ -57,20 +57,29 @@ def test_a_dashboard_name_that_cannot_name_a_configmap_is_refused(stem):
         monitoring_values([], {stem: {"title": "x"}})
 
 
-def test_scrape_jobs_name_every_workloads_metrics_service():
+def test_scrape_jobs_discover_the_control_planes_pods():
     env = _env("prod")  # two shared tiers, two tier C tenants
-    jobs = {j["job"]: j for j in network.scrape_jobs(env, ["standard", "premium"])}
+    jobs = {j["job"]: j for j in network.scrape_jobs(env)}
+    release = {"app.kubernetes.io/name": "controlplane", "app.kubernetes.io/instance": "controlplane"}
     assert jobs["controlplane-api"] == {
         "job": "controlplane-api",
-        "dnsNames": ["controlplane-api-metrics.controlplane.svc.cluster.local"],
+        "pods": {
+            "namespaces": ["controlplane"],
+            "matchLabels": release | {"app.kubernetes.io/component": "api"},
+            "podLabels": {"rollouts-pod-template-hash": env.delivery.analysis.canary_label},
+            "podIdentity": True,
+        },
         "port": 9464,
     }
-    assert jobs["controlplane-worker"]["dnsNames"] == [
-        "controlplane-worker-standard-metrics.controlplane.svc.cluster.local",
-        "controlplane-worker-premium-metrics.controlplane.svc.cluster.local",
-        *(f"controlplane-worker-{t.name}-metrics.tenant-{t.name}.svc.cluster.local" for t in env.tenants),
-    ]
-    assert jobs["temporal"]["port"] == network.TEMPORAL_METRICS_PORT
+    assert jobs["controlplane-worker"] == {
+        "job": "controlplane-worker",
+        "pods": {
+            "namespaces": ["controlplane", *(f"tenant-{t.name}" for t in env.tenants)],
+            "matchLabels": release | {"app.kubernetes.io/component": "worker"},
+        },
+        "port": 9464,
+    }
+    assert jobs["temporal"]["port"] == network.TEMPORAL_METRICS_PORT and jobs["temporal"]["dnsNames"]
     egress = {r["name"]: r for r in network.scrape_egress(env)}
     worker_namespaces = [
         p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
@@ -78,10 +87,14 @@ def test_scrape_jobs_name_every_workloads_metrics_service():
     ]
     assert worker_namespaces == ["controlplane", *(f"tenant-{t.name}" for t in env.tenants)]
     assert network.metrics_ingress(env) == [network.collector_peer()]
+    assert network.pod_discovery(list(jobs.values())) == [{"name": "otel-collector-gateway", "namespace": "telemetry"}]
+    [api_server] = network.kube_api_egress(env, list(jobs.values()))
+    assert api_server["to"] == [{"ipBlock": {"cidr": env.network.cidr}}] and api_server["ports"][0]["port"] == 443
 
 
 def test_no_metrics_exporter_no_scraping():
     env = _env("dev").model_copy(update={"observability": _env("dev").observability.model_copy(update={"metrics": []})})
-    assert network.scrape_jobs(env, ["standard"]) == []
+    assert network.scrape_jobs(env) == []
     assert network.scrape_egress(env) == []
     assert network.metrics_ingress(env) == []
+    assert network.pod_discovery([]) == [] and network.kube_api_egress(env, []) == []

@@ -1,7 +1,8 @@
 """The network rules render writes into the charts' NetworkPolicies: the peers (DNS, the ingress controller, a
-namespace, the collector), the control plane's egress allowlist, the collector's egress to its exporters' backends
-and the Prometheus endpoints it scrapes, and the namespaces whose pods may call Temporal and the collector
-(docs/render.md).
+namespace, the collector), the control plane's egress allowlist, the collector's egress to its exporters' backends,
+to the Prometheus endpoints it scrapes and to the Kubernetes API its pod discovery reads, and the namespaces whose
+pods may call Temporal and the collector (docs/render.md). With the scrape jobs themselves: who scrapes what, and
+whose ServiceAccount may list the control plane's pods for it.
 """
 
 from __future__ import annotations
@@ -38,10 +39,20 @@ TEMPORAL_METRICS_DNS = [
     f"temporal-{svc}.temporal.svc.cluster.local" for svc in ("frontend-headless", "history", "matching", "worker")
 ]
 # The control plane's Prometheus endpoint: every api and worker pod serves GET /metrics on this port
-# (CONTROLPLANE_METRICS_PORT), each workload behind a headless Service <workload>-metrics in its namespace
-# (helm/controlplane/templates/workloads.yaml). The scrape job names are the ones the SLO rules are written against.
+# (CONTROLPLANE_METRICS_PORT), its container port `metrics` (helm/controlplane/templates/workloads.yaml). The collector
+# finds the pods through the Kubernetes API (role pod), so that a series carries its pod's labels: the api's carry
+# Argo Rollouts' pod template hash, which the AnalysisTemplate's queries select the canary by. The scrape job names are
+# the ones the SLO rules are written against.
 CONTROLPLANE_METRICS_PORT = 9464
 CONTROLPLANE_SCRAPE_JOBS = ("controlplane-api", "controlplane-worker")
+CONTROLPLANE_RELEASE = "controlplane"  # the release name (= chart name): app.kubernetes.io/{name,instance} of its pods
+# The label Argo Rollouts puts on the pods of each ReplicaSet of a Rollout (the AnalysisTemplate's canary-hash value).
+ROLLOUTS_HASH_LABEL = "rollouts-pod-template-hash"
+# The collector's ServiceAccount (helm/otel-collector: <release>-gateway) and the Kubernetes API server: EKS's private
+# endpoint has its network interfaces in the cluster's subnets, inside the VPC CIDR, and serves 443 (the cluster
+# security group admits 443 from the VPC CIDR: terraform/modules/aws/eks/main.tf).
+COLLECTOR_SERVICE_ACCOUNT = "otel-collector-gateway"
+KUBE_API_PORT = 443
 # The in-cluster endpoint of an OTel exporter: <service>.<namespace>.svc[.cluster.local].
 IN_CLUSTER_HOST = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.(?P<ns>[a-z0-9]([a-z0-9-]*[a-z0-9])?)\.svc(\.cluster\.local)?$"
@@ -130,30 +141,52 @@ def _endpoint(exporter: Exporter, where: str, shown: str) -> tuple[str | None, i
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def scrape_jobs(env: Environment, tiers: list[str]) -> list[dict]:
-    """What the collector scrapes into its metrics pipeline (nothing without a metrics exporter), by the DNS A records
-    of headless Services: Temporal's servers (Prometheus metrics only), and the control plane's api and workers: one
-    shared pool per tenant tier (tiers) and one worker per tier C tenant, in the tenant's namespace."""
+def scrape_jobs(env: Environment) -> list[dict]:
+    """What the collector scrapes into its metrics pipeline (nothing without a metrics exporter): Temporal's servers
+    (Prometheus metrics only) by the DNS A records of their headless Services, and the control plane's api and
+    workers as pods found through the Kubernetes API (in the control plane's namespace; the workers also in every
+    tier C tenant's), kept by their chart labels on the metrics port. The api's series carry Argo Rollouts' pod
+    template hash as the label delivery.analysis.canary_label names, and their `namespace` and `pod`; the workers'
+    carry no pod label (a tier C worker's namespace and pod name the tenant, and no label holds a tenant)."""
     if not env.observability.metrics:
         return []
-    # Workload names: <fullname>-api, <fullname>-worker-<tier>, <fullname>-worker-<tenant>; fullname = release = chart.
-    controlplane = NAMESPACE["controlplane"]
-    workers = [_metrics_host(f"controlplane-worker-{tier}", controlplane) for tier in tiers]
-    workers += [
-        _metrics_host(f"controlplane-worker-{t.name}", f"{TENANT_NAMESPACE_PREFIX}{t.name}") for t in env.tenants
-    ]
     api_job, worker_job = CONTROLPLANE_SCRAPE_JOBS
-    jobs = [
+    api = {
+        "namespaces": [NAMESPACE["controlplane"]],
+        "matchLabels": _controlplane_labels("api", release=True),
+        "podLabels": {ROLLOUTS_HASH_LABEL: env.delivery.analysis.canary_label},
+        "podIdentity": True,
+    }
+    workers = {"namespaces": client_namespaces(env), "matchLabels": _controlplane_labels("worker", release=True)}
+    return [
         {"job": "temporal", "dnsNames": TEMPORAL_METRICS_DNS, "port": TEMPORAL_METRICS_PORT},
-        {
-            "job": api_job,
-            "dnsNames": [_metrics_host("controlplane-api", controlplane)],
-            "port": CONTROLPLANE_METRICS_PORT,
-        },
+        {"job": api_job, "pods": api, "port": CONTROLPLANE_METRICS_PORT},
+        {"job": worker_job, "pods": workers, "port": CONTROLPLANE_METRICS_PORT},
     ]
-    if workers:
-        jobs.append({"job": worker_job, "dnsNames": workers, "port": CONTROLPLANE_METRICS_PORT})
-    return jobs
+
+
+def pod_discovery(jobs: list[dict]) -> list[dict]:
+    """The ServiceAccounts that list pods for the scrape jobs ({name, namespace}: the collector's), for the
+    controlplane chart's metrics.discoveredBy (a Role and RoleBinding in each of its namespaces); none when no job
+    discovers pods."""
+    if not any("pods" in job for job in jobs):
+        return []
+    return [{"name": COLLECTOR_SERVICE_ACCOUNT, "namespace": NAMESPACE["otel-collector"]}]
+
+
+def kube_api_egress(env: Environment, jobs: list[dict]) -> list[dict]:
+    """The collector's egress to the Kubernetes API server, which its pod discovery lists and watches: the VPC CIDR
+    on 443 (the API server's private endpoint, where the `kubernetes` Service sends it); none when no job discovers
+    pods."""
+    if not any("pods" in job for job in jobs):
+        return []
+    return [
+        {
+            "name": "kube-apiserver",
+            "to": [{"ipBlock": {"cidr": env.network.cidr}}],
+            "ports": [{"port": KUBE_API_PORT, "protocol": "TCP"}],
+        }
+    ]
 
 
 def scrape_egress(env: Environment) -> list[dict]:
@@ -210,10 +243,13 @@ def _in_cluster(name: str, namespace: str, pod_labels: dict[str, str], port: int
 
 
 def _controlplane_peer(namespace: str, component: str) -> dict:
-    pods = {"app.kubernetes.io/name": "controlplane", "app.kubernetes.io/component": component}
-    return {**namespace_peer(namespace), "podSelector": {"matchLabels": pods}}
+    return {**namespace_peer(namespace), "podSelector": {"matchLabels": _controlplane_labels(component)}}
 
 
-def _metrics_host(workload: str, namespace: str) -> str:
-    """The DNS name of a control plane workload's headless metrics Service (the chart: <workload>-metrics)."""
-    return f"{workload}-metrics.{namespace}.svc.cluster.local"
+def _controlplane_labels(component: str, *, release: bool = False) -> dict[str, str]:
+    """The labels of a control plane component's pods (helm/common's common.labels.matchLabels), with the release's
+    app.kubernetes.io/instance when release is set."""
+    labels = {"app.kubernetes.io/name": CONTROLPLANE_RELEASE}
+    if release:
+        labels["app.kubernetes.io/instance"] = CONTROLPLANE_RELEASE
+    return {**labels, "app.kubernetes.io/component": component}

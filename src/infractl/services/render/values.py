@@ -37,8 +37,10 @@ from infractl.services.render.network import (
     database_rule,
     egress_allowlist,
     exporter_egress,
+    kube_api_egress,
     metrics_ingress,
     namespace_peer,
+    pod_discovery,
     scrape_egress,
     scrape_jobs,
 )
@@ -170,6 +172,7 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
         signal: {"exporters": [{"type": e.type, "config": e.config} for e in getattr(env.observability, signal)]}
         for signal in ("traces", "metrics", "logs")
     }
+    scrape = scrape_jobs(env)
     return {
         "nodeSelector": SYSTEM_NODE_SELECTOR,
         "tolerations": SYSTEM_TOLERATIONS,
@@ -185,10 +188,10 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
         },
         "pipelines": pipelines,
         # Prometheus endpoints (Temporal's servers, the control plane's /metrics) into the metrics pipeline.
-        "scrape": scrape_jobs(env, _tiers(env)),
+        "scrape": scrape,
         "networkPolicy": {
             "ingressFrom": [namespace_peer(ns) for ns in client_namespaces(env)],
-            "egress": [DNS_RULE, *exporter_egress(env, shown), *scrape_egress(env)],
+            "egress": [DNS_RULE, *exporter_egress(env, shown), *scrape_egress(env), *kube_api_egress(env, scrape)],
         },
     }
 
@@ -221,7 +224,8 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
                 "maxReplicas": max(int(api_scaling.get("maxReplicas", 1)), replicas),
             },
         },
-        "metrics": {"ingressFrom": metrics_ingress(env)},
+        # who scrapes the metrics port, and whose ServiceAccount lists the pods for it (the collector's scrape jobs)
+        "metrics": {"ingressFrom": metrics_ingress(env), "discoveredBy": pod_discovery(scrape_jobs(env))},
         "workerPools": _worker_pools(env, base.get("workerPools") or [], shown),
         "dedicatedTenants": {"namespacePrefix": TENANT_NAMESPACE_PREFIX, "tenants": _dedicated_tenants(env, shown)},
         "networkPolicy": {"egress": egress_allowlist(env)},
@@ -303,12 +307,6 @@ def _scaled(group: Any, base: dict, where: str, shown: str) -> dict:
         "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
     }
     return {"replicas": desired, "autoscaling": autoscaling}
-
-
-def _tiers(env: Environment) -> list[str]:
-    """The tenant tiers of stacks.cluster (one shared worker pool each); _worker_pools checks their shape."""
-    tiers = _cluster(env).get("tenant_tiers") or {}
-    return list(tiers) if isinstance(tiers, dict) else []
 
 
 def _replicas(env: Environment, shown: str) -> int:
