@@ -6,7 +6,7 @@ the dev env's delivery set to a 1 s analysis interval over a 10 s window (tests/
 that fails half of its requests through its own fault switch from the start.
 
 Each trial runs `rollout dev --release <new>` and reads the state's `rollback`: `first_bad_scrape_at` (the first
-scrape at which the canary's error ratio was over the SLO's threshold, found by a range query at one-second steps)
+scrape at which the canary's error ratio was over the SLO's threshold, found by a range query at 100 ms steps)
 and `stable_at` (haproxy confirmed stable 100 %, canary 0). The baseline, in the same run, is the analysis interval
 itself: the figure is printed as seconds and as a ratio to the interval (goal: at most 2).
 

@@ -14,6 +14,7 @@ from infractl.services.rollout import store
 from infractl.services.rollout.endpoint import CANARY_SERVER, STABLE_SERVER, Stack
 
 DRAIN_TIMEOUT_S = 30.0
+RESOLUTION_S = 0.1
 
 
 def back_to_stable(
@@ -88,8 +89,9 @@ def _breach_at(state: RolloutState) -> datetime | None:
 def _first_bad_scrape(
     stack: Stack, state: RolloutState, until: datetime, criteria: Sequence[Criterion]
 ) -> datetime | None:
-    """The first scrape at which the breached SLO's canary ratio was over its threshold (a range query at a
-    one-second step over the breached step): where the time to roll back starts."""
+    """The first scrape at which the breached SLO's canary ratio was over its threshold: a range query over the
+    breached step at RESOLUTION_S, finer than any scrape interval, so the first point over the threshold is within
+    RESOLUTION_S of the scrape that made it so. Where the time to roll back starts."""
     step = state.history[-1]
     bad = next((s for s in step.samples if s.verdict == "breach"), None)
     criterion = next((c for c in criteria if bad is not None and c.slo == bad.slo), None)
@@ -97,7 +99,7 @@ def _first_bad_scrape(
         return None
     try:
         points = prometheus.series(
-            stack.prometheus_url, criterion.query, step.started_at - timedelta(seconds=1), until, 1
+            stack.prometheus_url, criterion.query, step.started_at - timedelta(seconds=1), until, RESOLUTION_S
         )
     except InfractlError:
         return None
