@@ -79,6 +79,7 @@ def through_haproxy(base: Path) -> float:
         psql = str(Path(primary.extra["bindir"]) / "psql")
         endpoint = haproxy.start(base, port, servers, psql=psql)
         try:
+            haproxy.wait_status(endpoint, {"primary": "UP", "replica": "DOWN"}, 15)  # the checks' first verdict
             hs.first_write(_server(port), time.monotonic(), 15)  # haproxy routes to the primary
             return fail_over(primary, replica, lambda t: hs.first_write(_server(port), t, 30))
         finally:

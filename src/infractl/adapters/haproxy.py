@@ -6,10 +6,12 @@ external one (`option external-check`): a small script asks the server `select p
 exits 0 only for `f` (a primary). It needs `insecure-fork-wanted` and `external-check` in the global section (haproxy
 forks the script). haproxy kills an external check that runs longer than the server's current check interval
 (`timeout check` does not apply to it, measured on 2.6), and a fork of psql can take more than 100 ms on a loaded
-machine: so a server that is up is checked every CHECK_INTER_MS (1 s: a slow check still passes) and marked down only
-after FALL failures in a row (the second one FAST_INTER_MS later: a refused connection fails at once); a server that
-is down is checked every DOWN_INTER_MS and comes up on its first success. Sessions on a server marked down are
-shut, so clients reconnect to the one that is up. (With a 100 ms interval and one failure, a loaded machine marked
+machine: so a server that is up is checked every CHECK_INTER_MS (1 s: a slow check still passes), a server that is
+down every DOWN_INTER_MS; one failure marks a server down, one success up. Until a dead primary's check fails, a
+connection haproxy cannot open to it is redispatched to the other server (`option redispatch 1`) instead of being
+retried on the dead one a second apart. Sessions on a server marked down are shut, so clients reconnect to the one
+that is up. Callers wait for the checks' first verdict (`Runtime.wait_status`, on the stats socket) before using the
+endpoint: until then haproxy counts every server up, the standby too. (With a 100 ms interval, a loaded machine marked
 healthy servers down and cut every session: the db-failover drill then starved its clients.)
 
 The same haproxy is the local rollout's traffic shifter (`infractl rollout`, issue 20): an HTTP endpoint in front
@@ -34,9 +36,8 @@ from infractl.adapters import process
 from infractl.errors import ExternalToolError, UsageError
 
 CHECK_INTER_MS = 1000  # an up server: each check may take this long
-FAST_INTER_MS = 100  # an up server that failed once: confirmed quickly
 DOWN_INTER_MS = 250  # a down server (a standby being promoted): each check may take this long
-FALL = 2
+PG_BACKEND = "primary"
 IDLE_TIMEOUT = "30m"  # a pooled connection may sit idle: haproxy must not cut it
 
 
@@ -58,7 +59,12 @@ def primary_check_script(path: Path, psql: str, user: str = ls.PG_ADMIN_USER) ->
 
 
 def config(
-    port: int, servers: Sequence[tuple[str, str, int]], check_script: Path, *, inter_ms: int = CHECK_INTER_MS
+    port: int,
+    servers: Sequence[tuple[str, str, int]],
+    check_script: Path,
+    *,
+    inter_ms: int = CHECK_INTER_MS,
+    stats_socket: Path | None = None,
 ) -> str:
     """A TCP frontend on 127.0.0.1:port to the first of servers (name, host, port) that passes the check."""
     lines = [
@@ -67,6 +73,7 @@ def config(
         "    insecure-fork-wanted",
         "    external-check",
         "    maxconn 512",
+        *([f"    stats socket {stats_socket} mode 600 level admin"] if stats_socket else []),
         "defaults",
         "    mode tcp",
         "    timeout connect 1s",
@@ -75,13 +82,14 @@ def config(
         "    timeout check 1s",
         "frontend pg",
         f"    bind {ls.HOST}:{port}",
-        "    default_backend primary",
-        "backend primary",
+        f"    default_backend {PG_BACKEND}",
+        f"backend {PG_BACKEND}",
+        "    option redispatch 1",
+        "    retries 2",
         "    option external-check",
         f'    external-check command "{check_script}"',
         '    external-check path "/usr/bin:/bin"',
-        f"    default-server inter {inter_ms} fastinter {FAST_INTER_MS} downinter {DOWN_INTER_MS} fall {FALL} rise 1"
-        " on-marked-down shutdown-sessions",
+        f"    default-server inter {inter_ms} downinter {DOWN_INTER_MS} fall 1 rise 1 on-marked-down shutdown-sessions",
     ]
     lines += [f"    server {name} {host}:{p} check" for name, host, p in servers]
     return "\n".join(lines) + "\n"
@@ -102,16 +110,24 @@ def start(
     wait: float | None = ls.DEFAULT_WAIT_S,
 ) -> ls.Running:
     """Write <base>/<name>.cfg and its check script, check the config, start haproxy in the foreground (-db) as
-    service `name`; healthy when the frontend accepts TCP connections."""
+    service `name`; healthy when the frontend accepts TCP connections. extra["stats_socket"]: its runtime API
+    (Runtime(..., backend=PG_BACKEND)); wait_status before use."""
     base = Path(base).resolve()
     base.mkdir(parents=True, exist_ok=True)
     script = primary_check_script(base / f"{name}-check.sh", psql)
+    sock = _socket_path(base, name)
     cfg = base / f"{name}.cfg"
-    cfg.write_text(config(port, servers, script))
+    cfg.write_text(config(port, servers, script, stats_socket=sock))
     check_config(cfg)
-    extra = {"config": str(cfg), "health": "tcp"}
+    extra = {"config": str(cfg), "stats_socket": str(sock), "health": "tcp"}
     env = ls.service_env(process.clean_env(drop_prefixes=("PG",)))
     return ls.start_process(name, [binary(), "-db", "-f", str(cfg)], env, base, port, None, wait=wait, extra=extra)
+
+
+def wait_status(endpoint: ls.Running, expected: Mapping[str, str], timeout: float) -> None:
+    """The PostgreSQL endpoint of `start`: until its checks give each server the expected state, e.g. primary UP,
+    replica DOWN (before that haproxy counts the standby up too)."""
+    Runtime(Path(endpoint.extra["stats_socket"]), backend=PG_BACKEND).wait_status(expected, timeout)
 
 
 # --- HTTP: the rollout's weighted endpoint ---------------------------------------------------------------------------
@@ -256,8 +272,16 @@ class Runtime:
     """haproxy's runtime API on its stats socket (plain `socket`, one connection a command line), for the servers
     of backend `api`. servers: their names, when known, so a wrong name is refused before anything is sent."""
 
-    def __init__(self, socket: Path, *, servers: Sequence[str] | None = None, timeout: float = RUNTIME_TIMEOUT_S):
+    def __init__(
+        self,
+        socket: Path,
+        *,
+        servers: Sequence[str] | None = None,
+        timeout: float = RUNTIME_TIMEOUT_S,
+        backend: str = BACKEND,
+    ):
         self.path = Path(socket)
+        self.backend = backend
         self.servers = list(servers) if servers is not None else None
         self.timeout = timeout
 
@@ -345,7 +369,17 @@ class Runtime:
             time.sleep(DRAIN_POLL_S)
 
     def _stats(self) -> dict[str, dict[str, str]]:
-        return parse_stat(self.command(f"show stat {BACKEND} 4 -1"))  # type 4: servers only
+        return parse_stat(self.command(f"show stat {self.backend} 4 -1"), self.backend)  # type 4: servers only
+
+    def wait_status(self, expected: Mapping[str, str], timeout: float) -> None:
+        """Until the checks give every named server the expected state (UP, DOWN); ExternalToolError after timeout."""
+        deadline = time.monotonic() + timeout
+        while (now := self.status()) and any(now.get(n) != s for n, s in expected.items()):
+            if time.monotonic() >= deadline:
+                raise ExternalToolError(
+                    f"haproxy: the servers are {now} after {timeout:g} s, expected {dict(expected)}"
+                )
+            time.sleep(DRAIN_POLL_S)
 
 
 def split_answers(answer: str) -> list[str]:
@@ -383,7 +417,7 @@ def parse_weights(answer: str) -> dict[str, int]:
     return found
 
 
-def parse_stat(answer: str) -> dict[str, dict[str, str]]:
+def parse_stat(answer: str, backend: str = BACKEND) -> dict[str, dict[str, str]]:
     """The server rows of backend `api` from `show stat` (CSV whose header line starts with `# `), by server name;
     each has at least numeric scur and qcur, and status."""
     if not answer.startswith("# "):
@@ -391,7 +425,7 @@ def parse_stat(answer: str) -> dict[str, dict[str, str]]:
             "haproxy runtime API: unexpected answer to `show stat`", details=answer.splitlines()[:5]
         )
     reader = csv.DictReader(row for row in answer[2:].splitlines() if row)
-    rows = {row["svname"]: row for row in reader if row.get("pxname") == BACKEND and row.get("svname")}
+    rows = {row["svname"]: row for row in reader if row.get("pxname") == backend and row.get("svname")}
     for row in rows.values():
         if row.get("status") is None:
             raise ExternalToolError("haproxy runtime API: `show stat` has no status column")

@@ -238,6 +238,7 @@ def db_failover(h: Harness, steps: Steps) -> float | None:
             h.forget(hs.ENDPOINT)
 
         h.on_cleanup("endpoint", stop_endpoint)
+        haproxy.wait_status(endpoint, {"primary": "UP", "replica": "DOWN"}, min(15.0, h.remaining()))
         hs.first_write(h.admin(port), time.monotonic(), min(15.0, h.remaining()))
         for name in APP:
             h.start_app(name, {"postgres": port})
