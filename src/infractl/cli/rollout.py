@@ -57,7 +57,7 @@ def run(
 
     Exit 0 when the release is stable, 11 (ROLLED_BACK) when it was rolled back; Ctrl-C leaves the traffic where it
     is, marked interrupted: `rollout status` explains, `rollout abort` or a re-run resolves."""
-    from infractl.cli import ui, ui_rollout
+    from infractl.cli import ui
     from infractl.errors import RolledBack, UsageError
     from infractl.services.rollout import local
 
@@ -82,16 +82,10 @@ def run(
         failed = store.load(stack.directory) if stack else None
         if failed is not None:
             note(status=failed.status, reason=failed.reason, release=release, runbook=failed.runbook)
-            if as_json:
-                ui.print_json(failed.model_dump(mode="json"))
-            else:
-                ui_rollout.print_state(failed)
+            _show(failed, as_json)
         raise exc
     note(status=state.status, release=release)
-    if as_json:
-        ui.print_json(state.model_dump(mode="json"))
-    else:
-        ui_rollout.print_state(state)
+    _show(state, as_json)
 
 
 @app.command("status")
@@ -108,33 +102,34 @@ def status(env: str = typer.Argument("dev", help=ENV_HELP), as_json: bool = json
         ui_rollout.print_status(result)
 
 
-@app.command("abort")
-@recorded("rollout.abort", local=True)
-def abort(env: str = typer.Argument("dev", help=ENV_HELP), as_json: bool = json_option()) -> None:
-    """Roll back now: all traffic to stable, the canary drained and stopped (a running rollout does it itself)."""
-    from infractl.cli import ui, ui_rollout
+def _end(verb: str, env: str, as_json: bool) -> None:
+    """abort or promote: the service ends the rollout; the state is recorded and shown."""
     from infractl.services.rollout import control
 
     ctx = context(emulate=True)
-    state = control.abort(ctx.project.work_dir, ctx.project, env)
+    state = getattr(control, verb)(ctx.project.work_dir, ctx.project, env)
     note(status=state.status, release=state.release)
+    _show(state, as_json)
+
+
+def _show(state, as_json: bool) -> None:
+    from infractl.cli import ui, ui_rollout
+
     if as_json:
         ui.print_json(state.model_dump(mode="json"))
     else:
         ui_rollout.print_state(state)
+
+
+@app.command("abort")
+@recorded("rollout.abort", local=True)
+def abort(env: str = typer.Argument("dev", help=ENV_HELP), as_json: bool = json_option()) -> None:
+    """Roll back now: all traffic to stable, the canary drained and stopped (a running rollout does it itself)."""
+    _end("abort", env, as_json)
 
 
 @app.command("promote")
 @recorded("rollout.promote", local=True)
 def promote(env: str = typer.Argument("dev", help=ENV_HELP), as_json: bool = json_option()) -> None:
     """Finish an interrupted rollout without its remaining analysis: the release becomes stable."""
-    from infractl.cli import ui, ui_rollout
-    from infractl.services.rollout import control
-
-    ctx = context(emulate=True)
-    state = control.promote(ctx.project.work_dir, ctx.project, env)
-    note(status=state.status, release=state.release)
-    if as_json:
-        ui.print_json(state.model_dump(mode="json"))
-    else:
-        ui_rollout.print_state(state)
+    _end("promote", env, as_json)

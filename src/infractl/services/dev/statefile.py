@@ -91,3 +91,35 @@ def locked(directory: Path) -> Iterator[None]:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+UP_HINT = "start it with `infractl dev up --no-docker`"
+
+
+class RecordedServices:
+    """The services of a running stack's state, for what acts on it (the drills' harness, the rollout): needs
+    `directory` (<dev>) and `state` (the loaded state file); every change is saved at once."""
+
+    directory: Path
+    state: dict[str, Any]
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return dict(self.state["ports"])
+
+    def has(self, name: str) -> bool:
+        return name in self.state["services"]
+
+    def service(self, name: str) -> ls.Running:
+        entry = self.state["services"].get(name)
+        if entry is None:
+            raise UsageError(f"the dev stack has no {name} service", hint=UP_HINT)
+        return ls.Running.from_dict(entry)
+
+    def record(self, r: ls.Running) -> None:
+        self.state["services"][r.name] = record(r)
+        save_state(self.directory, self.state)
+
+    def forget(self, name: str) -> None:
+        if self.state["services"].pop(name, None) is not None:
+            save_state(self.directory, self.state)

@@ -28,17 +28,16 @@ from infractl.errors import ExternalToolError, InfractlError, UsageError
 from infractl.models.drill import WorkloadCheck
 from infractl.services.dev import native
 from infractl.services.dev.contract import APP, EVIDENCE_BUCKET, INFRA, S3_REGION
-from infractl.services.dev.statefile import dev_dir, load_state, locked, record, save_state
+from infractl.services.dev.statefile import UP_HINT, RecordedServices, dev_dir, load_state, locked
 from infractl.services.drill.steps import Progress
 
 DRILL_PREFIX = "drill-"  # state-file names of what the drill starts besides the stack
 MARK = "drill_override"  # in a Running's extra: the app runs with the drill's overrides (not its normal contract)
 KILL_WAIT_S = 10.0
-UP_HINT = "start it with `infractl dev up --no-docker`"
 
 
 @dataclass
-class Harness:
+class Harness(RecordedServices):
     work_dir: Path
     root: Path
     directory: Path
@@ -58,10 +57,6 @@ class Harness:
     # --- the stack -------------------------------------------------------------------------------------------
 
     @property
-    def ports(self) -> dict[str, int]:
-        return dict(self.state["ports"])
-
-    @property
     def root_token(self) -> str:
         return str(self.state["root_token"])
 
@@ -74,20 +69,6 @@ class Harness:
     @property
     def api_url(self) -> str:
         return f"http://{ls.HOST}:{self.ports['api']}"
-
-    def service(self, name: str) -> ls.Running:
-        entry = self.state["services"].get(name)
-        if entry is None:
-            raise UsageError(f"the dev stack has no {name} service", hint=UP_HINT)
-        return ls.Running.from_dict(entry)
-
-    def record(self, r: ls.Running) -> None:
-        self.state["services"][r.name] = record(r)
-        save_state(self.directory, self.state)
-
-    def forget(self, name: str) -> None:
-        if self.state["services"].pop(name, None) is not None:
-            save_state(self.directory, self.state)
 
     def admin(self, port: int | None = None) -> PgServer:
         return PgServer(ls.HOST, port or self.db_port, ls.PG_ADMIN_USER, label="the dev stack's PostgreSQL")

@@ -21,28 +21,23 @@ from infractl.adapters import prometheus as prom
 from infractl.errors import ExternalToolError, UsageError
 from infractl.services.dev import monitoring, native
 from infractl.services.dev.contract import INFRA
-from infractl.services.dev.statefile import dev_dir, load_state, locked, record, save_state
+from infractl.services.dev.statefile import UP_HINT, RecordedServices, dev_dir, load_state, locked
 
 PROXY = "rollout-proxy"
 CANARY = "rollout-canary"
 STABLE_SERVER, CANARY_SERVER = "stable", "canary"
-UP_HINT = "start it with `infractl dev up --no-docker`"
 SCRAPE_WAIT_S = 30.0
 UP_WAIT_S = 30.0
 
 
 @dataclass
-class Stack:
+class Stack(RecordedServices):
     """The running native dev stack, as the rollout sees it."""
 
     work_dir: Path
     root: Path
     directory: Path
     state: dict[str, Any]
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return dict(self.state["ports"])
 
     @property
     def prometheus_url(self) -> str:
@@ -53,23 +48,6 @@ class Stack:
         path = self.directory / "rollout"
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-    def has(self, name: str) -> bool:
-        return name in self.state["services"]
-
-    def service(self, name: str) -> ls.Running:
-        entry = self.state["services"].get(name)
-        if entry is None:
-            raise UsageError(f"the dev stack has no {name} service", hint=UP_HINT)
-        return ls.Running.from_dict(entry)
-
-    def record(self, r: ls.Running) -> None:
-        self.state["services"][r.name] = record(r)
-        save_state(self.directory, self.state)
-
-    def forget(self, name: str) -> None:
-        if self.state["services"].pop(name, None) is not None:
-            save_state(self.directory, self.state)
 
     # --- the proxy -----------------------------------------------------------------------------------------------
 
