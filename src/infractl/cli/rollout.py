@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from typer.core import TyperGroup
 
@@ -49,6 +51,11 @@ def run(
     steps: str = typer.Option(
         None, "--steps", help="Canary weights in percent, increasing, ending at 100, e.g. 10,25,50,100."
     ),
+    report_dir: Path = typer.Option(
+        None,
+        "--report-dir",
+        help="Write the report (rollout-<env>.json, .md, .html) here. Default: <work dir>/rollouts.",
+    ),
     as_json: bool = json_option(),
 ) -> None:
     """Roll a release out: the canary's traffic share grows step by step, each step judged on the canary's own
@@ -81,11 +88,19 @@ def run(
         stack = peek(ctx.project.work_dir, ctx.project.root)
         failed = store.load(stack.directory) if stack else None
         if failed is not None:
+            failed = _report(failed, report_dir or ctx.project.work_dir / "rollouts")
             note(status=failed.status, reason=failed.reason, release=release, runbook=failed.runbook)
             _show(failed, as_json)
         raise exc
-    note(status=state.status, release=release)
+    state = _report(state, report_dir or ctx.project.work_dir / "rollouts")
+    note(status=state.status, release=release, report=state.files[-1])
     _show(state, as_json)
+
+
+def _report(state, directory: Path):
+    from infractl.services.rollout import report
+
+    return state.model_copy(update={"files": report.write(state, directory)})
 
 
 @app.command("status")

@@ -43,6 +43,8 @@ def print_state(state: Any) -> None:
         console.print(f"rolled back: {rb.reason}{took}", markup=False)
     if state.status not in ("succeeded", "running"):
         console.print(f"runbook: {state.runbook}", markup=False)
+    if state.files:
+        console.print(f"report: {', '.join(state.files)}", markup=False)
 
 
 def print_status(result: Any) -> None:
