@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infractl.errors import ExternalToolError, RolledBack, UsageError
+from infractl.errors import ExternalToolError, InfractlError, RolledBack, UsageError
 from infractl.models.environment import Environment
 from infractl.models.project import Project
 from infractl.models.rollout import Criterion, RolloutState, Sample, Step
@@ -73,6 +73,15 @@ def run(
                 state = _interrupted(stack, store.load(stack.directory) or state)
                 progress(f"interrupted at {state.weights}: `infractl rollout status {env.name}` explains")
                 raise
+            except InfractlError as exc:  # it cannot judge (Prometheus away, a canary that died): back to stable
+                latest = store.load(stack.directory) or state
+                try:
+                    state = back_to_stable(
+                        stack, latest, f"the rollout could not go on: {exc.message}", status="failed"
+                    )
+                except InfractlError:
+                    _interrupted(stack, latest)  # not even that: the weights stay, status explains
+                    raise exc from None
             finally:
                 tally = load.snapshot()
                 if tally.sent:
@@ -118,11 +127,11 @@ def _resume_or_new(
             back_to_stable(stack, old, "resumed without its canary", status="aborted")
         else:
             return store.save(stack.directory, old.model_copy(update={"status": "running", "pid": os.getpid()}))
-    now = store.now()
-    stack.runtime().set_weights({STABLE_SERVER: 100, CANARY_SERVER: 0})
     stable = stack.stable_release()
     if stable == release:
         raise UsageError(f"the dev stack already runs {release}", hint="roll out another release")
+    now = store.now()
+    stack.runtime().set_weights({STABLE_SERVER: 100, CANARY_SERVER: 0})
     state = RolloutState(
         id=now.strftime("%Y%m%dT%H%M%S%f"),
         env=env.name,
