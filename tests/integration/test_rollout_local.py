@@ -164,7 +164,9 @@ def _wait(what: str, predicate, timeout: float = 120.0):
     return found
 
 
-def test_sigint_leaves_a_consistent_state_that_abort_and_a_rerun_resolve(work: Path, project, clean: Path):
+def test_sigint_leaves_a_consistent_state_that_abort_and_a_rerun_resolve(
+    work: Path, project, clean: Path, sigint_as_a_terminal_sends_it
+):
     proc = _cli(work, project, "rollout", "dev", "--release", "r-sigint")
     try:
         _wait("the 25 % step", lambda: (s := store.load(clean)) and [h.weight for h in s.history][-1:] == [25])
