@@ -3,6 +3,7 @@ asks the dev stack's Prometheus (docs/delivery.md#analysis). Never through an HT
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import urllib.error
@@ -25,7 +26,7 @@ def _get(base_url: str, path: str, params: dict[str, str], timeout: float) -> An
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]
         raise ExternalToolError(f"Prometheus at {base_url} refused the query ({exc.code}): {detail}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         raise ExternalToolError(
             f"Prometheus at {base_url} did not answer: {exc}", hint="is the dev stack up? infractl dev status"
         ) from None

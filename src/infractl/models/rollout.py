@@ -69,6 +69,7 @@ class RolloutState(_Model):
     reason: str | None = None
     runbook: str = "docs/runbooks/rollout-failed.md"
     pid: int | None = None  # the process driving the rollout (a dead pid with status running: interrupted)
+    promoting: bool = False  # the stable api is being restarted as the release: traffic must stay on the canary
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None

@@ -75,8 +75,20 @@ def _next(state: RolloutState | None, env: str) -> list[str]:
 def abort(work_dir: Path, project: Project, env: str) -> RolloutState:
     _dev_only(env)
     state = _open_rollout(work_dir, project, "abort")
+    if state.promoting:
+        raise UsageError(
+            f"the rollout of {state.release} is promoting, or stopped while promoting: the stable api is restarted"
+            " as it, so the traffic stays on the canary",
+            hint=f"finish it: infractl rollout promote {env}",
+        )
+    signalled = False
     if state.status == "running" and state.pid and state.pid != os.getpid():
-        os.kill(state.pid, signal.SIGTERM)  # its handler rolls back and marks the state aborted
+        try:
+            os.kill(state.pid, signal.SIGTERM)  # its handler rolls back and marks the state aborted
+            signalled = True
+        except OSError:  # gone since the state was read: roll back here
+            pass
+    if signalled:
         deadline = time.monotonic() + ABORT_WAIT_S
         while True:
             now = store.load(_directory(work_dir, project))
@@ -88,7 +100,7 @@ def abort(work_dir: Path, project: Project, env: str) -> RolloutState:
                     hint="look at `infractl rollout status dev`; if it is gone, run abort again",
                 )
             time.sleep(0.2)
-        if now.status != "interrupted":
+        if now.status != "interrupted" or now.promoting:  # ended, or must stay on the canary (promote finishes it)
             return now
     with opened(work_dir, project.root) as stack:
         state = store.load(stack.directory) or state

@@ -10,6 +10,7 @@ they were, marked interrupted (status explains, abort or a re-run resolves)."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import time
@@ -67,20 +68,17 @@ def run(
             try:
                 state = _drive(stack, env, state, criteria, progress)
             except _Abort:
-                latest = store.load(stack.directory) or state
-                state = back_to_stable(stack, latest, "aborted by `infractl rollout abort`", status="aborted")
+                state = _ended_or(stack, state, "aborted by `infractl rollout abort`", "aborted", criteria)
             except KeyboardInterrupt:
-                state = _interrupted(stack, store.load(stack.directory) or state)
+                latest = store.load(stack.directory) or state
+                state = latest if latest.final else _interrupted(stack, latest)
                 progress(f"interrupted at {state.weights}: `infractl rollout status {env.name}` explains")
                 raise
             except InfractlError as exc:  # it cannot judge (Prometheus away, a canary that died): back to stable
-                latest = store.load(stack.directory) or state
                 try:
-                    state = back_to_stable(
-                        stack, latest, f"the rollout could not go on: {exc.message}", status="failed"
-                    )
+                    state = _ended_or(stack, state, f"the rollout could not go on: {exc.message}", "failed", criteria)
                 except InfractlError:
-                    _interrupted(stack, latest)  # not even that: the weights stay, status explains
+                    _interrupted(stack, store.load(stack.directory) or state)  # the weights stay, status explains
                     raise exc from None
             finally:
                 tally = load.snapshot()
@@ -94,6 +92,17 @@ def run(
             hint=f"what to do next: {state.runbook}; `infractl rollout status {env.name}` shows every sample",
         )
     return state
+
+
+def _ended_or(stack: Stack, state: RolloutState, reason: str, status: str, criteria: list[Criterion]) -> RolloutState:
+    """After an abort or an error: a rollout that already ended stays as it ended; one promoting keeps its traffic on
+    the canary (the stable api may be down) and reads as interrupted; any other goes back to stable."""
+    latest = store.load(stack.directory) or state
+    if latest.final:
+        return latest
+    if latest.promoting:
+        return _interrupted(stack, latest.model_copy(update={"reason": reason}))
+    return back_to_stable(stack, latest, reason, status=status, criteria=criteria)
 
 
 def _steps(steps: list[int] | None, env: Environment) -> list[int]:
@@ -202,7 +211,7 @@ def _judge(
     need = (
         a.samples
         if not (state.strategy == "blue-green" and weight == 100)
-        else max(a.samples, round(parse_duration(env.delivery.bake) / parse_duration(a.interval)))
+        else max(a.samples, math.ceil(parse_duration(env.delivery.bake) / parse_duration(a.interval)))
     )
     interval = parse_duration(a.interval)
     step = Step(weight=weight, started_at=store.now())
@@ -231,11 +240,13 @@ def _judge(
         if passed >= need:
             step.verdict, step.finished_at = "passed", store.now()
             return "passed", store.save(stack.directory, state.model_copy(update={"history": history}))
-        if unknown > a.max_inconclusive:
+        rounds = len(step.samples) // max(1, len(criteria))
+        if unknown > a.max_inconclusive or rounds >= need + a.max_inconclusive:  # as Argo's count: never endless
             step.verdict, step.finished_at = "inconclusive", store.now()
             reason = (
-                f"no judgement at {weight} %: fewer than {a.min_requests} canary requests in {a.window} for"
-                f" {unknown} samples in a row (send traffic, or set delivery.load_rps)"
+                f"no judgement at {weight} %: {need} passing samples in a row did not come within {rounds} samples"
+                f" (an inconclusive one has fewer than {a.min_requests} canary requests in {a.window}: send traffic,"
+                " or set delivery.load_rps)"
             )
             return "inconclusive", store.save(
                 stack.directory, state.model_copy(update={"history": history, "reason": reason})

@@ -58,13 +58,22 @@ def finish_success(stack: Stack, state: RolloutState, progress: Callable[[str], 
     rt = stack.runtime()
     if rt.weights().get(CANARY_SERVER) != 100:
         rt.set_weights({STABLE_SERVER: 0, CANARY_SERVER: 100})
+    # from here a failure must leave the traffic on the canary (the stable api may be down): see local.run
+    state = store.save(stack.directory, state.model_copy(update={"promoting": True, "weights": rt.weights()}))
     stack.restart_stable(state.release)
     rt.set_weights({STABLE_SERVER: 100, CANARY_SERVER: 0})
     weights = rt.weights()
     state = store.save(
         stack.directory,
         state.model_copy(
-            update={"status": "succeeded", "reason": None, "weights": weights, "stable": state.release, "pid": None}
+            update={
+                "status": "succeeded",
+                "reason": None,
+                "weights": weights,
+                "stable": state.release,
+                "pid": None,
+                "promoting": False,
+            }
         ),
     )
     _retire_canary(stack)
@@ -73,9 +82,13 @@ def finish_success(stack: Stack, state: RolloutState, progress: Callable[[str], 
 
 
 def _retire_canary(stack: Stack) -> None:
-    if stack.has("rollout-canary"):
-        stack.runtime().drain(CANARY_SERVER, DRAIN_TIMEOUT_S)
-    stack.stop_canary()
+    """Drain the canary (its weight is 0 already), then stop it, drained or not (a request running past
+    DRAIN_TIMEOUT_S is cut: the rollback must not leave the canary serving)."""
+    try:
+        if stack.has("rollout-canary"):
+            stack.runtime().drain(CANARY_SERVER, DRAIN_TIMEOUT_S)
+    finally:
+        stack.stop_canary()
 
 
 def _breach_at(state: RolloutState) -> datetime | None:
