@@ -70,7 +70,10 @@ def test_drill_restores_into_a_new_instance_and_measures_rpo_and_rto(work, tmp_p
         rpo, rto = result.measures
         assert rpo.name == "rpo" and rpo.scope == "database" and rpo.measured_seconds == verify["window_seconds"]
         assert rto.name == "rto" and rto.measured_seconds > 0 and rto.passed is not None
-        assert _step(result, "archive-check").facts["segments"] >= 3  # the load's WAL switches were archived
+        # the load's WAL switches were archived: each switch that closed a segment (a switch with no WAL written
+        # since the last one does nothing and returns the same position: a starved writer on a loaded machine)
+        closed = len(set(_step(result, "load").facts["switched"]))
+        assert closed >= 1 and _step(result, "archive-check").facts["segments"] >= closed
         # nothing left: the restored instance and the api are stopped, their ports free, the drill's data gone
         restored_port = _step(result, "restore").facts["port"]
         assert ls.port_is_free(restored_port), f"run {run}: the restored PostgreSQL still listens"
