@@ -326,7 +326,7 @@ class Runtime:
         )
         if not changes:
             return
-        commands = [f"set weight {BACKEND}/{name} {weight}" for name, weight in changes]
+        commands = [f"set weight {self.backend}/{name} {weight}" for name, weight in changes]
         line = ";".join(commands)
         answers = split_answers(self.command(line))
         if len(answers) != len(commands):
@@ -342,7 +342,7 @@ class Runtime:
 
     def weights(self) -> dict[str, int]:
         """Each server's weight (percent), as set: `show servers state` (srv_uweight)."""
-        return parse_weights(self.command(f"show servers state {BACKEND}"))
+        return parse_weights(self.command(f"show servers state {self.backend}"), self.backend)
 
     def sessions(self) -> dict[str, int]:
         """Each server's current sessions (requests it is serving now, plus any queued for it): `show stat`."""
@@ -374,7 +374,10 @@ class Runtime:
     def wait_status(self, expected: Mapping[str, str], timeout: float) -> None:
         """Until the checks give every named server the expected state (UP, DOWN); ExternalToolError after timeout."""
         deadline = time.monotonic() + timeout
-        while (now := self.status()) and any(now.get(n) != s for n, s in expected.items()):
+        while True:
+            now = self.status()  # read once a round: an empty answer (no server yet) is not the expected state
+            if all(now.get(n) == s for n, s in expected.items()):
+                return
             if time.monotonic() >= deadline:
                 raise ExternalToolError(
                     f"haproxy: the servers are {now} after {timeout:g} s, expected {dict(expected)}"
@@ -399,7 +402,7 @@ def split_answers(answer: str) -> list[str]:
     return blocks
 
 
-def parse_weights(answer: str) -> dict[str, int]:
+def parse_weights(answer: str, backend: str = BACKEND) -> dict[str, int]:
     """The servers of backend `api` and their set weights from `show servers state` (a version line, a `# ` header
     of field names, one line of space-separated fields per server)."""
     rows = answer.splitlines()
@@ -412,7 +415,7 @@ def parse_weights(answer: str) -> dict[str, int]:
         if row.startswith("#") or len(fields) != len(header):
             continue
         value = dict(zip(header, fields, strict=True))
-        if value["be_name"] == BACKEND:
+        if value["be_name"] == backend:
             found[value["srv_name"]] = _number(value["srv_uweight"], "srv_uweight")
     return found
 

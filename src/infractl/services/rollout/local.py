@@ -26,7 +26,7 @@ from infractl.models.slo import parse_duration
 from infractl.services import environments, slo
 from infractl.services.release import records
 from infractl.services.rollout import analysis, store, traffic
-from infractl.services.rollout.endpoint import CANARY_SERVER, STABLE_SERVER, Stack, opened
+from infractl.services.rollout.endpoint import CANARY, CANARY_SERVER, STABLE_SERVER, Stack, opened
 from infractl.services.rollout.rollback import back_to_stable, finish_success
 
 Progress = Callable[[str], None]
@@ -132,7 +132,7 @@ def _resume_or_new(
                 hint=f"resume it: infractl rollout {env.name} --release {old.release}; or: infractl rollout abort"
                 f" {env.name}",
             )
-        if not stack.has("rollout-canary"):  # the canary died with the rollout: start over from stable
+        if not stack.has(CANARY):  # the canary died with the rollout: start over from stable
             back_to_stable(stack, old, "resumed without its canary", status="aborted")
         else:
             return store.save(stack.directory, old.model_copy(update={"status": "running", "pid": os.getpid()}))
@@ -167,7 +167,7 @@ def _drive(
     done = [s.weight for s in state.history if s.verdict == "passed"]
     if state.strategy == "blue-green" and not done:
         progress(f"warming {state.release}: {WARM_REQUESTS} requests straight to it")
-        canary_url = f"http://127.0.0.1:{stack.service('rollout-canary').port}"
+        canary_url = f"http://127.0.0.1:{stack.service(CANARY).port}"
         with traffic.Load(canary_url, max(env.delivery.load_rps, 20)):
             verdict, state = _judge(stack, env, state, criteria, 0, progress, warmup=True)
         if verdict != "passed":

@@ -11,7 +11,7 @@ from infractl.adapters import prometheus
 from infractl.errors import InfractlError
 from infractl.models.rollout import Criterion, Rollback, RolloutState
 from infractl.services.rollout import store
-from infractl.services.rollout.endpoint import CANARY_SERVER, STABLE_SERVER, Stack
+from infractl.services.rollout.endpoint import CANARY, CANARY_SERVER, STABLE_SERVER, Stack
 
 DRAIN_TIMEOUT_S = 30.0
 RESOLUTION_S = 0.1
@@ -85,7 +85,7 @@ def _retire_canary(stack: Stack) -> None:
     """Drain the canary (its weight is 0 already), then stop it, drained or not (a request running past
     DRAIN_TIMEOUT_S is cut: the rollback must not leave the canary serving)."""
     try:
-        if stack.has("rollout-canary"):
+        if stack.has(CANARY):
             stack.runtime().drain(CANARY_SERVER, DRAIN_TIMEOUT_S)
     finally:
         stack.stop_canary()

@@ -77,11 +77,7 @@ def burst(base_url: str, n: int, path: str = PROBE_PATH) -> Tally:
 def _one(client: Client, path: str, tally: Tally) -> None:
     try:
         status, release = client.get(path)
-    except OSError as exc:  # http.client's errors are OSErrors or HTTPException
-        tally.errors.append(f"{type(exc).__name__}: {exc}")
-        client.close()
-        return
-    except http.client.HTTPException as exc:
+    except (OSError, http.client.HTTPException) as exc:  # http.client's errors are one or the other
         tally.errors.append(f"{type(exc).__name__}: {exc}")
         client.close()
         return
