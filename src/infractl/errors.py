@@ -88,6 +88,13 @@ class DrillFailed(InfractlError):
     exit_code = ExitCode.DRILL_FAILED
 
 
+class GateNotMet(InfractlError):
+    """A phase gate's verdict (docs/gates.md): a criterion is not met or its evidence is stale; `details` name each,
+    with the evidence that decided it."""
+
+    exit_code = ExitCode.GATE_NOT_MET
+
+
 class RolledBack(InfractlError):
     """A rollout was rolled back (docs/delivery.md): a step breached an SLO, or could not be judged, or it was
     aborted; the traffic is on stable again and the state says why."""

@@ -18,5 +18,6 @@ class ExitCode(IntEnum):
     CONFLICT = 9  # it already exists (a tenant, its role or schema), or a backup is newer than what it restores into
     DRILL_FAILED = 10  # a drill ran and failed: a target missed, an effect lost or duplicated (its report says which)
     ROLLED_BACK = 11  # a rollout breached an SLO (or could not be judged) and its traffic went back to stable
+    GATE_NOT_MET = 12  # a phase gate (infractl gate) has a criterion not met or stale: its verdict names which
     INTERNAL = 70  # a bug in infractl
     INTERRUPTED = 130  # Ctrl-C

@@ -1,6 +1,7 @@
 """Checkov, run from its own tool virtualenv (it pins libraries that conflict with ours): `make tools` makes it.
 
-Always offline (`--skip-download`). Two scans: Terraform sources (`-d`) and plan JSON files (`-f`, many in one run).
+Always offline (`--skip-download`). Three scans: Terraform sources (`-d`), plan JSON files (`-f`, many in one run),
+and rendered Kubernetes manifests (`-f`, named checks only: `infractl gate`'s sandboxing policy).
 Checkov is run so that nothing outside the command line can skip a check: its own configuration file (no
 `.checkov.yaml` from the tree or from home is read), a neutral working folder and home, and an environment reduced
 to an allowlist (no `CKV_SKIP_CHECK`, `BC_*` or cloud credentials). Skips live in the sources, with a reason.
@@ -54,12 +55,24 @@ CONFIG = "compact: true\n"  # checkov refuses an empty configuration file
 
 
 def build_args(
-    *, config: Path, directory: Path | None = None, plan_files: Sequence[Path] = (), with_passed: bool = False
+    *,
+    config: Path,
+    directory: Path | None = None,
+    plan_files: Sequence[Path] = (),
+    with_passed: bool = False,
+    manifests: Sequence[Path] = (),
+    checks: Sequence[str] = (),
 ) -> list[str]:
-    """A source scan of one folder (local modules followed) or a plan scan of many plan JSON files."""
+    """A source scan of one folder (local modules followed), a plan scan of many plan JSON files, or the named checks
+    on rendered Kubernetes manifests."""
     args = ["--config-file", str(config), "--skip-download", "--skip-results-upload", "--output", "json"]
     if not with_passed:
         args.append("--quiet")
+    if manifests:
+        args += ["--framework", "kubernetes", "--check", ",".join(checks)]
+        for manifest in manifests:
+            args += ["--file", str(manifest)]
+        return args
     if directory is not None:
         return [*args, "--framework", "terraform", "--directory", str(directory)]
     args += ["--framework", "terraform_plan"]
@@ -76,6 +89,8 @@ def scan(
     directory: Path | None = None,
     plan_files: Sequence[Path] = (),
     with_passed: bool = False,
+    manifests: Sequence[Path] = (),
+    checks: Sequence[str] = (),
 ) -> list[Result]:
     """Run checkov from the folder `scratch` (its home too); exit 1 means failed checks (reported as results),
     anything else non-zero is an error."""
@@ -84,7 +99,14 @@ def scan(
     config.write_text(CONFIG, encoding="utf-8")
     env = {k: v for k, v in base_env.items() if k in ENV_ALLOWLIST}
     env.update(HOME=str(scratch), TMPDIR=str(scratch))
-    args = build_args(config=config, directory=directory, plan_files=plan_files, with_passed=with_passed)
+    args = build_args(
+        config=config,
+        directory=directory,
+        plan_files=plan_files,
+        with_passed=with_passed,
+        manifests=manifests,
+        checks=checks,
+    )
     done = process.run([binary, *args], env=env, cwd=scratch, ok_codes=(0, 1))
     return parse(done.stdout, cwd=scratch)
 

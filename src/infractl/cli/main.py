@@ -16,6 +16,7 @@ from infractl.cli import (
     emulator,
     env,
     evidence,
+    gate,
     init,
     parity,
     promote,
@@ -61,6 +62,7 @@ app.add_typer(release.app, name="release")
 app.add_typer(slo.app, name="slo")
 app.add_typer(drill.app, name="drill")
 app.add_typer(rollout.app, name="rollout")
+app.add_typer(gate.app, name="gate")
 
 
 def _version(value: bool) -> None:

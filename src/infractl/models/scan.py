@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, computed_field
@@ -38,6 +39,8 @@ class ScanReport(BaseModel):
     base: str | None = None  # the commit the API was compared with (None: no base)
     gates: list[Gate]
     duration_s: float = 0.0
+    # when the run ended (UTC): `infractl gate` judges the report's age by it (older reports: the file's mtime)
+    finished_at: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

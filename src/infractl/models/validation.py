@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, computed_field
@@ -93,6 +94,8 @@ class ValidationReport(BaseModel):
     timings: dict[str, dict[str, float]] = {}
     # the contract check of every cloud's stacks (`infractl parity`); its violations are also findings of gate parity
     parity: ParityReport | None = None
+    # when the run ended (UTC): `infractl gate` judges the report's age by it (older reports: the file's mtime)
+    finished_at: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

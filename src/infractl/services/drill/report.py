@@ -7,64 +7,39 @@ Files: <dir>/<kind>-<env>.{json,md,html}; a re-run replaces them (the ledger kee
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import Any
 
-from infractl.errors import UsageError
 from infractl.models.drill import DrillStep, DrReport, FaultsReport, LedgerRef, Measure
+from infractl.services import reporting
 
 Report = DrReport | FaultsReport
 
 
 def write(report: Report, directory: Path) -> list[str]:
     """Write the three files; report.files names them (in the JSON too)."""
-    stem = f"{report.kind}-{report.env}"
-    paths = [directory / f"{stem}.{ext}" for ext in ("json", "md", "html")]
-    report.files = [str(p) for p in paths]
-    files = dict(zip(paths, (report.model_dump_json(indent=2) + "\n", markdown(report), page(report)), strict=True))
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for path, text in files.items():
-            path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"--report-dir {directory}: cannot write {exc.filename or directory}: {exc.strerror}",
-            hint="pass a writable directory to --report-dir",
-        ) from None
-    return [str(p) for p in files]
+    report.files = reporting.paths(directory, f"{report.kind}-{report.env}")
+    return reporting.write(
+        directory,
+        f"{report.kind}-{report.env}",
+        report.model_dump_json(indent=2) + "\n",
+        markdown(report),
+        page(report),
+    )
 
 
 def append(ctx: Any, report: Report) -> tuple[LedgerRef | None, str | None]:
-    """Append the report to the env's evidence ledger (its payload locked in the WORM bucket): the entry, or why not
-    (no ledger reachable: the report files stand; the command's outcome does not change)."""
-    from infractl.adapters.ledger import chain
-    from infractl.services.evidence.access import open_ledger
-    from infractl.services.evidence.actions import actor, describe
-    from infractl.services.evidence.record import Record, record
-
+    """Append the report to the env's evidence ledger: the entry, or why not."""
     ref = f"drill:{report.kind}:{report.env}:{report.started_at.isoformat()}"
-    doc = report.model_dump(mode="json", exclude={"files", "ledger"})
-    try:
-        ledger = open_ledger(ctx, report.env)
-        with ledger.connect() as conn:
-            appended = record(
-                ledger,
-                conn,
-                [
-                    Record(
-                        tenant="-",
-                        kind=f"infractl.drill.{report.kind}.report",  # the command itself: infractl.drill.dr
-                        actor=actor(os.environ),
-                        attributes={"passed": report.passed, "env": report.env},
-                        payload=chain.canonical_json(doc).encode(),
-                        ref=ref,
-                    )
-                ],
-            )
-    except Exception as exc:  # no ledger here (not created, not reachable): the report files stand alone
-        return None, f"the report was not appended to {report.env}'s evidence ledger: {describe(exc)}"
-    return LedgerRef(seq=appended.entries[0].seq, ref=ref), None
+    seq, why_not = reporting.append(
+        ctx,
+        report.env,
+        kind=f"infractl.drill.{report.kind}.report",  # the command itself: infractl.drill.dr
+        ref=ref,
+        doc=report.model_dump(mode="json", exclude={"files", "ledger"}),
+        attributes={"passed": report.passed, "env": report.env},
+    )
+    return (LedgerRef(seq=seq, ref=ref) if seq is not None else None), why_not
 
 
 # --- Markdown ------------------------------------------------------------------------------------------------------
@@ -172,16 +147,7 @@ def page(report: Report) -> str:
         body += ["<h2>Objectives</h2>", _objectives_svg(report.measures)]
     body += ["<h2>Timeline</h2>", _timeline_svg(report, steps)]
     body += ["<h2>Report</h2>", f"<pre>{html.escape(markdown(report))}</pre>"]
-    style = (
-        "body{font-family:sans-serif;margin:2em;color:#212121}svg text{font-size:12px;font-family:sans-serif}"
-        "pre{background:#f5f5f5;padding:1em;white-space:pre-wrap}"
-    )
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{style}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    return reporting.page(title, body)
 
 
 def _timeline_svg(report: Report, steps: list[DrillStep]) -> str:

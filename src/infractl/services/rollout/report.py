@@ -5,12 +5,12 @@ with every analysis sample's error ratio against its threshold."""
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime
 from pathlib import Path
 
-from infractl.adapters import files
-from infractl.errors import UsageError
 from infractl.models.rollout import RolloutState, Step
+from infractl.services import reporting
 
 COLORS = {"passed": "#1565c0", "breached": "#c62828", "inconclusive": "#f9a825", "interrupted": "#757575"}
 RUNNING = "#90caf9"
@@ -19,17 +19,15 @@ LABEL, WIDTH, HEIGHT = 60, 640, 200  # the plot: 100 % is HEIGHT px high, the ro
 
 def write(state: RolloutState, directory: Path) -> list[str]:
     """rollout-<env>.json, .md, .html in directory; returns their paths (also in the JSON's `files`)."""
-    stem = directory / f"rollout-{state.env}"
-    paths = [str(stem.with_suffix(s)) for s in (".json", ".md", ".html")]
-    state = state.model_copy(update={"files": paths})
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        files.write_json(Path(paths[0]), state.model_dump(mode="json"))
-        Path(paths[1]).write_text(markdown(state), encoding="utf-8")
-        Path(paths[2]).write_text(page(state), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--report-dir {directory}: cannot write the report ({exc.strerror or exc})") from None
-    return paths
+    stem = f"rollout-{state.env}"
+    state = state.model_copy(update={"files": reporting.paths(directory, stem)})
+    return reporting.write(
+        directory,
+        stem,
+        json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
+        markdown(state),
+        page(state),
+    )
 
 
 def markdown(state: RolloutState) -> str:
@@ -58,10 +56,6 @@ def markdown(state: RolloutState) -> str:
 
 def page(state: RolloutState) -> str:
     title = f"Rollout of {state.release} to {state.env}: {state.status}"
-    style = (
-        "body{font-family:sans-serif;margin:2em;color:#212121}svg text{font-size:12px;font-family:sans-serif}"
-        "pre{background:#f5f5f5;padding:1em;white-space:pre-wrap}"
-    )
     body = [
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Canary traffic and analysis</h2>",
@@ -69,12 +63,7 @@ def page(state: RolloutState) -> str:
         "<h2>Summary</h2>",
         f"<pre>{html.escape(markdown(state))}</pre>",
     ]
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{style}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    return reporting.page(title, body)
 
 
 def _label(step: Step) -> str:

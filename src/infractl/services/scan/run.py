@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 from infractl.adapters import git
@@ -92,7 +93,13 @@ def run(
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="scan") as pool:
         futures = [pool.submit(_timed, job) for job in jobs]
         gates = [f.result() for f in futures]
-    report = ScanReport(root=str(root), base=commit, gates=gates, duration_s=round(time.monotonic() - started, 2))
+    report = ScanReport(
+        root=str(root),
+        base=commit,
+        gates=gates,
+        duration_s=round(time.monotonic() - started, 2),
+        finished_at=datetime.now(UTC),
+    )
     if report_dir is not None:
         reports.write(report, report_dir)
     return report

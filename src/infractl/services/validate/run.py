@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from infractl.adapters import checkov, emulator, files, terraform
 from infractl.errors import ConfigError, UsageError
@@ -79,7 +80,14 @@ def run(
         if changed_since is None or not changes.touches_parity(ctx.project, changed_since, deployed):
             progress.note(f"nothing to validate: no stack changed since {changed_since}")
             return ValidationReport(
-                envs=env_names, stacks=[], cells=[], findings=[], waived=[], costs={}, changed_since=changed_since
+                envs=env_names,
+                stacks=[],
+                cells=[],
+                findings=[],
+                waived=[],
+                costs={},
+                changed_since=changed_since,
+                finished_at=datetime.now(UTC),
             )
         progress.note(f"no {'/'.join(sorted(deployed))} stack changed since {changed_since}: parity and checkov only")
         return _static_only(v, ctx, gates, env_names, changed_since, started)
@@ -153,6 +161,7 @@ def run(
         changed_since=changed_since,
         timings=v.timings,
         parity=parity_report,
+        finished_at=datetime.now(UTC),
     )
 
 
@@ -180,6 +189,7 @@ def _static_only(
         changed_since=changed_since,
         timings=v.timings,
         parity=parity_report,
+        finished_at=datetime.now(UTC),
     )
 
 

@@ -1,0 +1,46 @@
+"""Rendering of `infractl gate`, on cli/ui.py's consoles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from infractl.cli.ui import out, pieces, styled
+
+STATUS_STYLE = {"met": "green", "not-met": "bold red", "stale": "yellow"}
+
+
+def print_verdict(verdict: Any) -> None:
+    console = out()
+    result = ("PASSED", "bold green") if verdict.passed else ("NOT MET", "bold red")
+    console.print(pieces(f"gate {verdict.gate} ({verdict.title}) for {verdict.env}: ", result))
+    table = Table(show_header=True, header_style="bold")
+    for col in ("criterion", "status", "evidence", "age / limit", "why"):
+        table.add_column(col)
+    for criterion in verdict.criteria:
+        for i, ev in enumerate(criterion.evidence):
+            age = "live" if not ev.max_age else f"{_age(ev.age_seconds)} / {ev.max_age}"
+            table.add_row(
+                criterion.id if i == 0 else "",
+                styled(criterion.status, STATUS_STYLE[criterion.status]) if i == 0 else "",
+                styled(f"{ev.kind} ({ev.status})", STATUS_STYLE[ev.status]),
+                age,
+                ev.detail,
+            )
+    console.print(table)
+    for path in verdict.files:
+        console.print(styled(f"report: {path}", "dim"))
+    if verdict.ledger:
+        console.print(styled(f"evidence ledger entry {verdict.ledger.seq} ({verdict.ledger.ref})", "dim"))
+    for line in verdict.notes:
+        console.print(styled(line, "yellow"))
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"

@@ -1,0 +1,277 @@
+"""Evidence from the reports other commands wrote, under the evidence folder (default: the work dir):
+
+    reports/tests/junit.xml         `make test` (pytest's JUnit report)
+    drills/dr-<env>.json            `infractl drill dr ENV`
+    drills/faults-<env>.json        `infractl drill faults ENV`
+    reports/scan/scan.json          `infractl scan --report-dir <evidence>/reports/scan`
+    reports/validate/validate.json  `infractl validate --report-dir <evidence>/reports/validate`
+
+Each check returns one Evidence: met, not-met (and why, naming what failed), or stale (older than its max_age).
+A report that is missing or unreadable is not-met, with the command that makes it."""
+
+from __future__ import annotations
+
+import fnmatch
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from infractl.models.drill import DR_PARTS, SCENARIOS, DrReport, FaultsReport
+from infractl.models.gate import CheckDef, Evidence
+from infractl.models.scan import ScanReport
+from infractl.models.slo import parse_duration
+from infractl.models.validation import ValidationReport
+
+TESTS = Path("reports/tests/junit.xml")
+SCAN = Path("reports/scan/scan.json")
+VALIDATE = Path("reports/validate/validate.json")
+MAKERS = {
+    "tests": "make test",
+    "scan": f"infractl scan --report-dir {{root}}/{SCAN.parent}",
+    "validate": f"infractl validate --report-dir {{root}}/{VALIDATE.parent}",
+    "drill": "infractl drill {drill} {env} --report-dir {root}/drills",
+}
+SHOWN = 3  # failing items named in a detail line
+
+
+def drill_path(kind: str, env: str) -> Path:
+    return Path("drills") / f"{kind}-{env}.json"
+
+
+def aged(
+    check: CheckDef, source: str, observed: datetime, detail: str, now: datetime, maker: str, **facts: object
+) -> Evidence:
+    """Met evidence, or stale when older than the check's max_age."""
+    if observed.tzinfo is None:
+        observed = observed.astimezone()  # a naive time is the machine's local time
+    age = max(0.0, (now - observed).total_seconds())
+    limit = parse_duration(check.max_age) if check.max_age else None
+    status = "stale" if limit is not None and age > limit else "met"
+    if status == "stale":
+        detail = f"{_age_text(age)} old, older than {check.max_age}: run `{maker}` again ({detail})"
+    return Evidence(
+        kind=check.kind,
+        source=source,
+        status=status,
+        detail=detail,
+        observed_at=observed.astimezone(UTC),
+        age_seconds=round(age, 1),
+        max_age=check.max_age,
+        facts=dict(facts),
+    )
+
+
+def not_met(check: CheckDef, source: str, detail: str, observed: datetime | None = None, **facts: object) -> Evidence:
+    return Evidence(
+        kind=check.kind,
+        source=source,
+        status="not-met",
+        detail=detail,
+        observed_at=observed.astimezone(UTC) if observed else None,
+        max_age=check.max_age,
+        facts=dict(facts),
+    )
+
+
+def maker(check: CheckDef, root: Path, env: str) -> str:
+    """The command that makes the check's report in the evidence folder."""
+    return MAKERS[check.kind].format(drill=check.drill, env=env, root=root)
+
+
+def _age_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _missing(check: CheckDef, source: str, make: str) -> Evidence:
+    return not_met(check, source, f"no report: run `{make}`")
+
+
+def _load(model: type[BaseModel], path: Path) -> BaseModel | str:
+    """The report, or why it cannot be read (never an exception: a broken report is not-met evidence)."""
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return f"not a {model.__name__} report: {where}: {first['msg']}"
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+# --- tests -------------------------------------------------------------------------------------------------------
+
+
+def _module_paths(classname: str) -> list[str]:
+    """pytest's classname (tests.integration.test_x[.TestClass]) as the file paths it may stand for."""
+    parts = classname.split(".")
+    return ["/".join(parts[: i + 1]) + ".py" for i in range(len(parts))]
+
+
+def tests(check: CheckDef, root: Path, now: datetime) -> Evidence:
+    path = root / TESTS
+    source = str(path)
+    make = maker(check, root, "ENV")
+    if not path.is_file():
+        return _missing(check, source, make)
+    try:
+        tree = ET.parse(path)
+    except (ET.ParseError, OSError) as exc:
+        return not_met(check, source, f"not a JUnit report: {exc}")
+    suites = [tree.getroot()] if tree.getroot().tag == "testsuite" else list(tree.getroot().iter("testsuite"))
+    stamps = [s.get("timestamp") for s in suites if s.get("timestamp")]
+    try:
+        observed = min(datetime.fromisoformat(t) for t in stamps) if stamps else _mtime(path)
+    except ValueError:
+        return not_met(check, source, f"its timestamp is not an ISO time: {stamps[0]!r}")
+    counts = {pattern: {"passed": 0, "failed": [], "skipped": []} for pattern in check.select}
+    for case in tree.getroot().iter("testcase"):
+        paths = _module_paths(case.get("classname", ""))
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        for pattern in check.select:
+            if not any(fnmatch.fnmatchcase(p, pattern) for p in paths):
+                continue
+            tally = counts[pattern]
+            if case.find("failure") is not None or case.find("error") is not None:
+                tally["failed"].append(name)
+            elif case.find("skipped") is not None:
+                tally["skipped"].append(name)
+            else:
+                tally["passed"] += 1
+    problems = []
+    for pattern, tally in counts.items():
+        if tally["failed"]:
+            problems.append(f"{pattern}: {len(tally['failed'])} failed ({', '.join(tally['failed'][:SHOWN])})")
+        elif tally["skipped"]:
+            problems.append(
+                f"{pattern}: {len(tally['skipped'])} skipped ({', '.join(tally['skipped'][:SHOWN])}):"
+                " a skipped test proves nothing"
+            )
+        elif not tally["passed"]:
+            problems.append(f"{pattern}: not in the report (a partial run?)")
+    passed = sum(t["passed"] for t in counts.values())
+    if problems:
+        return not_met(check, source, "; ".join(problems), observed, passed=passed)
+    return aged(
+        check, source, observed, f"{passed} tests of {len(check.select)} modules passed", now, make, passed=passed
+    )
+
+
+# --- drills ------------------------------------------------------------------------------------------------------
+
+
+def drill(check: CheckDef, root: Path, env: str, now: datetime, *, emulate: bool) -> Evidence:
+    assert check.drill is not None
+    path = root / drill_path(check.drill, env)
+    source = str(path)
+    make = maker(check, root, env)
+    if not path.is_file():
+        return _missing(check, source, make)
+    report = _load(DrReport if check.drill == "dr" else FaultsReport, path)
+    if isinstance(report, str):
+        return not_met(check, source, report)
+    assert isinstance(report, DrReport | FaultsReport)
+    if report.env != env:
+        return not_met(check, source, f"the report is of {report.env}, not {env}")
+    if isinstance(report, DrReport) and report.emulate and not emulate:
+        return not_met(check, source, f"the drill ran on the local emulator, not on {env}: run it without --emulate")
+    missing = _not_covered(report)
+    if missing:
+        return not_met(check, source, f"a partial drill: {missing} did not run", report.finished_at)
+    if not report.passed:
+        problems = report.failures if isinstance(report, DrReport) else _failed_scenarios(report)
+        return not_met(
+            check, source, "the drill failed: " + "; ".join(problems[:SHOWN] or ["see its report"]), report.finished_at
+        )
+    detail = f"the {check.drill} drill passed"
+    if isinstance(report, FaultsReport):
+        detail += f" ({len(report.scenarios)} scenarios, nothing lost or duplicated)"
+    return aged(check, source, report.finished_at, detail, now, make)
+
+
+def _not_covered(report: DrReport | FaultsReport) -> str:
+    """The parts (dr) or scenarios (faults) a partial run left out, or ''."""
+    if isinstance(report, DrReport):
+        ran, every = {p.part for p in report.parts}, DR_PARTS
+    else:
+        ran, every = {s.scenario for s in report.scenarios}, SCENARIOS
+    return ", ".join(x for x in every if x not in ran)
+
+
+def _failed_scenarios(report: FaultsReport) -> list[str]:
+    return [s.scenario for s in report.scenarios if not s.passed]
+
+
+# --- scan --------------------------------------------------------------------------------------------------------
+
+
+def scan(check: CheckDef, root: Path, now: datetime) -> Evidence:
+    path = root / SCAN
+    source = str(path)
+    make = maker(check, root, "ENV")
+    if not path.is_file():
+        return _missing(check, source, make)
+    report = _load(ScanReport, path)
+    if isinstance(report, str):
+        return not_met(check, source, report)
+    assert isinstance(report, ScanReport)
+    observed = report.finished_at or _mtime(path)
+    problems, checked = [], []
+    for pattern in check.gates:
+        matched = [g for g in report.gates if fnmatch.fnmatchcase(g.name, pattern)]
+        if not matched:
+            problems.append(f"no {pattern} gate in the scan")
+        for gate in matched:
+            checked.append(gate.name)
+            if gate.status == "failed":
+                first = "; ".join(f.message for f in gate.findings[:SHOWN])
+                problems.append(f"{gate.name} failed: {len(gate.findings)} findings" + (f" ({first})" if first else ""))
+            elif gate.status == "not-run":
+                problems.append(f"{gate.name} did not run ({gate.note or 'no reason given'}): never a pass")
+    if problems:
+        return not_met(check, source, "; ".join(problems), observed, gates=checked)
+    return aged(check, source, observed, f"scan gates passed: {', '.join(checked)}", now, make, gates=checked)
+
+
+# --- validate ----------------------------------------------------------------------------------------------------
+
+
+def validate(check: CheckDef, root: Path, env: str, now: datetime) -> Evidence:
+    path = root / VALIDATE
+    source = str(path)
+    make = maker(check, root, env)
+    if not path.is_file():
+        return _missing(check, source, make)
+    report = _load(ValidationReport, path)
+    if isinstance(report, str):
+        return not_met(check, source, report)
+    assert isinstance(report, ValidationReport)
+    observed = report.finished_at or _mtime(path)
+    cells = [c for c in report.cells if c.env == env]
+    if env not in report.envs or not cells:
+        return not_met(check, source, f"validate did not plan {env}: run `infractl validate --env {env}`", observed)
+    problems = []
+    for gate in check.validate_gates:
+        bad = sorted(c.stack for c in cells if c.gates.get(gate) != "passed")
+        findings = [f for f in report.findings if f.env == env and f.gate == gate]
+        if findings:
+            problems.append(
+                f"{gate}: {len(findings)} findings ("
+                + "; ".join(f"{f.address or f.stack}: {f.message}" for f in findings[:SHOWN])
+                + ")"
+            )
+        elif bad:
+            problems.append(f"{gate} did not pass on {', '.join(bad)}")
+    if problems:
+        return not_met(check, source, "; ".join(problems), observed)
+    stacks = len(cells)
+    detail = f"{', '.join(check.validate_gates)} passed on {stacks} stacks of {env}"
+    return aged(check, source, observed, detail, now, make, stacks=stacks)
