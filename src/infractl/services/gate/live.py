@@ -29,7 +29,7 @@ def ledger(check: CheckDef, ctx: Any, env: str, now: datetime) -> Evidence:
         return not_met(check, source, f"the ledger could not be verified: {describe(exc)}", now)
     facts = {"entries": report.entries, "head_seq": report.head_seq}
     if not report.ok:
-        first = report.first()
+        first = report.first
         where = f"entry {first.seq}: " if first and first.seq is not None else ""
         text = f"{where}{first.reason} ({first.detail})" if first else "see `infractl evidence verify`"
         return not_met(

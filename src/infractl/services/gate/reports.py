@@ -260,7 +260,7 @@ def validate(check: CheckDef, root: Path, env: str, now: datetime) -> Evidence:
         return not_met(check, source, f"validate did not plan {env}: run `infractl validate --env {env}`", observed)
     problems = []
     for gate in check.validate_gates:
-        bad = sorted(c.stack for c in cells if c.gates.get(gate) != "passed")
+        bad = sorted(c.stack for c in cells if c.gates.get(gate) != "pass")
         findings = [f for f in report.findings if f.env == env and f.gate == gate]
         if findings:
             problems.append(
