@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass
 
 import pytest
+import typer.main
 import yaml
 from tests.conftest import REPO
 from typer.testing import CliRunner
@@ -105,10 +106,21 @@ def parse_help(text: str) -> Help:
 
 
 @functools.cache
+def _cli():
+    # built once: CliRunner.invoke builds the whole command tree again on every call, 70 % of a help's time
+    return typer.main.get_command(app)
+
+
+@functools.cache
 def help_of(path: tuple[str, ...]) -> Help | None:
-    """`infractl PATH --help`, parsed; None when PATH names no command (exit 2: "No such command")."""
-    result = CliRunner(env=HELP_ENV).invoke(app, [*path, "--help"], prog_name="infractl")
-    return parse_help(result.output) if result.exit_code == 0 else None
+    """`infractl PATH --help` as CliRunner runs it, parsed; None when PATH names no command ("No such command")."""
+    with CliRunner().isolation(env=HELP_ENV) as (stdout, _, _):
+        try:
+            code = _cli().main([*path, "--help"], prog_name="infractl", standalone_mode=False)
+        except typer.TyperException:  # a usage error: no such command
+            return None
+        text = stdout.getvalue().decode()
+    return parse_help(text) if code in (0, None) else None
 
 
 def _words(command: str) -> list[str]:
@@ -122,9 +134,10 @@ def _words(command: str) -> list[str]:
     return words[1:cut]
 
 
-def check_command(command: str) -> list[str]:
+def check_command(command: str, complete: bool = False) -> list[str]:
     """What is wrong with `infractl …` as written: a sub-command or option its --help does not list, a group named
-    without a sub-command, more arguments than the command takes. Empty when nothing is."""
+    without a sub-command, more arguments than the command takes (complete: or fewer than it needs, for a command
+    shown to be run as it is rather than named in a sentence). Empty when nothing is."""
     path: tuple[str, ...] = ()
     current = help_of(path)
     problems: list[str] = []
@@ -155,13 +168,16 @@ def check_command(command: str) -> list[str]:
         problems.append(f"`{shown}` is a group: name one of its sub-commands ({', '.join(sorted(current.commands))})")
     elif not any(a.endswith("...") for a in current.arguments) and len(positional) > len(current.arguments):
         problems.append(f"`{shown}` takes {len(current.arguments)} argument(s) {current.arguments}, not {positional}")
+    elif complete and len(positional) < len([a for a in current.arguments if a.startswith("{")]):
+        problems.append(f"`{shown}` needs the argument(s) {current.arguments}, not {positional}")
     return problems
 
 
-def commands_in(markdown: str) -> list[str]:
-    """Every `infractl …` a page shows: inline code spans, and the lines of fenced blocks that start with `infractl `
-    or `$ infractl ` (continued by a trailing backslash)."""
-    found: list[str] = []
+def commands_in(markdown: str) -> list[tuple[str, bool]]:
+    """Every `infractl …` a page shows, and whether it is shown whole: the lines of fenced blocks that start with
+    `infractl ` or `$ infractl ` (continued by a trailing backslash) are; inline code spans may name a command in a
+    sentence."""
+    found: list[tuple[str, bool]] = []
     prose: list[str] = []
     fence: str | None = None
     pending: str | None = None
@@ -183,20 +199,20 @@ def commands_in(markdown: str) -> list[str]:
         if pending.endswith("\\"):
             pending = pending[:-1].rstrip()
             continue
-        found.append(pending)
+        found.append((pending, True))
         pending = None
-    found += [c.replace("\n", " ") for c in re.findall(r"(?<!`)`(infractl [^`]+)`(?!`)", "\n".join(prose))]
-    return found
+    spans = re.findall(r"(?<!`)`(infractl [^`]+)`(?!`)", "\n".join(prose))
+    return found + [(c.replace("\n", " "), False) for c in spans]
 
 
 def test_every_command_a_runbook_tells_you_to_run_exists():
     problems, checked = [], 0
     for name, text in {**_runbooks(), "README.md": (RUNBOOKS / "README.md").read_text()}.items():
-        for command in commands_in(text):
-            problems += [f"{name}: `{command}`: {p}" for p in check_command(command)]
+        for command, whole in commands_in(text):
+            problems += [f"{name}: `{command}`: {p}" for p in check_command(command, complete=whole)]
             checked += 1
     assert problems == []
-    assert checked >= 150
+    assert checked >= 280
 
 
 PLANTED = """\
@@ -221,7 +237,9 @@ infractl deploy prod staging
 
 
 def test_the_checker_finds_commands_in_spans_and_fenced_blocks_and_reports_what_does_not_exist():
-    commands = commands_in(PLANTED)
+    found = commands_in(PLANTED)
+    assert [whole for _, whole in found] == [True] * 4 + [False] * 5
+    commands = [c for c, _ in found]
     assert commands[:2] == [
         "infractl state unlock prod network LOCK_ID --yes   # a comment --not-an-option",
         "infractl promote staging prod --release <previous> --approved-by platform-leads | tee out.txt",
@@ -242,6 +260,10 @@ def test_the_checker_finds_commands_in_spans_and_fenced_blocks_and_reports_what_
     ]
     assert report["infractl db unwind dev"][0].startswith("`infractl db` has no sub-command 'unwind' (it has ")
     assert report["infractl tenant"][0].startswith("`infractl tenant` is a group")
+    assert check_command("infractl state unlock prod network") == []  # a command named in a sentence
+    assert check_command("infractl state unlock prod network", complete=True) == [
+        "`infractl state unlock` needs the argument(s) ('{env}', '{stack}', '{lock_id}'), not ['prod', 'network']"
+    ]
     assert report["infractl deploy prod staging"] == [
         "`infractl deploy` takes 1 argument(s) ('{env}',), not ['prod', 'staging']"
     ]
@@ -425,3 +447,30 @@ def test_every_runbook_names_its_owner_role_near_the_top():
         if not owner or not any(owner.group(1).lower().startswith(role.lower()) for role in known):
             wrong[name] = owner.group(1) if owner else None
     assert wrong == {}, f"each runbook needs `**Owner:** <role>` before its first section, a role of {known}"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors (lowercase, punctuation dropped, spaces to hyphens), and explicit `{#id}`s."""
+    anchors = set()
+    for _, text in _headings(markdown):
+        explicit = re.search(r"\{#([\w-]+)\}$", text)
+        if explicit:
+            anchors.add(explicit.group(1))
+            text = text[: explicit.start()].strip()
+        anchors.add(re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_every_link_of_a_runbook_lands_on_a_file_and_heading():
+    broken = []
+    for name, text in {**_runbooks(), "README.md": (RUNBOOKS / "README.md").read_text()}.items():
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (RUNBOOKS / path).resolve() if path else RUNBOOKS / name
+            if not file.exists():
+                broken.append(f"{name}: {target}: no such file")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text()):
+                broken.append(f"{name}: {target}: no such heading")
+    assert broken == []
