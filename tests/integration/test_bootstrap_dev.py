@@ -248,6 +248,27 @@ def test_registry_repositories_are_locked_down_and_the_next_stage_may_pull(boots
     ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageDigest": image["imageDigest"]}])
 
 
+def test_the_ci_stack_separates_duties_as_the_security_gate_checks(bootstrapped, work_dir):
+    """The ci stack as applied: the plan role cannot apply, the apply role needs a GitHub environment, no IAM user
+    (docs/gates.md); a plan role given administrator rights is named."""
+    from infractl.models.gate import CheckDef
+    from infractl.services.gate import duties
+
+    target, check = aws(work_dir), CheckDef(kind="duties")
+    found = duties.duties(check, lambda: target, "dev", dt.datetime.now(dt.UTC))
+    assert found.status == "met", found.detail
+    iam, admin = target.client("iam"), "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam.attach_role_policy(RoleName="dev-github-plan", PolicyArn=admin)
+    try:
+        found = duties.duties(check, lambda: target, "dev", dt.datetime.now(dt.UTC))
+    finally:
+        iam.detach_role_policy(RoleName="dev-github-plan", PolicyArn=admin)
+    assert (
+        found.status == "not-met"
+        and "dev-github-plan: it has the AWS-managed policy AdministratorAccess" in found.detail
+    )
+
+
 def test_no_emulator_call_failed_or_ran_twice(bootstrapped, work_dir):
     """The root cause of the old intermittent failures: a mutating call that the SDK sent again after it had run
     (its answer late or lost) ran twice, `AlreadyExists`. Over the whole bootstrap, no request got a 5xx and no call

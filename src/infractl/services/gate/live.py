@@ -60,4 +60,6 @@ def parity(check: CheckDef, ctx: Any, now: datetime) -> Evidence:
         if report.docs == "stale":
             problems.append("docs/parity.md is stale: run `infractl parity`")
         return not_met(check, source, f"{len(report.violations)} violations: " + "; ".join(problems), now)
+    if not report.cells:  # no contracts: parity checked nothing, which proves nothing
+        return not_met(check, source, "no stack contract was checked (terraform/contracts/ is empty)", now)
     return met(check, source, f"{len(report.cells)} stack contracts kept on {len(report.clouds)} clouds", now)
