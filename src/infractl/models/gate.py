@@ -34,6 +34,9 @@ class CheckDef(_Strict):
     # and passed, none skipped
     select: list[str] = Field(default_factory=list)
     drill: Literal["dr", "faults"] | None = None  # drill: which report
+    # drill: the env whose report counts, when not the gate's (the fault drill runs on the dev stack only: it tests
+    # the code's behaviour under faults, the same in every env)
+    report_env: str | None = None
     gates: list[str] = Field(default_factory=list)  # scan: its gates that must pass (globs: secrets*)
     validate_gates: list[str] = Field(default_factory=list)  # validate: the gates of the env's cells that must pass
     policy: Literal["tenant-isolation", "sandboxing"] | None = None  # policy: which rule set

@@ -31,7 +31,8 @@ MAKERS = {
     "tests": "make test",
     "scan": f"infractl scan --report-dir {{root}}/{SCAN.parent}",
     "validate": f"infractl validate --report-dir {{root}}/{VALIDATE.parent}",
-    "drill": "infractl drill {drill} {env} --report-dir {root}/drills",
+    "dr": "infractl drill dr {env} --report-dir {root}/drills",
+    "faults": "infractl drill faults --report-dir {root}/drills",
 }
 SHOWN = 3  # failing items named in a detail line
 
@@ -77,7 +78,7 @@ def not_met(check: CheckDef, source: str, detail: str, observed: datetime | None
 
 def maker(check: CheckDef, root: Path, env: str) -> str:
     """The command that makes the check's report in the evidence folder."""
-    return MAKERS[check.kind].format(drill=check.drill, env=env, root=root)
+    return MAKERS[check.drill or check.kind].format(env=env, root=root)
 
 
 def _age_text(seconds: float) -> str:
@@ -168,8 +169,9 @@ def tests(check: CheckDef, root: Path, now: datetime) -> Evidence:
 # --- drills ------------------------------------------------------------------------------------------------------
 
 
-def drill(check: CheckDef, root: Path, env: str, now: datetime, *, emulate: bool) -> Evidence:
+def drill(check: CheckDef, root: Path, gate_env: str, now: datetime, *, emulate: bool) -> Evidence:
     assert check.drill is not None
+    env = check.report_env or gate_env
     path = root / drill_path(check.drill, env)
     source = str(path)
     make = maker(check, root, env)
