@@ -14,7 +14,14 @@ REPORT_HELP = "Write the report (<kind>-<env>.json, .md, .html) here. Default: <
 YES_HELP = "Confirm: destroying the cluster outside the emulator; an env whose recovery.drills is confirm."
 
 
-def _finish(ctx, report, report_dir: Path | None, as_json: bool) -> None:
+def _report_dir(ctx, report_dir: Path | None) -> Path:
+    """The report folder, checked writable before the drill runs."""
+    from infractl.services import reporting
+
+    return reporting.writable(report_dir or ctx.project.work_dir / "drills")
+
+
+def _finish(ctx, report, report_dir: Path, as_json: bool) -> None:
     """Write the report, append it to the ledger, print it; exit 10 (DRILL_FAILED) when it failed."""
     from infractl.cli import ui_drill
     from infractl.errors import DrillFailed
@@ -24,7 +31,7 @@ def _finish(ctx, report, report_dir: Path | None, as_json: bool) -> None:
     report.ledger, why_not = reports.append(ctx, report)
     if why_not:
         notes.append(why_not)
-    reports.write(report, report_dir or ctx.project.work_dir / "drills")
+    reports.write(report, report_dir)
     note(passed=report.passed, report=report.files[0])
     if as_json:
         ui_drill.print_json(report.model_dump(mode="json"))
@@ -58,6 +65,7 @@ def dr(
     from infractl.services.drill import dr as drill
 
     ctx = context(emulate=emulate)
+    report_dir = _report_dir(ctx, report_dir)
     report = drill.run(
         ctx, env, parts=part or DR_PARTS, yes=yes, confirm=confirmer(yes), progress=ui.progress_lines(), keep=keep
     )
@@ -92,6 +100,7 @@ def faults(
 
     ctx = context(emulate=True)  # the dev stack plays the env: its ledger gets the report; no cloud is reached
     guard.check(environments.load(ctx.project, env), "faults", yes=yes)
+    report_dir = _report_dir(ctx, report_dir)
     from infractl.services.drill import faults as drill
 
     report = drill.run(

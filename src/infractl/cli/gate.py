@@ -20,12 +20,13 @@ REPORT_HELP = "Write the verdict (gate-<gate>-<env>.json, .md, .html) here. Defa
 def _gate(gate: str, env: str, evidence_dir: Path | None, report_dir: Path | None, emulate: bool, as_json: bool):
     from infractl.cli import ui, ui_gate
     from infractl.errors import GateNotMet
+    from infractl.services import reporting
     from infractl.services.gate import run
     from infractl.services.gate import verdict as verdicts
 
     ctx = context(emulate=emulate)
     evidence = evidence_dir or ctx.project.work_dir
-    directory = report_dir or ctx.project.work_dir / "gates"
+    directory = reporting.writable(report_dir or ctx.project.work_dir / "gates")
     result = run.evaluate(ctx, gate, env, evidence, progress=ui.progress_lines())
     result.ledger, why_not = verdicts.append(ctx, result)
     if why_not:

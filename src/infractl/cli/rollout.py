@@ -70,7 +70,10 @@ def run(
 
     if strategy is not None and strategy not in ("canary", "blue-green"):
         raise UsageError(f"--strategy {strategy}: use canary or blue-green")
+    from infractl.services import reporting
+
     ctx = context(emulate=True)  # the dev stack: no cloud is reached
+    report_dir = reporting.writable(report_dir or ctx.project.work_dir / "rollouts")
     try:
         state = local.run(
             ctx.project.work_dir,
@@ -88,11 +91,11 @@ def run(
         stack = peek(ctx.project.work_dir, ctx.project.root)
         failed = store.load(stack.directory) if stack else None
         if failed is not None:
-            failed = _report(failed, report_dir or ctx.project.work_dir / "rollouts")
+            failed = _report(failed, report_dir)
             note(status=failed.status, reason=failed.reason, release=release, runbook=failed.runbook)
             _show(failed, as_json)
         raise exc
-    state = _report(state, report_dir or ctx.project.work_dir / "rollouts")
+    state = _report(state, report_dir)
     note(status=state.status, release=release, report=state.files[-1])
     _show(state, as_json)
 
@@ -123,6 +126,7 @@ def _end(verb: str, env: str, as_json: bool) -> None:
 
     ctx = context(emulate=True)
     state = getattr(control, verb)(ctx.project.work_dir, ctx.project, env)
+    state = _report(state, ctx.project.work_dir / "rollouts")  # the report shows how the rollout ended
     note(status=state.status, release=state.release)
     _show(state, as_json)
 

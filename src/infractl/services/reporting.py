@@ -22,6 +22,22 @@ def paths(directory: Path, stem: str) -> list[str]:
     return [str(directory / f"{stem}.{ext}") for ext in ("json", "md", "html")]
 
 
+def writable(directory: Path) -> Path:
+    """Check, before a command's work, that its report folder can be written (made if missing): a bad --report-dir is
+    a usage error at once, not after a drill, a rollout or a gate has run."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".infractl-write-check"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--report-dir {directory}: cannot write there: {exc.strerror or exc}",
+            hint="pass a writable directory to --report-dir",
+        ) from None
+    return directory
+
+
 def write(directory: Path, stem: str, json_text: str, markdown: str, page: str) -> list[str]:
     """Write the three files (a re-run replaces them); a folder that cannot be written is a usage error."""
     names = paths(directory, stem)
