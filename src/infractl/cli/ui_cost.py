@@ -18,10 +18,15 @@ def _usd(value: float | None) -> str:
 
 
 def _peaks(r: Any) -> str:
-    return ", ".join(
+    shown = ", ".join(
         f"{m.dimension} {m.peak_percent:g} %" if m.peak_percent is not None else f"{m.dimension} -"
         for m in r.measurements
     )
+    return shown or "-"
+
+
+def _dollars(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:,.2f}"
 
 
 def print_rightsize(report: Any) -> None:
@@ -64,10 +69,10 @@ def print_rightsize(report: Any) -> None:
         console.print(title)
         for r in report.recommendations:
             saving = "-" if r.monthly_saving_usd is None else f"{r.monthly_saving_usd:+,.2f}"
+            then = _dollars(r.recommended_monthly_usd) if r.recommended else "-"
             console.print(
                 f"{r.kind} {r.name}: {r.current} -> {r.recommended or '-'} {r.action} ({r.confidence} confidence;"
-                f" peak {_peaks(r)}) ${_usd(r.current_monthly_usd)} -> "
-                f"${_usd(r.recommended_monthly_usd) if r.recommended else '-'} saving {saving}"
+                f" peak {_peaks(r)}) {_dollars(r.current_monthly_usd)} -> {then} saving {saving}"
             )
     for r in report.recommendations:
         if r.action != "keep" or r.confidence == "low":
