@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from infractl.errors import InfractlError
 from infractl.models.environment import Environment
 from infractl.models.pricing import Catalog
 from infractl.models.rightsize import Kind, Recommendation, RightsizeReport
-from infractl.services import environments
 from infractl.services.context import Context
 from infractl.services.cost import ladder, recommend, utilisation
 from infractl.services.cost.ladder import Size
+from infractl.services.stacks import state
 from infractl.services.validate import pricing
 
 API_JOB, WORKER_JOB = "controlplane-api", "controlplane-worker"  # the dev stack's scrape jobs (services/dev)
@@ -23,11 +24,11 @@ API_JOB, WORKER_JOB = "controlplane-api", "controlplane-worker"  # the dev stack
 def rightsize(
     ctx: Context, env_name: str, *, prometheus_url: str | None = None, now: datetime | None = None
 ) -> RightsizeReport:
-    env = environments.load(ctx.project, env_name)
+    resolved = state.resolve(ctx, env_name)  # the env, and credentials checked against its account (one STS call)
+    env, target = resolved.env, resolved.aws
     catalog = pricing.load_catalog(ctx.project)
     settings = env.rightsize
     w = utilisation.window(settings, now or datetime.now(UTC))
-    target = ctx.aws_target(env)
     notes: list[str] = []
     prom = prometheus_url or settings.prometheus_url or (_dev_prometheus(ctx) if ctx.emulate else None)
     burning = utilisation.slo_burning(prom, env.name) if prom else None
@@ -53,13 +54,13 @@ def rightsize(
             notes.append(why)
         decision = recommend.decide(current, steps, samples, headroom_percent=headroom.nodes, **common)
         recs.append(_instance("nodes", name, current, decision, desired, catalog))
-    pods = _pods(ctx, env)
+    pods = _pods(ctx, env, notes) if prom else []
     if prom is None:
         notes.append(
             "pods not measured: no Prometheus (rightsize.prometheus_url in the env model, --prometheus URL, or the dev"
             " stack with --emulate)"
         )
-    for name, job, requests, node in pods if prom else []:
+    for name, job, requests, node in pods:
         current = ladder.pod_size(ladder.quantity(requests.get("cpu", 0)), ladder.quantity(requests.get("memory", 0)))
         samples = utilisation.pod(prom, job, current, w)
         decision = recommend.decide(current, None, samples, headroom_percent=headroom.pods, **common)
@@ -110,12 +111,17 @@ def _node_groups(env: Environment) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def _pods(ctx: Context, env: Environment) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+def _pods(ctx: Context, env: Environment, notes: list[str]) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(pod, scrape job, requests, the node group it runs on): the api on the system node group, the shared worker
-    pool of the first tenant tier on its tier's; requests from the chart values `infractl render` builds."""
+    pool of the first tenant tier on its tier's; requests from the chart values `infractl render` builds (a project
+    without the charts has no pods to size: a note)."""
     from infractl.services.render import values
 
-    charts = values.values_for(ctx.project, env.name, slo=lambda _p, _e: ([], {})).charts["controlplane"]
+    try:
+        charts = values.values_for(ctx.project, env.name, slo=lambda _p, _e: ([], {})).charts["controlplane"]
+    except InfractlError as exc:
+        notes.append(f"pods not measured: their requests are unknown ({exc.message})")
+        return []
     cluster = env.stacks.get("cluster") or {}
     found = []
     api = (charts.get("api") or {}).get("resources", {}).get("requests") or {}
@@ -133,8 +139,8 @@ def _pods(ctx: Context, env: Environment) -> list[tuple[str, str, dict[str, Any]
 def _dev_prometheus(ctx: Context) -> str | None:
     from infractl.services.dev.statefile import dev_dir, load_state
 
-    state = load_state(dev_dir(ctx.project.work_dir))
-    port = (state.get("ports") or {}).get("prometheus") if state.get("services") else None
+    recorded = load_state(dev_dir(ctx.project.work_dir))
+    port = (recorded.get("ports") or {}).get("prometheus") if recorded.get("services") else None
     return f"http://127.0.0.1:{port}" if port else None
 
 
