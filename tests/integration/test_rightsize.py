@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ import yaml
 from infractl.adapters import localservices as ls
 from infractl.adapters import loopback
 from infractl.services.context import Context, load_settings
-from infractl.services.cost import rightsize
+from infractl.services.cost import rightsize, utilisation
 from infractl.services.project import find_project
 from tests.integration.conftest import REPO_ROOT, aws
 
@@ -134,6 +135,11 @@ def _openmetrics(now: datetime) -> str:
     lines.append("# TYPE process_resident_memory_bytes gauge")
     for job, (_, rss) in pods.items():
         lines += [f'process_resident_memory_bytes{{job="{job}"}} {rss} {t}' for t in stamps]
+    # an SLO alert of another env firing up to this minute: rsz's SLOs are not burning, "burning"'s are
+    lines.append("# TYPE ALERTS gauge")
+    firing = 'ALERTS{alertname="ApiAvailabilityBudgetBurn",alertstate="firing",env="burning",slo="api-availability"}'
+    recent = int(time.time())
+    lines += [f"{firing} 1 {t}" for t in range(recent - 3600, recent + 1, 60)]
     return "\n".join([*lines, "# EOF", ""])
 
 
@@ -219,6 +225,11 @@ def test_pods_are_sized_from_prometheus_against_their_requests(report):
         -3.33,
     )
     assert report.slo_burning is False and report.prometheus_url.startswith("http://127.0.0.1:")
+
+
+def test_a_firing_slo_alert_of_the_env_is_read_as_burning(prometheus):
+    assert utilisation.slo_burning(prometheus, "burning") is True
+    assert utilisation.slo_burning(prometheus, ENV) is False
 
 
 def test_the_total_counts_every_priced_change_and_nothing_is_unpriced(report):
