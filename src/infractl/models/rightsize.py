@@ -30,7 +30,7 @@ class Measurement(_Model):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def coverage_percent(self) -> float:
-        return round(100 * self.samples / self.expected, 1) if self.expected else 0.0
+        return min(100.0, round(100 * self.samples / self.expected, 1)) if self.expected else 0.0
 
 
 class Recommendation(_Model):

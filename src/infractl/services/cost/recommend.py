@@ -97,7 +97,8 @@ def decide(
             measurements,
             [f"{most} sample(s) in the lookback window, fewer than min_samples ({min_samples}): no recommendation"],
         )
-    coverage = min(100 * len(s.percents) / s.expected for s in usable.values() if s.expected)
+    coverage = min((100 * len(s.percents) / s.expected for s in usable.values() if s.expected), default=0.0)
+    coverage = min(100.0, coverage)  # a period split across two samples must not read as more than full
     trust = confidence(coverage)
     reasons: list[str] = []
     hold = trust == "low" or bool(slo_burning)
