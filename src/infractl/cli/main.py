@@ -9,6 +9,7 @@ import typer
 
 from infractl.cli import (
     common,
+    cost,
     db,
     dev,
     docs,
@@ -63,6 +64,7 @@ app.add_typer(slo.app, name="slo")
 app.add_typer(drill.app, name="drill")
 app.add_typer(rollout.app, name="rollout")
 app.add_typer(gate.app, name="gate")
+app.add_typer(cost.app, name="cost")
 
 
 def _version(value: bool) -> None:

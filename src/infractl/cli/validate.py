@@ -1,4 +1,4 @@
-"""infractl validate / cost: the CI validation matrix and the cost estimate, with no cloud credentials."""
+"""infractl validate: the CI validation matrix, with no cloud credentials (`infractl cost` is cli/cost.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from infractl.cli.common import context, json_option, note, recorded
 from infractl.exit_codes import ExitCode
 
 
-def _jobs_option() -> int:
+def jobs_option() -> int:
     return typer.Option(
         os.cpu_count() or 1,
         "--jobs",
@@ -37,7 +37,7 @@ def validate(
         None, "--report-dir", help="Write validate.json, validate.junit.xml and validate.sarif here."
     ),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="Start nothing new after the first failure."),
-    jobs: int = _jobs_option(),
+    jobs: int = jobs_option(),
     as_json: bool = json_option(),
 ) -> None:
     """fmt, init and validate per stack; a plan per env on the local emulator; security, tags and cost gates.
@@ -65,25 +65,3 @@ def validate(
         ui.print_validation(report, written)
     if not report.ok:
         raise typer.Exit(ExitCode.FAILURE)
-
-
-@app.command()
-def cost(
-    env: str = typer.Argument(..., help="Environment name (environments/<name>.yaml)."),
-    stack: list[str] = typer.Option(None, "--stack", "-s", help="Only this stack (repeatable)."),
-    compare: str = typer.Option(
-        None, "--compare", help="Another environment, or a plan JSON file (`terraform show -json` output)."
-    ),
-    jobs: int = _jobs_option(),
-    as_json: bool = json_option(),
-) -> None:
-    """Monthly cost per stack and resource from a plan on the local emulator, against the env's budget."""
-    from infractl.cli import ui
-    from infractl.services.validate import costing
-
-    with ui.progress() as progress:
-        result = costing.estimate(context(), env, stack or [], compare, progress=progress, jobs=jobs)
-    if as_json:
-        ui.print_json(result.model_dump(mode="json"))
-    else:
-        ui.print_cost(result)

@@ -22,6 +22,7 @@ from pydantic import (
 
 from infractl.models.environment_delivery import Analysis, Delivery  # noqa: F401
 from infractl.models.environment_evidence import STANDARD_CLASS, EvidenceConfig, RetentionClass  # noqa: F401
+from infractl.models.environment_rightsize import Rightsize
 from infractl.models.environment_slo import SloConfig
 
 # Tier C tenants live in environment_tenants.py (re-exported here: the env model is one import).
@@ -318,6 +319,8 @@ class Environment(_Strict):
     slo: SloConfig = Field(default_factory=SloConfig)
     # progressive delivery: strategy, canary steps, analysis sampling (models/environment_delivery.py, docs/delivery.md)
     delivery: Delivery = Field(default_factory=Delivery)
+    # right-sizing: lookback, percentile, headroom per kind (models/environment_rightsize.py, docs/finops.md)
+    rightsize: Rightsize = Field(default_factory=Rightsize)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
