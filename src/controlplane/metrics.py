@@ -8,6 +8,8 @@
 - Histograms carry an exemplar {trace_id, span_id} of the span current when they are observed (the request's, the
   activity's); exemplars only appear in the OpenMetrics exposition, which the server answers when the scraper asks
   for it (`Accept: application/openmetrics-text`, what Prometheus sends).
+- Both registries carry prometheus-client's process collector (process_cpu_seconds_total,
+  process_resident_memory_bytes, …): `infractl cost rightsize` sizes the pods from them.
 - serve(): a small HTTP server in a daemon thread on CONTROLPLANE_METRICS_HOST:CONTROLPLANE_METRICS_PORT; the entry
   points start it and stop it. Each registry is its own (not prometheus-client's global one): tests run several.
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, disable_created_metrics
 from starlette.routing import BaseRoute, Match
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
@@ -51,9 +53,18 @@ def exemplar() -> dict[str, str] | None:
     return {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
 
 
+def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
+    """The role's registry: a new one (with the process collector) unless a test passes its own."""
+    if registry is not None:
+        return registry
+    made = CollectorRegistry()
+    ProcessCollector(registry=made)
+    return made
+
+
 class ApiMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        self.registry = _registry(registry)
         self.requests = Counter(
             "controlplane_http_requests",
             "API requests answered, by route template, method and status code (probes not counted)",
@@ -87,7 +98,7 @@ class ApiMetrics:
 
 class WorkerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, *, workflows: Iterable[str] = ()) -> None:
-        r = self.registry = registry or CollectorRegistry()
+        r = self.registry = _registry(registry)
         self.workflow_completions = Counter(
             "controlplane_workflow_completions",
             "Workflows that reached their final state, by outcome (completed|failed); transitions, not attempts",
