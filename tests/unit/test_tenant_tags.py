@@ -154,3 +154,24 @@ def test_every_env_file_names_the_default_tenant_resources():
             ("data", 'module.tenant_rds["{tenant}"].*'),
         ]
     assert TenantResource(stack="data", address="x{tenant}").pattern([]) is None
+
+
+def test_the_backup_bucket_and_key_infractl_creates_locally_are_tagged_shared(monkeypatch):
+    """tenant backup/restore on the dev stack create the env's backup bucket and key when missing: one bucket and one
+    key hold every tenant's backups, so they are tagged as the stacks tag them, tenant=shared."""
+    import boto3
+    from moto import mock_aws
+
+    from infractl.services.tenant import storage
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")  # pragma: allowlist secret
+    dev = env()
+    with mock_aws():
+        s3, kms = boto3.client("s3", region_name=dev.region), boto3.client("kms", region_name=dev.region)
+        tags = dict(dev.stack_tags)
+        arn = storage._key(kms, storage.key_alias(dev.name), dev.name, local=True, tags=tags)
+        storage._bucket(s3, dev.tenant_backup_bucket(), dev.region, dev.name, local=True, tags=tags)
+        bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=dev.tenant_backup_bucket())["TagSet"]}
+        key_tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=arn)["Tags"]}
+    assert bucket_tags == key_tags == {**dev.tags, "tenant": "shared"}
