@@ -274,6 +274,10 @@ class Environment(_Strict):
     # Tier C tenants; their node groups join the cluster stack's tenant tiers (tenant_node_groups), their dedicated
     # database instances the data stack's (tenant_instances).
     tenants: list[DedicatedTenant] = Field(default_factory=list)
+    # which resources are a tenant's (the tag gate's tenant tag) (models/environment_finops.py, docs/finops.md)
+    finops: Finops = Field(default_factory=Finops)
+    # the HPA numbers the charts render (models/environment_finops.py, docs/finops.md#autoscaling)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     observability: Observability = Field(default_factory=Observability)
     # The evidence ledger (models/environment_evidence.py, docs/evidence.md): signer, checkpoints, retention classes.
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
@@ -281,24 +285,6 @@ class Environment(_Strict):
     slo: SloConfig = Field(default_factory=SloConfig)
     # progressive delivery: strategy, canary steps, analysis sampling (models/environment_delivery.py, docs/delivery.md)
     delivery: Delivery = Field(default_factory=Delivery)
-    # which resources are a tenant's (the tag gate's tenant tag) (models/environment_finops.py, docs/finops.md)
-    finops: Finops = Field(default_factory=Finops)
-    # the HPA numbers the charts render (models/environment_finops.py, docs/finops.md#autoscaling)
-    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def stack_tags(self) -> dict[str, str]:
-        """The stacks' `tags` (their providers' default_tags): the env's tags plus tenant=shared. A tenant-scoped
-        resource overrides it with its tenant's name (finops.tenant_resources, docs/finops.md#tags)."""
-        return {**self.tags, TENANT_TAG: SHARED}
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def tier_tenants(self) -> dict[str, str]:
-        """The cluster stack's `tier_tenants`: the node group tier of each tier C tenant -> the tenant's name (its
-        node group, launch template, instances and volumes carry tenant=<name>; the other tiers are shared)."""
-        return {t.tier: t.name for t in self.tenants}
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -317,6 +303,20 @@ class Environment(_Strict):
         """The data stack's `tenant_instances`: tenant name -> its dedicated instance's settings, for each tier C
         tenant with `database.dedicated_instance` (the others' databases live on the shared instance)."""
         return {t.name: i.stack_settings() for t in self.tenants if (i := t.dedicated_instance)}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stack_tags(self) -> dict[str, str]:
+        """The stacks' `tags` (their providers' default_tags): the env's tags plus tenant=shared. A tenant-scoped
+        resource overrides it with its tenant's name (finops.tenant_resources, docs/finops.md#tags)."""
+        return {**self.tags, TENANT_TAG: SHARED}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tier_tenants(self) -> dict[str, str]:
+        """The cluster stack's `tier_tenants`: the node group tier of each tier C tenant -> the tenant's name (its
+        node group, launch template, instances and volumes carry tenant=<name>; the other tiers are shared)."""
+        return {t.tier: t.name for t in self.tenants}
 
     @model_validator(mode="after")
     def _tenants(self) -> Environment:
