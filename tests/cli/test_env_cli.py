@@ -34,6 +34,9 @@ def test_env_show_yaml(invoke):
 def test_env_diff(invoke):
     data = json.loads(invoke("env", "diff", "dev", "prod", "--json", root=REPO).stdout)
     assert {"path": "network.az_count", "a": 2, "b": 3} in data["differences"]
+    paths = {d["path"] for d in data["differences"]}
+    assert "autoscaling.api.max_replicas" in paths  # the env model's HPA numbers differ (docs/finops.md)
+    assert not paths & {"tags.environment", "stack_tags.environment"}  # differ by construction
     assert "network.nat_gateways" in invoke("env", "diff", "dev", "prod", root=REPO).stdout
 
 

@@ -104,6 +104,12 @@ def test_every_stack_is_up(bootstrapped, work_dir):
     (cluster,) = eks.list_clusters()["clusters"]
     assert eks.describe_cluster(name=cluster)["cluster"]["encryptionConfig"][0]["resources"] == ["secrets"]
     assert len(eks.list_nodegroups(clusterName=cluster)["nodegroups"]) == 3  # system, the dev tier, tenant initech
+    # the tenant tag (docs/finops.md#tags): the tier C tenant's node group is initech's, the others are shared
+    tenant_tags = {
+        ng: eks.describe_nodegroup(clusterName=cluster, nodegroupName=ng)["nodegroup"]["tags"].get("tenant")
+        for ng in eks.list_nodegroups(clusterName=cluster)["nodegroups"]
+    }
+    assert tenant_tags == {"dev-system": "shared", "dev-tenant-standard": "shared", "dev-tenant-c-initech": "initech"}
 
     roles = {r["RoleName"] for r in aws(work_dir).client("iam").list_roles()["Roles"]}
     assert any("plan" in r for r in roles) and any("apply" in r for r in roles)
@@ -152,7 +158,7 @@ def test_dedicated_tenant_instance_is_built_like_the_shared_one(bootstrapped, in
         "data",
         "dev-tenant-initech",
     )
-    assert "tenant" not in {t["Key"] for t in shared["TagList"]}
+    assert {t["Key"]: t["Value"] for t in shared["TagList"]}["tenant"] == "shared"  # default_tags (docs/finops.md)
     assert data["tenant_instances"] == {
         "initech": {
             "identifier": "dev-tenant-initech",

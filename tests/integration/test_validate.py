@@ -174,7 +174,22 @@ resource "aws_kms_key" "untagged" {
   description         = "planted: no required tags"
   enable_key_rotation = true
 }
+
+# a tenant's resource (the planted finops.tenant_resources entry) with only the default_tags' tenant = "shared"
+resource "aws_kms_key" "tenant_initech" {
+  description         = "planted: initech's key without tenant = initech"
+  enable_key_rotation = true
+}
+
+# a shared resource tagged as a tenant's
+resource "aws_kms_key" "mislabelled" {
+  description         = "planted: a shared key tagged tenant = initech"
+  enable_key_rotation = true
+  tags                = { tenant = "initech" }
+}
 """
+# dev's tenant-scoped resources get one more pattern: the kms stack's aws_kms_key.tenant_<tenant>
+PLANTED_TENANT_RESOURCE = "    - {stack: kms, address: 'aws_kms_key.tenant_{tenant}'}\n"
 
 
 # the other clouds' stacks are scanned statically: a checkov failure, a skip without reason, a contract violation
@@ -216,7 +231,8 @@ def planted(validate_env, tmp_path_factory):
     providers = project / "terraform" / "stacks" / "aws" / "ci" / "providers.tf"
     providers.write_text(providers.read_text().replace("default_tags {\n    tags = var.tags\n  }\n", ""))
     dev = project / "environments" / "dev.yaml"
-    dev.write_text(dev.read_text().replace("monthly_usd: 1500", "monthly_usd: 2"))
+    text = dev.read_text().replace("monthly_usd: 1500", "monthly_usd: 2")
+    dev.write_text(text.replace("  tenant_resources:\n", "  tenant_resources:\n" + PLANTED_TENANT_RESOURCE, 1))
     out_dir = project / "out"
     args = ["validate", "-e", "dev", "-s", "kms", "-s", "finops", "-s", "ci", "--report-dir", str(out_dir)]
     code = main(["--root", str(project), *args])
@@ -290,6 +306,23 @@ def test_a_missing_required_tag_fails_tags_with_the_address(planted):
     found = _find(report, "tags", "required-tags", "kms")
     assert [f["address"] for f in found] == ["aws_kms_key.untagged"]
     assert "missing required tags environment, service, owner, cost-center" in found[0]["message"]
+
+
+def test_a_tenant_resource_without_its_tenant_tag_fails_tenant_tag_in_a_real_plan(planted):
+    _, report, _ = planted
+    [found] = _find(report, "tags", "tenant-tag", "kms")
+    assert found["address"] == "aws_kms_key.tenant_initech"
+    assert found["message"].startswith("tenant='shared', expected tenant='initech'")
+    assert found["file"] == "terraform/stacks/aws/kms/planted.tf"
+
+
+def test_a_shared_resource_without_tenant_shared_fails_shared_tag_in_a_real_plan(planted):
+    _, report, _ = planted
+    found = {f["address"]: f["message"] for f in _find(report, "tags", "shared-tag", "kms")}
+    # the mislabelled key, and the key on the provider without default_tags (no tenant tag at all)
+    assert set(found) == {"aws_kms_key.mislabelled", "aws_kms_key.untagged"}
+    assert found["aws_kms_key.mislabelled"].startswith("tenant='initech', expected tenant='shared'")
+    assert found["aws_kms_key.untagged"].startswith("no tenant tag, expected tenant='shared'")
 
 
 def test_a_stack_provider_without_default_tags_fails_tags_for_its_resources(planted):

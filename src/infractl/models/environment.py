@@ -22,8 +22,16 @@ from pydantic import (
 
 from infractl.models.environment_delivery import Analysis, Delivery  # noqa: F401
 from infractl.models.environment_evidence import STANDARD_CLASS, EvidenceConfig, RetentionClass  # noqa: F401
+from infractl.models.environment_finops import (  # noqa: F401
+    SHARED,
+    TENANT_TAG,
+    Autoscaling,
+    Finops,
+    TenantResource,
+)
 from infractl.models.environment_rightsize import Rightsize
 from infractl.models.environment_slo import SloConfig
+from infractl.models.environment_state import KMS_KEY, StateConfig  # noqa: F401
 
 # Tier C tenants live in environment_tenants.py (re-exported here: the env model is one import).
 from infractl.models.environment_tenants import (  # noqa: F401
@@ -89,41 +97,6 @@ def _finite(value: Any, path: str = "") -> Any:
 
 
 FreeForm = Annotated[dict[str, Any], AfterValidator(_finite)]
-
-
-def _bucket_name(v: str | None) -> str | None:
-    """S3 general purpose bucket naming rules beyond the character pattern (docs/environments.md#state)."""
-    if v is None:
-        return v
-    if ".." in v:
-        raise ValueError("a bucket name cannot contain two adjacent periods")
-    try:
-        ipaddress.IPv4Address(v)
-    except ValueError:
-        pass
-    else:
-        raise ValueError("a bucket name cannot look like an IP address")
-    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
-        if v.startswith(prefix):
-            raise ValueError(f"a bucket name cannot start with {prefix!r} (reserved by S3)")
-    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
-        if v.endswith(suffix):
-            raise ValueError(f"a bucket name cannot end with {suffix!r} (reserved by S3)")
-    return v
-
-
-_KMS_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
-_KMS_ALIAS = r"alias/[a-zA-Z0-9/_-]{1,250}"
-# A KMS key ID, multi-Region key ID, alias name, key ARN or alias ARN.
-KMS_KEY = re.compile(
-    rf"(?:{_KMS_KEY_ID}|{_KMS_ALIAS}|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{{12}}:(?:key/{_KMS_KEY_ID}|{_KMS_ALIAS}))"
-)
-
-
-def _kms_key(v: str | None) -> str | None:
-    if v is not None and not KMS_KEY.fullmatch(v):
-        raise ValueError("not a KMS key ID, multi-Region key ID (mrk-...), alias name (alias/NAME) or key or alias ARN")
-    return v
 
 
 class _Strict(BaseModel):
@@ -216,16 +189,6 @@ class Promotion(_Strict):
         return v
 
 
-class StateConfig(_Strict):
-    bucket: Annotated[
-        str | None, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"), AfterValidator(_bucket_name)
-    ] = None
-    lock: Literal["s3", "dynamodb"] = "s3"
-    dynamodb_table: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_.-]{3,255}$")  # DynamoDB table names
-    kms_key_id: Annotated[str | None, AfterValidator(_kms_key)] = None  # default: the AWS-managed aws/s3 key
-    noncurrent_version_days: int = Field(default=90, ge=1)
-
-
 class CheckSkip(_Strict):
     """A checkov check waived in this environment only, for a written reason (docs/validate.md). For a waiver that
     holds in every environment, put `#checkov:skip=CHECK:reason` in the resource block instead."""
@@ -312,6 +275,10 @@ class Environment(_Strict):
     # Tier C tenants; their node groups join the cluster stack's tenant tiers (tenant_node_groups), their dedicated
     # database instances the data stack's (tenant_instances).
     tenants: list[DedicatedTenant] = Field(default_factory=list)
+    # which resources are a tenant's (the tag gate's tenant tag) (models/environment_finops.py, docs/finops.md)
+    finops: Finops = Field(default_factory=Finops)
+    # the HPA numbers the charts render (models/environment_finops.py, docs/finops.md#autoscaling)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     observability: Observability = Field(default_factory=Observability)
     # The evidence ledger (models/environment_evidence.py, docs/evidence.md): signer, checkpoints, retention classes.
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
@@ -339,6 +306,20 @@ class Environment(_Strict):
         """The data stack's `tenant_instances`: tenant name -> its dedicated instance's settings, for each tier C
         tenant with `database.dedicated_instance` (the others' databases live on the shared instance)."""
         return {t.name: i.stack_settings() for t in self.tenants if (i := t.dedicated_instance)}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stack_tags(self) -> dict[str, str]:
+        """The stacks' `tags` (their providers' default_tags): the env's tags plus tenant=shared. A tenant-scoped
+        resource overrides it with its tenant's name (finops.tenant_resources, docs/finops.md#tags)."""
+        return {**self.tags, TENANT_TAG: SHARED}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tier_tenants(self) -> dict[str, str]:
+        """The cluster stack's `tier_tenants`: the node group tier of each tier C tenant -> the tenant's name (its
+        node group, launch template, instances and volumes carry tenant=<name>; the other tiers are shared)."""
+        return {t.tier: t.name for t in self.tenants}
 
     @model_validator(mode="after")
     def _tenants(self) -> Environment:
@@ -413,8 +394,13 @@ class Environment(_Strict):
         missing = [t for t in REQUIRED_TAGS if not v.get(t)]
         if missing:
             raise ValueError(f"missing required tag(s): {', '.join(missing)}")
-        if len(v) > MAX_TAGS:
-            raise ValueError(f"{len(v)} tags: AWS allows at most {MAX_TAGS} per resource")
+        if TENANT_TAG in v:
+            raise ValueError(
+                f"{TENANT_TAG}: set by infractl ({TENANT_TAG}={SHARED}, or the tenant's name on its resources):"
+                " remove it from tags"
+            )
+        if len(v) + 1 > MAX_TAGS:
+            raise ValueError(f"{len(v)} tags and {TENANT_TAG}: AWS allows at most {MAX_TAGS} per resource")
         for key, value in v.items():
             problem = ("key is empty" if not key else _tag_text("key", key, 128)) or _tag_text("value", value, 256)
             if problem:

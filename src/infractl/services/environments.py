@@ -111,7 +111,7 @@ def list_all(project: Project) -> list[EnvironmentSummary]:
 def diff(project: Project, a: str, b: str) -> EnvironmentDiff:
     left = flatten(load(project, a).model_dump(mode="json"))
     right = flatten(load(project, b).model_dump(mode="json"))
-    ignored = {"name", "tags.environment"}  # differ by construction
+    ignored = {"name", "tags.environment", "stack_tags.environment"}  # differ by construction
     paths = sorted((left.keys() | right.keys()) - ignored)
     return EnvironmentDiff(
         a=a,

@@ -25,6 +25,7 @@ from infractl.errors import ConfigError, UsageError
 from infractl.models.environment import Environment
 from infractl.models.project import Project
 from infractl.services import environments
+from infractl.services.render import autoscaling
 from infractl.services.render.capacity import check_system_capacity
 from infractl.services.render.charts import CHARTS, NAMESPACE, ChartSpec, chart_path, service_host
 from infractl.services.render.network import (
@@ -107,7 +108,7 @@ def values_for(
         notes.append(
             f"{env.name}: not pinned by digest, rendered with {UNPINNED[:15]}… (deploy refuses): {', '.join(unpinned)}"
         )
-    replicas = _replicas(env, shown)
+    replicas = autoscaling.ha_replicas(env, shown)
     charts: dict[str, dict[str, Any]] = {}
     for spec in CHARTS:
         chart_path(project, spec.name)
@@ -167,7 +168,6 @@ def _temporal(env: Environment, base: dict, replicas: int, shown: str) -> dict:
 
 
 def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
-    autoscaling = base.get("autoscaling") or {}
     pipelines = {
         signal: {"exporters": [{"type": e.type, "config": e.config} for e in getattr(env.observability, signal)]}
         for signal in ("traces", "metrics", "logs")
@@ -177,7 +177,7 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
         "nodeSelector": SYSTEM_NODE_SELECTOR,
         "tolerations": SYSTEM_TOLERATIONS,
         "replicas": replicas,
-        "autoscaling": {"minReplicas": replicas, "maxReplicas": max(int(autoscaling.get("maxReplicas", 1)), replicas)},
+        "autoscaling": autoscaling.collector_hpa(env, shown),  # the env model's autoscaling.otel_collector
         # One resource on every signal: the three correlate on these.
         "resourceAttributes": {
             "deployment.environment": env.name,
@@ -197,7 +197,6 @@ def _otel(env: Environment, base: dict, replicas: int, shown: str) -> dict:
 
 
 def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> dict:
-    api_scaling = (base.get("api") or {}).get("autoscaling") or {}
     lock_mode, classes = env.evidence_retention()
     return {
         "environment": env.name,
@@ -219,10 +218,7 @@ def _controlplane(env: Environment, base: dict, replicas: int, shown: str) -> di
             "tolerations": SYSTEM_TOLERATIONS,
             "ingressFrom": [INGRESS_PEER],
             "replicas": replicas,
-            "autoscaling": {
-                "minReplicas": replicas,
-                "maxReplicas": max(int(api_scaling.get("maxReplicas", 1)), replicas),
-            },
+            "autoscaling": autoscaling.api_hpa(env, shown),  # the env model's autoscaling.api
         },
         # who scrapes the metrics port, and whose ServiceAccount lists the pods for it (the collector's scrape jobs)
         "metrics": {"ingressFrom": metrics_ingress(env), "discoveredBy": pod_discovery(scrape_jobs(env))},
@@ -273,15 +269,13 @@ def _monitoring(project: Project, env: Environment, slo: SloSource | None) -> di
 def _worker_pools(env: Environment, base_pools: list[dict], shown: str) -> list[dict]:
     """One shared pool per tenant tier (stacks.cluster.tenant_tiers), scaled with its node group (_scaled).
     Resources and PDB come from the ci pool of the same tier (else the first)."""
-    tiers = _cluster(env).get("tenant_tiers") or {}
-    if not isinstance(tiers, dict):
-        raise ConfigError(f"{shown}: stacks.cluster.tenant_tiers: expected a mapping of tier name to node group")
+    tiers = autoscaling.shared_tiers(env, shown)
     by_tier = {p.get("tier"): p for p in base_pools if isinstance(p, dict)}
     pools = []
     for tier, group in tiers.items():
         pool = copy.deepcopy(by_tier.get(tier) or (base_pools[0] if base_pools else {}))
         where = f"stacks.cluster.tenant_tiers.{tier}"
-        pool.update(tier=tier, **_scaled(group, pool.get("autoscaling") or {}, where, shown))
+        pool.update(tier=tier, **_scaled(env, group, where, shown))
         pool.setdefault("pdb", {"maxUnavailable": 1})
         pools.append(pool)
     return pools
@@ -290,31 +284,16 @@ def _worker_pools(env: Environment, base_pools: list[dict], shown: str) -> list[
 def _dedicated_tenants(env: Environment, shown: str) -> list[dict]:
     """Tier C tenants: each on its own node group (tier c-<name>, env.tenant_node_groups), scaled like a pool."""
     return [
-        {"name": t.name, "tier": t.tier, **_scaled(t.node_group.model_dump(), {}, f"tenants.{t.name}", shown)}
+        {"name": t.name, "tier": t.tier, **_scaled(env, t.node_group.model_dump(), f"tenants.{t.name}", shown)}
         for t in env.tenants
     ]
 
 
-def _scaled(group: Any, base: dict, where: str, shown: str) -> dict:
-    """Workers on a node group: replicas = its desired nodes (at least 1), autoscaling up to its max size."""
-    group = group if isinstance(group, dict) else {}
-    desired = max(1, _int(group.get("desired_size", 1), f"{where}.desired_size", shown))
-    maximum = max(_int(group.get("max_size", desired), f"{where}.max_size", shown), desired)
-    autoscaling = {
-        "enabled": True,
-        "minReplicas": desired,
-        "maxReplicas": maximum,
-        "targetCPUUtilizationPercentage": base.get("targetCPUUtilizationPercentage", 70),
-    }
-    return {"replicas": desired, "autoscaling": autoscaling}
-
-
-def _replicas(env: Environment, shown: str) -> int:
-    """Replicas of every HA service: one per AZ, capped by the system node group's desired size (required
-    anti-affinity puts one per node). HA (hard zone spread, required anti-affinity) from 2 replicas up."""
-    group = _cluster(env).get("system_node_group") or {}
-    desired = _int(group.get("desired_size", 1), "stacks.cluster.system_node_group.desired_size", shown)
-    return max(1, min(env.network.az_count, desired))
+def _scaled(env: Environment, group: Any, where: str, shown: str) -> dict:
+    """Workers on a node group: replicas = its desired nodes (at least 1), the HPA up to its max size
+    (autoscaling.worker_hpa: the numbers docs/finops.md lists)."""
+    hpa = autoscaling.worker_hpa(env, group, where, shown)
+    return {"replicas": hpa["minReplicas"], "autoscaling": hpa}
 
 
 def _ha(ha: bool) -> dict:
@@ -358,12 +337,6 @@ def kube_version_for(env: Environment) -> str | None:
 def _cluster(env: Environment) -> dict[str, Any]:
     cluster = env.stacks.get("cluster") or {}
     return cluster if isinstance(cluster, dict) else {}
-
-
-def _int(value: Any, field: str, shown: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{shown}: {field}: expected an integer, got {value!r}", hint=f"fix {shown}")
-    return value
 
 
 def _merge(base: dict, overlay: dict) -> dict:

@@ -1,8 +1,9 @@
 """Where backups live: s3://bkp-<account>-<region>-<env>/<tenant>/<timestamp>/… (the aws data stack's bucket,
 output tenant_backup_bucket), every object SSE-KMS with the env's key (the kms stack's alias/<env>-<BACKUP_KEY>).
 Locally the dev stack's moto plays the env's account: the bucket and the key (with the alias the kms stack would
-create) are made there when missing; against an env both must exist (Terraform makes them) and a missing one is an
-error naming it.
+create) are made there when missing, tagged as Terraform tags them (the env's tags and tenant=shared: one bucket
+and one key hold every tenant's backups, docs/finops.md#tags); against an env both must exist (Terraform makes them)
+and a missing one is an error naming it.
 
 Uploads stream: `Writer` sends 8 MiB parts as data arrives (one PUT when it stays under a part), hashing as it
 goes; `FolderUpload` follows the files pg_dump is still writing, so the upload runs alongside the dump. Downloads
@@ -58,12 +59,13 @@ def open_store(tenv: Any, *, create: bool = False) -> Store:
     s3, kms = s3_clients(access)
     bucket, alias = tenv.model.tenant_backup_bucket(), key_alias(tenv.name)
     local = endpoint.local and create
-    key_id = _key(kms, alias, tenv.name, local=local)
-    _bucket(s3, bucket, access.region, tenv.name, local=local)
+    tags = dict(tenv.model.stack_tags)  # the env's tags + tenant=shared, as the data and kms stacks' default_tags
+    key_id = _key(kms, alias, tenv.name, local=local, tags=tags)
+    _bucket(s3, bucket, access.region, tenv.name, local=local, tags=tags)
     return Store(env=tenv.name, bucket=bucket, key_id=key_id, s3=s3)
 
 
-def _key(kms: Any, alias: str, env: str, *, local: bool) -> str:
+def _key(kms: Any, alias: str, env: str, *, local: bool, tags: dict[str, str]) -> str:
     from botocore.exceptions import ClientError
 
     try:
@@ -76,14 +78,17 @@ def _key(kms: Any, alias: str, env: str, *, local: bool) -> str:
                 ) from None
             raise CloudError(f"kms:DescribeKey {alias}: {exc}") from None
     created = aws.call(
-        "kms:CreateKey", kms.create_key, Description=f"{env}: tenant backups (the dev stack plays the env's account)"
+        "kms:CreateKey",
+        kms.create_key,
+        Description=f"{env}: tenant backups (the dev stack plays the env's account)",
+        Tags=[{"TagKey": k, "TagValue": v} for k, v in sorted(tags.items())],
     )
     arn = created["KeyMetadata"]["Arn"]
     aws.call("kms:CreateAlias", kms.create_alias, AliasName=alias, TargetKeyId=created["KeyMetadata"]["KeyId"])
     return arn
 
 
-def _bucket(s3: Any, bucket: str, region: str, env: str, *, local: bool) -> None:
+def _bucket(s3: Any, bucket: str, region: str, env: str, *, local: bool, tags: dict[str, str]) -> None:
     from botocore.exceptions import ClientError
 
     try:
@@ -106,6 +111,12 @@ def _bucket(s3: Any, bucket: str, region: str, env: str, *, local: bool) -> None
         s3.put_public_access_block,
         Bucket=bucket,
         PublicAccessBlockConfiguration=dict.fromkeys(block, True),
+    )
+    aws.call(
+        f"s3:PutBucketTagging {bucket}",
+        s3.put_bucket_tagging,
+        Bucket=bucket,
+        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]},
     )
 
 

@@ -24,6 +24,10 @@ locals {
   }
 
   instance_tags = merge(data.aws_default_tags.current.tags, var.tags)
+
+  # tenant = <name> on the node group, launch template and nodes of a tier C tenant's pool; {} elsewhere (the
+  # default_tags' tenant = "shared" applies).
+  tenant_tags = { for k, p in local.node_pools : k => try(p.tenant, null) == null ? tomap({}) : tomap({ tenant = p.tenant }) }
 }
 
 ################################################################################

@@ -37,20 +37,20 @@ resource "aws_launch_template" "node" {
 
   tag_specifications {
     resource_type = "instance"
-    tags          = merge(local.instance_tags, { Name = local.node_group_names[each.key] })
+    tags          = merge(local.instance_tags, local.tenant_tags[each.key], { Name = local.node_group_names[each.key] })
   }
 
   tag_specifications {
     resource_type = "volume"
-    tags          = merge(local.instance_tags, { Name = local.node_group_names[each.key] })
+    tags          = merge(local.instance_tags, local.tenant_tags[each.key], { Name = local.node_group_names[each.key] })
   }
 
   tag_specifications {
     resource_type = "network-interface"
-    tags          = merge(local.instance_tags, { Name = local.node_group_names[each.key] })
+    tags          = merge(local.instance_tags, local.tenant_tags[each.key], { Name = local.node_group_names[each.key] })
   }
 
-  tags = merge(var.tags, { Name = local.node_group_names[each.key] })
+  tags = merge(var.tags, local.tenant_tags[each.key], { Name = local.node_group_names[each.key] })
 }
 
 ################################################################################
@@ -140,7 +140,7 @@ resource "aws_eks_node_group" "tenant" {
     effect = "NO_SCHEDULE"
   }
 
-  tags = merge(var.tags, { Name = local.node_group_names[each.key], "tenant-tier" = each.key })
+  tags = merge(var.tags, local.tenant_tags[each.key], { Name = local.node_group_names[each.key], "tenant-tier" = each.key })
 
   depends_on = [aws_iam_role_policy_attachment.node]
 }

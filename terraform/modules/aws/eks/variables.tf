@@ -147,13 +147,14 @@ variable "system_node_group" {
 }
 
 variable "tenant_tiers" {
-  description = "Tenant node pools keyed by tier name (lowercase, [a-z][a-z0-9-]*, at most 20 characters, not \"system\"), one managed node group each, tainted tenant-tier=<tier>:NoSchedule. Same object as system_node_group, except that min_size may be 0."
+  description = "Tenant node pools keyed by tier name (lowercase, [a-z][a-z0-9-]*, at most 20 characters, not \"system\"), one managed node group each, tainted tenant-tier=<tier>:NoSchedule. Same object as system_node_group, except that min_size may be 0, plus an optional tenant: the tier C tenant the pool belongs to, tagged tenant = <tenant> on its node group, launch template and nodes (null: a shared tier, tagged by the provider's default_tags)."
   type = map(object({
     instance_types = list(string)
     min_size       = number
     max_size       = number
     desired_size   = number
     disk_gib       = number
+    tenant         = optional(string)
   }))
   default  = {}
   nullable = false
@@ -191,6 +192,11 @@ variable "tenant_tiers" {
   validation {
     condition     = alltrue([for t in values(var.tenant_tiers) : t.disk_gib >= 20 && t.disk_gib <= 16384 && floor(t.disk_gib) == t.disk_gib])
     error_message = "Every tier's disk_gib must be a whole number of GiB from 20 to 16384."
+  }
+
+  validation {
+    condition     = alltrue([for t in values(var.tenant_tiers) : t.tenant == null || can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", t.tenant))])
+    error_message = "A tier's tenant must be a tenant name: lowercase letters, digits and hyphens, starting with a letter."
   }
 }
 

@@ -33,7 +33,8 @@ resource "azurerm_kubernetes_cluster_node_pool" "tenant" {
     max_surge = "33%"
   }
 
-  tags = var.tags
+  # A tier C tenant's pool: tenant = <name>, over the shared value of var.tags.
+  tags = merge(var.tags, each.value.tenant == null ? tomap({}) : tomap({ tenant = each.value.tenant }))
 
   lifecycle {
     ignore_changes = [node_count]

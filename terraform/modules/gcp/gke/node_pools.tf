@@ -8,6 +8,7 @@ locals {
       system = merge(var.system_node_pool, {
         k8s_labels = tomap({ "node.infractl.io/pool" = "system" })
         taint      = { key = "CriticalAddonsOnly", value = "true" }
+        tenant     = null
       })
     },
     {
@@ -81,7 +82,8 @@ resource "google_container_node_pool" "this" {
     }
 
     # Labels of the Compute Engine instances: default_labels does not reach them.
-    resource_labels = merge(var.labels, { node-pool = each.key })
+    # A tier C tenant's pool: tenant = <name>, over the shared value of var.labels.
+    resource_labels = merge(var.labels, each.value.tenant == null ? tomap({}) : tomap({ tenant = each.value.tenant }), { node-pool = each.key })
   }
 
   lifecycle {

@@ -15,8 +15,9 @@ module "eks" {
   public_access_cidrs = var.public_access_cidrs
 
   system_node_group = var.system_node_group
-  tenant_tiers      = var.tenant_tiers
+  # A tier C tenant's tier carries its tenant's name (tenant tag); the others are shared.
+  tenant_tiers = { for tier, group in var.tenant_tiers : tier => merge(group, { tenant = lookup(var.tier_tenants, tier, null) }) }
 
-  # Environment, service, owner and cost-center come from default_tags.
+  # Environment, service, owner, cost-center and tenant = "shared" come from default_tags.
   tags = { stack = "cluster" }
 }

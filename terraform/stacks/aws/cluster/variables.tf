@@ -78,3 +78,15 @@ variable "tenant_tiers" {
   default  = {}
   nullable = false
 }
+
+variable "tier_tenants" {
+  description = "Tiers of tenant_tiers that belong to one tier C tenant: tier name -> tenant name (the env model's tier_tenants). Their node group, launch template and nodes' instances, volumes and network interfaces carry tenant = <name>; every other resource carries the tenant = \"shared\" of the default_tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for tier in keys(var.tier_tenants) : contains(keys(var.tenant_tiers), tier)])
+    error_message = "Every tier of tier_tenants must be a tier of tenant_tiers."
+  }
+}

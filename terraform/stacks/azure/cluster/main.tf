@@ -29,7 +29,7 @@ module "aks" {
   admin_group_object_ids = var.admin_group_object_ids
 
   system_node_group = var.system_node_group
-  tenant_tiers      = var.tenant_tiers
+  tenant_tiers      = { for tier, group in var.tenant_tiers : tier => merge(group, { tenant = lookup(var.tier_tenants, tier, null) }) }
 
   tags = merge(var.tags, { stack = "cluster" })
 }

@@ -101,3 +101,15 @@ variable "tenant_tiers" {
   default  = {}
   nullable = false
 }
+
+variable "tier_tenants" {
+  description = "Tiers of tenant_tiers that belong to one tier C tenant: tier name -> tenant name (the env model's tier_tenants). Their node pool carries tenant = <name>; every other resource the tenant = \"shared\" of var.tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for tier in keys(var.tier_tenants) : contains(keys(var.tenant_tiers), tier)])
+    error_message = "Every tier of tier_tenants must be a tier of tenant_tiers."
+  }
+}

@@ -30,7 +30,7 @@ module "gke" {
   log_retention_days = var.log_retention_days
 
   system_node_pool = var.system_node_group
-  tenant_tiers     = var.tenant_tiers
+  tenant_tiers     = { for tier, group in var.tenant_tiers : tier => merge(group, { tenant = lookup(var.tier_tenants, tier, null) }) }
 
   deletion_protection = var.deletion_protection
 

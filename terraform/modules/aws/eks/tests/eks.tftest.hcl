@@ -386,6 +386,47 @@ run "graviton_tier_and_single_pool" {
   }
 }
 
+run "tier_c_tenant_tags" {
+  command = plan
+
+  variables {
+    tenant_tiers = {
+      standard  = { instance_types = ["m6i.large"], min_size = 0, max_size = 2, desired_size = 1, disk_gib = 50 }
+      c-initech = { instance_types = ["t3.medium"], min_size = 0, max_size = 2, desired_size = 1, disk_gib = 50, tenant = "initech" }
+    }
+  }
+
+  assert {
+    condition = (
+      aws_eks_node_group.tenant["c-initech"].tags["tenant"] == "initech" &&
+      aws_launch_template.node["c-initech"].tags["tenant"] == "initech" &&
+      alltrue([for ts in aws_launch_template.node["c-initech"].tag_specifications : ts.tags["tenant"] == "initech"])
+    )
+    error_message = "A tier C tenant's node group, launch template and nodes must carry tenant = <its tenant>."
+  }
+
+  assert {
+    condition = (
+      !contains(keys(aws_eks_node_group.tenant["standard"].tags), "tenant") &&
+      !contains(keys(aws_eks_node_group.system.tags), "tenant") &&
+      !contains(keys(aws_launch_template.node["standard"].tags), "tenant")
+    )
+    error_message = "Shared pools must not set a tenant tag of their own (the default_tags' tenant = \"shared\" applies)."
+  }
+}
+
+run "invalid_tier_tenant" {
+  command = plan
+
+  variables {
+    tenant_tiers = {
+      c-bad = { instance_types = ["t3.medium"], min_size = 0, max_size = 2, desired_size = 1, disk_gib = 50, tenant = "Bad_Name" }
+    }
+  }
+
+  expect_failures = [var.tenant_tiers]
+}
+
 run "no_tenant_tiers" {
   command = plan
 
