@@ -42,8 +42,13 @@ def test_the_docs_table_is_the_generated_one():
     assert text[begin:end] == generated, f"docs/finops.md is stale; put this between its markers:\n{generated}"
 
 
-def test_the_docs_page_ends_with_the_right_sizing_placeholder():
-    assert DOC.read_text().rstrip().endswith("## Right-sizing\n\nSee below.")
+def test_the_right_sizing_section_documents_the_command_and_every_setting():
+    from infractl.models.environment_rightsize import Rightsize
+
+    section = DOC.read_text().split("## Right-sizing", 1)[1]
+    assert "infractl cost rightsize" in section
+    for setting in Rightsize.model_fields:
+        assert f"  {setting}: " in section, setting  # in the settings block
 
 
 @pytest.mark.parametrize("env", ENVS)
