@@ -29,6 +29,11 @@ APT_MONITORING := prometheus prometheus-alertmanager
 # The drills (docs/drills.md): haproxy, the stable database endpoint of the DB failover scenario; chromium renders
 # their HTML reports in a test (headless).
 APT_DRILLS := haproxy chromium
+# `make test`'s reports (docs/ci.md#coverage): the JUnit report of the whole run (one file, also under xdist) and the
+# per-package coverage (coverage.md, coverage.xml, coverage.json); the raw coverage data of the test processes and
+# their Python subprocesses is combined under .infractl/coverage/ (pyproject's [tool.coverage.run]).
+REPORTS := .infractl/reports
+COVERAGE_DATA := .infractl/coverage
 # apt needs root: as root (this machine, containers) directly, else through sudo (GitHub's runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -36,7 +41,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make demo       fresh clone -> infractl bootstrap dev on the local AWS emulator"
-	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto)"
+	@echo "make test       fresh clone -> lint + every test (unit, CLI, integration with terraform + moto), coverage per package"
 	@echo "make demo-down  destroy the demo environment and stop the emulator"
 	@echo "make dev        the local runtime stack (API, worker, Postgres, Temporal, OpenBao, S3, traces): infractl dev up"
 	@echo "make dev-down   stop it (nothing it started is left running)"
@@ -101,8 +106,8 @@ dev-down: install
 	$(BIN)/infractl dev down
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts/coverage-gate
+	$(BIN)/ruff format --check src tests benchmarks scripts/coverage-gate
 	$(BIN)/infractl db lint
 
 unit: install
@@ -111,8 +116,16 @@ unit: install
 integration: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
+# The coverage gate runs after pytest, pass or fail, so the reports exist either way; the exit status is pytest's
+# when the tests failed, else the gate's (a package under its threshold in coverage-thresholds.toml fails it).
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10
+	@rm -rf $(COVERAGE_DATA) $(REPORTS)/tests $(REPORTS)/coverage
+	@mkdir -p $(COVERAGE_DATA) $(REPORTS)/tests $(REPORTS)/coverage
+	@status=0; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10 \
+	  --cov --cov-report= --junitxml=$(REPORTS)/tests/junit.xml || status=$$?; \
+	$(BIN)/python scripts/coverage-gate --data $(COVERAGE_DATA)/.coverage --out $(REPORTS)/coverage || gate=$$?; \
+	exit $$(( status ? status : $${gate:-0} ))
 
 bench: install
 	$(BIN)/python benchmarks/startup.py
