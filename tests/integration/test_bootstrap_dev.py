@@ -261,12 +261,12 @@ def test_the_ci_stack_separates_duties_as_the_security_gate_checks(bootstrapped,
     from infractl.services.gate import duties
 
     target, check = aws(work_dir), CheckDef(kind="duties")
-    found = duties.duties(check, lambda: target, "dev", dt.datetime.now(dt.UTC))
+    found = duties.duties(check, lambda: target, "dev", "example-org/control-plane", dt.datetime.now(dt.UTC))
     assert found.status == "met", found.detail
     iam, admin = target.client("iam"), "arn:aws:iam::aws:policy/AdministratorAccess"
     iam.attach_role_policy(RoleName="dev-github-plan", PolicyArn=admin)
     try:
-        found = duties.duties(check, lambda: target, "dev", dt.datetime.now(dt.UTC))
+        found = duties.duties(check, lambda: target, "dev", "example-org/control-plane", dt.datetime.now(dt.UTC))
     finally:
         iam.detach_role_policy(RoleName="dev-github-plan", PolicyArn=admin)
     assert (

@@ -28,15 +28,18 @@ from infractl.models.drill import (
     ScenarioResult,
     WorkloadCheck,
 )
+from infractl.models.project import Project
 from infractl.models.scan import Gate, ScanReport
 from infractl.models.validation import Cell, ValidationReport
 from infractl.services.gate import reports
+from infractl.services.stacks import graph
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
 LINKED = ("helm", "slo", "terraform", "releases", "docs", "gates", "pricing")
 PLAN_ROLE, APPLY_ROLE = "dev-github-plan", "dev-github-apply"
+PROJECT = Project(root=REPO, work_dir=REPO / ".infractl")
 OIDC = "token.actions.githubusercontent.com"
 
 
@@ -109,9 +112,10 @@ def write_evidence(
 
         gates[0].findings = [Finding(file="pyproject.toml", rule="PYSEC-2026-1", message="jinja2 3.1.0: PYSEC-2026-1")]
     scan = ScanReport(root=str(root), gates=gates, finished_at=now)
-    cells = [Cell(stack=s, env="dev", gates={"security": "pass", "tags": "pass"}) for s in ("kms", "network", "ci")]
+    stacks = sorted(n for n, spec in graph.load_manifest(PROJECT).stacks.items() if spec.cloud == "aws")
+    cells = [Cell(stack=s, env="dev", gates={"security": "pass", "tags": "pass"}) for s in stacks]
     validate = ValidationReport(
-        envs=["dev"], stacks=["kms", "network", "ci"], cells=cells, findings=[], waived=[], costs={}, finished_at=now
+        envs=["dev"], stacks=stacks, cells=cells, findings=[], waived=[], costs={}, finished_at=now
     )
     for path, text in (
         (reports.TESTS, _junit(now)),

@@ -58,6 +58,16 @@ def role(target: AwsTarget, name: str) -> RolePolicies | None:
     return found
 
 
+def role_trusts(target: AwsTarget) -> dict[str, dict[str, Any]]:
+    """Every role's name and trust policy."""
+    iam = target.client("iam")
+    found: dict[str, dict[str, Any]] = {}
+    for page in iam.get_paginator("list_roles").paginate():
+        for r in page["Roles"]:
+            found[r["RoleName"]] = _doc(r.get("AssumeRolePolicyDocument") or {})
+    return found
+
+
 def users(target: AwsTarget) -> list[str]:
     """Every IAM user's name (people sign in through SSO/federation; an IAM user is a long-lived credential)."""
     iam = target.client("iam")

@@ -73,6 +73,7 @@ class GateDef(_Strict):
     title: str
     criteria: list[CriterionDef] = Field(min_length=1)
     file: str = ""  # where it was read from (set by the loader)
+    sha256: str = ""  # of that file's bytes (set by the loader)
 
     @field_validator("criteria")
     @classmethod
@@ -121,6 +122,7 @@ class Verdict(BaseModel):
     title: str
     env: str
     definition: str  # the gates/<gate>.yaml it was evaluated from
+    definition_sha256: str = ""  # of that file, so a verdict names exactly the rules it applied
     evidence_dir: str
     commit: str | None = None  # the checkout's commit when the gate ran
     started_at: datetime

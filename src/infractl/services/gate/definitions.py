@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from infractl.adapters import files
@@ -30,4 +31,5 @@ def load(project: Project, gate: str) -> GateDef:
     loaded = files.validate(GateDef, files.read_yaml(where, display=shown), display=shown)
     if loaded.gate != gate:
         raise ConfigError(f"{shown}: gate: {loaded.gate!r} (expected {gate!r})", hint=f"set gate: {gate}")
-    return loaded.model_copy(update={"file": shown})
+    digest = hashlib.sha256(where.read_bytes()).hexdigest()
+    return loaded.model_copy(update={"file": shown, "sha256": digest})

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,10 +19,19 @@ from infractl.models.gate import CheckDef, Evidence
 from infractl.services.gate.live import met
 from infractl.services.gate.reports import not_met
 
-OIDC_SUB = "token.actions.githubusercontent.com:sub"
+OIDC_PROVIDER = "token.actions.githubusercontent.com"
+OIDC_SUB = f"{OIDC_PROVIDER}:sub"
 READ_ONLY_MANAGED = ("ReadOnlyAccess", "ViewOnlyAccess", "SecurityAudit")
 READ_VERBS = ("Get", "List", "Describe", "Head", "BatchGet", "Lookup", "View")
-LOCK_SUFFIX = ".tflock"
+# The operators that admit exactly the listed subjects; a Like operator admits patterns; any other operator on the
+# subject (StringNotEquals, Null, …) admits subjects nobody listed, so it counts as any subject.
+EXACT = ("StringEquals", "ForAnyValue:StringEquals", "ForAllValues:StringEquals")
+LIKE = ("StringLike", "ForAnyValue:StringLike", "ForAllValues:StringLike")
+# The plan role's carve-outs: Terraform's lock files (write and remove), the state key's data keys through S3 only.
+LOCK_ACTIONS = ("s3:PutObject", "s3:DeleteObject")
+LOCK_OBJECT = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]*/[^*]*\*?\.tflock$")
+KMS_DATA_KEYS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
+VIA_S3 = re.compile(r"^s3\.[a-z0-9-]+\.amazonaws\.com$")
 
 
 def _list(value: Any) -> list[Any]:
@@ -32,9 +42,14 @@ def _allows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in _list(doc.get("Statement")) if isinstance(s, dict) and s.get("Effect") == "Allow"]
 
 
+def trusts_github(trust: dict[str, Any]) -> bool:
+    """Whether a trust policy lets GitHub Actions' OIDC tokens assume the role."""
+    return any(OIDC_PROVIDER in str(s.get("Principal") or {}) for s in _allows(trust))
+
+
 def _subjects(trust: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """(exact subjects, wildcard subjects) the trust policy admits for the GitHub OIDC provider; a statement without
-    a sub condition admits any subject ('*')."""
+    """(exact subjects, wildcard subjects) the trust policy admits; a statement without a sub condition, or with an
+    operator that does not list what it admits, admits any subject ('*')."""
     exact, wild = [], []
     for statement in _allows(trust):
         condition = statement.get("Condition") or {}
@@ -44,8 +59,13 @@ def _subjects(trust: dict[str, Any]) -> tuple[list[str], list[str]]:
                 if key != OIDC_SUB:
                     continue
                 found = True
-                for value in _list(values):
-                    (wild if "Like" in operator or "*" in str(value) else exact).append(str(value))
+                for value in (str(v) for v in _list(values)):
+                    if operator in EXACT and "*" not in value and "?" not in value:
+                        exact.append(value)
+                    elif operator in LIKE or operator in EXACT:
+                        wild.append(value)
+                    else:
+                        wild.append(f"* ({operator} {value})")
         if not found:
             wild.append("*")
     return exact, wild
@@ -56,34 +76,43 @@ def _is_read(action: str) -> bool:
     return action != "*" and verb != "*" and verb.startswith(READ_VERBS) and "*" not in verb[:3]
 
 
+def _via_s3_only(condition: dict[str, Any]) -> bool:
+    """The statement applies only to calls S3 makes for the role (kms:ViaService equals s3.<region>.amazonaws.com)."""
+    for operator, pairs in condition.items():
+        values = (pairs or {}).get("kms:ViaService")
+        if values is not None and operator in EXACT:
+            return all(VIA_S3.match(str(v)) for v in _list(values))
+    return False
+
+
+def _carved_out(action: str, resources: list[str], condition: dict[str, Any]) -> bool:
+    if action in LOCK_ACTIONS and resources and all(LOCK_OBJECT.match(r) for r in resources):
+        return True  # Terraform's lock files next to the state, in a named bucket
+    return action in KMS_DATA_KEYS and _via_s3_only(condition)  # the state key, through S3 only
+
+
 def _write_grants(doc: dict[str, Any]) -> list[str]:
     """Each allowed action of a permission policy that can change something, outside the plan role's carve-outs."""
     grants = []
     for statement in _allows(doc):
         resources = [str(r) for r in _list(statement.get("Resource"))]
-        via_s3 = "kms:ViaService" in str(statement.get("Condition") or {})
+        condition = statement.get("Condition") or {}
         for action in (str(a) for a in _list(statement.get("Action"))):
-            if _is_read(action):
-                continue
-            if action.startswith("s3:") and resources and all(r.endswith(LOCK_SUFFIX) for r in resources):
-                continue  # Terraform's lock files next to the state
-            if action.startswith("kms:") and via_s3 and not action.endswith("*"):
-                continue  # the state key, through S3 only
-            grants.append(f"{action} on {', '.join(resources) or '*'}")
-    if _list(doc.get("Statement")) and any("NotAction" in s for s in _allows(doc)):
-        grants.append("an Allow with NotAction (everything but a list)")
+            if not _is_read(action) and not _carved_out(action, resources, condition):
+                grants.append(f"{action} on {', '.join(resources) or '*'}")
+        if "NotAction" in statement:
+            grants.append("an Allow with NotAction (everything but a list)")
     return grants
 
 
-def plan_problems(role: Any) -> list[str]:
+def plan_problems(role: Any, repository: str) -> list[str]:
     """Why the plan role (adapters/iam.RolePolicies) could apply; empty when it cannot."""
     problems = []
     exact, wild = _subjects(role.trust)
     if wild:
         problems.append(f"its trust admits wildcard subjects {wild}")
-    problems += [
-        f"its trust admits {s} (plan is for pull requests only)" for s in exact if not s.endswith(":pull_request")
-    ]
+    subject = f"repo:{repository}:pull_request"
+    problems += [f"its trust admits {s} (only {subject}: plans from pull requests)" for s in exact if s != subject]
     for arn in role.managed:
         name = arn.rsplit("/", 1)[-1]
         if ":aws:policy/" in arn and name not in READ_ONLY_MANAGED:
@@ -93,33 +122,42 @@ def plan_problems(role: Any) -> list[str]:
     return problems
 
 
-def apply_problems(role: Any) -> list[str]:
+def apply_problems(role: Any, repository: str, env: str) -> list[str]:
     exact, wild = _subjects(role.trust)
     problems = [f"its trust admits wildcard subjects {wild}: any ref could apply"] if wild else []
-    problems += [f"its trust admits {s}, which is not a GitHub environment" for s in exact if ":environment:" not in s]
+    subject = f"repo:{repository}:environment:{env}"
+    problems += [f"its trust admits {s} (only {subject}: jobs of the {env} environment)" for s in exact if s != subject]
     if not exact and not wild:
         problems.append("its trust admits no GitHub subject")
     return problems
 
 
-def duties(check: CheckDef, target_of: Callable[[], Any], env: str, now: datetime) -> Evidence:
-    """The verdict on the account `target_of()` names (an AwsTarget)."""
+def duties(check: CheckDef, target_of: Callable[[], Any], env: str, repository: str, now: datetime) -> Evidence:
+    """The verdict on the account `target_of()` names (an AwsTarget); `repository` is the GitHub repository the ci
+    stack trusts (the env model's stacks.ci.github_repository)."""
     from infractl.adapters import iam
     from infractl.services.evidence.actions import describe
 
-    source = f"live: IAM of {env}'s account ({env}-github-plan, {env}-github-apply, users)"
+    plan_name, apply_name = f"{env}-github-plan", f"{env}-github-apply"
+    source = f"live: IAM of {env}'s account (roles GitHub can assume, users)"
     try:
         target = target_of()
-        plan, apply_ = iam.role(target, f"{env}-github-plan"), iam.role(target, f"{env}-github-apply")
+        github = {name: trust for name, trust in iam.role_trusts(target).items() if trusts_github(trust)}
+        plan, apply_ = iam.role(target, plan_name), iam.role(target, apply_name)
         users = iam.users(target)
     except Exception as exc:  # no credentials, no account reachable: not evidence of anything
         return not_met(check, source, f"IAM could not be read: {describe(exc)}", now)
     problems = []
-    for name, role, judge in (("plan", plan, plan_problems), ("apply", apply_, apply_problems)):
+    for name, role in ((plan_name, plan), (apply_name, apply_)):
         if role is None:
-            problems.append(f"no role {env}-github-{name}: apply the ci stack (`infractl apply {env} --stack ci`)")
-        else:
-            problems += [f"{role.name}: {p}" for p in judge(role)]
+            problems.append(f"no role {name}: apply the ci stack (`infractl apply {env} --stack ci`)")
+    if plan is not None:
+        problems += [f"{plan.name}: {p}" for p in plan_problems(plan, repository)]
+    if apply_ is not None:
+        problems += [f"{apply_.name}: {p}" for p in apply_problems(apply_, repository, env)]
+    others = sorted(set(github) - {plan_name, apply_name})
+    if others:
+        problems.append(f"other roles GitHub's OIDC tokens can assume: {', '.join(others)} (only the ci stack's two)")
     if users:
         problems.append(
             f"IAM users exist ({', '.join(sorted(users)[:5])}): people sign in through SSO, CI through OIDC"
@@ -129,6 +167,7 @@ def duties(check: CheckDef, target_of: Callable[[], Any], env: str, now: datetim
     return met(
         check,
         source,
-        "the plan role is read-only and pull-request only; the apply role needs a GitHub environment; no IAM user",
+        f"the plan role is read-only and admits only {repository}'s pull requests; the apply role only its {env}"
+        " environment; no other GitHub role; no IAM user",
         now,
     )

@@ -20,7 +20,7 @@ from infractl.models.gate import CheckDef, Evidence
 from infractl.services.gate.live import met
 from infractl.services.gate.reports import not_met
 
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Rollout")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Rollout", "ReplicaSet", "Pod")
 TENANT_NS = "tenant-"
 RELEASE_NS = "(release namespace)"  # a chart object without metadata.namespace lands in the release's namespace
 SHOWN = 5
@@ -50,12 +50,35 @@ def _pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
     return ((spec.get("template") or {}).get("spec")) or {}
 
 
-def _peers(policy: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _rules(policy: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     spec = policy.get("spec") or {}
     for rule in spec.get("ingress") or []:
-        yield from rule.get("from") or []
+        yield "ingress", rule or {}
     for rule in spec.get("egress") or []:
-        yield from rule.get("to") or []
+        yield "egress", rule or {}
+
+
+def _peer_problem(direction: str, peer: dict[str, Any], own: str) -> str | None:
+    """Why one peer of a tenant namespace's rule reaches beyond what isolation allows, or None."""
+    block = peer.get("ipBlock")
+    if block is not None:
+        cidr = str(block.get("cidr", ""))
+        prefix = int(cidr.split("/", 1)[1]) if "/" in cidr and cidr.split("/", 1)[1].isdigit() else 0
+        if direction == "ingress":
+            return f"admits ingress from the address block {cidr}: tenant pods take traffic from named peers only"
+        if prefix < 8:
+            return f"allows egress to {cidr}: every address"
+        return None  # egress to a named range (the VPC's databases, an allowlisted service): ports limit it
+    selector = peer.get("namespaceSelector")
+    if selector is None:
+        return None  # a podSelector alone: the tenant's own namespace
+    labels = selector.get("matchLabels") or {}
+    named = labels.get("kubernetes.io/metadata.name")
+    if not named or selector.get("matchExpressions"):
+        return f"{direction} peer selects namespaces by {selector or 'nothing (every namespace)'}, not by name"
+    if named.startswith(TENANT_NS) and named != own:
+        return f"admits another tenant's namespace {named}"
+    return None
 
 
 def _default_deny(policy: dict[str, Any]) -> bool:
@@ -80,14 +103,15 @@ def isolation_problems(docs: list[dict[str, Any]], tenants: list[str]) -> list[s
         ns = _ns(policy)
         if not ns.startswith(TENANT_NS):
             continue
-        for peer in _peers(policy):
-            selector = peer.get("namespaceSelector")
-            if selector == {}:
-                problems.append(f"{_name(policy)} admits every namespace")
+        for direction, rule in _rules(policy):
+            peers = rule.get("from" if direction == "ingress" else "to")
+            if not peers:
+                problems.append(f"{_name(policy)} has an {direction} rule without peers: it admits everyone")
                 continue
-            named = ((selector or {}).get("matchLabels") or {}).get("kubernetes.io/metadata.name", "")
-            if named.startswith(TENANT_NS) and named != ns:
-                problems.append(f"{_name(policy)} admits another tenant's namespace {named}")
+            for peer in peers:
+                found = _peer_problem(direction, peer, ns)
+                if found:
+                    problems.append(f"{_name(policy)} {found}")
     for work in workloads:
         ns = _ns(work)
         if not ns.startswith(TENANT_NS):

@@ -30,11 +30,17 @@ VALIDATE = Path("reports/validate/validate.json")
 MAKERS = {
     "tests": "make test",
     "scan": f"infractl scan --report-dir {{root}}/{SCAN.parent}",
-    "validate": f"infractl validate --report-dir {{root}}/{VALIDATE.parent}",
+    "validate": f"infractl validate --env {{env}} --report-dir {{root}}/{VALIDATE.parent}",
     "dr": "infractl drill dr {env} --report-dir {root}/drills",
     "faults": "infractl drill faults --report-dir {root}/drills",
 }
 SHOWN = 3  # failing items named in a detail line
+SKEW_SECONDS = 300  # evidence dated further ahead than this is not believed (a clock, or an edited report)
+
+
+def _aware(when: datetime) -> datetime:
+    """A naive time is the machine's local time (pytest before 8 wrote its JUnit timestamp so)."""
+    return when if when.tzinfo is not None else when.astimezone()
 
 
 def drill_path(kind: str, env: str) -> Path:
@@ -45,8 +51,10 @@ def aged(
     check: CheckDef, source: str, observed: datetime, detail: str, now: datetime, maker: str, **facts: object
 ) -> Evidence:
     """Met evidence, or stale when older than the check's max_age."""
-    if observed.tzinfo is None:
-        observed = observed.astimezone()  # a naive time is the machine's local time
+    observed = _aware(observed)
+    if (observed - now).total_seconds() > SKEW_SECONDS:
+        when = f"{observed.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        return not_met(check, source, f"dated {when}, in the future: a clock or a report is wrong")
     age = max(0.0, (now - observed).total_seconds())
     limit = parse_duration(check.max_age) if check.max_age else None
     status = "stale" if limit is not None and age > limit else "met"
@@ -98,6 +106,8 @@ def _load(model: type[BaseModel], path: Path) -> BaseModel | str:
         return model.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return f"cannot read it: {exc.strerror}"
+    except UnicodeDecodeError:
+        return "not UTF-8 text: not a report infractl wrote"
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -130,10 +140,10 @@ def tests(check: CheckDef, root: Path, now: datetime) -> Evidence:
     suites = [tree.getroot()] if tree.getroot().tag == "testsuite" else list(tree.getroot().iter("testsuite"))
     stamps = [s.get("timestamp") for s in suites if s.get("timestamp")]
     try:
-        observed = min(datetime.fromisoformat(t) for t in stamps) if stamps else _mtime(path)
+        observed = min(_aware(datetime.fromisoformat(t)) for t in stamps) if stamps else _mtime(path)
     except ValueError:
         return not_met(check, source, f"its timestamp is not an ISO time: {stamps[0]!r}")
-    counts = {pattern: {"passed": 0, "failed": [], "skipped": []} for pattern in check.select}
+    counts = {pattern: {"passed": 0, "failed": [], "skipped": [], "xfailed": 0} for pattern in check.select}
     for case in tree.getroot().iter("testcase"):
         paths = _module_paths(case.get("classname", ""))
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
@@ -143,8 +153,11 @@ def tests(check: CheckDef, root: Path, now: datetime) -> Evidence:
             tally = counts[pattern]
             if case.find("failure") is not None or case.find("error") is not None:
                 tally["failed"].append(name)
-            elif case.find("skipped") is not None:
-                tally["skipped"].append(name)
+            elif (skipped := case.find("skipped")) is not None:
+                if skipped.get("type") == "pytest.xfail":
+                    tally["xfailed"] += 1  # an expected failure, declared in the test: neither proof nor a failure
+                else:
+                    tally["skipped"].append(name)
             else:
                 tally["passed"] += 1
     problems = []
@@ -246,7 +259,8 @@ def scan(check: CheckDef, root: Path, now: datetime) -> Evidence:
 # --- validate ----------------------------------------------------------------------------------------------------
 
 
-def validate(check: CheckDef, root: Path, env: str, now: datetime) -> Evidence:
+def validate(check: CheckDef, root: Path, env: str, now: datetime, stacks: list[str]) -> Evidence:
+    """`stacks`: every stack the env deploys (the stack graph's of its cloud): a run that planned fewer is partial."""
     path = root / VALIDATE
     source = str(path)
     make = maker(check, root, env)
@@ -259,7 +273,12 @@ def validate(check: CheckDef, root: Path, env: str, now: datetime) -> Evidence:
     observed = report.finished_at or _mtime(path)
     cells = [c for c in report.cells if c.env == env]
     if env not in report.envs or not cells:
-        return not_met(check, source, f"validate did not plan {env}: run `infractl validate --env {env}`", observed)
+        return not_met(check, source, f"validate did not plan {env}: run `{make}`", observed)
+    missing = sorted(set(stacks) - {c.stack for c in cells})
+    if report.changed_since or missing:
+        what = f"only stacks changed since {report.changed_since}" if report.changed_since else ""
+        what = what or f"{', '.join(missing)} not planned"
+        return not_met(check, source, f"a partial validate ({what}): run `{make}`", observed)
     problems = []
     for gate in check.validate_gates:
         bad = sorted(c.stack for c in cells if c.gates.get(gate) != "pass")

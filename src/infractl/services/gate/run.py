@@ -28,6 +28,13 @@ class _Run:
     def close(self) -> None:
         self._scratch.cleanup()
 
+    def stacks(self) -> list[str]:
+        """Every stack the env deploys: the stack graph's of its cloud."""
+        from infractl.services.stacks import graph
+
+        manifest = graph.load_manifest(self.ctx.project)
+        return sorted(name for name, spec in manifest.stacks.items() if spec.cloud == self.model.cloud)
+
     def rendered(self) -> list[Path] | str:
         """The env's rendered manifests, or why they could not be rendered."""
         if self._rendered is None and self._render_error is None:
@@ -51,7 +58,7 @@ class _Run:
         if check.kind == "scan":
             return reports.scan(check, root, now)
         if check.kind == "validate":
-            return reports.validate(check, root, self.env, now)
+            return reports.validate(check, root, self.env, now, self.stacks())
         if check.kind == "ledger":
             self.say(f"verifying {self.env}'s evidence ledger")
             return live.ledger(check, self.ctx, self.env, now)
@@ -60,7 +67,8 @@ class _Run:
             return live.parity(check, self.ctx, now)
         if check.kind == "duties":
             self.say("reading IAM")
-            return duties.duties(check, lambda: self.ctx.aws_target(self.model), self.env, now)
+            repository = str((self.model.stacks.get("ci") or {}).get("github_repository", ""))
+            return duties.duties(check, lambda: self.ctx.aws_target(self.model), self.env, repository, now)
         return self._policy(check, now)
 
     def _policy(self, check: CheckDef, now: datetime) -> Evidence:
@@ -111,6 +119,7 @@ def evaluate(
         title=definition.title,
         env=env,
         definition=definition.file,
+        definition_sha256=definition.sha256,
         evidence_dir=str(evidence_dir),
         commit=git.head_commit(ctx.project.root),
         started_at=started,
