@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from infractl.cli.ui import out, pieces, styled
+from infractl.models.gate import age_text
 
 STATUS_STYLE = {"met": "green", "not-met": "bold red", "stale": "yellow"}
 
@@ -20,7 +21,7 @@ def print_verdict(verdict: Any) -> None:
         table.add_column(col)
     for criterion in verdict.criteria:
         for i, ev in enumerate(criterion.evidence):
-            age = "live" if not ev.max_age else f"{_age(ev.age_seconds)} / {ev.max_age}"
+            age = "live" if not ev.max_age else f"{age_text(ev.age_seconds)} / {ev.max_age}"
             table.add_row(
                 criterion.id if i == 0 else "",
                 styled(criterion.status, STATUS_STYLE[criterion.status]) if i == 0 else "",
@@ -35,12 +36,3 @@ def print_verdict(verdict: Any) -> None:
         console.print(styled(f"evidence ledger entry {verdict.ledger.seq} ({verdict.ledger.ref})", "dim"))
     for line in verdict.notes:
         console.print(styled(line, "yellow"))
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"

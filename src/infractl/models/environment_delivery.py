@@ -9,9 +9,9 @@ import itertools
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from infractl.models.slo import parse_duration
+from infractl.models.slo import bounded_duration
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -20,14 +20,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-def _duration(low: int, high: int):
-    def check(value: str) -> str:
-        seconds = parse_duration(value)
-        if not low <= seconds <= high:
-            raise ValueError(f"{value}: use {low}s to {high}s")
-        return value
-
-    return AfterValidator(check)
+_duration = bounded_duration  # one duration rule for the env model (models/slo.py)
 
 
 class Analysis(_Strict):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from infractl.models.slo import parse_duration
+from infractl.models.slo import bounded_duration, parse_duration
 
 MIN_HEADROOM_PERCENT = 10  # the floor every env keeps: below it a p95 peak leaves nothing for the SLOs' bursts
 
@@ -19,14 +19,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-def _duration(low: int, high: int):
-    def check(value: str) -> str:
-        seconds = parse_duration(value)
-        if not low <= seconds <= high:
-            raise ValueError(f"{value}: use a duration from {low}s to {high}s")
-        return value
-
-    return AfterValidator(check)
+_duration = bounded_duration  # one duration rule for the env model (models/slo.py)
 
 
 Headroom = Annotated[float, Field(ge=MIN_HEADROOM_PERCENT, le=90)]

@@ -20,6 +20,16 @@ Status = Literal["met", "not-met", "stale"]
 NEEDS = {"tests": "select", "drill": "drill", "scan": "gates", "validate": "validate_gates", "policy": "policy"}
 
 
+def age_text(seconds: float | None) -> str:
+    """An evidence's age for people: 40s, 12.5m, 3.0h, 40.0d; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 

@@ -40,6 +40,18 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+def bounded_duration(low: int, high: int) -> AfterValidator:
+    """A pydantic validator of a duration string (parse_duration's) from `low` to `high` seconds."""
+
+    def check(value: str) -> str:
+        seconds = parse_duration(value)
+        if not low <= seconds <= high:
+            raise ValueError(f"{value}: use a duration from {low}s to {high}s")
+        return value
+
+    return AfterValidator(check)
+
+
 def format_duration(seconds: int) -> str:
     """5400 -> `1h30m`; 604800 -> `7d` (days, not weeks: the SRE workbook's windows read as 1d, 3d, 30d)."""
     if seconds <= 0:

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from infractl.models.drill import DR_PARTS, SCENARIOS, DrReport, FaultsReport
-from infractl.models.gate import CheckDef, Evidence
+from infractl.models.gate import CheckDef, Evidence, age_text
 from infractl.models.scan import ScanReport
 from infractl.models.slo import parse_duration
 from infractl.models.validation import ValidationReport
@@ -59,7 +59,7 @@ def aged(
     limit = parse_duration(check.max_age) if check.max_age else None
     status = "stale" if limit is not None and age > limit else "met"
     if status == "stale":
-        detail = f"{_age_text(age)} old, older than {check.max_age}: run `{maker}` again ({detail})"
+        detail = f"{age_text(age)} old, older than {check.max_age}: run `{maker}` again ({detail})"
     return Evidence(
         kind=check.kind,
         source=source,
@@ -87,13 +87,6 @@ def not_met(check: CheckDef, source: str, detail: str, observed: datetime | None
 def maker(check: CheckDef, root: Path, env: str) -> str:
     """The command that makes the check's report in the evidence folder."""
     return MAKERS[check.drill or check.kind].format(env=env, root=root)
-
-
-def _age_text(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _missing(check: CheckDef, source: str, make: str) -> Evidence:

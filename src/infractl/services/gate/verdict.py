@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from infractl.models.gate import LedgerRef, Verdict
+from infractl.models.gate import LedgerRef, Verdict, age_text
 from infractl.models.slo import parse_duration
 from infractl.services import reporting
 
@@ -45,15 +45,6 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
-
-
 def markdown(verdict: Verdict) -> str:
     result = "PASSED" if verdict.passed else "NOT MET"
     lines = [
@@ -69,7 +60,7 @@ def markdown(verdict: Verdict) -> str:
         for i, ev in enumerate(criterion.evidence):
             name = f"**{criterion.id}**: {criterion.title}" if i == 0 else ""
             status = criterion.status if i == 0 else ""
-            limit = f"{_age(ev.age_seconds)} / {ev.max_age}" if ev.max_age else "live"
+            limit = f"{age_text(ev.age_seconds)} / {ev.max_age}" if ev.max_age else "live"
             lines.append(
                 f"| {_cell(name)} | {status} | {ev.kind}: `{_cell(ev.source)}` ({ev.status}) | {limit} |"
                 f" {_cell(ev.detail)} |"
