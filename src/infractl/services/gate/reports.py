@@ -15,6 +15,7 @@ import fnmatch
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,6 +35,7 @@ MAKERS = {
     "dr": "infractl drill dr {env} --report-dir {root}/drills",
     "faults": "infractl drill faults --report-dir {root}/drills",
 }
+M = TypeVar("M", bound=BaseModel)
 SHOWN = 3  # failing items named in a detail line
 SKEW_SECONDS = 300  # evidence dated further ahead than this is not believed (a clock, or an edited report)
 
@@ -93,7 +95,7 @@ def _missing(check: CheckDef, source: str, make: str) -> Evidence:
     return not_met(check, source, f"no report: run `{make}`")
 
 
-def _load(model: type[BaseModel], path: Path) -> BaseModel | str:
+def _load(model: type[M], path: Path) -> M | str:
     """The report, or why it cannot be read (never an exception: a broken report is not-met evidence)."""
     try:
         return model.model_validate_json(path.read_text(encoding="utf-8"))
@@ -105,6 +107,15 @@ def _load(model: type[BaseModel], path: Path) -> BaseModel | str:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         return f"not a {model.__name__} report: {where}: {first['msg']}"
+
+
+def _read(check: CheckDef, path: Path, model: type[M], make: str) -> tuple[str, M | Evidence]:
+    """(source, the report) or (source, the not-met evidence of a missing or unreadable one)."""
+    source = str(path)
+    if not path.is_file():
+        return source, _missing(check, source, make)
+    report = _load(model, path)
+    return source, (not_met(check, source, report) if isinstance(report, str) else report)  # type: ignore[return-value]
 
 
 def _mtime(path: Path) -> datetime:
@@ -178,15 +189,11 @@ def tests(check: CheckDef, root: Path, now: datetime) -> Evidence:
 def drill(check: CheckDef, root: Path, gate_env: str, now: datetime, *, emulate: bool) -> Evidence:
     assert check.drill is not None
     env = check.report_env or gate_env
-    path = root / drill_path(check.drill, env)
-    source = str(path)
     make = maker(check, root, env)
-    if not path.is_file():
-        return _missing(check, source, make)
-    report = _load(DrReport if check.drill == "dr" else FaultsReport, path)
-    if isinstance(report, str):
-        return not_met(check, source, report)
-    assert isinstance(report, DrReport | FaultsReport)
+    model = DrReport if check.drill == "dr" else FaultsReport
+    source, report = _read(check, root / drill_path(check.drill, env), model, make)
+    if isinstance(report, Evidence):
+        return report
     if report.env != env:
         return not_met(check, source, f"the report is of {report.env}, not {env}")
     if isinstance(report, DrReport) and report.emulate and not emulate:
@@ -222,15 +229,10 @@ def _failed_scenarios(report: FaultsReport) -> list[str]:
 
 
 def scan(check: CheckDef, root: Path, now: datetime) -> Evidence:
-    path = root / SCAN
-    source = str(path)
-    make = maker(check, root, "ENV")
-    if not path.is_file():
-        return _missing(check, source, make)
-    report = _load(ScanReport, path)
-    if isinstance(report, str):
-        return not_met(check, source, report)
-    assert isinstance(report, ScanReport)
+    path, make = root / SCAN, maker(check, root, "ENV")
+    source, report = _read(check, path, ScanReport, make)
+    if isinstance(report, Evidence):
+        return report
     observed = report.finished_at or _mtime(path)
     problems, checked = [], []
     for pattern in check.gates:
@@ -254,15 +256,10 @@ def scan(check: CheckDef, root: Path, now: datetime) -> Evidence:
 
 def validate(check: CheckDef, root: Path, env: str, now: datetime, stacks: list[str]) -> Evidence:
     """`stacks`: every stack the env deploys (the stack graph's of its cloud): a run that planned fewer is partial."""
-    path = root / VALIDATE
-    source = str(path)
-    make = maker(check, root, env)
-    if not path.is_file():
-        return _missing(check, source, make)
-    report = _load(ValidationReport, path)
-    if isinstance(report, str):
-        return not_met(check, source, report)
-    assert isinstance(report, ValidationReport)
+    path, make = root / VALIDATE, maker(check, root, env)
+    source, report = _read(check, path, ValidationReport, make)
+    if isinstance(report, Evidence):
+        return report
     observed = report.finished_at or _mtime(path)
     cells = [c for c in report.cells if c.env == env]
     if env not in report.envs or not cells:
