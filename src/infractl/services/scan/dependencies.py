@@ -43,7 +43,7 @@ def gate(*, required: bool, reachable: bool | None = None) -> Gate:
         return offline(required, f"{SERVICE_HOST} does not resolve", version)
     argv = [binary, "--vulnerability-service", "osv", "--strict", "--skip-editable"]
     argv += ["--format", "json", "--progress-spinner", "off", "--timeout", "20"]
-    done = process.run(argv, ok_codes=(0, 1), timeout=900)
+    done = process.run(argv, ok_codes=(0, 1), timeout=900, env=tools.tool_env())
     return classify(done.returncode, done.stdout, done.stderr, required=required, version=version)
 
 

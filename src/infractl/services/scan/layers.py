@@ -110,7 +110,8 @@ def layer(name: str, blob: Path) -> Gate:
             argv = [binary, "scan", "--no-verify", "--all-files", "--exclude-secrets", DOC_EXAMPLES]
             for detector in disabled:
                 argv += ["--disable-plugin", detector]
-            report = json.loads(process.run([*argv, *written], cwd=root, timeout=1800).stdout or "{}")
+            done = process.run([*argv, *written], cwd=root, timeout=1800, env=tools.tool_env())
+            report = json.loads(done.stdout or "{}")
     findings = [
         Finding(
             file="/" + str(r.get("filename", "")),

@@ -46,10 +46,11 @@ def repository(root: Path, top: Path | None) -> Gate:
         copy = Path(tmp) / "baseline.json"
         if baseline_path.is_file():  # scan with the baseline's plugins and filters; it writes its update to the copy
             shutil.copyfile(baseline_path, copy)
-            process.run([*argv, "--baseline", str(copy), *names], cwd=top, timeout=1800)
+            process.run([*argv, "--baseline", str(copy), *names], cwd=top, timeout=1800, env=tools.tool_env())
             current = _load(copy)
         else:
-            current = json.loads(process.run([*argv, *names], cwd=top, timeout=1800).stdout or "{}")
+            done = process.run([*argv, *names], cwd=top, timeout=1800, env=tools.tool_env())
+            current = json.loads(done.stdout or "{}")
     baseline = _load(baseline_path) if baseline_path.is_file() else {}
     findings = compare(baseline, current)
     note = (

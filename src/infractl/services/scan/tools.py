@@ -4,6 +4,7 @@ scripts/node of the project or of the infractl checkout (`make install` runs npm
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,13 @@ INSTALL_HINT = "run `make install` in the infractl checkout (it installs the rel
 def python_tool(name: str) -> str:
     """zizmor, detect-secrets, pip-audit: console scripts of infractl's own environment, else PATH."""
     return process.find_binary(name, extra_dirs=[Path(sys.executable).parent], hint=INSTALL_HINT)
+
+
+def tool_env() -> dict[str, str]:
+    """The environment of a third-party Python tool: infractl's own, without the hooks that would run a coverage
+    tracer inside the tool (COVERAGE_*, set by `make test` to measure infractl's subprocesses). The tools are not our
+    code, and coverage's SIGTERM handler can leave detect-secrets' multiprocessing pool waiting for ever."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
 
 
 def node() -> str:

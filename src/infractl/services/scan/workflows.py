@@ -51,7 +51,7 @@ def zizmor(root: Path) -> Gate:
         "json",
         *workflows,
     ]
-    done = process.run(argv, cwd=root, ok_codes=(*ZIZMOR_FINDINGS, 1), timeout=300)
+    done = process.run(argv, cwd=root, ok_codes=(*ZIZMOR_FINDINGS, 1), timeout=300, env=tools.tool_env())
     version = tools.version([binary, "--version"])
     load = LOAD_FAILURE.search(done.stderr)
     if done.returncode == 1 and load:  # --strict-collection: a workflow it cannot read fails, never skipped
